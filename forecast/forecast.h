@@ -1,0 +1,150 @@
+#pragma once
+// forecast: Augur's additive trend + seasonality model, in the spirit of Prophet
+// (S. J. Taylor and B. Letham, "Forecasting at scale", The American Statistician 72(1),
+// 2018), extended with what wins on server load (see docs/forecast.md).
+//
+// Pure functions of (timestamps, values, options): no I/O, no clock, no logging.
+// Timestamps are unix seconds (double); values are in the metric's own unit.
+//
+// Thread-safety: Fit() is reentrant; a fitted Model is immutable and its const methods
+// may be called from any number of threads at once.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace forecast {
+
+// A metric's history. Timestamps need not be sorted, regular or unique (Fit sorts them,
+// averages duplicates and treats missing steps as gaps); NaN and +-Inf values are
+// dropped before fitting.
+struct Series {
+  std::vector<double> timestamps;  // unix seconds
+  std::vector<double> values;
+};
+
+enum class Growth {
+  kLinear,    // piecewise-linear trend with changepoints
+  kLogistic,  // saturating between Options::floor and Options::cap (e.g. CPU %)
+  kFlat,      // constant level
+};
+
+enum class SeasonalityMode { kAdditive, kMultiplicative };
+
+// One Fourier seasonality: sum_{k=1..order} a_k cos(2 pi k t / P) + b_k sin(2 pi k t / P).
+struct Seasonality {
+  std::string name;             // e.g. "daily", "weekly", "1h"
+  double period_seconds = 0;    // P
+  int fourier_order = 0;        // 0 = choose from the period (Prophet: 10 daily, 3 weekly)
+  double prior_scale = 0;       // 0 = Options::seasonality_prior_scale
+};
+
+struct Options {
+  // --- trend ---
+  Growth growth = Growth::kLinear;
+  std::optional<double> cap;    // kLogistic only: upper saturation
+  std::optional<double> floor;  // kLogistic only: lower saturation
+  int n_changepoints = 25;              // candidate changepoints
+  double changepoint_range = 0.8;       // candidates lie in the first 80 % of the history
+  double changepoint_prior_scale = 0.05;  // Laplace prior scale on rate changes
+
+  // --- seasonality ---
+  // With auto_seasonality, daily (history >= 2 days) and weekly (history >= 2 weeks)
+  // are added when the history supports them, on top of `seasonalities`.
+  bool auto_seasonality = true;
+  std::vector<Seasonality> seasonalities;
+  double seasonality_prior_scale = 10.0;
+  SeasonalityMode seasonality_mode = SeasonalityMode::kAdditive;
+
+  // --- uncertainty ---
+  int uncertainty_samples = 200;  // trend simulations for the intervals; 0 = noise only
+  uint64_t seed = 0;              // everything random is deterministic for a seed
+
+  // The model's own extensions beyond Prophet (short-term residual correction, recency
+  // weighting, trend damping, robust loss, ...) are configured here as well; see
+  // docs/forecast.md for what each does and what it was measured to win.
+
+  // kInvalidArgument naming the field, the value and what is expected.
+  absl::Status Validate() const;
+};
+
+// One additive component of the forecast, evaluated at the requested timestamps, in the
+// metric's unit (multiplicative seasonalities are reported as their effect on yhat).
+struct Component {
+  std::string name;  // "trend", "daily", "weekly", "correction", ...
+  std::vector<double> values;
+};
+
+struct Forecast {
+  std::vector<double> timestamps;  // as requested
+  std::vector<double> yhat;        // point forecast (the median)
+  // quantiles[i][j] = the quantile_levels[i] quantile at timestamps[j].
+  std::vector<double> quantile_levels;
+  std::vector<std::vector<double>> quantiles;
+  std::vector<Component> components;
+
+  // The row for `level` if it was requested, else nullptr.
+  const std::vector<double>* Quantile(double level) const;
+};
+
+// What the fit saw and decided, for logs and the scaler's Inspector.
+struct FitInfo {
+  size_t points_used = 0;        // after dropping NaN/Inf and merging duplicates
+  double history_seconds = 0;    // span of the history
+  double step_seconds = 0;       // median step
+  std::vector<std::string> seasonalities;  // the ones fitted, e.g. {"daily", "weekly"}
+  std::vector<double> changepoints;        // timestamps of the non-negligible rate changes
+  double residual_scale = 0;     // robust scale of the in-sample residuals
+  // Human-readable notes on every fallback or adjustment made, e.g.
+  // "constant series: flat model", "history 20h < 2 days: no daily seasonality".
+  std::vector<std::string> notes;
+};
+
+class Model {
+ public:
+  // Forecasts at `timestamps` (any order, any values; usually after the history) with
+  // the given quantile levels in (0, 1).
+  // `recent` are observations newer than the fit's history (the scaler refits every
+  // few minutes but predicts at every refresh): they update the short-term correction
+  // and the level without a refit. May be empty.
+  // Errors: kInvalidArgument for a level outside (0, 1) or a non-finite timestamp.
+  absl::StatusOr<Forecast> Predict(const std::vector<double>& timestamps,
+                                   const std::vector<double>& quantile_levels,
+                                   const Series& recent = {}) const;
+
+  const FitInfo& info() const { return info_; }
+  const Options& options() const { return options_; }
+  // Timestamp of the newest observation the fit used (unix seconds).
+  double last_timestamp() const;
+
+  // Implementation state (parameters, scaling, design of the seasonal terms); public
+  // only so that forecast/*.cc can build it. Not part of the contract.
+  struct State;
+  Model(Options options, FitInfo info, std::shared_ptr<const State> state);
+
+ private:
+  Options options_;
+  FitInfo info_;
+  std::shared_ptr<const State> state_;
+};
+
+// Fits the model to `series` (MAP estimate, deterministic).
+// Errors: kInvalidArgument (bad options; timestamps and values of different lengths),
+// kFailedPrecondition (fewer than 2 finite points: nothing to fit).
+// Short or constant histories are not errors: they fit a simpler model and say so in
+// FitInfo::notes.
+absl::StatusOr<Model> Fit(const Series& series, const Options& options);
+
+// Parses a seasonality list as used by `--seasonality` and the `seasonality` metadata
+// key: "auto", "none", or comma-separated periods ("1d,1w", "12h", "daily,weekly").
+// Errors: kInvalidArgument naming the bad element and what is expected.
+// Sets options.auto_seasonality and options.seasonalities accordingly.
+absl::Status ParseSeasonality(const std::string& text, Options& options);
+
+}  // namespace forecast

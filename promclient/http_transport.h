@@ -1,0 +1,46 @@
+#pragma once
+// The HTTP seam under PrometheusClient: the real CurlHttpTransport, and a fake in
+// tests/testing/ keyed by URL, so that parsing and error mapping are tested without a
+// server.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace promclient {
+
+struct TlsOptions {
+  std::string ca_file;           // PEM bundle to verify the server with ("" = system CAs)
+  std::string client_cert_file;  // PEM client certificate for mTLS
+  std::string client_key_file;   // PEM key of client_cert_file
+  bool insecure_skip_verify = false;  // explicit opt-in; never the default
+};
+
+struct HttpRequest {
+  std::string url;  // complete, query string included
+  std::vector<std::pair<std::string, std::string>> headers;  // may carry secrets
+  std::chrono::milliseconds timeout{10000};
+  TlsOptions tls;
+};
+
+struct HttpResponse {
+  long status_code = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// Thread-safe: Get() may be called from many threads at once.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // An HTTP error status is a successful transport result (the caller maps it).
+  // Errors: kUnavailable (connection refused, DNS failure, TLS handshake failed),
+  // kDeadlineExceeded (the request's timeout passed), kInternal (anything else).
+  // Error messages never contain header values.
+  virtual absl::StatusOr<HttpResponse> Get(const HttpRequest& request) = 0;
+};
+
+}  // namespace promclient

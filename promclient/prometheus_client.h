@@ -1,0 +1,103 @@
+#pragma once
+// PrometheusClient: Prometheus' HTTP query API (/api/v1/query, /api/v1/query_range),
+// also for Thanos, Mimir and VictoriaMetrics behind a path prefix.
+//
+// Thread-safety: one client may be used from many threads at once.
+// Errors are returned, never thrown, and never contain a secret:
+//   kUnavailable        connection refused, DNS failure, HTTP 5xx, HTTP 503 "not ready"
+//   kDeadlineExceeded   the request's timeout passed
+//   kInvalidArgument    HTTP 400/422 (bad PromQL ...): quotes Prometheus' own message
+//   kUnauthenticated / kPermissionDenied   HTTP 401 / 403
+//   kInternal           malformed JSON or an unexpected shape, saying where it broke
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "promclient/http_transport.h"
+
+namespace promclient {
+
+using Labels = std::map<std::string, std::string>;
+
+struct Sample {
+  double timestamp = 0;  // unix seconds
+  double value = 0;      // NaN, +Inf and -Inf are kept as such
+};
+
+// One series of a vector (one sample) or matrix (the samples in the range, in time
+// order; a gap in the data is simply a missing step).
+struct Series {
+  Labels labels;
+  std::vector<Sample> samples;
+};
+
+enum class ResultType { kVector, kMatrix, kScalar, kString };
+
+struct QueryResult {
+  ResultType type = ResultType::kVector;
+  std::vector<Series> series;    // kVector and kMatrix
+  std::optional<Sample> scalar;  // kScalar
+  std::string string_value;      // kString (its timestamp is in `scalar->timestamp`)
+  std::vector<std::string> warnings;
+};
+
+struct ClientOptions {
+  // Base URL, path prefix allowed: "http://prometheus:9090",
+  // "https://mimir.example/prometheus". "/api/v1/..." is appended.
+  std::string base_url;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. X-Scope-OrgID
+  std::vector<std::pair<std::string, std::string>> params;   // extra query parameters
+  std::chrono::milliseconds timeout{10000};
+  TlsOptions tls;
+  // Credentials. The token file is re-read when its modification time changes
+  // (Kubernetes rotates projected tokens). basic_auth_file holds "user:password".
+  std::string bearer_token_file;
+  std::string basic_auth_user;
+  std::string basic_auth_password_file;
+};
+
+// Per-request additions (a ScaledObject's customHeaders, queryParameters, namespace,
+// timeout); they are added to the client's own.
+struct RequestOptions {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+class PrometheusClient {
+ public:
+  // Errors: kInvalidArgument for an unusable base URL or unreadable credential files.
+  static absl::StatusOr<std::unique_ptr<PrometheusClient>> Create(
+      ClientOptions options, std::shared_ptr<HttpTransport> transport);
+
+  // Instant query at `time` (unix seconds; nullopt = the server's now).
+  absl::StatusOr<QueryResult> Query(const std::string& promql, std::optional<double> time,
+                                    const RequestOptions& request = {}) const;
+
+  // Range query over [start, end] (unix seconds). `step_seconds` nullopt = chosen
+  // automatically (the smallest "nice" step keeping <= 11,000 points). Ranges that
+  // exceed Prometheus' 11,000 points per series are split and stitched seamlessly
+  // (no duplicated or missing boundary sample). Result type kMatrix.
+  absl::StatusOr<QueryResult> QueryRange(const std::string& promql, double start, double end,
+                                         std::optional<double> step_seconds,
+                                         const RequestOptions& request = {}) const;
+
+  const ClientOptions& options() const;
+
+  ~PrometheusClient();
+  class Impl;
+
+ private:
+  explicit PrometheusClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The step QueryRange picks for a range when none is given (seconds).
+double AutoStep(double range_seconds);
+
+}  // namespace promclient

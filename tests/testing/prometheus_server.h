@@ -1,0 +1,57 @@
+#pragma once
+// A real Prometheus server for integration tests (Debian's `prometheus`, `promtool`):
+// 127.0.0.1 on a free port, a temporary data dir, history backfilled with
+// `promtool tsdb create-blocks-from openmetrics`, ready-checked, stopped cleanly.
+//
+// Thread-safety: not thread-safe; one test owns one server.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace testing_support {
+
+struct PrometheusServerOptions {
+  // OpenMetrics text (ending in "# EOF\n") to backfill before start; "" = none.
+  std::string openmetrics;
+  // host:port targets to scrape (loopback only), with this interval.
+  std::vector<std::string> scrape_targets;
+  std::string scrape_interval = "1s";
+  // Extra flags for the prometheus binary.
+  std::vector<std::string> extra_flags;
+};
+
+class PrometheusServer {
+ public:
+  // Starts Prometheus and waits (bounded) until /-/ready answers.
+  // Errors: kFailedPrecondition (prometheus or promtool not installed: the message says
+  // to run scripts/setup-deps.sh), kInternal (backfill rejected: promtool's output),
+  // kDeadlineExceeded (not ready in time: the server's log tail).
+  static absl::StatusOr<std::unique_ptr<PrometheusServer>> Start(PrometheusServerOptions options);
+  ~PrometheusServer();  // stops the server and removes the data dir
+
+  std::string url() const;  // "http://127.0.0.1:<port>"
+  int port() const;
+
+  void Kill();             // SIGKILL, as a crash; the data dir is kept
+  void Stop();             // SIGTERM and wait
+  absl::Status Restart();  // start again on the same port and data dir, wait until ready
+
+  class Impl;
+
+ private:
+  explicit PrometheusServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// OpenMetrics for one gauge `name` with `labels` (e.g. {job="demo"}) sampled every
+// `step_seconds` over [start, end] (unix seconds) from `value_at(t)`, ending with
+// "# EOF". NaN values are written as NaN.
+std::string OpenMetricsGauge(const std::string& name, const std::string& labels, double start,
+                             double end, double step_seconds,
+                             const std::function<double(double)>& value_at);
+
+}  // namespace testing_support
