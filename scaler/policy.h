@@ -64,7 +64,11 @@ struct PolicyInput {
 };
 
 // The policy. Never fails: with no current value and no forecast the value is 0 and
-// the reason says why.
+// the reason says why. Order: short history, no usable forecast (no row for
+// config.quantile, or no finite point), forecast error gate, shadow, no current value,
+// then the mode. The peak is reported in every case where a forecast exists (also in
+// shadow mode and in fallbacks). The value is never negative nor non-finite (such values
+// become 0, as KEDA itself does).
 Decision Decide(const PolicyConfig& config, const PolicyInput& input);
 
 // Measures an object's own recent forecasts against what then happened, relative to the

@@ -1,0 +1,225 @@
+#include "scaler/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace scaler {
+namespace {
+
+// Pending forecast points are bounded so that an object whose observations never line
+// up with its forecasts (e.g. a source that stopped answering) cannot grow without end.
+constexpr size_t kMaxPending = 20000;
+constexpr size_t kMinScoredForRatio = 10;
+
+std::string FormatNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+std::string FormatSeconds(double s) {
+  char buf[64];
+  if (s >= 86400 && std::fmod(s, 86400) == 0) {
+    std::snprintf(buf, sizeof(buf), "%.0fd", s / 86400);
+  } else if (s >= 3600 && std::fmod(s, 3600) == 0) {
+    std::snprintf(buf, sizeof(buf), "%.0fh", s / 3600);
+  } else if (s >= 60 && std::fmod(s, 60) == 0) {
+    std::snprintf(buf, sizeof(buf), "%.0fm", s / 60);
+  } else if (s >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%.1fh", s / 3600);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof(buf), "%.1fm", s / 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  }
+  return buf;
+}
+
+// The row of `f` for `level`. Looked up here rather than through Forecast::Quantile so
+// that the policy (and augur-loadtest simulate, which links only the policy) needs the
+// forecast header and nothing else.
+const std::vector<double>* QuantileRow(const forecast::Forecast& f, double level) {
+  for (size_t i = 0; i < f.quantile_levels.size() && i < f.quantiles.size(); ++i) {
+    if (std::fabs(f.quantile_levels[i] - level) < 1e-9) return &f.quantiles[i];
+  }
+  if (std::fabs(level - 0.5) < 1e-9 && !f.yhat.empty()) return &f.yhat;
+  return nullptr;
+}
+
+std::optional<double> MaxFinite(const std::vector<double>& v) {
+  std::optional<double> best;
+  for (double x : v) {
+    if (!std::isfinite(x)) continue;
+    if (!best || x > *best) best = x;
+  }
+  return best;
+}
+
+// Negative, NaN and infinite values become 0, as KEDA does with what it receives; doing
+// it here keeps IsActive consistent with the value KEDA actually uses.
+double Sanitize(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+}  // namespace
+
+const char* ReasonName(Reason r) {
+  switch (r) {
+    case Reason::kForecast:
+      return "forecast";
+    case Reason::kCurrentAboveForecast:
+      return "current_above_forecast";
+    case Reason::kShadow:
+      return "shadow";
+    case Reason::kShortHistory:
+      return "short_history";
+    case Reason::kForecastError:
+      return "forecast_error";
+    case Reason::kNoForecast:
+      return "no_forecast";
+    case Reason::kNoCurrent:
+      return "no_current";
+  }
+  return "unknown";
+}
+
+bool IsFallback(Reason r) {
+  return r == Reason::kShortHistory || r == Reason::kForecastError || r == Reason::kNoForecast;
+}
+
+Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
+  Decision d;
+  if (input.current && std::isfinite(*input.current)) d.current = *input.current;
+
+  std::string peak_problem;
+  if (input.forecast != nullptr) {
+    const std::vector<double>* row = QuantileRow(*input.forecast, config.quantile);
+    if (row == nullptr) {
+      peak_problem = "the forecast has no quantile " + FormatNumber(config.quantile);
+    } else {
+      d.peak = MaxFinite(*row);
+      if (!d.peak) peak_problem = "the forecast has no finite point over the horizon";
+    }
+  } else {
+    peak_problem = input.no_forecast_detail.empty() ? "no model" : input.no_forecast_detail;
+  }
+
+  const std::string current_text =
+      d.current ? "current " + FormatNumber(*d.current) : "no current value";
+  // Every fallback answers reactively: the current value, or 0 without one.
+  auto fallback = [&](Reason reason, std::string why) {
+    d.reason = reason;
+    d.value = Sanitize(d.current.value_or(0));
+    d.detail = std::move(why) + "; answering " + current_text;
+  };
+
+  if (input.history_seconds < config.min_history_seconds) {
+    fallback(Reason::kShortHistory, "history " + FormatSeconds(input.history_seconds) +
+                                        " < minHistory " +
+                                        FormatSeconds(config.min_history_seconds));
+  } else if (!d.peak) {
+    fallback(Reason::kNoForecast, "no forecast: " + peak_problem);
+  } else if (input.error_ratio && *input.error_ratio > config.max_forecast_error) {
+    fallback(Reason::kForecastError, "recent forecast error " + FormatNumber(*input.error_ratio) +
+                                         "x the naive forecast's > maxForecastError " +
+                                         FormatNumber(config.max_forecast_error));
+  } else if (config.mode == Mode::kShadow) {
+    d.reason = Reason::kShadow;
+    d.value = Sanitize(d.current.value_or(0));
+    d.detail = "shadow mode: answering " + current_text + " (forecast peak " +
+               FormatNumber(*d.peak) + " not used)";
+  } else if (!d.current) {
+    d.reason = Reason::kNoCurrent;
+    d.value = Sanitize(*d.peak);
+    d.detail = "no current value (newest sample older than 2 steps): answering the forecast peak " +
+               FormatNumber(*d.peak);
+  } else if (config.mode == Mode::kPredictive && *d.current > *d.peak) {
+    d.reason = Reason::kCurrentAboveForecast;
+    d.value = Sanitize(*d.current);
+    d.detail = "current " + FormatNumber(*d.current) + " > forecast peak " +
+               FormatNumber(*d.peak) + ": answering the current value";
+  } else {
+    d.reason = Reason::kForecast;
+    d.value = Sanitize(*d.peak);
+    d.detail = "forecast peak " + FormatNumber(*d.peak) + " over the next " +
+               FormatSeconds(config.horizon_seconds) + " (" + current_text + ")";
+  }
+  d.active = d.value > config.activation_threshold;
+  return d;
+}
+
+ForecastErrorTracker::ForecastErrorTracker(size_t window) : window_(std::max<size_t>(window, 1)) {}
+
+void ForecastErrorTracker::RecordForecast(double made_at, std::optional<double> current,
+                                          const std::vector<double>& timestamps,
+                                          const std::vector<double>& values) {
+  // Without a value at forecast time there is no naive forecast to compare with.
+  if (!current || !std::isfinite(*current)) return;
+  const size_t n = std::min(timestamps.size(), values.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (!(timestamps[i] > made_at) || !std::isfinite(values[i])) continue;
+    pending_.push_back(Pending{timestamps[i], values[i], *current});
+  }
+  while (pending_.size() > kMaxPending) pending_.pop_front();
+}
+
+void ForecastErrorTracker::Observe(const std::vector<double>& timestamps,
+                                   const std::vector<double>& values, double step_seconds) {
+  const double half_step = step_seconds > 0 ? step_seconds / 2 : 0;
+  const size_t n = std::min(timestamps.size(), values.size());
+  std::optional<double> newest;
+  for (size_t i = 0; i < n; ++i) {
+    const double t = timestamps[i];
+    const double v = values[i];
+    if (!std::isfinite(t) || !std::isfinite(v)) continue;
+    if (last_observed_ && t <= last_observed_timestamp_) continue;  // already seen
+    // One-step changes only: a change across a gap is not a one-step naive error.
+    if (last_observed_ && (step_seconds <= 0 || t - last_observed_timestamp_ <= 1.5 * step_seconds)) {
+      abs_changes_.push_back(std::fabs(v - *last_observed_));
+      while (abs_changes_.size() > window_) abs_changes_.pop_front();
+    }
+    last_observed_ = v;
+    last_observed_timestamp_ = t;
+    newest = t;
+
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (std::fabs(it->timestamp - t) <= half_step) {
+        scored_.push_back(Scored{std::fabs(it->forecast - v), std::fabs(it->naive - v)});
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  while (scored_.size() > window_) scored_.pop_front();
+  if (newest) {
+    // Points the observations have passed without matching fell into a gap: drop them.
+    const double cutoff = *newest - half_step;
+    pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                  [cutoff](const Pending& p) { return p.timestamp < cutoff; }),
+                   pending_.end());
+  }
+}
+
+std::optional<double> ForecastErrorTracker::Ratio() const {
+  if (scored_.size() < kMinScoredForRatio) return std::nullopt;
+  double model = 0, naive = 0;
+  for (const Scored& s : scored_) {
+    model += s.model_error;
+    naive += s.naive_error;
+  }
+  if (naive <= 0) return std::nullopt;
+  return model / naive;
+}
+
+std::optional<double> ForecastErrorTracker::Mase() const {
+  if (scored_.empty() || abs_changes_.empty()) return std::nullopt;
+  double model = 0;
+  for (const Scored& s : scored_) model += s.model_error;
+  double changes = 0;
+  for (double c : abs_changes_) changes += c;
+  const double scale = changes / abs_changes_.size();
+  if (scale <= 0) return std::nullopt;
+  return (model / scored_.size()) / scale;
+}
+
+}  // namespace scaler
