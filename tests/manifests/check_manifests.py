@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Checks that the Kubernetes manifests parse and agree with the code.
+
+Usage: check_manifests.py --augur PATH [--k8s DIR] [--dockerfile PATH] [--metrics-source FILE...]
+
+The truth comes from the binary, not from a copied list:
+  * flags:          every `--flag` that `augur --help` prints;
+  * metadata keys:  every line of `augur --print-metadata-keys`;
+  * defaults:       the default ports (6000 gRPC, 8080 HTTP) as `augur --help` states them.
+Checks:
+  * every *.yaml parses (all documents) and has apiVersion, kind, metadata.name; every
+    *.json parses;
+  * Deployments running augur: every argument is a flag `augur --help` lists (and every
+    AUGUR_* env var matches one), --listen/--http-listen ports equal the `grpc`/`http`
+    containerPorts and the defaults, probes hit those ports (gRPC probes on the health
+    services `liveness`/`readiness`, HTTP probes on /healthz and /readyz), non-root,
+    read-only root filesystem, requests and limits set; --tls-* files are mounted;
+  * Services and ServiceMonitors name ports that the Deployment exposes;
+  * ScaledObjects with an external/external-push trigger: every metadata key is one augur
+    knows, scalerAddress points at the Service's gRPC port, `fallback` is configured,
+    enableTLS comes with a TriggerAuthentication carrying caCert/tlsClientCert/tlsClientKey;
+  * the Dockerfile EXPOSEs the container ports;
+  * the Grafana dashboard only queries augur_* metrics the scaler's source defines
+    (when --metrics-source is given).
+Exit code 0 when everything agrees; 1 with one line per problem otherwise.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+try:
+    import yaml
+except ImportError:
+    sys.exit("python3-yaml is missing: run scripts/setup-deps.sh")
+
+DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT = 6000, 8080
+KEDA_TLS_PARAMS = {"caCert", "tlsClientCert", "tlsClientKey"}
+
+
+class Checker:
+    def __init__(self):
+        self.problems = []
+
+    def fail(self, where, msg):
+        self.problems.append(f"{where}: {msg}")
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def augur_truth(augur, c):
+    rc, help_text = run([augur, "--help"])
+    if rc != 0:
+        c.fail("augur --help", f"exit code {rc}: {help_text[:300]}")
+    flags = set(re.findall(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)", help_text))
+    rc, keys_text = run([augur, "--print-metadata-keys"])
+    if rc != 0:
+        c.fail("augur --print-metadata-keys", f"exit code {rc}: {keys_text[:300]}")
+    keys = {line.strip() for line in keys_text.splitlines() if line.strip()}
+    if not flags:
+        c.fail("augur --help", "lists no flags")
+    if not keys:
+        c.fail("augur --print-metadata-keys", "prints no keys")
+    return flags, keys, help_text
+
+
+def port_of(addr):
+    m = re.search(r":(\d+)$", addr or "")
+    return int(m.group(1)) if m else None
+
+
+def load_documents(k8s_dir, c):
+    docs = []  # (file, doc)
+    files = sorted(glob.glob(os.path.join(k8s_dir, "**", "*.yaml"), recursive=True) +
+                   glob.glob(os.path.join(k8s_dir, "**", "*.yml"), recursive=True))
+    if not files:
+        c.fail(k8s_dir, "no manifests found")
+    for path in files:
+        rel = os.path.relpath(path, k8s_dir)
+        try:
+            with open(path) as f:
+                loaded = [d for d in yaml.safe_load_all(f) if d is not None]
+        except yaml.YAMLError as e:
+            c.fail(rel, f"does not parse as YAML: {e}")
+            continue
+        for d in loaded:
+            if not isinstance(d, dict):
+                c.fail(rel, "a document is not a mapping")
+                continue
+            if d.get("kind") == "Kustomization":
+                for res in d.get("resources", []):
+                    if not os.path.exists(os.path.join(os.path.dirname(path), res)):
+                        c.fail(rel, f"lists resource {res}, which does not exist")
+                continue
+            for field in ("apiVersion", "kind"):
+                if not d.get(field):
+                    c.fail(rel, f"a document has no {field}")
+            if not (d.get("metadata") or {}).get("name"):
+                c.fail(rel, f"a {d.get('kind')} has no metadata.name")
+            docs.append((rel, d))
+    for path in sorted(glob.glob(os.path.join(k8s_dir, "**", "*.json"), recursive=True)):
+        try:
+            with open(path) as f:
+                json.load(f)
+        except ValueError as e:
+            c.fail(os.path.relpath(path, k8s_dir), f"does not parse as JSON: {e}")
+    return docs
+
+
+def split_arg(arg):
+    m = re.match(r"^--([a-z0-9][a-z0-9-]*)(?:=(.*))?$", arg)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def check_deployment(rel, d, flags, help_text, c):
+    """Returns {port name: containerPort} of the augur container, or None if not augur."""
+    spec = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = spec.get("containers") or []
+    augur = [x for x in containers if x.get("name") == "augur"]
+    if not augur:
+        return None
+    ct = augur[0]
+    where = f"{rel} Deployment/{d['metadata']['name']}"
+    ports = {p.get("name"): p.get("containerPort") for p in ct.get("ports") or []}
+    for name, default in (("grpc", DEFAULT_GRPC_PORT), ("http", DEFAULT_HTTP_PORT)):
+        if name not in ports:
+            c.fail(where, f"no containerPort named {name}")
+        elif ports[name] != default:
+            c.fail(where, f"containerPort {name} is {ports[name]}, but augur's default is {default}")
+
+    args = list(ct.get("args") or []) + list(ct.get("command") or [])[1:]
+    values = {}
+    i = 0
+    while i < len(args):
+        arg = str(args[i])
+        name, value = split_arg(arg)
+        if name is None:
+            if arg.startswith("-"):
+                c.fail(where, f"argument {arg!r} is not a --flag")
+            i += 1
+            continue
+        if name not in flags:
+            c.fail(where, f"flag --{name} is not one `augur --help` lists")
+        if value is None and i + 1 < len(args) and not str(args[i + 1]).startswith("--"):
+            value = str(args[i + 1])
+            i += 1
+        values[name] = value
+        i += 1
+    for env in ct.get("env") or []:
+        n = env.get("name", "")
+        if n.startswith("AUGUR_"):
+            flag = n[len("AUGUR_"):].lower().replace("_", "-")
+            if flag not in flags:
+                c.fail(where, f"env {n} matches no flag (--{flag} is not in `augur --help`)")
+            values.setdefault(flag, env.get("value"))
+
+    for flag, name, default in (("listen", "grpc", DEFAULT_GRPC_PORT), ("http-listen", "http", DEFAULT_HTTP_PORT)):
+        if flag in flags and not re.search(rf"--{flag}\b[^\n]*{default}", help_text):
+            c.fail("augur --help", f"--{flag} does not show the default port {default} the manifests assume")
+        port = port_of(values.get(flag)) if values.get(flag) else default
+        if port != ports.get(name):
+            c.fail(where, f"--{flag} port {port} differs from containerPort {name}={ports.get(name)}")
+
+    for probe_name, service, path in (("livenessProbe", "liveness", "/healthz"),
+                                      ("readinessProbe", "readiness", "/readyz")):
+        probe = ct.get(probe_name)
+        if not probe:
+            c.fail(where, f"no {probe_name}")
+            continue
+        if "grpc" in probe:
+            if values.get("tls-cert"):
+                c.fail(where, f"{probe_name} is a gRPC probe, but kubelet's gRPC probes cannot use TLS")
+            if probe["grpc"].get("port") != ports.get("grpc"):
+                c.fail(where, f"{probe_name} gRPC port {probe['grpc'].get('port')} is not the grpc containerPort {ports.get('grpc')}")
+            if probe["grpc"].get("service") != service:
+                c.fail(where, f"{probe_name} asks health service {probe['grpc'].get('service')!r}, want {service!r}")
+        elif "httpGet" in probe:
+            hp = probe["httpGet"].get("port")
+            if hp not in (ports.get("http"), "http"):
+                c.fail(where, f"{probe_name} HTTP port {hp} is not the http containerPort {ports.get('http')}")
+            if probe["httpGet"].get("path") != path:
+                c.fail(where, f"{probe_name} path {probe['httpGet'].get('path')}, want {path}")
+        else:
+            c.fail(where, f"{probe_name} is neither a grpc nor an httpGet probe")
+
+    psc, csc = spec.get("securityContext") or {}, ct.get("securityContext") or {}
+    if not (psc.get("runAsNonRoot") or csc.get("runAsNonRoot")):
+        c.fail(where, "runAsNonRoot is not set")
+    if not csc.get("readOnlyRootFilesystem"):
+        c.fail(where, "readOnlyRootFilesystem is not set")
+    if csc.get("allowPrivilegeEscalation") is not False:
+        c.fail(where, "allowPrivilegeEscalation is not false")
+    res = ct.get("resources") or {}
+    for kind in ("requests", "limits"):
+        for r in ("cpu", "memory"):
+            if not (res.get(kind) or {}).get(r):
+                c.fail(where, f"resources.{kind}.{r} is not set")
+    if (d.get("spec") or {}).get("replicas", 1) < 2:
+        c.fail(where, "fewer than 2 replicas")
+
+    mounts = [m.get("mountPath", "") for m in ct.get("volumeMounts") or []]
+    for flag in ("tls-cert", "tls-key", "tls-client-ca", "prometheus-ca-file", "prometheus-cert-file",
+                 "prometheus-key-file", "prometheus-bearer-token-file", "prometheus-basic-auth-file"):
+        path = values.get(flag)
+        if path and not any(path.startswith(m.rstrip("/") + "/") for m in mounts):
+            c.fail(where, f"--{flag}={path} is not under any mounted volume")
+    return ports
+
+
+def check(args):
+    c = Checker()
+    flags, keys, help_text = augur_truth(args.augur, c)
+    docs = load_documents(args.k8s, c)
+
+    deployments = {}
+    for rel, d in docs:
+        if d.get("kind") == "Deployment":
+            ports = check_deployment(rel, d, flags, help_text, c)
+            if ports is not None:
+                deployments[(d["metadata"].get("namespace"), d["metadata"]["name"])] = ports
+    if not deployments:
+        c.fail(args.k8s, "no Deployment runs a container named augur")
+    all_ports = {}
+    for ports in deployments.values():
+        all_ports.update(ports)
+
+    services = {}
+    for rel, d in docs:
+        if d.get("kind") == "Service":
+            ns, name = d["metadata"].get("namespace"), d["metadata"]["name"]
+            for p in (d.get("spec") or {}).get("ports") or []:
+                tp = p.get("targetPort", p.get("port"))
+                if tp not in all_ports and tp not in all_ports.values():
+                    c.fail(f"{rel} Service/{name}", f"targetPort {tp} is not a port of the augur container")
+                services[(ns, name, p.get("name"))] = p.get("port")
+    for rel, d in docs:
+        if d.get("kind") == "ServiceMonitor":
+            for ep in (d.get("spec") or {}).get("endpoints") or []:
+                if not any(k[2] == ep.get("port") for k in services):
+                    c.fail(f"{rel} ServiceMonitor", f"endpoint port {ep.get('port')!r} is no Service port name")
+
+    trigger_auths = {}
+    for rel, d in docs:
+        if d.get("kind") in ("TriggerAuthentication", "ClusterTriggerAuthentication"):
+            params = {r.get("parameter") for r in (d.get("spec") or {}).get("secretTargetRef") or []}
+            trigger_auths[(d["metadata"].get("namespace"), d["metadata"]["name"])] = params
+
+    scaled = 0
+    for rel, d in docs:
+        if d.get("kind") not in ("ScaledObject", "ScaledJob"):
+            continue
+        name, ns = d["metadata"]["name"], d["metadata"].get("namespace")
+        where = f"{rel} {d['kind']}/{name}"
+        spec = d.get("spec") or {}
+        for t in spec.get("triggers") or []:
+            if t.get("type") not in ("external", "external-push"):
+                continue
+            scaled += 1
+            md = t.get("metadata") or {}
+            for k, v in md.items():
+                if k not in keys:
+                    c.fail(where, f"metadata key {k!r} is not one `augur --print-metadata-keys` knows")
+                if not isinstance(v, str):
+                    c.fail(where, f"metadata value of {k!r} is not a string (KEDA needs strings; quote it)")
+            addr = md.get("scalerAddress", "")
+            m = re.match(r"^([a-z0-9.-]+):(\d+)$", addr)
+            if not m:
+                c.fail(where, f"scalerAddress {addr!r} is not host:port")
+            else:
+                host, port = m.group(1), int(m.group(2))
+                parts = host.split(".")
+                svc_port = services.get((parts[1] if len(parts) > 1 else ns, parts[0], "grpc"))
+                if svc_port is None:
+                    c.fail(where, f"scalerAddress {addr!r} names no Service with a grpc port in the manifests")
+                elif svc_port != port:
+                    c.fail(where, f"scalerAddress port {port} is not the Service's grpc port {svc_port}")
+            for k in ("query", "targetValue"):
+                if k not in md:
+                    c.fail(where, f"required metadata key {k!r} is missing")
+            if d["kind"] == "ScaledObject":
+                fb = spec.get("fallback") or {}
+                if not (fb.get("failureThreshold") and "replicas" in fb):
+                    c.fail(where, "no fallback with failureThreshold and replicas")
+            if str(md.get("enableTLS", "false")).lower() == "true":
+                ref = (t.get("authenticationRef") or {}).get("name")
+                params = trigger_auths.get((ns, ref))
+                if params is None:
+                    c.fail(where, f"enableTLS without a TriggerAuthentication (authenticationRef {ref!r})")
+                elif not KEDA_TLS_PARAMS <= params:
+                    c.fail(where, f"TriggerAuthentication {ref} lacks {sorted(KEDA_TLS_PARAMS - params)}")
+    if scaled == 0:
+        c.fail(args.k8s, "no ScaledObject with an external or external-push trigger")
+
+    if args.dockerfile:
+        with open(args.dockerfile) as f:
+            exposed = {int(p.split("/")[0]) for line in f if line.strip().upper().startswith("EXPOSE")
+                       for p in line.split()[1:]}
+        for name, port in sorted(all_ports.items()):
+            if port not in exposed:
+                c.fail("Dockerfile", f"does not EXPOSE the {name} port {port}")
+
+    if args.metrics_source:
+        defined = set()
+        for path in args.metrics_source:
+            with open(path) as f:
+                defined |= set(re.findall(r'"(augur_[a-z0-9_]+)"', f.read()))
+        for path in sorted(glob.glob(os.path.join(args.k8s, "**", "*.json"), recursive=True)):
+            with open(path) as f:
+                text = f.read()
+            used = set(re.findall(r"\b(augur_[a-z0-9_]+?)(?:_bucket|_sum|_count)?\b", text))
+            for metric in sorted(used):
+                base = re.sub(r"_(bucket|sum|count)$", "", metric)
+                if metric not in defined and base not in defined:
+                    c.fail(os.path.relpath(path, args.k8s), f"queries {metric}, which the scaler does not export")
+    return c.problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--augur", required=True)
+    ap.add_argument("--k8s", default=os.path.join(os.path.dirname(__file__), "..", "..", "k8s"))
+    ap.add_argument("--dockerfile")
+    ap.add_argument("--metrics-source", nargs="*", default=[])
+    args = ap.parse_args()
+    problems = check(args)
+    if problems:
+        print(f"{len(problems)} problem(s) in the manifests:")
+        for p in problems:
+            print(f"  {p}")
+        return 1
+    print(f"manifests in {os.path.normpath(args.k8s)} agree with {args.augur}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

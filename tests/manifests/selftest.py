@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Proves check_manifests.py can fail: it must pass on a pristine copy of k8s/ and fail,
+naming the problem, on copies with one deliberate mistake each.
+
+Usage: selftest.py --augur PATH --k8s DIR --dockerfile PATH
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (file under k8s/, text to replace, replacement, what the checker's output must mention)
+MUTATIONS = [
+    ("scaledobject-external.yaml", "targetValue:", "targetvalue:", "'targetvalue'"),
+    ("scaledobject-external-push.yaml", "quantile:", "quantil:", "'quantil'"),
+    ("deployment.yaml", "--idle-ttl=15m", "--idle-tll=15m", "--idle-tll"),
+    ("deployment.yaml", "--http-listen=0.0.0.0:8080", "--http-listen=0.0.0.0:8081", "8081"),
+    ("deployment.yaml", "service: readiness", "service: ready", "'ready'"),
+    ("deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
+    ("scaledobject-external.yaml", "svc.cluster.local:6000", "svc.cluster.local:6001", "6001"),
+    ("scaledobject-external.yaml", "failureThreshold: 3", "failureThresholdd: 3", "fallback"),
+    ("tls/triggerauthentication.yaml", "parameter: tlsClientKey", "parameter: tlsKey", "tlsClientKey"),
+    ("tls/deployment-tls.yaml", "mountPath: /etc/augur/tls", "mountPath: /etc/augur/certs", "/etc/augur/tls/tls.crt"),
+    ("namespace.yaml", "kind: Namespace", "kind: Namespace\n  bad: [unclosed", "YAML"),
+]
+
+
+def run_checker(augur, k8s, dockerfile):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "check_manifests.py"), "--augur", augur,
+                        "--k8s", k8s, "--dockerfile", dockerfile],
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout + r.stderr
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--augur", required=True)
+    ap.add_argument("--k8s", required=True)
+    ap.add_argument("--dockerfile", required=True)
+    args = ap.parse_args()
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="augur-manifests-") as tmp:
+        pristine = os.path.join(tmp, "pristine")
+        shutil.copytree(args.k8s, pristine)
+        rc, out = run_checker(args.augur, pristine, args.dockerfile)
+        if rc != 0:
+            failures.append(f"the pristine manifests fail the check:\n{out}")
+        for i, (rel, old, new, expect) in enumerate(MUTATIONS):
+            copy = os.path.join(tmp, f"m{i}")
+            shutil.copytree(args.k8s, copy)
+            path = os.path.join(copy, rel)
+            with open(path) as f:
+                text = f.read()
+            if old not in text:
+                failures.append(f"mutation {i}: {old!r} not found in {rel} (update this self-test)")
+                continue
+            with open(path, "w") as f:
+                f.write(text.replace(old, new, 1))
+            rc, out = run_checker(args.augur, copy, args.dockerfile)
+            verdict = "caught" if rc != 0 and expect in out else "MISSED"
+            print(f"{verdict}: {rel}: {old!r} -> {new!r}")
+            if verdict == "MISSED":
+                failures.append(f"mutation {i} ({rel}: {old!r} -> {new!r}) not reported "
+                                f"(exit {rc}, expected {expect!r} in):\n{out}")
+    if failures:
+        print("FAIL:\n" + "\n".join(failures))
+        return 1
+    print(f"OK: the checker passes the real manifests and catches all {len(MUTATIONS)} mistakes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
