@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libeigen3-dev
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus openssl curl python3 python3-grpcio nodejs npm
+  prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
 )
 
 missing=()
