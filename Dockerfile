@@ -1,0 +1,38 @@
+# Augur's container image: a Debian 12 build stage with the -dev packages, and a runtime
+# stage with only the shared libraries the binaries load (checked against `ldd` by
+# tests/manifests/check_runtime_packages.py), running as a non-root user.
+#   docker build -t augur:0.1.0 .
+#   docker run --rm -p 6000:6000 -p 8080:8080 augur:0.1.0 --prometheus-url=http://prometheus:9090
+
+FROM debian:12 AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config ca-certificates \
+      libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
+      prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libeigen3-dev \
+      libboost-program-options-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+ARG AUGUR_TARGETS="augur augur-forecast augur-loadtest"
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DAUGUR_BUILD_TESTS=OFF -DAUGUR_BUILD_BENCH=OFF \
+ && cmake --build /build --target ${AUGUR_TARGETS} -j"$(nproc)" \
+ && mkdir -p /out \
+ && for t in ${AUGUR_TARGETS}; do strip --strip-unneeded -o /out/$t /build/$t; done
+
+FROM debian:12-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libcurl4 \
+      libprometheus-cpp-core1.0 libboost-program-options1.74.0 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 65532 augur \
+ && useradd --system --uid 65532 --gid augur --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin augur
+COPY --from=build /out/ /usr/local/bin/
+USER 65532:65532
+# 6000: gRPC (KEDA external scaler, health, reflection, Inspector); 8080: /metrics, /healthz, /readyz
+EXPOSE 6000 8080
+ENTRYPOINT ["/usr/local/bin/augur"]
+CMD ["--listen=0.0.0.0:6000", "--http-listen=0.0.0.0:8080"]
