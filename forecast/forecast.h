@@ -70,6 +70,30 @@ struct Options {
   // weighting, trend damping, robust loss, ...) are configured here as well; see
   // docs/forecast.md for what each does and what it was measured to win.
 
+  // --- robustness ---
+  // Residuals beyond huber_threshold robust standard deviations are down-weighted
+  // (Huber loss, iteratively reweighted); 0 = plain least squares.
+  double huber_threshold = 3.0;
+  int robust_iterations = 2;       // reweighting passes after the first fit
+  bool detect_level_shifts = true;  // one step change in level, fitted as a step term
+  // Weight of a point halves every recency_half_life_seconds back from the newest one;
+  // 0 = all points weigh the same (Prophet).
+  double recency_half_life_seconds = 0;
+
+  // --- short-term correction (beyond Prophet) ---
+  // An AR(ar_order) model of the in-sample residuals on the history's step grid, fitted
+  // on the last ar_window_seconds, extrapolates the current deviation from the model;
+  // 0 = no correction (Prophet).
+  int ar_order = 2;
+  double ar_window_seconds = 3 * 86400.0;
+  // The extrapolated trend slope decays with this time constant after the history;
+  // 0 = undamped (Prophet).
+  double trend_damping_seconds = 0;
+  // When every history value is >= 0, forecasts and quantiles are clamped at 0.
+  bool clamp_nonnegative = true;
+  // Multiplies the width of the intervals (calibration knob; 1 = as estimated).
+  double interval_scale = 1.0;
+
   // kInvalidArgument naming the field, the value and what is expected.
   absl::Status Validate() const;
 };

@@ -1,0 +1,1034 @@
+#include "forecast/forecast.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include <Eigen/Cholesky>
+#include <Eigen/QR>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/duration.h"
+#include "forecast/eigen_types.h"
+#include "forecast/stats.h"
+
+namespace forecast {
+
+constexpr double kDay = 86400.0;
+constexpr double kWeek = 7 * kDay;
+constexpr double kTwoPi = 6.283185307179586476925286766559;
+
+struct Model::State {
+  // Scaling: ts = (t - t0) / t_scale; the model works on
+  // ys = (g(y) - y_offset) / y_scale, with g the identity or, for logistic growth,
+  // the logit of (y - floor) / (cap - floor).
+  double t0 = 0, t_scale = 1;
+  double y_offset = 0, y_scale = 1;
+  bool logistic = false;
+  double cap = 0, floor = 0;
+  bool constant = false;  // exact constant history: yhat = y_offset
+
+  // Trend (scaled units): m + k ts + sum_j delta_j (ts - cp_j)_+ + sum shift steps.
+  double k = 0, m = 0;
+  std::vector<double> cp, delta;
+  std::vector<double> shift_at, shift_size;
+  double ts_end = 1;           // scaled time of the newest observation
+  double damping = 0;          // scaled time constant; 0 = undamped
+
+  struct Season {
+    std::string name;
+    double period_seconds = 0;
+    int order = 0;
+    std::vector<double> coef;  // cos_1, sin_1, cos_2, sin_2, ...
+  };
+  std::vector<Season> seasons;
+  bool multiplicative = false;
+  double mult_norm = 1;        // mean raw trend in the history
+
+  // Short-term correction: AR on residuals at step_seconds.
+  double step_seconds = 1;
+  double last_t = 0;
+  std::vector<double> phi;     // phi[0] multiplies the newest residual
+  std::vector<double> tail;    // newest residuals (scaled), oldest first, NaN = missing
+
+  // Uncertainty (scaled units).
+  double sigma = 0;                 // robust residual scale
+  std::vector<double> h_scale;      // mean |h-step error| for h = 1..H
+  std::vector<double> std_abs;      // sorted pooled |error| / h_scale[h]
+  double trend_var_rate = 0;        // var of trend at dts ahead = rate * dts^3
+  bool nonnegative = false;
+
+  double Trend(double ts) const {
+    auto at = [&](double x) {
+      double v = m + k * x;
+      for (size_t j = 0; j < cp.size(); ++j) {
+        if (x > cp[j]) v += delta[j] * (x - cp[j]);
+      }
+      for (size_t j = 0; j < shift_at.size(); ++j) {
+        if (x >= shift_at[j]) v += shift_size[j];
+      }
+      return v;
+    };
+    if (ts <= ts_end || damping <= 0) return at(ts);
+    double slope = k;
+    for (size_t j = 0; j < cp.size(); ++j) {
+      if (ts_end > cp[j]) slope += delta[j];
+    }
+    const double d = ts - ts_end;
+    return at(ts_end) + slope * damping * (1 - std::exp(-d / damping));
+  }
+
+  double Seasonal(const Season& s, double t) const {
+    const double theta = kTwoPi * std::fmod(t - t0, s.period_seconds) / s.period_seconds;
+    const double c1 = std::cos(theta), s1 = std::sin(theta);
+    double c = c1, sn = s1, v = 0;
+    for (int i = 0; i < s.order; ++i) {
+      v += s.coef[2 * i] * c + s.coef[2 * i + 1] * sn;
+      const double nc = c * c1 - sn * s1;
+      sn = sn * c1 + c * s1;
+      c = nc;
+    }
+    return v;
+  }
+
+  double ToRaw(double ys) const {
+    const double g = y_offset + y_scale * ys;
+    if (!logistic) return g;
+    return floor + (cap - floor) / (1 + std::exp(-g));
+  }
+};
+
+namespace {
+
+struct Clean {
+  std::vector<double> t, y;
+};
+
+// Sorts by time, averages duplicate timestamps and drops non-finite values.
+Clean CleanSeries(const Series& s, size_t* dropped) {
+  std::vector<std::pair<double, double>> rows;
+  rows.reserve(s.timestamps.size());
+  *dropped = 0;
+  for (size_t i = 0; i < s.timestamps.size(); ++i) {
+    if (std::isfinite(s.timestamps[i]) && std::isfinite(s.values[i])) {
+      rows.emplace_back(s.timestamps[i], s.values[i]);
+    } else {
+      ++*dropped;
+    }
+  }
+  if (!std::is_sorted(rows.begin(), rows.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; })) {
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  Clean c;
+  c.t.reserve(rows.size());
+  c.y.reserve(rows.size());
+  for (size_t i = 0; i < rows.size();) {
+    size_t j = i;
+    double sum = 0;
+    while (j < rows.size() && rows[j].first == rows[i].first) sum += rows[j++].second;
+    c.t.push_back(rows[i].first);
+    c.y.push_back(sum / static_cast<double>(j - i));
+    i = j;
+  }
+  return c;
+}
+
+std::string Seconds(double s) {
+  if (s >= 1 && s < 1e12 && std::floor(s) == s) {
+    return common::FormatDuration(std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
+  }
+  return absl::StrFormat("%gs", s);
+}
+
+// Inverse of the standard normal CDF, by Newton's method on erfc (accurate to ~1e-12).
+double NormalQuantile(double p) {
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  if (p >= 1) return std::numeric_limits<double>::infinity();
+  if (p == 0.5) return 0;
+  double x = std::sqrt(-2 * std::log(std::min(p, 1 - p)));  // rough tail start
+  x = p < 0.5 ? -x : x;
+  x = std::clamp(x, -8.0, 8.0);
+  for (int i = 0; i < 50; ++i) {
+    const double cdf = 0.5 * std::erfc(-x / std::sqrt(2.0));
+    const double pdf = std::exp(-0.5 * x * x) / std::sqrt(kTwoPi);
+    if (pdf < 1e-300) break;
+    const double dx = (cdf - p) / pdf;
+    x -= std::clamp(dx, -1.0, 1.0);
+    if (std::abs(dx) < 1e-13) break;
+  }
+  return x;
+}
+
+// AR forecast of the next `steps` values from `state` (oldest first).
+std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state,
+                           size_t steps) {
+  std::vector<double> out(steps, 0.0);
+  const size_t p = phi.size();
+  if (p == 0) return out;
+  for (size_t h = 0; h < steps; ++h) {
+    double v = 0;
+    for (size_t j = 0; j < p; ++j) v += phi[j] * state[state.size() - 1 - j];
+    out[h] = v;
+    state.push_back(v);
+  }
+  return out;
+}
+
+// Fills missing (NaN) values in `r` with the AR prediction from the values before them,
+// treating anything before the first present value as 0 (the model's mean).
+void FillForward(const std::vector<double>& phi, std::vector<double>& r) {
+  const size_t p = phi.size();
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (!std::isnan(r[i])) continue;
+    double v = 0;
+    for (size_t j = 0; j < p && j < i; ++j) v += phi[j] * r[i - 1 - j];
+    r[i] = v;
+  }
+}
+
+}  // namespace
+
+absl::Status Options::Validate() const {
+  auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  if (growth == Growth::kLogistic) {
+    if (!cap.has_value()) {
+      return bad("logistic growth needs a cap (the upper saturation, e.g. 100 for CPU %)");
+    }
+    const double f = floor.value_or(0.0);
+    if (!std::isfinite(*cap) || !std::isfinite(f) || *cap <= f) {
+      return bad(absl::StrFormat("logistic growth needs finite cap > floor, got cap=%g floor=%g",
+                                 *cap, f));
+    }
+  }
+  if (n_changepoints < 0 || n_changepoints > 1000) {
+    return bad(absl::StrCat("n_changepoints must be in [0, 1000], got ", n_changepoints));
+  }
+  if (!(changepoint_range > 0 && changepoint_range <= 1)) {
+    return bad(absl::StrFormat("changepoint_range must be in (0, 1], got %g", changepoint_range));
+  }
+  if (!(changepoint_prior_scale > 0) || !std::isfinite(changepoint_prior_scale)) {
+    return bad(absl::StrFormat("changepoint_prior_scale must be > 0, got %g",
+                               changepoint_prior_scale));
+  }
+  if (!(seasonality_prior_scale > 0) || !std::isfinite(seasonality_prior_scale)) {
+    return bad(absl::StrFormat("seasonality_prior_scale must be > 0, got %g",
+                               seasonality_prior_scale));
+  }
+  for (const Seasonality& s : seasonalities) {
+    if (!(s.period_seconds > 0) || !std::isfinite(s.period_seconds)) {
+      return bad(absl::StrFormat("seasonality \"%s\": period must be > 0 seconds, got %g",
+                                 s.name, s.period_seconds));
+    }
+    if (s.fourier_order < 0 || s.fourier_order > 100) {
+      return bad(absl::StrFormat("seasonality \"%s\": fourier_order must be in [0, 100], got %d",
+                                 s.name, s.fourier_order));
+    }
+    if (s.prior_scale < 0 || !std::isfinite(s.prior_scale)) {
+      return bad(absl::StrFormat("seasonality \"%s\": prior_scale must be >= 0, got %g", s.name,
+                                 s.prior_scale));
+    }
+  }
+  if (uncertainty_samples < 0) {
+    return bad(absl::StrCat("uncertainty_samples must be >= 0, got ", uncertainty_samples));
+  }
+  if (!(huber_threshold >= 0) || !std::isfinite(huber_threshold)) {
+    return bad(absl::StrFormat("huber_threshold must be >= 0 (0 = off), got %g", huber_threshold));
+  }
+  if (robust_iterations < 0 || robust_iterations > 20) {
+    return bad(absl::StrCat("robust_iterations must be in [0, 20], got ", robust_iterations));
+  }
+  if (!(recency_half_life_seconds >= 0) || !std::isfinite(recency_half_life_seconds)) {
+    return bad(absl::StrFormat("recency_half_life_seconds must be >= 0 (0 = off), got %g",
+                               recency_half_life_seconds));
+  }
+  if (ar_order < 0 || ar_order > 10) {
+    return bad(absl::StrCat("ar_order must be in [0, 10], got ", ar_order));
+  }
+  if (!(ar_window_seconds > 0) || !std::isfinite(ar_window_seconds)) {
+    return bad(absl::StrFormat("ar_window_seconds must be > 0, got %g", ar_window_seconds));
+  }
+  if (!(trend_damping_seconds >= 0) || !std::isfinite(trend_damping_seconds)) {
+    return bad(absl::StrFormat("trend_damping_seconds must be >= 0 (0 = off), got %g",
+                               trend_damping_seconds));
+  }
+  if (!(interval_scale > 0) || !std::isfinite(interval_scale)) {
+    return bad(absl::StrFormat("interval_scale must be > 0, got %g", interval_scale));
+  }
+  return absl::OkStatus();
+}
+
+const std::vector<double>* Forecast::Quantile(double level) const {
+  for (size_t i = 0; i < quantile_levels.size(); ++i) {
+    if (std::abs(quantile_levels[i] - level) < 1e-9) return &quantiles[i];
+  }
+  return nullptr;
+}
+
+Model::Model(Options options, FitInfo info, std::shared_ptr<const State> state)
+    : options_(std::move(options)), info_(std::move(info)), state_(std::move(state)) {}
+
+double Model::last_timestamp() const { return state_->last_t; }
+
+absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
+                                        const std::vector<double>& quantile_levels,
+                                        const Series& recent) const {
+  for (double q : quantile_levels) {
+    if (!(q > 0 && q < 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("quantile level %g is outside (0, 1)", q));
+    }
+  }
+  for (size_t i = 0; i < timestamps.size(); ++i) {
+    if (!std::isfinite(timestamps[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("timestamp #", i, " to forecast is not finite"));
+    }
+  }
+  if (recent.timestamps.size() != recent.values.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "recent has ", recent.timestamps.size(), " timestamps but ", recent.values.size(),
+        " values"));
+  }
+  const State& st = *state_;
+  Forecast fc;
+  fc.timestamps = timestamps;
+  fc.quantile_levels = quantile_levels;
+  const size_t n = timestamps.size();
+  fc.yhat.resize(n);
+  fc.quantiles.assign(quantile_levels.size(), std::vector<double>(n));
+
+  if (st.constant) {
+    std::fill(fc.yhat.begin(), fc.yhat.end(), st.y_offset);
+    for (auto& row : fc.quantiles) std::fill(row.begin(), row.end(), st.y_offset);
+    fc.components.push_back({"trend", fc.yhat});
+    return fc;
+  }
+
+  auto deterministic = [&](double t, double* trend_out) {
+    const double ts = (t - st.t0) / st.t_scale;
+    const double tr = st.Trend(ts);
+    double mult = 1;
+    if (st.multiplicative) mult = (st.y_offset + st.y_scale * tr) / st.mult_norm;
+    double v = tr;
+    for (const auto& s : st.seasons) v += mult * st.Seasonal(s, t);
+    if (trend_out != nullptr) *trend_out = tr;
+    return v;
+  };
+
+  // The AR state: the history's newest residuals, extended by `recent`.
+  const double step = st.step_seconds;
+  std::vector<double> state = st.tail;
+  double origin = st.last_t;
+  if (!st.phi.empty() && !recent.timestamps.empty()) {
+    size_t dropped = 0;
+    Clean rc = CleanSeries(recent, &dropped);
+    std::vector<double> ext;
+    for (size_t i = 0; i < rc.t.size(); ++i) {
+      if (rc.t[i] <= st.last_t + 0.5 * step) continue;
+      const auto idx = static_cast<size_t>(std::llround((rc.t[i] - st.last_t) / step));
+      if (idx == 0 || idx > 1000000) continue;
+      if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
+      double g = rc.y[i];
+      if (st.logistic) {
+        const double u = std::clamp((g - st.floor) / (st.cap - st.floor), 1e-4, 1 - 1e-4);
+        g = std::log(u / (1 - u));
+      }
+      ext[idx - 1] = (g - st.y_offset) / st.y_scale - deterministic(rc.t[i], nullptr);
+      origin = std::max(origin, st.last_t + static_cast<double>(idx) * step);
+    }
+    const size_t base = state.size();
+    state.insert(state.end(), ext.begin(), ext.end());
+    // Fill the gaps inside `recent` with AR predictions (the history's tail is complete).
+    for (size_t i = base; i < state.size(); ++i) {
+      if (!std::isnan(state[i])) continue;
+      double v = 0;
+      for (size_t j = 0; j < st.phi.size() && j < i; ++j) v += st.phi[j] * state[i - 1 - j];
+      state[i] = v;
+    }
+  }
+
+  size_t max_steps = 0;
+  std::vector<long long> steps(n, 0);
+  for (size_t j = 0; j < n; ++j) {
+    const double h = (timestamps[j] - origin) / step;
+    if (h > 0.5) {
+      steps[j] = std::min<long long>(std::llround(h), 10000000);
+      max_steps = std::max<size_t>(max_steps, static_cast<size_t>(std::min(steps[j], 100000LL)));
+    }
+  }
+  const std::vector<double> path = ArPath(st.phi, state, st.phi.empty() ? 0 : max_steps);
+
+  std::vector<double> trend_c(n), corr_c(n);
+  std::vector<std::vector<double>> season_c(st.seasons.size(), std::vector<double>(n));
+  std::vector<double> z(quantile_levels.size());
+  std::vector<double> emp(quantile_levels.size());
+  for (size_t i = 0; i < quantile_levels.size(); ++i) {
+    const double a = std::abs(2 * quantile_levels[i] - 1);
+    z[i] = NormalQuantile(0.5 + a / 2);
+    emp[i] = st.std_abs.empty() ? z[i] : stats::SortedQuantile(st.std_abs, a);
+  }
+  const double H = static_cast<double>(st.h_scale.size());
+  for (size_t j = 0; j < n; ++j) {
+    const double t = timestamps[j];
+    double tr = 0;
+    const double det = deterministic(t, &tr);
+    double corr = 0;
+    if (steps[j] > 0 && !path.empty()) {
+      corr = steps[j] <= static_cast<long long>(path.size()) ? path[steps[j] - 1] : 0.0;
+    }
+    const double ys = det + corr;
+    fc.yhat[j] = st.ToRaw(ys);
+    // Interval half-width in scaled units.
+    double scale = st.sigma;
+    if (steps[j] > 0 && !st.h_scale.empty()) {
+      const double h = static_cast<double>(steps[j]);
+      scale = h <= H ? st.h_scale[steps[j] - 1] : st.h_scale.back() * std::sqrt(h / H);
+    }
+    const double dts = std::max(0.0, (t - st.last_t) / st.t_scale);
+    const double trend_sd = std::sqrt(st.trend_var_rate * dts * dts * dts);
+    for (size_t i = 0; i < quantile_levels.size(); ++i) {
+      const double w = options_.interval_scale *
+                       std::hypot(scale * emp[i], z[i] * trend_sd);
+      const double sign = quantile_levels[i] < 0.5 ? -1.0 : 1.0;
+      fc.quantiles[i][j] = st.ToRaw(ys + sign * w);
+    }
+    // Components in the metric's unit; with logistic growth each is its effect on yhat.
+    const double raw_trend = st.ToRaw(tr);
+    trend_c[j] = raw_trend;
+    double acc = tr;
+    double mult = st.multiplicative ? (st.y_offset + st.y_scale * tr) / st.mult_norm : 1.0;
+    for (size_t s = 0; s < st.seasons.size(); ++s) {
+      const double before = st.ToRaw(acc);
+      acc += mult * st.Seasonal(st.seasons[s], t);
+      season_c[s][j] = st.ToRaw(acc) - before;
+    }
+    corr_c[j] = fc.yhat[j] - st.ToRaw(acc);
+    if (st.nonnegative) {
+      fc.yhat[j] = std::max(0.0, fc.yhat[j]);
+      for (auto& row : fc.quantiles) row[j] = std::max(0.0, row[j]);
+    }
+  }
+  fc.components.push_back({"trend", std::move(trend_c)});
+  for (size_t s = 0; s < st.seasons.size(); ++s) {
+    fc.components.push_back({st.seasons[s].name, std::move(season_c[s])});
+  }
+  if (!st.phi.empty()) fc.components.push_back({"correction", std::move(corr_c)});
+  return fc;
+}
+
+namespace {
+
+struct Design {
+  Matrix X;  // n x p
+  int n_trend = 0;  // columns 0..n_trend-1: 1, ts, changepoints
+  int n_cp = 0;
+  int n_shift = 0;
+  int season_begin = 0;
+  std::vector<std::pair<int, double>> season_cols;  // (first column, ridge prior scale)
+};
+
+// Fourier columns of one seasonality into X.block(0, col, n, 2 * order).
+void FillFourier(const std::vector<double>& t, double t0, double period, int order,
+                 const std::vector<double>* mult, Matrix& X, int col) {
+  const size_t n = t.size();
+  for (size_t i = 0; i < n; ++i) {
+    const double theta = kTwoPi * std::fmod(t[i] - t0, period) / period;
+    const double c1 = std::cos(theta), s1 = std::sin(theta);
+    const double f = mult != nullptr ? (*mult)[i] : 1.0;
+    double c = c1, s = s1;
+    for (int k = 0; k < order; ++k) {
+      X(i, col + 2 * k) = f * c;
+      X(i, col + 2 * k + 1) = f * s;
+      const double nc = c * c1 - s * s1;
+      s = s * c1 + c * s1;
+      c = nc;
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
+  absl::Status valid = options.Validate();
+  if (!valid.ok()) return valid;
+  if (series.timestamps.size() != series.values.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("series has ", series.timestamps.size(), " timestamps but ",
+                     series.values.size(), " values"));
+  }
+  size_t dropped = 0;
+  Clean c = CleanSeries(series, &dropped);
+  FitInfo info;
+  if (dropped > 0) {
+    info.notes.push_back(absl::StrCat(dropped, " non-finite value(s) dropped"));
+  }
+  const size_t merged = series.timestamps.size() - dropped - c.t.size();
+  if (merged > 0) {
+    info.notes.push_back(absl::StrCat(merged, " duplicate timestamp(s) merged (averaged)"));
+  }
+  const size_t n = c.t.size();
+  if (n < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "need at least 2 finite points to fit, got ", n,
+        (dropped > 0 ? absl::StrCat(" (", dropped, " non-finite dropped)") : "")));
+  }
+  info.points_used = n;
+  info.history_seconds = c.t.back() - c.t.front();
+  {
+    std::vector<double> d(n - 1);
+    for (size_t i = 0; i + 1 < n; ++i) d[i] = c.t[i + 1] - c.t[i];
+    info.step_seconds = stats::Median(d);
+  }
+  const double span = info.history_seconds;
+  const double step = info.step_seconds;
+  auto state = std::make_shared<Model::State>();
+  Model::State& st = *state;
+  st.t0 = c.t.front();
+  st.t_scale = span;
+  st.last_t = c.t.back();
+  st.step_seconds = step;
+  st.ts_end = 1;
+  if (options.trend_damping_seconds > 0) st.damping = options.trend_damping_seconds / span;
+  {
+    size_t gaps = 0;
+    for (size_t i = 0; i + 1 < n; ++i) gaps += c.t[i + 1] - c.t[i] > 1.5 * step;
+    if (gaps > 0) {
+      info.notes.push_back(absl::StrCat(gaps, " gap(s) longer than 1.5 steps in the history"));
+    }
+  }
+  const double y_min = *std::min_element(c.y.begin(), c.y.end());
+  const double y_max = *std::max_element(c.y.begin(), c.y.end());
+  st.nonnegative = options.clamp_nonnegative && y_min >= 0;
+
+  if (y_max - y_min <= 1e-12 * std::max(1.0, std::abs(y_max))) {
+    st.constant = true;
+    st.y_offset = c.y.back();
+    info.notes.push_back("constant series: flat model, zero-width intervals");
+    return Model(options, std::move(info), std::move(state));
+  }
+
+  // Transformed, scaled values.
+  std::vector<double> g = c.y;
+  if (options.growth == Growth::kLogistic) {
+    st.logistic = true;
+    st.cap = *options.cap;
+    st.floor = options.floor.value_or(0.0);
+    size_t clipped = 0;
+    for (double& v : g) {
+      double u = (v - st.floor) / (st.cap - st.floor);
+      if (u < 1e-4 || u > 1 - 1e-4) ++clipped;
+      u = std::clamp(u, 1e-4, 1 - 1e-4);
+      v = std::log(u / (1 - u));
+    }
+    info.notes.push_back("logistic growth: fitted on the logit of (y - floor) / (cap - floor)");
+    if (clipped > 0) {
+      info.notes.push_back(
+          absl::StrCat(clipped, " value(s) at or beyond floor/cap clipped for the logit"));
+    }
+  }
+  st.y_offset = stats::Median(g);
+  {
+    std::vector<double> dev(n);
+    for (size_t i = 0; i < n; ++i) dev[i] = std::abs(g[i] - st.y_offset);
+    double s = 1.4826 * stats::Median(dev);
+    if (!(s > 0)) s = stats::StdDev(g);
+    if (!(s > 0)) s = 1;
+    st.y_scale = s;
+  }
+  Vector y(n);
+  for (size_t i = 0; i < n; ++i) y[i] = (g[i] - st.y_offset) / st.y_scale;
+  std::vector<double> ts(n);
+  for (size_t i = 0; i < n; ++i) ts[i] = (c.t[i] - st.t0) / st.t_scale;
+
+  // Seasonalities the history supports.
+  std::vector<Seasonality> wanted = options.seasonalities;
+  if (options.auto_seasonality) {
+    auto has = [&](double period) {
+      return std::any_of(wanted.begin(), wanted.end(), [&](const Seasonality& s) {
+        return std::abs(s.period_seconds - period) < 1;
+      });
+    };
+    if (!has(kDay)) {
+      if (span >= 2 * kDay) {
+        wanted.push_back({"daily", kDay, 0, 0});
+      } else {
+        info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
+                                          " < 2 days: no daily seasonality"));
+      }
+    }
+    if (!has(kWeek)) {
+      if (span >= 2 * kWeek) {
+        wanted.push_back({"weekly", kWeek, 0, 0});
+      } else if (span >= 2 * kDay) {
+        info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
+                                          " < 2 weeks: no weekly seasonality"));
+      }
+    }
+  }
+  for (const Seasonality& s : wanted) {
+    int order = s.fourier_order;
+    if (order == 0) {
+      order = std::abs(s.period_seconds - kWeek) < 1 ? 3 : 10;
+      if (std::abs(s.period_seconds - kDay) >= 1 && std::abs(s.period_seconds - kWeek) >= 1) {
+        order = s.period_seconds < kDay ? 5 : 10;
+      }
+    }
+    const int nyquist = static_cast<int>(std::floor(s.period_seconds / (2.5 * step)));
+    if (span < s.period_seconds) {
+      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": history ",
+                                        Seconds(std::round(span)), " shorter than its period ",
+                                        Seconds(s.period_seconds), ": not fitted"));
+      continue;
+    }
+    if (nyquist < 1) {
+      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": period ",
+                                        Seconds(s.period_seconds), " too short for the step ",
+                                        Seconds(step), ": not fitted"));
+      continue;
+    }
+    if (order > nyquist) {
+      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": Fourier order ", order,
+                                        " reduced to ", nyquist, " for the step"));
+      order = nyquist;
+    }
+    Model::State::Season season;
+    season.name = s.name;
+    season.period_seconds = s.period_seconds;
+    season.order = order;
+    season.coef.assign(2 * order, 0.0);
+    st.seasons.push_back(std::move(season));
+  }
+
+  // Changepoint candidates, evenly spaced in time over the first changepoint_range.
+  int n_cp = options.growth == Growth::kFlat ? 0 : options.n_changepoints;
+  n_cp = std::min<int>(n_cp, static_cast<int>(n / 4));
+  for (int j = 0; j < n_cp; ++j) {
+    st.cp.push_back(options.changepoint_range * (j + 1) / (n_cp + 1));
+  }
+  int n_season_cols = 0;
+  for (const auto& s : st.seasons) n_season_cols += 2 * s.order;
+  const int n_trend = options.growth == Growth::kFlat ? 1 : 2;
+  if (static_cast<int>(n) < n_trend + n_cp + n_season_cols + 4) {
+    if (!st.seasons.empty()) {
+      info.notes.push_back(absl::StrCat("only ", n, " points: seasonalities dropped"));
+    }
+    st.seasons.clear();
+    n_season_cols = 0;
+  }
+
+  // Weights: recency (normalised to mean 1).
+  Vector w = Vector::Ones(n);
+  if (options.recency_half_life_seconds > 0) {
+    for (size_t i = 0; i < n; ++i) {
+      w[i] = std::exp2(-(st.last_t - c.t[i]) / options.recency_half_life_seconds);
+    }
+    w *= static_cast<double>(n) / w.sum();
+  }
+
+  const double sigma0 = [&] {
+    std::vector<double> d(n - 1);
+    for (size_t i = 0; i + 1 < n; ++i) d[i] = std::abs(y[i + 1] - y[i]);
+    double s = 1.4826 * stats::Median(d) / std::sqrt(2.0);
+    return s > 1e-6 ? s : 1e-3;
+  }();
+
+  // Solves the penalised, weighted least squares problem with L1 on the changepoint
+  // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
+  auto solve = [&](const Matrix& X, int n_shift, const std::vector<double>* season_mult,
+                   Vector& beta, Vector& resid, double& sigma) {
+    (void)season_mult;
+    const int p = static_cast<int>(X.cols());
+    Vector h = Vector::Ones(n);
+    sigma = sigma0;
+    Matrix G0(p, p);
+    G0.setZero();
+    {
+      Matrix Xw = X;
+      const Vector sw = w.cwiseSqrt();
+      for (int col = 0; col < p; ++col) Xw.col(col).array() *= sw.array();
+      G0.selfadjointView<Eigen::Lower>().rankUpdate(Xw.transpose());
+      G0.triangularView<Eigen::StrictlyUpper>() = G0.transpose();
+    }
+    const Vector wy = w.cwiseProduct(y);
+    Vector b0 = X.transpose() * wy;
+    beta = Vector::Zero(p);
+    const double tau = options.changepoint_prior_scale;
+    for (int outer = 0; outer <= options.robust_iterations; ++outer) {
+      Matrix G = G0;
+      Vector b = b0;
+      if (outer > 0 && options.huber_threshold > 0) {
+        for (size_t i = 0; i < n; ++i) {
+          if (h[i] < 1) {
+            const double f = w[i] * (1 - h[i]);
+            G.noalias() -= f * X.row(i).transpose() * X.row(i);
+            b -= f * y[i] * X.row(i).transpose();
+          }
+        }
+      }
+      const double s2 = sigma * sigma;
+      Vector pen = Vector::Zero(p);
+      pen[0] = 1e-8;
+      if (n_trend > 1) pen[1] = 1e-8;
+      for (int j = 0; j < n_shift; ++j) pen[n_trend + n_cp + j] = s2 / 4.0;
+      int col = n_trend + n_cp + n_shift;
+      for (size_t si = 0; si < st.seasons.size(); ++si) {
+        double ps = 0;
+        for (const auto& s : wanted) {
+          if (s.name == st.seasons[si].name) ps = s.prior_scale;
+        }
+        if (ps <= 0) ps = options.seasonality_prior_scale;
+        for (int k = 0; k < 2 * st.seasons[si].order; ++k) pen[col++] = s2 / (ps * ps);
+      }
+      Vector dprev = Vector::Constant(std::max(n_cp, 1), tau);
+      for (int inner = 0; inner < (n_cp > 0 ? 8 : 1); ++inner) {
+        for (int j = 0; j < n_cp; ++j) {
+          pen[n_trend + j] = (s2 / tau) / std::max(std::abs(dprev[j]), 1e-4 * tau);
+        }
+        Matrix A = G;
+        A.diagonal() += pen;
+        Eigen::LDLT<Matrix> ldlt(A);
+        beta = ldlt.solve(b);
+        if (!beta.allFinite()) {
+          A.diagonal().array() += 1e-6 * (1 + A.diagonal().array().abs());
+          beta = A.colPivHouseholderQr().solve(b);
+        }
+        if (n_cp == 0) break;
+        Vector d = beta.segment(n_trend, n_cp);
+        const double change = (d - dprev).cwiseAbs().maxCoeff();
+        dprev = d;
+        if (change < 1e-4 * tau) break;
+      }
+      resid = y - X * beta;
+      std::vector<double> ar(n);
+      for (size_t i = 0; i < n; ++i) ar[i] = std::abs(resid[i]);
+      sigma = std::max(1.4826 * stats::Median(ar), 1e-9);
+      if (options.huber_threshold > 0) {
+        const double cut = options.huber_threshold * sigma;
+        for (size_t i = 0; i < n; ++i) {
+          const double a = std::abs(resid[i]);
+          h[i] = a > cut ? cut / a : 1.0;
+        }
+      }
+    }
+  };
+
+  auto build = [&](const std::vector<double>& shifts, const std::vector<double>* mult) {
+    Design d;
+    d.n_trend = n_trend;
+    d.n_cp = n_cp;
+    d.n_shift = static_cast<int>(shifts.size());
+    const int p = n_trend + n_cp + d.n_shift + n_season_cols;
+    d.X.resize(static_cast<Eigen::Index>(n), p);
+    for (size_t i = 0; i < n; ++i) {
+      d.X(i, 0) = 1;
+      if (n_trend > 1) d.X(i, 1) = ts[i];
+      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, ts[i] - st.cp[j]);
+      for (int j = 0; j < d.n_shift; ++j) {
+        d.X(i, n_trend + n_cp + j) = ts[i] >= shifts[j] ? 1.0 : 0.0;
+      }
+    }
+    int col = n_trend + n_cp + d.n_shift;
+    d.season_begin = col;
+    for (const auto& s : st.seasons) {
+      FillFourier(c.t, st.t0, s.period_seconds, s.order, mult, d.X, col);
+      col += 2 * s.order;
+    }
+    return d;
+  };
+
+  std::vector<double> shifts;
+  Design design = build(shifts, nullptr);
+  Vector beta, resid;
+  double sigma = sigma0;
+  solve(design.X, 0, nullptr, beta, resid, sigma);
+
+  // One level shift: the split that best separates the residuals' means, kept when the
+  // step is large against the point-to-point noise and both sides are long enough.
+  if (options.detect_level_shifts && options.growth != Growth::kFlat && n >= 50) {
+    const size_t min_seg = std::max<size_t>(12, n / 50);
+    std::vector<double> cum(n + 1, 0.0);
+    for (size_t i = 0; i < n; ++i) cum[i + 1] = cum[i] + resid[i];
+    double best = 0;
+    size_t best_k = 0;
+    for (size_t k = min_seg; k + min_seg <= n; ++k) {
+      const double n1 = static_cast<double>(k), n2 = static_cast<double>(n - k);
+      const double diff = (cum[n] - cum[k]) / n2 - cum[k] / n1;
+      const double stat = std::abs(diff) * std::sqrt(n1 * n2 / static_cast<double>(n));
+      if (stat > best) {
+        best = stat;
+        best_k = k;
+      }
+    }
+    if (best_k > 0) {
+      // Local means just around the split: a real shift is sharp, drift is not.
+      const size_t wlen = std::min<size_t>(min_seg, 24);
+      std::vector<double> before(resid.data() + best_k - wlen, resid.data() + best_k);
+      std::vector<double> after(resid.data() + best_k, resid.data() + best_k + wlen);
+      const double jump = stats::Median(after) - stats::Median(before);
+      if (std::abs(jump) > 6 * sigma0 && std::abs(jump) > 2.5 * sigma) {
+        shifts.push_back(ts[best_k]);
+        design = build(shifts, nullptr);
+        solve(design.X, 1, nullptr, beta, resid, sigma);
+        info.notes.push_back(absl::StrFormat(
+            "level shift of %.4g at %.0f fitted as a step", jump * st.y_scale, c.t[best_k]));
+      }
+    }
+  }
+
+  auto unpack = [&](const Vector& b) {
+    st.m = b[0];
+    st.k = n_trend > 1 ? b[1] : 0.0;
+    st.delta.assign(b.data() + n_trend, b.data() + n_trend + n_cp);
+    st.shift_at = shifts;
+    st.shift_size.assign(b.data() + n_trend + n_cp,
+                         b.data() + n_trend + n_cp + static_cast<Eigen::Index>(shifts.size()));
+    int col = n_trend + n_cp + static_cast<int>(shifts.size());
+    for (auto& s : st.seasons) {
+      for (int k = 0; k < 2 * s.order; ++k) s.coef[k] = b[col++];
+    }
+  };
+  unpack(beta);
+
+  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !st.seasons.empty()) {
+    if (st.logistic) {
+      info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
+    } else {
+      std::vector<double> raw_trend(n);
+      double mean = 0;
+      bool positive = true;
+      for (size_t i = 0; i < n; ++i) {
+        raw_trend[i] = st.y_offset + st.y_scale * st.Trend(ts[i]);
+        positive = positive && raw_trend[i] > 0;
+        mean += raw_trend[i] / static_cast<double>(n);
+      }
+      if (!positive) {
+        info.notes.push_back("multiplicative seasonality needs a positive trend: additive used");
+      } else {
+        for (double& v : raw_trend) v /= mean;
+        st.multiplicative = true;
+        st.mult_norm = mean;
+        design = build(shifts, &raw_trend);
+        solve(design.X, static_cast<int>(shifts.size()), &raw_trend, beta, resid, sigma);
+        unpack(beta);
+      }
+    }
+  }
+  st.sigma = sigma;
+  info.residual_scale = sigma * st.y_scale;
+  for (const auto& s : st.seasons) info.seasonalities.push_back(s.name);
+  {
+    double mean_abs = 0;
+    for (int j = 0; j < n_cp; ++j) {
+      mean_abs += std::abs(st.delta[j]) / n_cp;
+      if (std::abs(st.delta[j]) > 0.01 * options.changepoint_prior_scale) {
+        info.changepoints.push_back(st.t0 + st.cp[j] * st.t_scale);
+      }
+    }
+    // Future rate changes as Prophet simulates them (as often as in the history, Laplace
+    // with the mean fitted magnitude), in closed form: var = rate * 2 b^2 * dt^3 / 3.
+    if (options.uncertainty_samples > 0 && n_cp > 0) {
+      st.trend_var_rate = static_cast<double>(n_cp) * 2 * mean_abs * mean_abs / 3.0;
+    }
+  }
+
+  // Short-term correction: residuals on the step grid, AR fitted on the newest window.
+  const size_t grid_n = static_cast<size_t>(std::llround(span / step)) + 1;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> grid;
+  size_t window = std::min<size_t>(
+      grid_n, static_cast<size_t>(std::max(1.0, options.ar_window_seconds / step)));
+  window = std::min<size_t>(window, 200000);
+  grid.assign(window, nan);
+  for (size_t i = n; i-- > 0;) {
+    const double back = (st.last_t - c.t[i]) / step;
+    const auto idx = static_cast<long long>(std::llround(back));
+    if (idx >= static_cast<long long>(window)) break;
+    double& slot = grid[window - 1 - static_cast<size_t>(idx)];
+    if (std::isnan(slot)) slot = resid[i];
+  }
+  const int p = options.ar_order;
+  if (p > 0) {
+    std::vector<int> rows;
+    for (size_t i = static_cast<size_t>(p); i < window; ++i) {
+      bool ok = !std::isnan(grid[i]);
+      for (int j = 1; j <= p && ok; ++j) ok = !std::isnan(grid[i - j]);
+      if (ok) rows.push_back(static_cast<int>(i));
+    }
+    if (rows.size() < static_cast<size_t>(10 * p + 10)) {
+      info.notes.push_back(absl::StrCat("only ", rows.size(),
+                                        " complete residual lags: no short-term correction"));
+    } else {
+      Matrix A = Matrix::Zero(p, p);
+      Vector b = Vector::Zero(p);
+      const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
+      auto clip = [&](double v) { return std::clamp(v, -3 * cut, 3 * cut); };
+      for (int i : rows) {
+        Eigen::VectorXd x(p);
+        for (int j = 0; j < p; ++j) x[j] = clip(grid[i - 1 - j]);
+        A.noalias() += x * x.transpose();
+        b += clip(grid[i]) * x;
+      }
+      A.diagonal().array() += 1e-6 * (A.trace() / p + 1e-12);
+      Vector phi = A.ldlt().solve(b);
+      double l1 = phi.cwiseAbs().sum();
+      if (!phi.allFinite()) {
+        phi.setZero();
+        l1 = 0;
+      }
+      if (l1 > 0.999) phi *= 0.999 / l1;
+      st.phi.assign(phi.data(), phi.data() + p);
+      std::vector<double> filled = grid;
+      FillForward(st.phi, filled);
+      st.tail.assign(filled.end() - std::min<size_t>(filled.size(), static_cast<size_t>(p)),
+                     filled.end());
+      while (st.tail.size() < static_cast<size_t>(p)) st.tail.insert(st.tail.begin(), 0.0);
+
+      // Empirical h-step errors of deterministic model + correction, from origins in the
+      // window (at most ~400), for the intervals.
+      const size_t H = std::min<size_t>(
+          256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
+      std::vector<std::vector<double>> errs(H);
+      const size_t stride = std::max<size_t>(1, window / 400);
+      for (size_t o = static_cast<size_t>(p); o + 1 < window; o += stride) {
+        if (std::isnan(grid[o])) continue;
+        std::vector<double> s0(filled.begin() + (o + 1 - p), filled.begin() + o + 1);
+        const size_t steps = std::min(H, window - 1 - o);
+        const std::vector<double> path = ArPath(st.phi, s0, steps);
+        for (size_t h = 1; h <= steps; ++h) {
+          const double actual = grid[o + h];
+          if (!std::isnan(actual)) errs[h - 1].push_back(actual - path[h - 1]);
+        }
+      }
+      std::vector<double> scale(H, 0.0);
+      bool enough = true;
+      for (size_t h = 0; h < H; ++h) {
+        if (errs[h].size() < 20) {
+          enough = false;
+          break;
+        }
+        double s = 0;
+        for (double e : errs[h]) s += std::abs(e);
+        scale[h] = s / static_cast<double>(errs[h].size());
+        if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
+      }
+      if (enough && scale[0] > 0) {
+        st.h_scale = scale;
+        std::vector<double> pooled;
+        for (size_t h = 0; h < H; ++h) {
+          for (double e : errs[h]) pooled.push_back(std::abs(e) / scale[h]);
+        }
+        std::sort(pooled.begin(), pooled.end());
+        const size_t keep = 1000;
+        if (pooled.size() > keep) {
+          std::vector<double> sub(keep);
+          for (size_t i = 0; i < keep; ++i) {
+            sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
+          }
+          pooled.swap(sub);
+        }
+        st.std_abs = std::move(pooled);
+      } else {
+        info.notes.push_back("too little history for empirical intervals: normal intervals");
+      }
+    }
+  }
+  return Model(options, std::move(info), std::move(state));
+}
+
+absl::Status ParseSeasonality(const std::string& text, Options& options) {
+  std::vector<Seasonality> out;
+  bool want_auto = false;
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        "empty seasonality: expected auto, none, or periods such as 1d,1w");
+  }
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    start = end + 1;
+    if (item.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "seasonality \"", text, "\" has an empty element: expected comma-separated periods"));
+    }
+    if (item == "auto") {
+      want_auto = true;
+      continue;
+    }
+    if (item == "none") {
+      if (text != "none") {
+        return absl::InvalidArgumentError("seasonality \"none\" cannot be combined with others");
+      }
+      options.auto_seasonality = false;
+      options.seasonalities.clear();
+      return absl::OkStatus();
+    }
+    int order = 0;
+    std::string period_text = item;
+    const size_t colon = item.find(':');
+    if (colon != std::string::npos) {
+      period_text = item.substr(0, colon);
+      const std::string order_text = item.substr(colon + 1);
+      char* e = nullptr;
+      const long v = std::strtol(order_text.c_str(), &e, 10);
+      if (order_text.empty() || *e != '\0' || v < 1 || v > 100) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "seasonality \"", item, "\": Fourier order \"", order_text,
+            "\" must be an integer in [1, 100] (e.g. 1d:10)"));
+      }
+      order = static_cast<int>(v);
+    }
+    Seasonality s;
+    s.fourier_order = order;
+    if (period_text == "daily") {
+      s.period_seconds = kDay;
+    } else if (period_text == "weekly") {
+      s.period_seconds = kWeek;
+    } else if (period_text == "hourly") {
+      s.period_seconds = 3600;
+    } else {
+      auto d = common::ParseDuration(period_text);
+      if (!d.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "seasonality element \"", item,
+            "\" is not a period: expected daily, weekly, hourly or a duration such as 1h, "
+            "1d, 1w (", d.status().message(), ")"));
+      }
+      s.period_seconds = static_cast<double>(d->count()) / 1000.0;
+      if (!(s.period_seconds > 0)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("seasonality element \"", item, "\": the period must be > 0"));
+      }
+    }
+    if (std::abs(s.period_seconds - kDay) < 1e-6) {
+      s.name = "daily";
+    } else if (std::abs(s.period_seconds - kWeek) < 1e-6) {
+      s.name = "weekly";
+    } else {
+      s.name = common::FormatDuration(
+          std::chrono::milliseconds(static_cast<int64_t>(std::llround(s.period_seconds * 1000))));
+    }
+    for (const auto& o : out) {
+      if (std::abs(o.period_seconds - s.period_seconds) < 1e-6) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("seasonality \"", s.name, "\" is listed twice"));
+      }
+    }
+    out.push_back(std::move(s));
+    if (end == text.size()) break;
+  }
+  options.auto_seasonality = want_auto;
+  options.seasonalities = std::move(out);
+  return absl::OkStatus();
+}
+
+}  // namespace forecast
