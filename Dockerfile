@@ -35,4 +35,3 @@ USER 65532:65532
 # 6000: gRPC (KEDA external scaler, health, reflection, Inspector); 8080: /metrics, /healthz, /readyz
 EXPOSE 6000 8080
 ENTRYPOINT ["/usr/local/bin/augur"]
-CMD ["--listen=0.0.0.0:6000", "--http-listen=0.0.0.0:8080"]
