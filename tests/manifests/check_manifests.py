@@ -245,6 +245,9 @@ def check(args):
             for ep in (d.get("spec") or {}).get("endpoints") or []:
                 if not any(k[2] == ep.get("port") for k in services):
                     c.fail(f"{rel} ServiceMonitor", f"endpoint port {ep.get('port')!r} is no Service port name")
+                if ep.get("honorLabels") is not True:
+                    c.fail(f"{rel} ServiceMonitor", "honorLabels is not true: the per-object `namespace` "
+                           "label would become exported_namespace")
 
     trigger_auths = {}
     for rel, d in docs:

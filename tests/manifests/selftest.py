@@ -26,6 +26,7 @@ MUTATIONS = [
     ("scaledobject-external.yaml", "failureThreshold: 3", "failureThresholdd: 3", "fallback"),
     ("tls/triggerauthentication.yaml", "parameter: tlsClientKey", "parameter: tlsKey", "tlsClientKey"),
     ("tls/deployment-tls.yaml", "mountPath: /etc/augur/tls", "mountPath: /etc/augur/certs", "/etc/augur/tls/tls.crt"),
+    ("servicemonitor.yaml", "honorLabels: true", "honorLabels: false", "honorLabels"),
     ("namespace.yaml", "kind: Namespace", "kind: Namespace\n  bad: [unclosed", "YAML"),
 ]
 
