@@ -25,7 +25,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libcurl4 \
-      libprometheus-cpp-core1.0 libboost-program-options1.74.0 ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libboost-program-options1.74.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 augur \
  && useradd --system --uid 65532 --gid augur --no-create-home --home-dir /nonexistent \
