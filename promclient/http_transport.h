@@ -21,6 +21,11 @@ struct TlsOptions {
 
 struct HttpRequest {
   std::string url;  // complete, query string included
+  // "GET" (default) or "POST". A POST sends `body` with `content_type`
+  // (PrometheusClient posts its queries form-encoded, so long PromQL fits).
+  std::string method = "GET";
+  std::string body;
+  std::string content_type = "application/x-www-form-urlencoded";
   std::vector<std::pair<std::string, std::string>> headers;  // may carry secrets
   std::chrono::milliseconds timeout{10000};
   TlsOptions tls;
@@ -30,6 +35,10 @@ struct HttpResponse {
   long status_code = 0;
   std::string content_type;
   std::string body;
+  // Where the time went, as the transport measured it (zero when unknown, e.g. fakes):
+  // until the first response byte (the server's work + network), and in total.
+  std::chrono::microseconds time_to_first_byte{0};
+  std::chrono::microseconds total_time{0};
 };
 
 // Thread-safe: Get() may be called from many threads at once.
@@ -39,7 +48,8 @@ class HttpTransport {
   // An HTTP error status is a successful transport result (the caller maps it).
   // Errors: kUnavailable (connection refused, DNS failure, TLS handshake failed),
   // kDeadlineExceeded (the request's timeout passed), kInternal (anything else).
-  // Error messages never contain header values.
+  // Error messages never contain header values. Despite its name, Get() performs
+  // request.method (GET or POST).
   virtual absl::StatusOr<HttpResponse> Get(const HttpRequest& request) = 0;
 };
 

@@ -4,6 +4,9 @@
 // `promtool tsdb create-blocks-from openmetrics`, ready-checked, stopped cleanly.
 //
 // Thread-safety: not thread-safe; one test owns one server.
+// The binaries are looked up on PATH ($AUGUR_PROMETHEUS / $AUGUR_PROMTOOL override).
+// The server runs with a 3650d retention (backfilled history is never dropped) and dies
+// with the test process (PR_SET_PDEATHSIG), even when a test aborts.
 
 #include <functional>
 #include <memory>
@@ -37,7 +40,7 @@ class PrometheusServer {
   int port() const;
 
   void Kill();             // SIGKILL, as a crash; the data dir is kept
-  void Stop();             // SIGTERM and wait
+  void Stop();             // SIGTERM and wait (bounded: 10 s, then SIGKILL)
   absl::Status Restart();  // start again on the same port and data dir, wait until ready
 
   class Impl;
@@ -53,5 +56,10 @@ class PrometheusServer {
 std::string OpenMetricsGauge(const std::string& name, const std::string& labels, double start,
                              double end, double step_seconds,
                              const std::function<double(double)>& value_at);
+
+// Joins OpenMetrics documents (e.g. several OpenMetricsGauge calls) into one with a
+// single final "# EOF" and each family's "# TYPE" once. Series of one family must be
+// passed next to each other (OpenMetrics wants a family's lines together).
+std::string ConcatOpenMetrics(const std::vector<std::string>& documents);
 
 }  // namespace testing_support

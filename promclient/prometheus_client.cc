@@ -1,0 +1,646 @@
+#include "promclient/prometheus_client.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+namespace promclient {
+namespace {
+
+using json = nlohmann::json;
+
+// Prometheus refuses range queries with more than this many points per series.
+constexpr int64_t kMaxPointsPerRequest = 11000;
+// A range needing more requests than this is refused rather than hammering the server.
+constexpr int64_t kMaxRangeRequests = 100;
+
+// ---------------------------------------------------------------------------------
+// URLs and form encoding.
+
+bool IsUnreserved(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+         c == '.' || c == '~';
+}
+
+void AppendEncoded(std::string& out, absl::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : text) {
+    if (IsUnreserved(c)) {
+      out.push_back(c);
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 15]);
+    }
+  }
+}
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string FormEncode(const Params& params) {
+  std::string out;
+  for (const auto& [key, value] : params) {
+    if (!out.empty()) out.push_back('&');
+    AppendEncoded(out, key);
+    out.push_back('=');
+    AppendEncoded(out, value);
+  }
+  return out;
+}
+
+// The base URL as it may appear in messages: any "user:password@" is masked.
+std::string RedactUrl(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const size_t authority = scheme_end + 3;
+  const size_t authority_end = url.find_first_of("/?#", authority);
+  const size_t at = url.rfind('@', authority_end == std::string::npos ? url.size() : authority_end);
+  if (at == std::string::npos || at < authority) return url;
+  return url.substr(0, authority) + "***@" + url.substr(at + 1);
+}
+
+std::string FormatSeconds(double seconds) {
+  // Millisecond precision is what Prometheus keeps.
+  return absl::StrFormat("%.3f", seconds);
+}
+
+// ---------------------------------------------------------------------------------
+// Credential files, re-read when their modification time (or size) changes.
+
+class FileSecret {
+ public:
+  explicit FileSecret(std::string path) : path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+
+  // Errors: kInvalidArgument (unreadable or empty file). The message names the file,
+  // never its content.
+  absl::StatusOr<std::string> Get() {
+    struct stat st;
+    if (stat(path_.c_str(), &st) != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Mid-rotation the file may briefly vanish: keep using what was read last.
+      if (loaded_) return value_;
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read credential file \"", path_, "\": ", std::strerror(errno)));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (loaded_ && st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&
+        st.st_size == size_ && st.st_ino == inode_) {
+      return value_;
+    }
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) {
+      if (loaded_) return value_;
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read credential file \"", path_, "\": ", std::strerror(errno)));
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    std::string value(absl::StripAsciiWhitespace(content.str()));
+    if (value.empty()) {
+      if (loaded_) return value_;
+      return absl::InvalidArgumentError(
+          absl::StrCat("credential file \"", path_, "\" is empty; expected a secret in it"));
+    }
+    value_ = std::move(value);
+    mtime_ = st.st_mtim;
+    size_ = st.st_size;
+    inode_ = st.st_ino;
+    loaded_ = true;
+    return value_;
+  }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;
+  bool loaded_ = false;
+  std::string value_;
+  timespec mtime_{};
+  off_t size_ = 0;
+  ino_t inode_ = 0;
+};
+
+// ---------------------------------------------------------------------------------
+// JSON -> QueryResult. Errors name the JSON path where the shape broke.
+
+std::string TypeName(const json& j) { return j.type_name(); }
+
+absl::Status ShapeError(const std::string& path, const std::string& expected, const json& got) {
+  return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path,
+                                          ": expected ", expected, ", got ", TypeName(got)));
+}
+
+// Prometheus writes sample values as strings: "1.5", "NaN", "+Inf", "-Inf".
+bool ParseSampleValue(absl::string_view text, double* out) {
+  if (text == "NaN") {
+    *out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  if (text == "+Inf" || text == "Inf") {
+    *out = std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (text == "-Inf") {
+    *out = -std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return false;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, *out);
+  if (ec == std::errc::result_out_of_range) {
+    // Beyond double's range: keep the sign, as strtod would.
+    *out = text.front() == '-' ? -std::numeric_limits<double>::infinity()
+                               : std::numeric_limits<double>::infinity();
+    return ptr == end;
+  }
+  return ec == std::errc() && ptr == end;
+}
+
+// [<unix seconds>, "<value>"]
+absl::Status ParsePair(const json& pair, const char* path_prefix, size_t series_index,
+                       const char* field, size_t sample_index, bool value_is_string_type,
+                       Sample* sample, std::string* string_value) {
+  auto path = [&] {
+    std::string p = path_prefix;
+    if (series_index != std::string::npos) absl::StrAppend(&p, "[", series_index, "].", field);
+    if (sample_index != std::string::npos) absl::StrAppend(&p, "[", sample_index, "]");
+    return p;
+  };
+  if (!pair.is_array() || pair.size() != 2) {
+    return absl::InternalError(absl::StrCat(
+        "unexpected response from Prometheus at ", path(),
+        ": expected a [timestamp, \"value\"] pair, got ",
+        pair.is_array() ? absl::StrCat("an array of ", pair.size()) : TypeName(pair)));
+  }
+  const json& ts = pair[0];
+  if (!ts.is_number()) return ShapeError(path() + "[0]", "a number (unix seconds)", ts);
+  sample->timestamp = ts.get<double>();
+  if (!std::isfinite(sample->timestamp)) {
+    return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path(),
+                                            "[0]: timestamp is not finite"));
+  }
+  const json& value = pair[1];
+  if (!value.is_string()) return ShapeError(path() + "[1]", "a string", value);
+  const std::string& text = value.get_ref<const std::string&>();
+  if (value_is_string_type) {
+    *string_value = text;
+    return absl::OkStatus();
+  }
+  if (!ParseSampleValue(text, &sample->value)) {
+    return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path(),
+                                            "[1]: \"", text.substr(0, 64),
+                                            "\" is not a number"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLabels(const json& metric, size_t index, Labels* labels) {
+  const std::string path = absl::StrCat("data.result[", index, "].metric");
+  if (metric.is_null()) return absl::OkStatus();
+  if (!metric.is_object()) return ShapeError(path, "an object of labels", metric);
+  for (auto it = metric.begin(); it != metric.end(); ++it) {
+    if (!it.value().is_string()) {
+      return ShapeError(absl::StrCat(path, ".", it.key()), "a string", it.value());
+    }
+    labels->emplace(it.key(), it.value().get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseData(const json& data, QueryResult* result) {
+  if (!data.is_object()) return ShapeError("data", "an object", data);
+  auto type_it = data.find("resultType");
+  if (type_it == data.end()) {
+    return absl::InternalError("unexpected response from Prometheus: data.resultType is missing");
+  }
+  if (!type_it->is_string()) return ShapeError("data.resultType", "a string", *type_it);
+  const std::string& type = type_it->get_ref<const std::string&>();
+  auto result_it = data.find("result");
+  if (result_it == data.end()) {
+    return absl::InternalError("unexpected response from Prometheus: data.result is missing");
+  }
+  const json& r = *result_it;
+
+  if (type == "scalar" || type == "string") {
+    const bool is_string = type == "string";
+    result->type = is_string ? ResultType::kString : ResultType::kScalar;
+    Sample sample;
+    absl::Status s = ParsePair(r, "data.result", std::string::npos, "", std::string::npos,
+                               is_string, &sample, &result->string_value);
+    if (!s.ok()) return s;
+    result->scalar = sample;
+    return absl::OkStatus();
+  }
+  const bool is_matrix = type == "matrix";
+  if (!is_matrix && type != "vector") {
+    return absl::InternalError(absl::StrCat(
+        "unexpected response from Prometheus: data.resultType is \"", type.substr(0, 64),
+        "\"; expected vector, matrix, scalar or string"));
+  }
+  result->type = is_matrix ? ResultType::kMatrix : ResultType::kVector;
+  if (r.is_null()) return absl::OkStatus();  // some proxies send null for "no series"
+  if (!r.is_array()) return ShapeError("data.result", "an array", r);
+  result->series.reserve(r.size());
+  for (size_t i = 0; i < r.size(); ++i) {
+    const json& item = r[i];
+    if (!item.is_object()) return ShapeError(absl::StrCat("data.result[", i, "]"), "an object", item);
+    Series series;
+    auto metric = item.find("metric");
+    if (metric != item.end()) {
+      absl::Status s = ParseLabels(*metric, i, &series.labels);
+      if (!s.ok()) return s;
+    }
+    const char* field = is_matrix ? "values" : "value";
+    auto values = item.find(field);
+    if (values == item.end()) {
+      if (item.contains(is_matrix ? "histograms" : "histogram")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "data.result[", i,
+            "] holds native histogram samples, which Augur does not read; query a float "
+            "series instead (e.g. histogram_quantile(...) or histogram_count(...))"));
+      }
+      return absl::InternalError(absl::StrCat("unexpected response from Prometheus: data.result[",
+                                              i, "].", field, " is missing"));
+    }
+    std::string ignored;
+    if (is_matrix) {
+      if (!values->is_array()) {
+        return ShapeError(absl::StrCat("data.result[", i, "].values"), "an array", *values);
+      }
+      series.samples.resize(values->size());
+      for (size_t k = 0; k < values->size(); ++k) {
+        absl::Status s =
+            ParsePair((*values)[k], "data.result", i, "values", k, false, &series.samples[k], &ignored);
+        if (!s.ok()) return s;
+      }
+    } else {
+      series.samples.resize(1);
+      absl::Status s = ParsePair(*values, "data.result", i, "value", std::string::npos, false,
+                                 &series.samples[0], &ignored);
+      if (!s.ok()) return s;
+    }
+    result->series.push_back(std::move(series));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ParseWarnings(const json& envelope) {
+  std::vector<std::string> warnings;
+  auto it = envelope.find("warnings");
+  if (it != envelope.end() && it->is_array()) {
+    for (const json& w : *it) {
+      if (w.is_string()) warnings.push_back(w.get<std::string>());
+    }
+  }
+  return warnings;
+}
+
+// A short, printable excerpt of a non-JSON error body (a proxy's HTML page, ...).
+std::string BodyExcerpt(const std::string& body) {
+  std::string out;
+  for (char c : body.substr(0, 200)) {
+    out.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : ' ');
+  }
+  out = std::string(absl::StripAsciiWhitespace(out));
+  if (body.size() > 200) out += "...";
+  return out;
+}
+
+absl::StatusCode CodeForHttpStatus(long http, const std::string& error_type) {
+  if (error_type == "timeout") return absl::StatusCode::kDeadlineExceeded;
+  if (error_type == "canceled") return absl::StatusCode::kCancelled;
+  if (http == 400 || http == 422) return absl::StatusCode::kInvalidArgument;
+  if (http == 401) return absl::StatusCode::kUnauthenticated;
+  if (http == 403) return absl::StatusCode::kPermissionDenied;
+  if (http == 404) return absl::StatusCode::kNotFound;
+  if (http == 429) return absl::StatusCode::kResourceExhausted;
+  if (http >= 500) return absl::StatusCode::kUnavailable;
+  if (http >= 400) return absl::StatusCode::kInvalidArgument;
+  if (error_type == "bad_data") return absl::StatusCode::kInvalidArgument;
+  if (error_type == "unavailable") return absl::StatusCode::kUnavailable;
+  return absl::StatusCode::kInternal;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------
+
+class PrometheusClient::Impl {
+ public:
+  Impl(ClientOptions options, std::shared_ptr<HttpTransport> transport)
+      : options_(std::move(options)), transport_(std::move(transport)) {
+    while (!options_.base_url.empty() && options_.base_url.back() == '/') {
+      options_.base_url.pop_back();
+    }
+    redacted_base_ = RedactUrl(options_.base_url);
+    if (!options_.bearer_token_file.empty()) {
+      bearer_ = std::make_unique<FileSecret>(options_.bearer_token_file);
+    }
+    if (!options_.basic_auth_password_file.empty()) {
+      basic_password_ = std::make_unique<FileSecret>(options_.basic_auth_password_file);
+    }
+  }
+
+  absl::Status Validate() {
+    const std::string& url = options_.base_url;
+    const bool http = absl::StartsWith(url, "http://");
+    const bool https = absl::StartsWith(url, "https://");
+    if (!http && !https) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Prometheus base URL \"", redacted_base_,
+          "\" is not usable: expected http://host[:port][/prefix] or https://..."));
+    }
+    const size_t host_start = url.find("://") + 3;
+    if (host_start >= url.size() || url[host_start] == '/' ||
+        url.find_first_of("?#", host_start) != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Prometheus base URL \"", redacted_base_,
+          "\" is not usable: expected a host and an optional path prefix, without '?' or '#'"));
+    }
+    if (options_.timeout.count() <= 0) {
+      return absl::InvalidArgumentError("Prometheus client timeout must be positive");
+    }
+    if (!options_.basic_auth_user.empty() && basic_password_ == nullptr) {
+      return absl::InvalidArgumentError(
+          "basic auth needs a password file (basic_auth_password_file) along with the user");
+    }
+    if (basic_password_ != nullptr && options_.basic_auth_user.empty()) {
+      return absl::InvalidArgumentError("basic auth needs a user along with the password file");
+    }
+    if (bearer_ != nullptr && basic_password_ != nullptr) {
+      return absl::InvalidArgumentError(
+          "configure either a bearer token file or basic auth, not both");
+    }
+    if (bearer_ != nullptr) {
+      absl::StatusOr<std::string> token = bearer_->Get();
+      if (!token.ok()) return token.status();
+    }
+    if (basic_password_ != nullptr) {
+      absl::StatusOr<std::string> password = basic_password_->Get();
+      if (!password.ok()) return password.status();
+    }
+    return absl::OkStatus();
+  }
+
+  const ClientOptions& options() const { return options_; }
+
+  absl::StatusOr<QueryResult> Query(const std::string& promql, std::optional<double> time,
+                                    const RequestOptions& request) const {
+    Params form = {{"query", promql}};
+    if (time.has_value()) {
+      if (!std::isfinite(*time)) {
+        return absl::InvalidArgumentError("query time must be a finite unix time in seconds");
+      }
+      form.emplace_back("time", FormatSeconds(*time));
+    }
+    return Call("/api/v1/query", form, request);
+  }
+
+  absl::StatusOr<QueryResult> QueryRange(const std::string& promql, double start, double end,
+                                         std::optional<double> step_seconds,
+                                         const RequestOptions& request) const {
+    if (!std::isfinite(start) || !std::isfinite(end) || end < start) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "range query needs finite start <= end (unix seconds), got start=%.3f end=%.3f",
+          start, end));
+    }
+    double step = step_seconds.has_value() ? *step_seconds : AutoStep(end - start);
+    if (!std::isfinite(step) || step < 0.001) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "range query step must be at least 1ms (0.001 seconds), got %g", step));
+    }
+    // Work on Prometheus' millisecond grid so that chunk boundaries are exact.
+    const int64_t start_ms = std::llround(start * 1000);
+    const int64_t end_ms = std::llround(end * 1000);
+    const int64_t step_ms = std::llround(step * 1000);
+    const int64_t points = (end_ms - start_ms) / step_ms + 1;
+    const int64_t requests = (points + kMaxPointsPerRequest - 1) / kMaxPointsPerRequest;
+    if (requests > kMaxRangeRequests) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "range query of %d points per series would need %d requests (at most %d allowed, "
+          "%d points each); use a larger step",
+          points, requests, kMaxRangeRequests, kMaxPointsPerRequest));
+    }
+    QueryResult merged;
+    merged.type = ResultType::kMatrix;
+    std::map<Labels, size_t> index;
+    for (int64_t chunk = 0; chunk < requests; ++chunk) {
+      const int64_t chunk_start = start_ms + chunk * kMaxPointsPerRequest * step_ms;
+      const int64_t chunk_end =
+          std::min(end_ms, chunk_start + (kMaxPointsPerRequest - 1) * step_ms);
+      Params form = {{"query", promql},
+                     {"start", FormatSeconds(chunk_start / 1000.0)},
+                     {"end", FormatSeconds(chunk_end / 1000.0)},
+                     {"step", FormatSeconds(step_ms / 1000.0)}};
+      absl::StatusOr<QueryResult> part = Call("/api/v1/query_range", form, request);
+      if (!part.ok()) {
+        if (requests == 1) return part.status();
+        return absl::Status(part.status().code(),
+                            absl::StrFormat("request %d of %d of a split range query: %s",
+                                            chunk + 1, requests, part.status().message()));
+      }
+      if (part->type != ResultType::kMatrix) {
+        return absl::InternalError(
+            "unexpected response from Prometheus: a range query returned a non-matrix result");
+      }
+      if (requests == 1) return std::move(part).value();
+      for (std::string& w : part->warnings) {
+        if (std::find(merged.warnings.begin(), merged.warnings.end(), w) ==
+            merged.warnings.end()) {
+          merged.warnings.push_back(std::move(w));
+        }
+      }
+      for (Series& s : part->series) {
+        auto [it, inserted] = index.try_emplace(s.labels, merged.series.size());
+        if (inserted) {
+          merged.series.push_back(std::move(s));
+          continue;
+        }
+        std::vector<Sample>& into = merged.series[it->second].samples;
+        // Chunks are disjoint on the step grid; the check only guards against a server
+        // that answers outside the asked range.
+        for (const Sample& sample : s.samples) {
+          if (into.empty() || sample.timestamp > into.back().timestamp) into.push_back(sample);
+        }
+      }
+    }
+    return merged;
+  }
+
+ private:
+  absl::StatusOr<QueryResult> Call(const std::string& endpoint, const Params& form,
+                                   const RequestOptions& request) const {
+    HttpRequest http;
+    http.method = "POST";
+    http.url = options_.base_url + endpoint;
+    Params url_params = options_.params;
+    url_params.insert(url_params.end(), request.params.begin(), request.params.end());
+    if (!url_params.empty()) http.url += "?" + FormEncode(url_params);
+    http.body = FormEncode(form);
+    http.timeout = request.timeout.value_or(options_.timeout);
+    if (http.timeout.count() <= 0) {
+      return absl::InvalidArgumentError("request timeout must be positive");
+    }
+    http.tls = options_.tls;
+    const bool has_credentials = bearer_ != nullptr || basic_password_ != nullptr;
+    for (const auto* list : {&options_.headers, &request.headers}) {
+      for (const auto& header : *list) {
+        // Configured credentials win over a stray Authorization header.
+        if (has_credentials && absl::EqualsIgnoreCase(header.first, "Authorization")) continue;
+        http.headers.push_back(header);
+      }
+    }
+    if (bearer_ != nullptr) {
+      absl::StatusOr<std::string> token = bearer_->Get();
+      if (!token.ok()) return token.status();
+      http.headers.emplace_back("Authorization", "Bearer " + *token);
+    } else if (basic_password_ != nullptr) {
+      absl::StatusOr<std::string> password = basic_password_->Get();
+      if (!password.ok()) return password.status();
+      http.headers.emplace_back(
+          "Authorization",
+          "Basic " + absl::Base64Escape(options_.basic_auth_user + ":" + *password));
+    }
+    http.headers.emplace_back("Accept", "application/json");
+
+    const std::string where = redacted_base_ + endpoint;
+    absl::StatusOr<HttpResponse> response = transport_->Get(http);
+    if (!response.ok()) {
+      return absl::Status(response.status().code(),
+                          absl::StrCat("Prometheus at ", where, ": ", response.status().message()));
+    }
+    return ParseResponse(*response, where);
+  }
+
+  static absl::StatusOr<QueryResult> ParseResponse(const HttpResponse& response,
+                                                   const std::string& where) {
+    json envelope;
+    std::string parse_error;
+    try {
+      envelope = json::parse(response.body);
+    } catch (const json::exception& e) {
+      parse_error = e.what();
+    }
+    const long http = response.status_code;
+    if (!parse_error.empty() || !envelope.is_object()) {
+      if (http < 200 || http >= 300) {
+        return absl::Status(CodeForHttpStatus(http, ""),
+                            absl::StrCat("Prometheus at ", where, " answered HTTP ", http, ": ",
+                                         BodyExcerpt(response.body)));
+      }
+      if (parse_error.empty()) parse_error = "the body is not a JSON object";
+      return absl::InternalError(absl::StrCat("malformed JSON from Prometheus at ", where, " (",
+                                              response.body.size(), " bytes): ", parse_error));
+    }
+    try {
+      auto status_it = envelope.find("status");
+      const std::string status =
+          status_it != envelope.end() && status_it->is_string() ? status_it->get<std::string>() : "";
+      if (status != "success" || http < 200 || http >= 300) {
+        std::string error_type, error;
+        auto type_it = envelope.find("errorType");
+        if (type_it != envelope.end() && type_it->is_string()) error_type = type_it->get<std::string>();
+        auto error_it = envelope.find("error");
+        if (error_it != envelope.end() && error_it->is_string()) error = error_it->get<std::string>();
+        if (error.empty()) {
+          error = status.empty() ? BodyExcerpt(response.body)
+                                 : absl::StrCat("status \"", status, "\" without a message");
+        }
+        return absl::Status(
+            CodeForHttpStatus(http, error_type),
+            absl::StrCat("Prometheus at ", where, " answered HTTP ", http,
+                         error_type.empty() ? "" : absl::StrCat(" (", error_type, ")"), ": ",
+                         error));
+      }
+      auto data = envelope.find("data");
+      if (data == envelope.end()) {
+        return absl::InternalError(
+            absl::StrCat("unexpected response from Prometheus at ", where, ": no \"data\""));
+      }
+      QueryResult result;
+      absl::Status s = ParseData(*data, &result);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat(s.message(), " (", where, ")"));
+      }
+      result.warnings = ParseWarnings(envelope);
+      return result;
+    } catch (const json::exception& e) {
+      return absl::InternalError(
+          absl::StrCat("unexpected response from Prometheus at ", where, ": ", e.what()));
+    }
+  }
+
+  ClientOptions options_;
+  std::shared_ptr<HttpTransport> transport_;
+  std::string redacted_base_;
+  std::unique_ptr<FileSecret> bearer_;
+  std::unique_ptr<FileSecret> basic_password_;
+};
+
+absl::StatusOr<std::unique_ptr<PrometheusClient>> PrometheusClient::Create(
+    ClientOptions options, std::shared_ptr<HttpTransport> transport) {
+  if (transport == nullptr) {
+    return absl::InvalidArgumentError("PrometheusClient needs an HTTP transport, got null");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(transport));
+  absl::Status s = impl->Validate();
+  if (!s.ok()) return s;
+  return std::unique_ptr<PrometheusClient>(new PrometheusClient(std::move(impl)));
+}
+
+PrometheusClient::PrometheusClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PrometheusClient::~PrometheusClient() = default;
+
+absl::StatusOr<QueryResult> PrometheusClient::Query(const std::string& promql,
+                                                    std::optional<double> time,
+                                                    const RequestOptions& request) const {
+  return impl_->Query(promql, time, request);
+}
+
+absl::StatusOr<QueryResult> PrometheusClient::QueryRange(const std::string& promql, double start,
+                                                         double end,
+                                                         std::optional<double> step_seconds,
+                                                         const RequestOptions& request) const {
+  return impl_->QueryRange(promql, start, end, step_seconds, request);
+}
+
+const ClientOptions& PrometheusClient::options() const { return impl_->options(); }
+
+double AutoStep(double range_seconds) {
+  static constexpr double kNiceSteps[] = {1,    2,    5,    10,    15,    30,    60,
+                                          120,  300,  600,  900,   1800,  3600,  7200,
+                                          10800, 21600, 43200, 86400};
+  if (!(range_seconds > 0)) return kNiceSteps[0];
+  // points = floor(range / step) + 1 <= 11,000
+  const double min_step = range_seconds / static_cast<double>(kMaxPointsPerRequest - 1);
+  for (double step : kNiceSteps) {
+    if (step >= min_step) return step;
+  }
+  return std::ceil(min_step / 86400) * 86400;  // whole days beyond one day
+}
+
+}  // namespace promclient
