@@ -1,0 +1,41 @@
+// augur-loadtest: the bundled load-test tool. Only this file touches the real clock,
+// sleeping and signals; everything else is in the loadtest library (commands.h).
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "loadtest/commands.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  loadtest::CommandEnv env;
+  env.out = &std::cout;
+  env.err = &std::cerr;
+  env.stop = &g_stop;
+  env.now = UnixNow;
+  env.sleep_until = [](double t) {
+    // Short slices so that a signal ends the wait promptly.
+    while (!g_stop.load()) {
+      const double left = t - UnixNow();
+      if (left <= 0) break;
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, 0.1)));
+    }
+  };
+  return loadtest::RunLoadtest(argc, argv, env);
+}

@@ -1,0 +1,413 @@
+#include "loadtest/simulate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest {
+namespace {
+
+constexpr double kEps = 1e-6;
+
+// A Deployment's pods: ready ones and requested ones with the time they become ready.
+class Pods {
+ public:
+  explicit Pods(int ready) : ready_(ready) {}
+  int spec() const { return ready_ + static_cast<int>(pending_.size()); }
+  int ready() const { return ready_; }
+  void Advance(double t) {
+    while (!pending_.empty() && pending_.front() <= t + kEps) {
+      pending_.pop_front();
+      ++ready_;
+    }
+  }
+  // Scale-down removes not-yet-ready pods first (the ReplicaSet controller deletes
+  // unready pods before ready ones), newest first.
+  void Scale(double t, int desired, double startup) {
+    while (spec() < desired) pending_.push_back(t + startup);
+    while (spec() > desired) {
+      if (!pending_.empty()) {
+        pending_.pop_back();
+      } else {
+        --ready_;
+      }
+    }
+  }
+
+ private:
+  int ready_;
+  std::deque<double> pending_;
+};
+
+struct PolicyRun {
+  PolicyRun(const HpaConfig& config, int initial) : hpa(config, initial), pods(hpa.replicas()) {}
+  Hpa hpa;
+  Pods pods;
+  PolicyReport report;
+  double time = 0, under_time = 0, unserved = 0, demand_integral = 0, replica_seconds = 0;
+
+  // One HPA sync at t with the scaler's value; then the tick [t, t + dt) is scored.
+  void Tick(double t, double dt, double value, double demand, double capacity, double startup,
+            bool scored) {
+    pods.Advance(t);
+    const HpaDecision d = hpa.Sync(t, value, pods.ready());
+    if (d.desired != pods.spec()) {
+      pods.Scale(t, d.desired, startup);
+      if (scored) ++report.scale_events;
+    }
+    pods.Advance(t);
+    if (!scored) return;
+    const double ready_capacity = pods.ready() * capacity;
+    time += dt;
+    if (demand > ready_capacity + kEps) {
+      under_time += dt;
+      unserved += (demand - ready_capacity) * dt;
+    }
+    demand_integral += demand * dt;
+    replica_seconds += pods.spec() * dt;
+    report.max_replicas = std::max(report.max_replicas, pods.spec());
+  }
+
+  void Finish() {
+    report.underprovisioned_fraction = time > 0 ? under_time / time : 0;
+    report.unserved_fraction = demand_integral > 0 ? unserved / demand_integral : 0;
+    report.replica_hours = replica_seconds / 3600;
+    report.mean_replicas = time > 0 ? replica_seconds / time : 0;
+  }
+};
+
+// Augur's scaler for one object, replayed: refresh = (re)fit when due, predict, decide.
+class AugurReplay {
+ public:
+  AugurReplay(const Trace& trace, const SimulationConfig& config, double step)
+      : trace_(trace), config_(config), step_(step) {}
+
+  scaler::Decision Refresh(double t, size_t newest, SimulationResult& result) {
+    const auto& ts = trace_.timestamps;
+    const auto& vs = trace_.values;
+    // Observations that became visible since the last refresh score older forecasts.
+    if (newest + 1 > observed_) {
+      std::vector<double> nt(ts.begin() + observed_, ts.begin() + newest + 1);
+      std::vector<double> nv(vs.begin() + observed_, vs.begin() + newest + 1);
+      tracker_.Observe(nt, nv, step_);
+      observed_ = newest + 1;
+    }
+    const size_t lo = static_cast<size_t>(
+        std::lower_bound(ts.begin(), ts.end(), t - config_.history_seconds) - ts.begin());
+    scaler::PolicyInput input;
+    input.history_seconds = ts[newest] - ts[lo];
+    if (t - ts[newest] <= 2 * step_ + kEps) input.current = vs[newest];
+
+    const bool enough_history = input.history_seconds >= config_.policy.min_history_seconds;
+    const bool due = !model_ || t - last_fit_ >= config_.refit_seconds - kEps;
+    if (enough_history && due && (!model_ || newest != fitted_newest_)) {
+      forecast::Series series;
+      series.timestamps.assign(ts.begin() + lo, ts.begin() + newest + 1);
+      series.values.assign(vs.begin() + lo, vs.begin() + newest + 1);
+      auto model = forecast::Fit(series, config_.forecast);
+      ++result.fits;
+      last_fit_ = t;
+      fitted_newest_ = newest;
+      if (model.ok()) {
+        model_.emplace(std::move(model).value());
+        fit_error_.clear();
+      } else {
+        ++result.fit_failures;
+        model_.reset();
+        fit_error_ = std::string(model.status().message());
+      }
+    }
+
+    std::optional<forecast::Forecast> prediction;
+    if (model_ && enough_history) {
+      std::vector<double> grid;
+      for (double g = ts[newest] + step_; g <= t + config_.policy.horizon_seconds + kEps; g += step_) {
+        if (g > t + kEps) grid.push_back(g);
+      }
+      forecast::Series recent;
+      for (size_t i = newest + 1; i-- > lo;) {
+        if (ts[i] <= model_->last_timestamp()) break;
+        recent.timestamps.insert(recent.timestamps.begin(), ts[i]);
+        recent.values.insert(recent.values.begin(), vs[i]);
+      }
+      auto f = model_->Predict(grid, {config_.policy.quantile}, recent);
+      ++result.predictions;
+      if (f.ok()) {
+        prediction.emplace(std::move(f).value());
+        tracker_.RecordForecast(t, input.current, prediction->timestamps, prediction->yhat);
+      } else {
+        input.no_forecast_detail = absl::StrCat("predict failed: ", f.status().message());
+      }
+    } else if (!fit_error_.empty()) {
+      input.no_forecast_detail = absl::StrCat("fit failed: ", fit_error_);
+    }
+    input.forecast = prediction ? &*prediction : nullptr;
+    input.error_ratio = tracker_.Ratio();
+    return scaler::Decide(config_.policy, input);
+  }
+
+ private:
+  const Trace& trace_;
+  const SimulationConfig& config_;
+  double step_;
+  scaler::ForecastErrorTracker tracker_;
+  size_t observed_ = 0;
+  std::optional<forecast::Model> model_;
+  double last_fit_ = -1e300;
+  size_t fitted_newest_ = 0;
+  std::string fit_error_;
+};
+
+std::string Fmt(double v, int precision = 6) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  return buf;
+}
+
+}  // namespace
+
+absl::Status SimulationConfig::Validate() const {
+  auto positive = [](const char* name, double v) -> absl::Status {
+    if (!std::isfinite(v) || v <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " = ", v, ": expected a number > 0"));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& [name, v] : std::vector<std::pair<const char*, double>>{
+           {"capacity", capacity},
+           {"target", target.value_or(capacity)},
+           {"sync period", sync_seconds},
+           {"refresh interval", refresh_seconds},
+           {"refit interval", refit_seconds},
+           {"history", history_seconds}}) {
+    absl::Status s = positive(name, v);
+    if (!s.ok()) return s;
+  }
+  if (!std::isfinite(startup_seconds) || startup_seconds < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("startup = ", startup_seconds, "s: expected a duration >= 0"));
+  }
+  if (!std::isfinite(warmup_seconds) || warmup_seconds < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup = ", warmup_seconds, "s: expected a duration >= 0"));
+  }
+  if (!(policy.quantile > 0 && policy.quantile < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("quantile = ", policy.quantile, ": expected a number in (0, 1)"));
+  }
+  if (!std::isfinite(policy.horizon_seconds) || policy.horizon_seconds < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("horizon = ", policy.horizon_seconds, "s: expected a duration >= 0"));
+  }
+  HpaConfig h = hpa;
+  h.target = target.value_or(capacity);
+  absl::Status s = h.Validate();
+  if (!s.ok()) return s;
+  return forecast.Validate();
+}
+
+absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const SimulationConfig& config,
+                                               int row_every,
+                                               const std::function<void(double)>& progress) {
+  absl::Status s = config.Validate();
+  if (!s.ok()) return s;
+  if (trace.timestamps.size() < 2) {
+    return absl::InvalidArgumentError("the trace has fewer than 2 samples");
+  }
+  SimulationResult result;
+  const double step = trace.MedianStep();
+  result.step_seconds = step;
+  // The HPA's sync period is the tick; the policy periods default to it.
+  const double dt = config.sync_seconds;
+  const double t0 = trace.timestamps.front();
+  double t_end = trace.timestamps.back() + step;
+  if (config.limit_seconds > 0) t_end = std::min(t_end, t0 + config.limit_seconds);
+  const double eval_start = t0 + config.warmup_seconds;
+  if (eval_start >= t_end) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the warm-up (", config.warmup_seconds, "s) covers the whole trace (",
+        t_end - t0, "s): expected a shorter --warmup or a longer trace"));
+  }
+
+  HpaConfig hpa = config.hpa;
+  hpa.target = config.target.value_or(config.capacity);
+  const int initial = static_cast<int>(std::ceil(trace.values.front() / hpa.target - 1e-9));
+  PolicyRun reactive(hpa, initial);
+  PolicyRun augur(hpa, initial);
+  AugurReplay replay(trace, config, step);
+
+  std::map<scaler::Reason, int> reasons;
+  const auto n_ticks = static_cast<int64_t>(std::floor((t_end - t0) / dt + kEps));
+  const int64_t report_every = std::max<int64_t>(1, n_ticks / 100);
+  size_t newest = 0;
+  double last_refresh = -1e300;
+  scaler::Decision decision;
+  for (int64_t k = 0; k < n_ticks; ++k) {
+    const double t = t0 + static_cast<double>(k) * dt;
+    while (newest + 1 < trace.timestamps.size() && trace.timestamps[newest + 1] <= t + kEps) {
+      ++newest;
+    }
+    const double demand = trace.values[newest];
+    if (t - last_refresh >= config.refresh_seconds - kEps) {
+      decision = replay.Refresh(t, newest, result);
+      last_refresh = t;
+    }
+    const bool scored = t >= eval_start - kEps;
+    reactive.Tick(t, dt, demand, demand, config.capacity, config.startup_seconds, scored);
+    augur.Tick(t, dt, decision.value, demand, config.capacity, config.startup_seconds, scored);
+    if (scored) ++reasons[decision.reason];
+    if (row_every > 0 && k % row_every == 0) {
+      SimulationRow row;
+      row.time = t;
+      row.demand = demand;
+      row.reactive_value = demand;
+      row.reactive_replicas = reactive.pods.spec();
+      row.reactive_ready = reactive.pods.ready();
+      row.augur_value = decision.value;
+      row.augur_replicas = augur.pods.spec();
+      row.augur_ready = augur.pods.ready();
+      row.augur_reason = decision.reason;
+      result.rows.push_back(row);
+    }
+    if (progress && k % report_every == 0) {
+      progress(static_cast<double>(k) / static_cast<double>(n_ticks));
+    }
+  }
+  reactive.Finish();
+  augur.Finish();
+  result.reactive = reactive.report;
+  result.augur = augur.report;
+  result.evaluated_seconds = reactive.time;
+  for (const auto& [reason, count] : reasons) {
+    result.augur_reasons.emplace_back(scaler::ReasonName(reason), count);
+  }
+  if (progress) progress(1.0);
+  return result;
+}
+
+void WriteSimulationCsv(std::ostream& out, const SimulationResult& result, double capacity) {
+  out << "timestamp,demand,reactive_value,reactive_replicas,reactive_ready_capacity,"
+         "augur_value,augur_replicas,augur_ready_capacity,augur_reason\n";
+  for (const SimulationRow& r : result.rows) {
+    out << Fmt(r.time, 12) << ',' << Fmt(r.demand) << ',' << Fmt(r.reactive_value) << ','
+        << r.reactive_replicas << ',' << Fmt(r.reactive_ready * capacity) << ','
+        << Fmt(r.augur_value) << ',' << r.augur_replicas << ',' << Fmt(r.augur_ready * capacity)
+        << ',' << scaler::ReasonName(r.augur_reason) << '\n';
+  }
+}
+
+void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, double capacity,
+                        const std::string& title) {
+  constexpr int kWidth = 1200, kHeight = 420, kLeft = 70, kRight = 20, kTop = 40, kBottom = 50;
+  const int plot_w = kWidth - kLeft - kRight;
+  const int plot_h = kHeight - kTop - kBottom;
+  const auto& rows = result.rows;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\""
+      << kHeight << "\" viewBox=\"0 0 " << kWidth << ' ' << kHeight
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  std::string escaped;
+  for (char c : title) {
+    if (c == '<') escaped += "&lt;";
+    else if (c == '>') escaped += "&gt;";
+    else if (c == '&') escaped += "&amp;";
+    else escaped += c;
+  }
+  out << "<text x=\"" << kLeft << "\" y=\"22\" font-size=\"15\">" << escaped << "</text>\n";
+  if (rows.empty()) {
+    out << "</svg>\n";
+    return;
+  }
+  const double x0 = rows.front().time;
+  const double x1 = std::max(rows.back().time, x0 + 1);
+  // Per pixel column: max demand, min ready capacity of each policy.
+  std::vector<double> dem(plot_w, -1), rea(plot_w, -1), aug(plot_w, -1);
+  double y_max = 0;
+  for (const SimulationRow& r : rows) {
+    const int col = std::min(plot_w - 1, static_cast<int>((r.time - x0) / (x1 - x0) * (plot_w - 1)));
+    const double rc = r.reactive_ready * capacity, ac = r.augur_ready * capacity;
+    dem[col] = std::max(dem[col], r.demand);
+    rea[col] = rea[col] < 0 ? rc : std::min(rea[col], rc);
+    aug[col] = aug[col] < 0 ? ac : std::min(aug[col], ac);
+    y_max = std::max({y_max, r.demand, rc, ac});
+  }
+  y_max = y_max > 0 ? y_max * 1.05 : 1;
+  auto px = [&](int col) { return kLeft + col; };
+  auto py = [&](double v) { return kTop + plot_h - v / y_max * plot_h; };
+  // Axes and grid.
+  out << "<g stroke=\"#ccc\" stroke-width=\"1\">\n";
+  for (int i = 0; i <= 5; ++i) {
+    const double v = y_max * i / 5;
+    out << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << Fmt(py(v), 5)
+        << "\" y2=\"" << Fmt(py(v), 5) << "\"/>\n";
+  }
+  out << "</g>\n<g fill=\"#333\">\n";
+  for (int i = 0; i <= 5; ++i) {
+    const double v = y_max * i / 5;
+    out << "<text x=\"" << kLeft - 6 << "\" y=\"" << Fmt(py(v) + 4, 5)
+        << "\" text-anchor=\"end\">" << Fmt(v, 4) << "</text>\n";
+  }
+  const double span_h = (x1 - x0) / 3600;
+  const bool in_days = span_h > 48;
+  for (int i = 0; i <= 8; ++i) {
+    const double frac = i / 8.0;
+    const double label = frac * (in_days ? span_h / 24 : span_h);
+    out << "<text x=\"" << Fmt(kLeft + frac * plot_w, 5) << "\" y=\"" << kTop + plot_h + 18
+        << "\" text-anchor=\"middle\">" << Fmt(label, 3) << "</text>\n";
+  }
+  out << "<text x=\"" << kLeft + plot_w / 2 << "\" y=\"" << kHeight - 10
+      << "\" text-anchor=\"middle\">" << (in_days ? "days" : "hours")
+      << " since the plot's start</text>\n</g>\n";
+  auto polyline = [&](const std::vector<double>& ys, const char* color, double width) {
+    out << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << width
+        << "\" points=\"";
+    for (int col = 0; col < plot_w; ++col) {
+      if (ys[col] < 0) continue;
+      out << px(col) << ',' << Fmt(py(ys[col]), 5) << ' ';
+    }
+    out << "\"/>\n";
+  };
+  polyline(dem, "#222", 1.2);
+  polyline(rea, "#d62728", 1.2);
+  polyline(aug, "#1f77b4", 1.2);
+  const char* names[] = {"demand", "reactive: ready capacity", "augur: ready capacity"};
+  const char* colors[] = {"#222", "#d62728", "#1f77b4"};
+  for (int i = 0; i < 3; ++i) {
+    const int x = kLeft + 380 + i * 230;
+    out << "<line x1=\"" << x << "\" x2=\"" << x + 24 << "\" y1=\"18\" y2=\"18\" stroke=\""
+        << colors[i] << "\" stroke-width=\"3\"/><text x=\"" << x + 30 << "\" y=\"22\">" << names[i]
+        << "</text>\n";
+  }
+  out << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_w << "\" height=\""
+      << plot_h << "\" fill=\"none\" stroke=\"#888\"/>\n</svg>\n";
+}
+
+std::string SimulationJson(const SimulationResult& result) {
+  auto policy = [](const PolicyReport& r) {
+    return nlohmann::json{{"underprovisioned_fraction", r.underprovisioned_fraction},
+                          {"unserved_fraction", r.unserved_fraction},
+                          {"replica_hours", r.replica_hours},
+                          {"scale_events", r.scale_events},
+                          {"max_replicas", r.max_replicas},
+                          {"mean_replicas", r.mean_replicas}};
+  };
+  nlohmann::json reasons = nlohmann::json::object();
+  for (const auto& [name, count] : result.augur_reasons) reasons[name] = count;
+  nlohmann::json j{{"reactive", policy(result.reactive)},
+                   {"augur", policy(result.augur)},
+                   {"run",
+                    {{"evaluated_hours", result.evaluated_seconds / 3600},
+                     {"trace_step_seconds", result.step_seconds},
+                     {"fits", result.fits},
+                     {"fit_failures", result.fit_failures},
+                     {"predictions", result.predictions},
+                     {"augur_reason_ticks", reasons}}}};
+  return j.dump();
+}
+
+}  // namespace loadtest

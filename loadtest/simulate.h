@@ -1,0 +1,109 @@
+#pragma once
+// `simulate`: replays a whole autoscaling loop offline, without a cluster. A demand trace
+// drives two autoscalers side by side through the same KEDA/HPA arithmetic (hpa.h):
+//   reactive  the HPA gets the current value (what KEDA's prometheus scaler returns);
+//   augur     the HPA gets scaler::Decide's value, computed from forecast::Fit/Predict on
+//             the trace's past only, refitted every refit interval and re-predicted every
+//             refresh interval, with the scaler's ForecastErrorTracker quality gate.
+// Pods requested at t become ready at t + startup; the report says how often and by how
+// much demand exceeded READY capacity, and at what cost in replica-hours.
+//
+// Model of time: a tick every `sync_seconds` (the HPA sync period) starting at the
+// trace's first timestamp; demand is the trace's newest sample at or before t
+// (sample-and-hold) and is visible to both scalers at once (no scrape lag). Everything
+// within a tick is constant, so the integrals are exact when the trace's timestamps fall
+// on the tick grid (true for steps that are multiples of the sync period).
+//
+// Thread-safety: RunSimulation is reentrant.
+
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "forecast/forecast.h"
+#include "loadtest/hpa.h"
+#include "loadtest/pattern.h"
+#include "scaler/policy.h"
+
+namespace loadtest {
+
+struct SimulationConfig {
+  double capacity = 1;              // demand one ready pod serves; > 0
+  std::optional<double> target;     // the HPA's AverageValue target; default = capacity
+  double startup_seconds = 180;     // pod start-up delay
+  double sync_seconds = 15;         // the HPA sync period: the simulation's tick
+  HpaConfig hpa;                    // target is overwritten by `target`
+  // Augur's scaler, as the metadata keys of design.md set it.
+  scaler::PolicyConfig policy;      // mode, quantile, horizon, minHistory, maxForecastError
+  forecast::Options forecast;       // seasonality etc.
+  double history_seconds = 7 * 86400;
+  double refresh_seconds = 30;
+  double refit_seconds = 600;
+  // Evaluation starts `warmup_seconds` after the trace's start (both policies run from
+  // the start; only the evaluated window is scored). Must leave time to score.
+  double warmup_seconds = 86400;
+  // Optional: only simulate up to this long after the start (0 = the whole trace).
+  double limit_seconds = 0;
+
+  // kInvalidArgument naming the field, the value and what is expected.
+  absl::Status Validate() const;
+};
+
+struct PolicyReport {
+  double underprovisioned_fraction = 0;  // time with demand > ready capacity / time
+  double unserved_fraction = 0;          // integral of (demand - ready capacity)+ / of demand
+  double replica_hours = 0;              // integral of requested replicas
+  int scale_events = 0;                  // changes of the replica count
+  int max_replicas = 0;
+  double mean_replicas = 0;
+};
+
+// One tick of the run, for the CSV and the plot.
+struct SimulationRow {
+  double time = 0;
+  double demand = 0;
+  double reactive_value = 0;
+  int reactive_replicas = 0;
+  int reactive_ready = 0;
+  double augur_value = 0;
+  int augur_replicas = 0;
+  int augur_ready = 0;
+  scaler::Reason augur_reason = scaler::Reason::kShortHistory;
+};
+
+struct SimulationResult {
+  PolicyReport reactive;
+  PolicyReport augur;
+  double evaluated_seconds = 0;
+  double step_seconds = 0;  // the trace's median step
+  int fits = 0;
+  int fit_failures = 0;
+  int predictions = 0;
+  // Ticks spent in each of Augur's reasons over the evaluated window (reason name -> count).
+  std::vector<std::pair<std::string, int>> augur_reasons;
+  std::vector<SimulationRow> rows;  // every `row_every` ticks (all ticks if 1)
+};
+
+// Runs the simulation. `row_every` = keep every n-th tick in `rows` (0 = none).
+// `progress` (may be empty) receives the fraction of the trace done, about every 1 %.
+// Errors: kInvalidArgument (bad config; trace shorter than the warm-up), others from
+// forecast::Options::Validate.
+absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const SimulationConfig& config,
+                                               int row_every = 1,
+                                               const std::function<void(double)>& progress = {});
+
+// CSV of the rows: time,demand,reactive_value,reactive_replicas,reactive_ready_capacity,...
+void WriteSimulationCsv(std::ostream& out, const SimulationResult& result, double capacity);
+
+// A self-contained SVG plot: demand and each policy's ready capacity over time (per pixel
+// column, the max of demand and the min of capacity, so that short shortfalls show).
+void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, double capacity,
+                        const std::string& title);
+
+// {"reactive": {...}, "augur": {...}} plus run details under "run".
+std::string SimulationJson(const SimulationResult& result);
+
+}  // namespace loadtest
