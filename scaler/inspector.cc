@@ -1,0 +1,151 @@
+#include "scaler/inspector.h"
+
+#include <chrono>
+#include <exception>
+
+#include "common/duration.h"
+#include "scaler/log.h"
+#include "scaler/service.h"
+
+namespace scaler {
+namespace {
+
+std::string Duration(double seconds) {
+  return common::FormatDuration(
+      std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5)));
+}
+
+void FillSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, double now,
+                 augur::v1::ObjectSummary* out) {
+  out->set_namespace_(spec.namespace_);
+  out->set_name(spec.name);
+  out->set_metric_name(spec.metric_name);
+  out->set_mode(ModeName(spec.policy.mode));
+  out->set_refresh_in_flight(in_flight);
+  if (answer == nullptr) {
+    out->set_status("no answer yet");
+    return;
+  }
+  out->set_last_error(answer->last_error);
+  if (!answer->status.ok()) {
+    out->set_status(answer->status.ToString());
+    return;
+  }
+  out->set_status("ok");
+  out->set_has_answer(true);
+  out->set_value(answer->decision.value);
+  out->set_active(answer->decision.active);
+  out->set_reason(ReasonName(answer->decision.reason));
+  out->set_answer_age_seconds(now - answer->computed_at);
+}
+
+template <typename Fn>
+grpc::Status Guarded(ScalerMetrics* metrics, const char* method, Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  try {
+    status = fn();
+  } catch (const std::exception& e) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL,
+                          std::string(method) + " failed unexpectedly: " + e.what());
+  } catch (...) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
+  }
+  if (metrics != nullptr) {
+    metrics->ObserveGrpc(
+        method, CodeLabel(static_cast<int>(status.error_code())),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return status;
+}
+
+}  // namespace
+
+InspectorService::InspectorService(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics)
+    : tracker_(tracker), clock_(clock), metrics_(metrics) {}
+
+grpc::Status InspectorService::List(grpc::ServerContext*, const augur::v1::ListRequest*,
+                                    augur::v1::ListResponse* response) {
+  return Guarded(metrics_, "Inspector.List", [&]() -> grpc::Status {
+    const double now = clock_.Now();
+    for (const TrackedObjectState& s : tracker_.List()) {
+      FillSummary(*s.spec, s.answer.get(), s.refresh_in_flight, now, response->add_objects());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status InspectorService::Explain(grpc::ServerContext*,
+                                       const externalscaler::ScaledObjectRef* request,
+                                       augur::v1::Explanation* response) {
+  return Guarded(metrics_, "Inspector.Explain", [&]() -> grpc::Status {
+    auto got = tracker_.Get(ToObjectRef(*request));
+    if (!got.ok()) return ToGrpcStatus(got.status());
+    const ScalerSpec& spec = *got->spec;
+    const Answer& a = *got->answer;
+    FillSummary(spec, &a, false, clock_.Now(), response->mutable_object());
+
+    augur::v1::Settings* s = response->mutable_settings();
+    s->set_query(spec.query.query);
+    s->set_server_address(RedactUrl(spec.query.server_address));
+    s->set_target_value(spec.target_value);
+    s->set_activation_threshold(spec.policy.activation_threshold);
+    s->set_horizon(Duration(spec.horizon_seconds));
+    s->set_history(Duration(spec.history_seconds));
+    s->set_step(Duration(spec.step_seconds) + (spec.step_auto ? " (auto)" : ""));
+    s->set_seasonality(spec.seasonality);
+    s->set_quantile(spec.policy.quantile);
+    s->set_refresh_interval(Duration(spec.refresh_interval_seconds));
+    s->set_refit_interval(Duration(spec.refit_interval_seconds));
+    s->set_min_history(Duration(spec.policy.min_history_seconds));
+    s->set_max_forecast_error(spec.policy.max_forecast_error);
+
+    augur::v1::HistorySummary* h = response->mutable_history();
+    h->set_points(a.history.points);
+    h->set_first_timestamp(a.history.first_timestamp);
+    h->set_last_timestamp(a.history.last_timestamp);
+    h->set_step_seconds(a.step_seconds);
+    h->set_min(a.history.min);
+    h->set_max(a.history.max);
+    h->set_mean(a.history.mean);
+    h->set_last_value(a.history.last_value);
+
+    augur::v1::ModelSummary* m = response->mutable_model();
+    m->set_fitted(a.model.fitted);
+    m->set_fitted_at(a.model.fitted_at);
+    m->set_fit_seconds(a.model.fit_seconds);
+    m->set_points_used(a.model.info.points_used);
+    m->set_history_seconds(a.model.info.history_seconds);
+    for (const auto& x : a.model.info.seasonalities) m->add_seasonalities(x);
+    for (double x : a.model.info.changepoints) m->add_changepoints(x);
+    m->set_residual_scale(a.model.info.residual_scale);
+    for (const auto& x : a.model.info.notes) m->add_notes(x);
+    m->set_fit_error(a.model.fit_error);
+    if (a.error_ratio) m->set_error_ratio(*a.error_ratio);
+    if (a.mase) m->set_mase(*a.mase);
+
+    for (size_t i = 0; i < a.forecast_timestamps.size(); ++i) {
+      augur::v1::ForecastPoint* p = response->add_forecast();
+      p->set_timestamp(a.forecast_timestamps[i]);
+      if (i < a.yhat.size()) p->set_yhat(a.yhat[i]);
+      if (i < a.lower.size()) p->set_lower(a.lower[i]);
+      if (i < a.upper.size()) p->set_upper(a.upper[i]);
+      if (i < a.at_quantile.size()) p->set_at_quantile(a.at_quantile[i]);
+    }
+    for (const forecast::Component& c : a.components) {
+      augur::v1::Component* pc = response->add_components();
+      pc->set_name(c.name);
+      for (double x : c.values) pc->add_values(x);
+    }
+    if (a.decision.current) response->set_current(*a.decision.current);
+    if (a.decision.peak) response->set_peak(*a.decision.peak);
+    response->set_value(a.decision.value);
+    response->set_active(a.decision.active);
+    response->set_reason(ReasonName(a.decision.reason));
+    response->set_detail(a.decision.detail);
+    response->set_fallback(IsFallback(a.decision.reason));
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace scaler

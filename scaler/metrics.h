@@ -1,0 +1,106 @@
+#pragma once
+// Augur's own metrics (design.md, "Own metrics"), exported on /metrics with prometheus-cpp.
+//
+// Per object (labels namespace, scaledobject, metric): augur_observed_value,
+// augur_forecast_peak, augur_returned_value, augur_answer_age_seconds,
+// augur_answer_reason{reason} (1 for the current reason, 0 for the others),
+// augur_fallback (1 while answering reactively because of a fallback),
+// augur_model_error (recent online MASE), augur_last_fit_duration_seconds,
+// augur_last_fit_timestamp_seconds.
+// Per process: augur_grpc_requests_total{method,code},
+// augur_grpc_request_duration_seconds{method}, augur_prometheus_query_duration_seconds,
+// augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
+// augur_fit_duration_seconds, augur_tracked_objects.
+//
+// Thread-safety: every method may be called from any thread.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "scaler/policy.h"
+
+namespace scaler {
+
+class ScalerMetrics;
+
+// The series of one tracked object; removed from the registry when destroyed.
+class ObjectMetrics {
+ public:
+  ~ObjectMetrics();
+  ObjectMetrics(const ObjectMetrics&) = delete;
+  ObjectMetrics& operator=(const ObjectMetrics&) = delete;
+
+  // Unknown values are exported as NaN.
+  void SetAnswer(std::optional<double> observed, std::optional<double> peak, double returned,
+                 Reason reason, std::optional<double> model_error);
+  void SetAnswerAge(double seconds);
+  void SetFit(double duration_seconds, double timestamp);
+
+ private:
+  friend class ScalerMetrics;
+  ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels);
+  ScalerMetrics& owner_;
+  prometheus::Gauge* observed_;
+  prometheus::Gauge* peak_;
+  prometheus::Gauge* returned_;
+  prometheus::Gauge* age_;
+  prometheus::Gauge* fallback_;
+  prometheus::Gauge* model_error_;
+  prometheus::Gauge* fit_duration_;
+  prometheus::Gauge* fit_timestamp_;
+  std::map<Reason, prometheus::Gauge*> reasons_;
+};
+
+class ScalerMetrics {
+ public:
+  // `registry` must outlive this object and every ObjectMetrics made from it.
+  explicit ScalerMetrics(prometheus::Registry& registry);
+
+  std::unique_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
+                                           const std::string& scaled_object,
+                                           const std::string& metric);
+
+  // `method` is the RPC's short name ("GetMetrics"); `code` the gRPC code's name.
+  void ObserveGrpc(const std::string& method, const std::string& code, double seconds);
+  // `error_reason` empty = success; else e.g. "unavailable", "invalid_argument".
+  void ObserveQuery(double seconds, const std::string& error_reason);
+  void ObserveFit(double seconds, bool ok);
+  void SetTrackedObjects(size_t n);
+
+ private:
+  friend class ObjectMetrics;
+  prometheus::Family<prometheus::Gauge>& observed_;
+  prometheus::Family<prometheus::Gauge>& peak_;
+  prometheus::Family<prometheus::Gauge>& returned_;
+  prometheus::Family<prometheus::Gauge>& age_;
+  prometheus::Family<prometheus::Gauge>& reason_;
+  prometheus::Family<prometheus::Gauge>& fallback_;
+  prometheus::Family<prometheus::Gauge>& model_error_;
+  prometheus::Family<prometheus::Gauge>& fit_duration_;
+  prometheus::Family<prometheus::Gauge>& fit_timestamp_;
+  prometheus::Family<prometheus::Counter>& grpc_requests_;
+  prometheus::Family<prometheus::Histogram>& grpc_duration_;
+  prometheus::Family<prometheus::Histogram>& query_duration_;
+  prometheus::Family<prometheus::Counter>& query_errors_;
+  prometheus::Family<prometheus::Counter>& fits_;
+  prometheus::Family<prometheus::Histogram>& fit_duration_hist_;
+  prometheus::Gauge& tracked_;
+
+  // Hot path: the request counters and histograms per (method, code), looked up once.
+  std::mutex mu_;
+  std::map<std::string, prometheus::Counter*> grpc_counters_;
+  std::map<std::string, prometheus::Histogram*> grpc_histograms_;
+};
+
+// The gRPC/absl status code's metric label: "ok", "unavailable", "invalid_argument", ...
+std::string CodeLabel(int code);
+
+}  // namespace scaler

@@ -1,0 +1,129 @@
+#include "scaler/prometheus_metric_source.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "scaler/log.h"
+
+namespace scaler {
+namespace {
+
+// scheme://host[:port] of a normalized URL.
+std::string Origin(const std::string& normalized) {
+  const size_t scheme_end = normalized.find("://");
+  if (scheme_end == std::string::npos) return normalized;
+  const size_t path = normalized.find('/', scheme_end + 3);
+  return path == std::string::npos ? normalized : normalized.substr(0, path);
+}
+
+}  // namespace
+
+std::string NormalizeServerUrl(const std::string& url) {
+  std::string u = url;
+  while (!u.empty() && std::isspace(static_cast<unsigned char>(u.back()))) u.pop_back();
+  const size_t scheme_end = u.find("://");
+  if (scheme_end == std::string::npos) return u;
+  std::string scheme = u.substr(0, scheme_end);
+  std::string rest = u.substr(scheme_end + 3);
+  size_t path = rest.find_first_of("/?#");
+  std::string authority = path == std::string::npos ? rest : rest.substr(0, path);
+  std::string tail = path == std::string::npos ? "" : rest.substr(path);
+  const size_t at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!tail.empty() && tail.back() == '/') tail.pop_back();
+  return scheme + "://" + authority + tail;
+}
+
+PrometheusMetricSource::PrometheusMetricSource(
+    PrometheusSourceOptions options, std::shared_ptr<promclient::HttpTransport> transport)
+    : options_(std::move(options)), transport_(std::move(transport)) {}
+
+absl::Status PrometheusMetricSource::Validate(const MetricQuery& query) const {
+  const std::string url =
+      NormalizeServerUrl(query.server_address.empty() ? options_.default_url : query.server_address);
+  if (url.empty()) {
+    return absl::InvalidArgumentError(
+        "no Prometheus server: set the serverAddress metadata key or augur's --prometheus-url");
+  }
+  if (!options_.default_url.empty() && url == NormalizeServerUrl(options_.default_url)) {
+    return absl::OkStatus();
+  }
+  for (const std::string& allowed : options_.allowed_servers) {
+    if (!allowed.empty() && allowed.back() == '*') {
+      const std::string prefix = NormalizeServerUrl(allowed.substr(0, allowed.size() - 1));
+      if (url.compare(0, prefix.size(), prefix) == 0) return absl::OkStatus();
+    } else if (url == NormalizeServerUrl(allowed)) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::PermissionDeniedError(
+      "serverAddress '" + RedactUrl(url) +
+      "' is not allowed: augur queries only --prometheus-url and the servers given with "
+      "--allow-server (add it there to allow it)");
+}
+
+absl::StatusOr<std::shared_ptr<promclient::PrometheusClient>> PrometheusMetricSource::ClientFor(
+    const std::string& url, bool unsafe_ssl) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_pair(url, unsafe_ssl);
+  auto it = clients_.find(key);
+  if (it != clients_.end()) return it->second;
+
+  promclient::ClientOptions o;
+  o.base_url = url;
+  o.timeout = options_.default_timeout;
+  o.tls.insecure_skip_verify = unsafe_ssl;
+  const bool is_default = !options_.default_url.empty() &&
+                          Origin(url) == Origin(NormalizeServerUrl(options_.default_url));
+  if (is_default) {
+    o.tls.ca_file = options_.ca_file;
+    o.tls.client_cert_file = options_.cert_file;
+    o.tls.client_key_file = options_.key_file;
+    o.bearer_token_file = options_.bearer_token_file;
+    o.basic_auth_user = options_.basic_auth_user;
+    o.basic_auth_password_file = options_.basic_auth_password_file;
+  }
+  auto client = promclient::PrometheusClient::Create(o, transport_);
+  if (!client.ok()) return client.status();
+  std::shared_ptr<promclient::PrometheusClient> shared(std::move(*client));
+  clients_.emplace(key, shared);
+  return shared;
+}
+
+absl::StatusOr<forecast::Series> PrometheusMetricSource::Fetch(const MetricQuery& query,
+                                                               double start, double end,
+                                                               double step_seconds) {
+  absl::Status allowed = Validate(query);
+  if (!allowed.ok()) return allowed;
+  const std::string url =
+      NormalizeServerUrl(query.server_address.empty() ? options_.default_url : query.server_address);
+  auto client = ClientFor(url, query.unsafe_ssl);
+  if (!client.ok()) return client.status();
+
+  promclient::RequestOptions request;
+  request.headers = query.headers;
+  request.params = query.params;
+  if (!query.prom_namespace.empty()) request.params.emplace_back("namespace", query.prom_namespace);
+  request.timeout = query.timeout;
+  auto result = (*client)->QueryRange(query.query, start, end, step_seconds, request);
+  if (!result.ok()) return result.status();
+  if (result->series.size() > 1) {
+    return absl::InvalidArgumentError(
+        "the query returned " + std::to_string(result->series.size()) +
+        " series, expected exactly one: aggregate it, e.g. sum(" + query.query + ")");
+  }
+  forecast::Series out;
+  if (result->series.empty()) return out;
+  const auto& samples = result->series.front().samples;
+  out.timestamps.reserve(samples.size());
+  out.values.reserve(samples.size());
+  for (const promclient::Sample& s : samples) {
+    out.timestamps.push_back(s.timestamp);
+    out.values.push_back(s.value);
+  }
+  return out;
+}
+
+}  // namespace scaler

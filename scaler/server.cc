@@ -1,0 +1,101 @@
+#include "scaler/server.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+namespace scaler {
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError("cannot read " + what + " '" + path +
+                                      "': " + std::strerror(errno));
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+Server::Server(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
+               std::chrono::milliseconds stream_poll)
+    : scaler_service_(tracker, metrics, stream_poll),
+      inspector_service_(tracker, clock, metrics) {}
+
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      Tracker& tracker, const Clock& clock,
+                                                      ScalerMetrics* metrics) {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  const bool has_cert = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (has_cert || !options.tls_client_ca_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "TLS needs both --tls-cert and --tls-key (and --tls-client-ca only for mTLS)");
+    }
+    auto cert = ReadFileToString(options.tls_cert_file, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFileToString(options.tls_key_file, "--tls-key");
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!options.tls_client_ca_file.empty()) {
+      auto ca = ReadFileToString(options.tls_client_ca_file, "--tls-client-ca");
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  std::unique_ptr<Server> server(new Server(tracker, clock, metrics, options.stream_poll));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  builder.RegisterService(&server->scaler_service_);
+  builder.RegisterService(&server->inspector_service_);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    if (server->server_) server->server_->Shutdown();
+    server->shut_down_ = true;
+    return absl::UnavailableError("cannot listen on '" + options.listen +
+                                  "' (--listen): address in use, not local, or malformed "
+                                  "(expected host:port, e.g. 0.0.0.0:6000)");
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(true);  // "" and every registered service
+    health->SetServingStatus("liveness", true);
+    health->SetServingStatus("readiness", true);
+  }
+  server->ready_ = true;
+  return server;
+}
+
+std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
+  return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  ready_ = false;
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus("readiness", false);
+    health->Shutdown();  // every service NOT_SERVING, health watches ended
+  }
+  scaler_service_.BeginShutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+}
+
+void Server::Wait() {
+  if (server_) server_->Wait();
+}
+
+}  // namespace scaler

@@ -1,0 +1,68 @@
+#pragma once
+// Server: the augur gRPC server — ExternalScaler, augur.v1.Inspector,
+// grpc.health.v1.Health (services "", "liveness", "readiness") and server reflection —
+// with optional TLS or mTLS.
+//
+// Thread-safety: Start/Shutdown from one thread; the rest from any thread.
+// Ownership: the tracker, clock and metrics must outlive the server.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "scaler/inspector.h"
+#include "scaler/service.h"
+#include "scaler/tracker.h"
+
+namespace scaler {
+
+struct ServerOptions {
+  std::string listen = "0.0.0.0:6000";  // port 0 = any free port
+  // PEM files; TLS when cert and key are set, mTLS (client certificates required and
+  // verified) when client_ca is set too.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  std::chrono::milliseconds stream_poll{500};
+};
+
+class Server {
+ public:
+  // Builds and starts the server; health is SERVING once it returns.
+  // Errors: kInvalidArgument (unreadable TLS files, client CA without cert/key),
+  // kUnavailable (the address could not be bound).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       Tracker& tracker, const Clock& clock,
+                                                       ScalerMetrics* metrics);
+  ~Server();
+
+  int port() const { return port_; }
+  // A channel to this server that bypasses the network (tests).
+  std::shared_ptr<grpc::Channel> InProcessChannel();
+  bool ready() const { return ready_; }
+
+  // Graceful shutdown: health NOT_SERVING, streams ended, no new calls, in-flight calls
+  // finished (those still running after `grace` are cancelled). Idempotent.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(3));
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  Server(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
+         std::chrono::milliseconds stream_poll);
+
+  ExternalScalerService scaler_service_;
+  InspectorService inspector_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool ready_ = false;
+  bool shut_down_ = false;
+};
+
+// Reads a whole file. Errors: kInvalidArgument naming the file and the reason.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, const std::string& what);
+
+}  // namespace scaler

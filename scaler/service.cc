@@ -1,0 +1,210 @@
+#include "scaler/service.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+
+#include "scaler/log.h"
+
+namespace scaler {
+namespace {
+
+bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// KEDA strips its "s<index>-" prefix before GetMetrics; older clients may not.
+bool MetricNameMatches(const std::string& requested, const std::string& ours) {
+  if (EqualsIgnoreCase(requested, ours)) return true;
+  if (requested.size() > 2 && (requested[0] == 's' || requested[0] == 'S')) {
+    size_t i = 1;
+    while (i < requested.size() && std::isdigit(static_cast<unsigned char>(requested[i]))) ++i;
+    if (i > 1 && i < requested.size() && requested[i] == '-') {
+      return EqualsIgnoreCase(requested.substr(i + 1), ours);
+    }
+  }
+  return false;
+}
+
+// ceil(v) as KEDA's deprecated integer fields want it, saturated instead of overflowing.
+int64_t CeilToInt64(double v) {
+  if (!(v > 0)) return 0;
+  if (v >= 9.2e18) return INT64_MAX;
+  return static_cast<int64_t>(std::ceil(v));
+}
+
+// KEDA before v2.17 reads only the integer fields, which the proto marks deprecated.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+void SetIntegerTarget(externalscaler::MetricSpec* m, double v) { m->set_targetsize(CeilToInt64(v)); }
+void SetIntegerValue(externalscaler::MetricValue* m, double v) { m->set_metricvalue(CeilToInt64(v)); }
+#pragma GCC diagnostic pop
+
+void FillSpec(const ScalerSpec& spec, externalscaler::GetMetricSpecResponse* response) {
+  response->clear_metricspecs();
+  externalscaler::MetricSpec* m = response->add_metricspecs();
+  m->set_metricname(spec.metric_name);
+  m->set_targetsizefloat(spec.target_value);
+  SetIntegerTarget(m, spec.target_value);
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+ObjectRef ToObjectRef(const externalscaler::ScaledObjectRef& ref) {
+  ObjectRef out;
+  out.namespace_ = ref.namespace_();
+  out.name = ref.name();
+  for (const auto& [k, v] : ref.scalermetadata()) out.metadata.emplace(k, v);
+  return out;
+}
+
+ExternalScalerService::ExternalScalerService(Tracker& tracker, ScalerMetrics* metrics,
+                                             std::chrono::milliseconds stream_poll)
+    : tracker_(tracker), metrics_(metrics), stream_poll_(stream_poll) {}
+
+void ExternalScalerService::BeginShutdown() {
+  shutting_down_ = true;
+  tracker_.WakeAll();
+}
+
+template <typename Fn>
+grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status;
+  try {
+    status = fn();
+  } catch (const std::exception& e) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL,
+                          std::string(method) + " failed unexpectedly: " + e.what());
+  } catch (...) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
+  }
+  if (metrics_ != nullptr) {
+    metrics_->ObserveGrpc(
+        method, CodeLabel(static_cast<int>(status.error_code())),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, "rpc_error",
+        {{"method", method},
+         {"code", CodeLabel(static_cast<int>(status.error_code()))},
+         {"error", status.error_message()}});
+  }
+  return status;
+}
+
+grpc::Status ExternalScalerService::GetMetricSpec(grpc::ServerContext*,
+                                                  const externalscaler::ScaledObjectRef* request,
+                                                  externalscaler::GetMetricSpecResponse* response) {
+  return Guard("GetMetricSpec", [&]() -> grpc::Status {
+    auto spec = tracker_.Track(ToObjectRef(*request));
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    FillSpec(**spec, response);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ExternalScalerService::GetMetrics(grpc::ServerContext*,
+                                               const externalscaler::GetMetricsRequest* request,
+                                               externalscaler::GetMetricsResponse* response) {
+  return Guard("GetMetrics", [&]() -> grpc::Status {
+    const ObjectRef ref = ToObjectRef(request->scaledobjectref());
+    auto spec = tracker_.Track(ref);
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    if (!MetricNameMatches(request->metricname(), (*spec)->metric_name)) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "unknown metric '" + request->metricname() + "' for " + ref.namespace_ +
+                              "/" + ref.name + ": expected '" + (*spec)->metric_name +
+                              "' (the name GetMetricSpec returns)");
+    }
+    auto got = tracker_.Get(ref);
+    if (!got.ok()) return ToGrpcStatus(got.status());
+    const double value = got->answer->decision.value;
+    externalscaler::MetricValue* m = response->add_metricvalues();
+    m->set_metricname(got->spec->metric_name);
+    m->set_metricvaluefloat(value);
+    SetIntegerValue(m, value);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ExternalScalerService::IsActive(grpc::ServerContext*,
+                                             const externalscaler::ScaledObjectRef* request,
+                                             externalscaler::IsActiveResponse* response) {
+  return Guard("IsActive", [&]() -> grpc::Status {
+    auto got = tracker_.Get(ToObjectRef(*request));
+    if (!got.ok()) return ToGrpcStatus(got.status());
+    response->set_result(got->answer->decision.active);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ExternalScalerService::StreamIsActive(
+    grpc::ServerContext* context, const externalscaler::ScaledObjectRef* request,
+    grpc::ServerWriter<externalscaler::IsActiveResponse>* writer) {
+  return Guard("StreamIsActive", [&]() -> grpc::Status {
+    const ObjectRef ref = ToObjectRef(*request);
+    auto spec = tracker_.Track(ref);
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    bool sent = false;
+    bool last_active = false;
+    while (!shutting_down_ && !context->IsCancelled()) {
+      const uint64_t seen = tracker_.Generation();
+      auto got = tracker_.Get(ref);
+      // While the object has no valid answer (first refresh, staleness) nothing is sent:
+      // KEDA's polling sees the error, and the stream resumes with the next answer.
+      if (got.ok()) {
+        const bool active = got->answer->decision.active;
+        // The current state at once, then only inactive -> active transitions (KEDA
+        // scales up on every `true` and ignores `false`).
+        if (!sent || (active && !last_active)) {
+          externalscaler::IsActiveResponse message;
+          message.set_result(active);
+          if (!writer->Write(message)) break;  // the client left
+          sent = true;
+        }
+        last_active = active;
+      }
+      if (shutting_down_) break;
+      tracker_.WaitForChange(seen, stream_poll_);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ExternalScalerService::StreamMetricSpec(
+    grpc::ServerContext* context, const externalscaler::ScaledObjectRef* request,
+    grpc::ServerWriter<externalscaler::GetMetricSpecResponse>* writer) {
+  return Guard("StreamMetricSpec", [&]() -> grpc::Status {
+    const ObjectRef ref = ToObjectRef(*request);
+    auto spec = tracker_.Track(ref);
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    // The spec of an object is a function of its metadata, so it never changes while
+    // the stream is open: send it once, as GetMetricSpec returns it, and hold the
+    // stream open until the client leaves or the server stops.
+    externalscaler::GetMetricSpecResponse message;
+    FillSpec(**spec, &message);
+    if (!writer->Write(message)) return grpc::Status::OK;
+    while (!shutting_down_ && !context->IsCancelled()) {
+      const uint64_t seen = tracker_.Generation();
+      if (!tracker_.Track(ref).ok()) break;  // keeps the object tracked while streamed
+      tracker_.WaitForChange(seen, stream_poll_);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace scaler

@@ -1,0 +1,355 @@
+#include "scaler/spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+
+#include "common/duration.h"
+
+namespace scaler {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string ClosestKey(const std::string& key) {
+  // Case-insensitive distance, so that `targetvalue` points at `targetValue`.
+  const std::string lower = Lower(key);
+  std::string best;
+  size_t best_distance = SIZE_MAX;
+  for (const std::string& known : KnownMetadataKeys()) {
+    const size_t d = EditDistance(lower, Lower(known));
+    if (d < best_distance) {
+      best_distance = d;
+      best = known;
+    }
+  }
+  return best;
+}
+
+absl::Status Bad(const std::string& key, const std::string& value, const std::string& expected) {
+  return absl::InvalidArgumentError("metadata key '" + key + "' has value '" + value +
+                                    "': expected " + expected);
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+absl::Status ParseDouble(const std::string& key, const std::string& value, double* out) {
+  const std::string t = Trim(value);
+  char* end = nullptr;
+  const double v = t.empty() ? 0 : std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) {
+    return Bad(key, value, "a finite number such as 10 or 2.5");
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+// As Go's strconv.ParseBool, which KEDA uses.
+absl::Status ParseBool(const std::string& key, const std::string& value, bool* out) {
+  const std::string t = Trim(value);
+  if (t == "1" || t == "t" || t == "T" || t == "true" || t == "TRUE" || t == "True") {
+    *out = true;
+  } else if (t == "0" || t == "f" || t == "F" || t == "false" || t == "FALSE" || t == "False") {
+    *out = false;
+  } else {
+    return Bad(key, value, "true or false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseSeconds(const std::string& key, const std::string& value, bool allow_zero,
+                          double* out) {
+  absl::StatusOr<std::chrono::milliseconds> d = common::ParseDuration(Trim(value));
+  if (!d.ok()) {
+    return Bad(key, value, "a duration such as 30s, 5m, 2h, 7d or 1w (" +
+                               std::string(d.status().message()) + ")");
+  }
+  if (d->count() < 0 || (!allow_zero && d->count() == 0)) {
+    return Bad(key, value, allow_zero ? "a duration >= 0" : "a duration > 0");
+  }
+  *out = d->count() / 1000.0;
+  return absl::OkStatus();
+}
+
+// "K=V,K2=V2" (customHeaders, queryParameters).
+absl::Status ParsePairs(const std::string& key, const std::string& value,
+                        std::vector<std::pair<std::string, std::string>>* out) {
+  size_t pos = 0;
+  const std::string expected = "comma-separated key=value pairs such as A=1,B=2";
+  while (pos <= value.size()) {
+    size_t comma = value.find(',', pos);
+    if (comma == std::string::npos) comma = value.size();
+    const std::string item = Trim(value.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      // The value may be a secret-bearing header: never echo it.
+      return absl::InvalidArgumentError("metadata key '" + key + "' has an element without '=' or with an empty name: expected " +
+                                        expected);
+    }
+    out->emplace_back(Trim(item.substr(0, eq)), Trim(item.substr(eq + 1)));
+  }
+  return absl::OkStatus();
+}
+
+bool ValidMetricName(const std::string& s) {
+  if (s.empty() || s.size() > 200) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return s.front() != '-' && s.back() != '-';
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownMetadataKeys() {
+  static const std::vector<std::string>* keys = new std::vector<std::string>{
+      "query",         "targetValue",      "serverAddress",    "activationThreshold",
+      "metricName",    "horizon",          "history",          "step",
+      "seasonality",   "quantile",         "mode",             "refreshInterval",
+      "refitInterval", "minHistory",       "maxForecastError", "ignoreNullValues",
+      "namespace",     "customHeaders",    "queryParameters",  "timeout",
+      "unsafeSsl",     "scalerAddress",    "enableTLS",
+  };
+  return *keys;
+}
+
+std::string DefaultMetricName(const std::string& scaled_object_name) {
+  std::string out = "augur-";
+  for (char c : Lower(scaled_object_name)) {
+    out.push_back((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ? c : '-');
+  }
+  while (out.size() > 6 && out.back() == '-') out.pop_back();
+  return out;
+}
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kPredictive:
+      return "predictive";
+    case Mode::kForecast:
+      return "forecast";
+    case Mode::kShadow:
+      return "shadow";
+  }
+  return "unknown";
+}
+
+double AutoStepSeconds(double history_seconds) {
+  static const double kSteps[] = {1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600};
+  for (double s : kSteps) {
+    if (history_seconds / s <= 11000) return s;
+  }
+  return std::ceil(history_seconds / 11000 / 3600) * 3600;
+}
+
+absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
+                                     const std::map<std::string, std::string>& metadata,
+                                     const SpecDefaults& defaults) {
+  ScalerSpec spec;
+  spec.name = name;
+  spec.namespace_ = namespace_;
+  const std::vector<std::string>& known = KnownMetadataKeys();
+  for (const auto& [key, value] : metadata) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return absl::InvalidArgumentError("unknown metadata key '" + key + "': did you mean '" +
+                                        ClosestKey(key) + "'? Known keys: query, targetValue, serverAddress, ... (see `augur --print-metadata-keys`)");
+    }
+  }
+  auto get = [&](const std::string& key) -> const std::string* {
+    auto it = metadata.find(key);
+    return it == metadata.end() ? nullptr : &it->second;
+  };
+  absl::Status s;
+  const std::string* v;
+
+  v = get("query");
+  if (v == nullptr || Trim(*v).empty()) {
+    return absl::InvalidArgumentError(
+        "metadata key 'query' is required: expected PromQL returning exactly one series, "
+        "e.g. sum(rate(http_requests_total{job=\"web\"}[2m]))");
+  }
+  spec.query.query = *v;
+
+  v = get("targetValue");
+  if (v == nullptr) {
+    return absl::InvalidArgumentError(
+        "metadata key 'targetValue' is required: expected the per-replica target, a number > 0");
+  }
+  s = ParseDouble("targetValue", *v, &spec.target_value);
+  if (!s.ok()) return s;
+  if (spec.target_value <= 0) return Bad("targetValue", *v, "a number > 0 (the HPA rejects targets <= 0)");
+
+  v = get("serverAddress");
+  spec.query.server_address = v != nullptr ? Trim(*v) : defaults.prometheus_url;
+  if (spec.query.server_address.empty()) {
+    return absl::InvalidArgumentError(
+        "metadata key 'serverAddress' is missing and augur has no --prometheus-url: expected "
+        "a Prometheus base URL such as http://prometheus.monitoring:9090");
+  }
+  {
+    const std::string& a = spec.query.server_address;
+    if (a.rfind("http://", 0) != 0 && a.rfind("https://", 0) != 0) {
+      return Bad("serverAddress", a, "an http:// or https:// URL");
+    }
+  }
+
+  if ((v = get("activationThreshold"))) {
+    s = ParseDouble("activationThreshold", *v, &spec.policy.activation_threshold);
+    if (!s.ok()) return s;
+  }
+
+  if ((v = get("metricName"))) {
+    if (!ValidMetricName(*v)) {
+      return Bad("metricName", *v,
+                 "lowercase letters, digits and '-', not starting or ending with '-' (the HPA "
+                 "lowercases metric names)");
+    }
+    spec.metric_name = *v;
+  } else {
+    spec.metric_name = DefaultMetricName(name);
+  }
+
+  if ((v = get("horizon"))) {
+    s = ParseSeconds("horizon", *v, false, &spec.horizon_seconds);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("history"))) {
+    s = ParseSeconds("history", *v, false, &spec.history_seconds);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("step")) && Trim(*v) != "auto") {
+    s = ParseSeconds("step", *v, false, &spec.step_seconds);
+    if (!s.ok()) return s;
+    if (spec.step_seconds < 1) return Bad("step", *v, "auto or a duration >= 1s");
+    if (spec.history_seconds / spec.step_seconds > 11000 * 100) {
+      return Bad("step", *v, "a step giving at most 1,100,000 points over the history");
+    }
+    spec.step_auto = false;
+  } else {
+    spec.step_seconds = AutoStepSeconds(spec.history_seconds);
+  }
+
+  if ((v = get("seasonality"))) {
+    spec.seasonality = Trim(*v);
+    s = forecast::ParseSeasonality(spec.seasonality, spec.fit_options);
+    if (!s.ok()) {
+      return Bad("seasonality", *v,
+                 "auto, none, or periods such as 1d,1w (" + std::string(s.message()) + ")");
+    }
+  }
+
+  if ((v = get("quantile"))) {
+    s = ParseDouble("quantile", *v, &spec.policy.quantile);
+    if (!s.ok()) return s;
+    if (!(spec.policy.quantile > 0 && spec.policy.quantile < 1)) {
+      return Bad("quantile", *v, "a number strictly between 0 and 1, e.g. 0.5 or 0.9");
+    }
+  }
+
+  if ((v = get("mode"))) {
+    const std::string m = Lower(Trim(*v));
+    if (m == "predictive") {
+      spec.policy.mode = Mode::kPredictive;
+    } else if (m == "forecast") {
+      spec.policy.mode = Mode::kForecast;
+    } else if (m == "shadow") {
+      spec.policy.mode = Mode::kShadow;
+    } else {
+      return Bad("mode", *v, "predictive, forecast or shadow");
+    }
+  }
+
+  if ((v = get("refreshInterval"))) {
+    s = ParseSeconds("refreshInterval", *v, false, &spec.refresh_interval_seconds);
+    if (!s.ok()) return s;
+    if (spec.refresh_interval_seconds < 1) return Bad("refreshInterval", *v, "a duration >= 1s");
+  }
+  if ((v = get("refitInterval"))) {
+    s = ParseSeconds("refitInterval", *v, false, &spec.refit_interval_seconds);
+    if (!s.ok()) return s;
+  }
+  spec.policy.min_history_seconds = 3600;
+  if ((v = get("minHistory"))) {
+    s = ParseSeconds("minHistory", *v, true, &spec.policy.min_history_seconds);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("maxForecastError"))) {
+    s = ParseDouble("maxForecastError", *v, &spec.policy.max_forecast_error);
+    if (!s.ok()) return s;
+    if (spec.policy.max_forecast_error <= 0) {
+      return Bad("maxForecastError", *v,
+                 "a number > 0 (the model's error relative to the naive forecast's, e.g. 1.0)");
+    }
+  }
+  if ((v = get("ignoreNullValues"))) {
+    s = ParseBool("ignoreNullValues", *v, &spec.ignore_null_values);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("namespace"))) spec.query.prom_namespace = Trim(*v);
+  if ((v = get("customHeaders"))) {
+    s = ParsePairs("customHeaders", *v, &spec.query.headers);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("queryParameters"))) {
+    s = ParsePairs("queryParameters", *v, &spec.query.params);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("timeout"))) {
+    // As KEDA: an integer number of milliseconds, or a duration string.
+    const std::string t = Trim(*v);
+    const bool digits = !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
+    long long ms = 0;
+    if (digits && t.size() < 12) {
+      ms = std::atoll(t.c_str());
+    } else {
+      double seconds = 0;
+      s = ParseSeconds("timeout", *v, false, &seconds);
+      if (!s.ok()) return Bad("timeout", *v, "milliseconds (e.g. 3000) or a duration (e.g. 3s)");
+      ms = static_cast<long long>(std::llround(seconds * 1000));
+    }
+    if (ms <= 0) return Bad("timeout", *v, "a timeout > 0 (milliseconds or a duration)");
+    spec.query.timeout = std::chrono::milliseconds(ms);
+  }
+  if ((v = get("unsafeSsl"))) {
+    s = ParseBool("unsafeSsl", *v, &spec.query.unsafe_ssl);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("enableTLS"))) {
+    bool ignored = false;
+    s = ParseBool("enableTLS", *v, &ignored);
+    if (!s.ok()) return s;
+  }
+  // scalerAddress is KEDA's own (its connection to us): accepted, not used.
+  spec.policy.horizon_seconds = spec.horizon_seconds;
+  return spec;
+}
+
+}  // namespace scaler

@@ -1,0 +1,205 @@
+#pragma once
+// Tracker: one entry per tracked object (namespace, name, metadata). Each entry is
+// refreshed in the background every refreshInterval (an incremental range query for the
+// samples since the last one, history trimmed to `history`), refit every refitInterval,
+// re-forecast at every refresh, and its Answer published atomically. RPCs only read the
+// published Answer: once an object is warm, no RPC waits on Prometheus or on a fit.
+//
+// Scheduling is explicit so that tests need no sleeps: Tick() starts the refreshes that
+// are due (at most one in flight per object, run on the Executor) and drops idle
+// entries; Start() runs Tick() from a background thread. Time comes from the Clock.
+//
+// Thread-safety: all public methods may be called from any thread.
+// Ownership: the source, clock, executor and metrics must outlive the tracker; call
+// Stop() (or destroy the tracker) only after the executor can still run tasks: Stop()
+// waits (bounded) for the refreshes in flight.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "forecast/forecast.h"
+#include "scaler/clock.h"
+#include "scaler/metric_source.h"
+#include "scaler/metrics.h"
+#include "scaler/policy.h"
+#include "scaler/spec.h"
+
+namespace scaler {
+
+// Runs refresh tasks. Implementations are thread-safe.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual void Submit(std::function<void()> task) = 0;
+};
+
+// A fixed pool of worker threads with an unbounded queue (the tracker bounds it: one
+// task per tracked object at most). The destructor runs the queued tasks, then joins.
+class ThreadPoolExecutor final : public Executor {
+ public:
+  explicit ThreadPoolExecutor(int threads);
+  ~ThreadPoolExecutor() override;
+  void Submit(std::function<void()> task) override;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+struct TrackerOptions {
+  std::chrono::milliseconds first_answer_timeout{2000};
+  double max_staleness_seconds = 120;
+  double idle_ttl_seconds = 900;
+  // Trend simulations for the forecast intervals (forecast::Options).
+  int uncertainty_samples = 100;
+  // Period of the background Tick() started by Start() (real time).
+  std::chrono::milliseconds tick_period{250};
+};
+
+struct ObjectRef {
+  std::string namespace_;
+  std::string name;
+  std::map<std::string, std::string> metadata;
+};
+
+// The identity of a tracked object: namespace, name and the whole metadata.
+std::string ObjectKey(const ObjectRef& ref);
+
+struct HistorySummary {
+  size_t points = 0;
+  double first_timestamp = 0;
+  double last_timestamp = 0;
+  double min = 0, max = 0, mean = 0;
+  double last_value = 0;
+};
+
+struct ModelSummary {
+  bool fitted = false;
+  double fitted_at = 0;     // unix seconds
+  double fit_seconds = 0;   // how long the fit took
+  forecast::FitInfo info;
+  std::string fit_error;    // the last fit's error, if it failed
+};
+
+// What an object answers, as of its last refresh. Immutable once published.
+struct Answer {
+  // Non-OK when the object has no answer to give (e.g. its query returns several
+  // series); the tracker then returns this status to RPCs.
+  absl::Status status;
+  Decision decision;
+  double computed_at = 0;   // unix seconds of the last successful refresh
+  double step_seconds = 0;
+  HistorySummary history;
+  ModelSummary model;
+  // The forecast over (computed_at, computed_at + horizon]: point, 10 % and 90 % bands,
+  // the configured quantile, and the components.
+  std::vector<double> forecast_timestamps, yhat, lower, upper, at_quantile;
+  std::vector<forecast::Component> components;
+  std::optional<double> error_ratio, mase;
+  // The last refresh's error if it failed (the answer is then the previous one).
+  std::string last_error;
+  int consecutive_errors = 0;
+};
+
+struct TrackedAnswer {
+  std::shared_ptr<const ScalerSpec> spec;
+  std::shared_ptr<const Answer> answer;
+};
+
+struct TrackedObjectState {
+  std::shared_ptr<const ScalerSpec> spec;
+  std::shared_ptr<const Answer> answer;  // null until the first refresh ends
+  bool refresh_in_flight = false;
+  double last_access = 0;
+};
+
+class Tracker {
+ public:
+  Tracker(TrackerOptions options, MetricSource& source, const Clock& clock, Executor& executor,
+          ScalerMetrics* metrics = nullptr, SpecDefaults defaults = {});
+  ~Tracker();
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  // The object's spec, tracking the object from now on (its first refresh starts at
+  // once; this call does not wait for it).
+  // Errors: kInvalidArgument (bad metadata), kPermissionDenied (server not allowed).
+  absl::StatusOr<std::shared_ptr<const ScalerSpec>> Track(const ObjectRef& ref);
+
+  // The object's current answer; tracks it if needed and then waits for its first
+  // answer at most TrackerOptions::first_answer_timeout.
+  // Errors: as Track(); kUnavailable (no answer yet after the wait, or the answer is
+  // older than max_staleness: the message names the object, the age and the cause);
+  // the object's own error (Answer::status) when it has no answer to give.
+  absl::StatusOr<TrackedAnswer> Get(const ObjectRef& ref);
+
+  // Starts due refreshes and drops entries idle for longer than idle_ttl.
+  void Tick();
+  // Runs Tick() every tick_period from a background thread until Stop().
+  void Start();
+  // Stops the background thread, wakes every waiter and waits at most `max_wait` for
+  // the refreshes in flight (queued ones included). Returns whether none is left.
+  // Idempotent.
+  bool Stop(std::chrono::milliseconds max_wait = std::chrono::seconds(10));
+
+  std::vector<TrackedObjectState> List() const;
+  size_t size() const;
+
+  // Answer changes: Generation() increases at every publication; WaitForChange blocks
+  // until it differs from `seen`, WakeAll() is called, or `max_wait` passes.
+  uint64_t Generation() const;
+  void WaitForChange(uint64_t seen, std::chrono::milliseconds max_wait);
+  void WakeAll();
+
+  // Refreshes every object's answer-age metric (called before /metrics is served).
+  void UpdateAgeMetrics();
+
+ private:
+  struct Entry;
+  std::shared_ptr<Entry> FindOrCreate(const ObjectRef& ref, absl::Status* status);
+  void Refresh(const std::shared_ptr<Entry>& e);
+  void Publish(Entry& e, std::shared_ptr<const Answer> answer);
+  void RefreshDone(Entry& e, double started_at);
+
+  TrackerOptions options_;
+  MetricSource& source_;
+  const Clock& clock_;
+  Executor& executor_;
+  ScalerMetrics* metrics_;
+  SpecDefaults defaults_;
+
+  mutable std::shared_mutex mu_;  // entries_
+  std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
+
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  std::atomic<uint64_t> generation_{0};
+
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  int in_flight_ = 0;
+
+  std::mutex thread_mu_;
+  std::condition_variable thread_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace scaler
