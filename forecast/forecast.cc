@@ -52,8 +52,24 @@ struct Model::State {
   // Short-term correction: AR on residuals at step_seconds.
   double step_seconds = 1;
   double last_t = 0;
+  int corr_kind = 0;           // 0 none, 1 AR(phi), 2 damped exponential smoothing
   std::vector<double> phi;     // phi[0] multiplies the newest residual
-  std::vector<double> tail;    // newest residuals (scaled), oldest first, NaN = missing
+  std::vector<double> tail;    // newest residuals (scaled), oldest first, gaps filled
+  double es_alpha = 0, es_rho = 1, es_level = 0;
+  double end_shift = 0;        // level shift in progress at the end (see EndShift)
+
+  // Daily profile of the residuals (scaled), one bin per step of the day; empty = none.
+  std::vector<double> profile;
+  size_t ProfileBin(double t, size_t bins) const {
+    const double phase = std::fmod(t - t0, kDay);
+    auto b = static_cast<long long>(std::llround(phase / kDay * static_cast<double>(bins)));
+    b %= static_cast<long long>(bins);
+    if (b < 0) b += static_cast<long long>(bins);
+    return static_cast<size_t>(b);
+  }
+  double Profile(double t) const {
+    return profile.empty() ? 0.0 : profile[ProfileBin(t, profile.size())];
+  }
 
   // Uncertainty (scaled units).
   double sigma = 0;                 // robust residual scale
@@ -192,6 +208,24 @@ void FillForward(const std::vector<double>& phi, std::vector<double>& r) {
   }
 }
 
+// A level shift in progress at the end: the newest residuals (at least 3, oldest first,
+// NaN = missing) all beyond 3 sigma on the same side. Returns the median of the newest
+// (up to 5) of them, else 0.
+double EndShift(const std::vector<double>& r, double sigma) {
+  std::vector<double> run;
+  int sign = 0;
+  for (size_t i = r.size(); i-- > 0 && run.size() < 24;) {
+    if (std::isnan(r[i])) continue;
+    const int sg = r[i] > 3 * sigma ? 1 : (r[i] < -3 * sigma ? -1 : 0);
+    if (sg == 0 || (sign != 0 && sg != sign)) break;
+    sign = sg;
+    run.push_back(r[i]);
+  }
+  // The newest few: a shift often ramps over several steps.
+  if (run.size() > 5) run.resize(5);
+  return run.size() >= 3 ? stats::Median(run) : 0.0;
+}
+
 }  // namespace
 
 absl::Status Options::Validate() const {
@@ -257,6 +291,10 @@ absl::Status Options::Validate() const {
     return bad(absl::StrFormat("trend_damping_seconds must be >= 0 (0 = off), got %g",
                                trend_damping_seconds));
   }
+  if (!(profile_half_life_days > 0) || !std::isfinite(profile_half_life_days)) {
+    return bad(absl::StrFormat("profile_half_life_days must be > 0, got %g",
+                               profile_half_life_days));
+  }
   if (!(interval_scale > 0) || !std::isfinite(interval_scale)) {
     return bad(absl::StrFormat("interval_scale must be > 0, got %g", interval_scale));
   }
@@ -315,17 +353,20 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     const double tr = st.Trend(ts);
     double mult = 1;
     if (st.multiplicative) mult = (st.y_offset + st.y_scale * tr) / st.mult_norm;
-    double v = tr;
+    double v = tr + st.Profile(t);
     for (const auto& s : st.seasons) v += mult * st.Seasonal(s, t);
     if (trend_out != nullptr) *trend_out = tr;
     return v;
   };
 
-  // The AR state: the history's newest residuals, extended by `recent`.
+  // The correction's state at the end of the history, brought forward by `recent`
+  // (observations newer than the history) without refitting.
   const double step = st.step_seconds;
   std::vector<double> state = st.tail;
+  double level = st.es_level;
+  double shift = st.end_shift;
   double origin = st.last_t;
-  if (!st.phi.empty() && !recent.timestamps.empty()) {
+  if (!recent.timestamps.empty()) {
     size_t dropped = 0;
     Clean rc = CleanSeries(recent, &dropped);
     std::vector<double> ext;
@@ -342,9 +383,22 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       ext[idx - 1] = (g - st.y_offset) / st.y_scale - deterministic(rc.t[i], nullptr);
       origin = std::max(origin, st.last_t + static_cast<double>(idx) * step);
     }
+    for (double& r : ext) r -= shift;
+    std::vector<double> joined = state;
+    joined.insert(joined.end(), ext.begin(), ext.end());
+    const double new_shift = EndShift(joined, st.sigma);
+    if (new_shift != 0) {
+      shift += new_shift;
+      for (double& r : ext) r -= new_shift;
+      std::fill(state.begin(), state.end(), 0.0);
+      level = 0;
+    }
+    for (double r : ext) {
+      level = std::isnan(r) ? st.es_rho * level
+                            : (1 - st.es_alpha) * st.es_rho * level + st.es_alpha * r;
+    }
     const size_t base = state.size();
     state.insert(state.end(), ext.begin(), ext.end());
-    // Fill the gaps inside `recent` with AR predictions (the history's tail is complete).
     for (size_t i = base; i < state.size(); ++i) {
       if (!std::isnan(state[i])) continue;
       double v = 0;
@@ -362,9 +416,20 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       max_steps = std::max<size_t>(max_steps, static_cast<size_t>(std::min(steps[j], 100000LL)));
     }
   }
-  const std::vector<double> path = ArPath(st.phi, state, st.phi.empty() ? 0 : max_steps);
+  std::vector<double> path;
+  if (st.corr_kind == 1) {
+    path = ArPath(st.phi, state, max_steps);
+  } else if (st.corr_kind == 2) {
+    path.resize(max_steps);
+    double v = level;
+    for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= st.es_rho);
+  }
+  if (shift != 0) {
+    path.resize(max_steps, 0.0);
+    for (double& v : path) v += shift;
+  }
 
-  std::vector<double> trend_c(n), corr_c(n);
+  std::vector<double> trend_c(n), corr_c(n), profile_c(n);
   std::vector<std::vector<double>> season_c(st.seasons.size(), std::vector<double>(n));
   std::vector<double> z(quantile_levels.size());
   std::vector<double> emp(quantile_levels.size());
@@ -408,6 +473,11 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       acc += mult * st.Seasonal(st.seasons[s], t);
       season_c[s][j] = st.ToRaw(acc) - before;
     }
+    {
+      const double before = st.ToRaw(acc);
+      acc += st.Profile(t);
+      profile_c[j] = st.ToRaw(acc) - before;
+    }
     corr_c[j] = fc.yhat[j] - st.ToRaw(acc);
     if (st.nonnegative) {
       fc.yhat[j] = std::max(0.0, fc.yhat[j]);
@@ -418,7 +488,10 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   for (size_t s = 0; s < st.seasons.size(); ++s) {
     fc.components.push_back({st.seasons[s].name, std::move(season_c[s])});
   }
-  if (!st.phi.empty()) fc.components.push_back({"correction", std::move(corr_c)});
+  if (!st.profile.empty()) fc.components.push_back({"profile", std::move(profile_c)});
+  if (st.corr_kind != 0 || shift != 0) {
+    fc.components.push_back({"correction", std::move(corr_c)});
+  }
   return fc;
 }
 
@@ -555,7 +628,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       });
     };
     if (!has(kDay)) {
-      if (span >= 2 * kDay) {
+      if (span + 1.5 * step >= 2 * kDay) {
         wanted.push_back({"daily", kDay, 0, 0});
       } else {
         info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
@@ -563,7 +636,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       }
     }
     if (!has(kWeek)) {
-      if (span >= 2 * kWeek) {
+      if (span + 1.5 * step >= 2 * kWeek) {
         wanted.push_back({"weekly", kWeek, 0, 0});
       } else if (span >= 2 * kDay) {
         info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
@@ -837,106 +910,261 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     }
   }
 
-  // Short-term correction: residuals on the step grid, AR fitted on the newest window.
-  const size_t grid_n = static_cast<size_t>(std::llround(span / step)) + 1;
+  // Residuals on the step grid over the whole history (NaN where there is no point).
+  const size_t grid_n = std::min<size_t>(static_cast<size_t>(std::llround(span / step)) + 1,
+                                         2000000);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> grid;
-  size_t window = std::min<size_t>(
-      grid_n, static_cast<size_t>(std::max(1.0, options.ar_window_seconds / step)));
-  window = std::min<size_t>(window, 200000);
-  grid.assign(window, nan);
+  std::vector<double> grid(grid_n, nan);
   for (size_t i = n; i-- > 0;) {
-    const double back = (st.last_t - c.t[i]) / step;
-    const auto idx = static_cast<long long>(std::llround(back));
-    if (idx >= static_cast<long long>(window)) break;
-    double& slot = grid[window - 1 - static_cast<size_t>(idx)];
+    const auto idx = static_cast<long long>(std::llround((st.last_t - c.t[i]) / step));
+    if (idx >= static_cast<long long>(grid_n)) break;
+    double& slot = grid[grid_n - 1 - static_cast<size_t>(idx)];
     if (std::isnan(slot)) slot = resid[i];
   }
-  const int p = options.ar_order;
-  if (p > 0) {
-    std::vector<int> rows;
-    for (size_t i = static_cast<size_t>(p); i < window; ++i) {
-      bool ok = !std::isnan(grid[i]);
-      for (int j = 1; j <= p && ok; ++j) ok = !std::isnan(grid[i - j]);
-      if (ok) rows.push_back(static_cast<int>(i));
-    }
-    if (rows.size() < static_cast<size_t>(10 * p + 10)) {
-      info.notes.push_back(absl::StrCat("only ", rows.size(),
-                                        " complete residual lags: no short-term correction"));
-    } else {
-      Matrix A = Matrix::Zero(p, p);
-      Vector b = Vector::Zero(p);
-      const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
-      auto clip = [&](double v) { return std::clamp(v, -3 * cut, 3 * cut); };
-      for (int i : rows) {
-        Eigen::VectorXd x(p);
-        for (int j = 0; j < p; ++j) x[j] = clip(grid[i - 1 - j]);
-        A.noalias() += x * x.transpose();
-        b += clip(grid[i]) * x;
-      }
-      A.diagonal().array() += 1e-6 * (A.trace() / p + 1e-12);
-      Vector phi = A.ldlt().solve(b);
-      double l1 = phi.cwiseAbs().sum();
-      if (!phi.allFinite()) {
-        phi.setZero();
-        l1 = 0;
-      }
-      if (l1 > 0.999) phi *= 0.999 / l1;
-      st.phi.assign(phi.data(), phi.data() + p);
-      std::vector<double> filled = grid;
-      FillForward(st.phi, filled);
-      st.tail.assign(filled.end() - std::min<size_t>(filled.size(), static_cast<size_t>(p)),
-                     filled.end());
-      while (st.tail.size() < static_cast<size_t>(p)) st.tail.insert(st.tail.begin(), 0.0);
+  const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
 
-      // Empirical h-step errors of deterministic model + correction, from origins in the
-      // window (at most ~400), for the intervals.
-      const size_t H = std::min<size_t>(
-          256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
-      std::vector<std::vector<double>> errs(H);
-      const size_t stride = std::max<size_t>(1, window / 400);
-      for (size_t o = static_cast<size_t>(p); o + 1 < window; o += stride) {
-        if (std::isnan(grid[o])) continue;
-        std::vector<double> s0(filled.begin() + (o + 1 - p), filled.begin() + o + 1);
-        const size_t steps = std::min(H, window - 1 - o);
-        const std::vector<double> path = ArPath(st.phi, s0, steps);
-        for (size_t h = 1; h <= steps; ++h) {
-          const double actual = grid[o + h];
-          if (!std::isnan(actual)) errs[h - 1].push_back(actual - path[h - 1]);
-        }
+  // Daily profile: what the smooth Fourier terms miss at each phase of the day (cron
+  // jobs, hourly batches), averaged over the days with recent days weighing more and
+  // shrunk towards 0; kept only when it stands out of the noise.
+  if (options.daily_profile && span + 1.5 * step >= 2 * kDay &&
+      kDay / step >= 8 && kDay / step <= 20000) {
+    const size_t bins = static_cast<size_t>(std::llround(kDay / step));
+    std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
+    for (size_t gi = 0; gi < grid_n; ++gi) {
+      const double r = grid[gi];
+      if (std::isnan(r)) continue;
+      const double t = st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
+      const double age_days = (st.last_t - t) / kDay;
+      const double wt = std::exp2(-age_days / options.profile_half_life_days);
+      const size_t b = st.ProfileBin(t, bins);
+      sum[b] += wt * std::clamp(r, -cut, cut);
+      wsum[b] += wt;
+      w2sum[b] += wt * wt;
+    }
+    std::vector<double> profile(bins, 0.0);
+    double signal = 0, noise = 0;
+    for (size_t b = 0; b < bins; ++b) {
+      if (wsum[b] <= 0) continue;
+      const double mean = sum[b] / wsum[b];
+      const double n_eff = wsum[b] * wsum[b] / w2sum[b];
+      // Shrink each bin's mean by its noise: mean * m^2 / (m^2 + s^2 / n_eff).
+      const double v = sigma * sigma / n_eff;
+      profile[b] = mean * mean * mean / (mean * mean + v + 1e-300);
+      signal += mean * mean;
+      noise += v;
+    }
+    if (signal > 2 * noise) {
+      st.profile = std::move(profile);
+      for (size_t gi = 0; gi < grid_n; ++gi) {
+        if (std::isnan(grid[gi])) continue;
+        const double t = st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
+        grid[gi] -= st.profile[st.ProfileBin(t, bins)];
       }
-      std::vector<double> scale(H, 0.0);
-      bool enough = true;
-      for (size_t h = 0; h < H; ++h) {
-        if (errs[h].size() < 20) {
-          enough = false;
-          break;
-        }
-        double s = 0;
-        for (double e : errs[h]) s += std::abs(e);
-        scale[h] = s / static_cast<double>(errs[h].size());
-        if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
+      info.notes.push_back("daily profile fitted on the residuals");
+    }
+  }
+
+  // Short-term correction, chosen on the newest window by the in-sample error of its
+  // forecasts up to ~1 h ahead: none (Prophet), AR(p), or damped exponential smoothing
+  // of the residuals (a local level, as in STL + ETS).
+  size_t window = std::min<size_t>(
+      grid_n, static_cast<size_t>(std::max(1.0, options.ar_window_seconds / step)));
+  std::vector<double> win(grid.end() - static_cast<std::ptrdiff_t>(window), grid.end());
+  for (double& v : win) {
+    if (!std::isnan(v)) v = std::clamp(v, -4 * cut, 4 * cut);
+  }
+  const size_t H = std::min<size_t>(
+      256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
+  const size_t H_score = std::min<size_t>(
+      H, std::max<size_t>(1, static_cast<size_t>(std::llround(3600.0 / step))));
+  const size_t warmup = std::min<size_t>(window / 4, 50);
+  const size_t stride = std::max<size_t>(1, (window - warmup) / 400);
+
+  struct Candidate {
+    int kind = 0;  // 0 none, 1 AR, 2 exponential smoothing
+    std::vector<double> phi;
+    double alpha = 0, rho = 1;
+    double score = std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> errs;
+  };
+  // Forecast paths from every scored origin: fills errs and the score.
+  auto evaluate = [&](Candidate& cand) {
+    cand.errs.assign(H, {});
+    std::vector<double> level(window, 0.0);
+    std::vector<double> filled;
+    if (cand.kind == 2) {
+      double l = 0;
+      for (size_t i = 0; i < window; ++i) {
+        l = std::isnan(win[i]) ? cand.rho * l
+                               : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
+        level[i] = l;
       }
-      if (enough && scale[0] > 0) {
-        st.h_scale = scale;
-        std::vector<double> pooled;
-        for (size_t h = 0; h < H; ++h) {
-          for (double e : errs[h]) pooled.push_back(std::abs(e) / scale[h]);
-        }
-        std::sort(pooled.begin(), pooled.end());
-        const size_t keep = 1000;
-        if (pooled.size() > keep) {
-          std::vector<double> sub(keep);
-          for (size_t i = 0; i < keep; ++i) {
-            sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
-          }
-          pooled.swap(sub);
-        }
-        st.std_abs = std::move(pooled);
-      } else {
-        info.notes.push_back("too little history for empirical intervals: normal intervals");
+    } else if (cand.kind == 1) {
+      filled = win;
+      FillForward(cand.phi, filled);
+    }
+    const size_t p = cand.phi.size();
+    for (size_t o = std::max(warmup, p); o + 1 < window; o += stride) {
+      if (std::isnan(win[o])) continue;
+      const size_t steps = std::min(H, window - 1 - o);
+      std::vector<double> path(steps, 0.0);
+      if (cand.kind == 1) {
+        path = ArPath(cand.phi,
+                      std::vector<double>(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
+                                          filled.begin() + static_cast<std::ptrdiff_t>(o + 1)),
+                      steps);
+      } else if (cand.kind == 2) {
+        double v = level[o];
+        for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
+      }
+      for (size_t h = 1; h <= steps; ++h) {
+        if (!std::isnan(win[o + h])) cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
       }
     }
+    double total = 0;
+    size_t count = 0;
+    for (size_t h = 0; h < H_score; ++h) {
+      double s = 0;
+      for (double e : cand.errs[h]) s += std::abs(e);
+      if (!cand.errs[h].empty()) {
+        total += s / static_cast<double>(cand.errs[h].size());
+        ++count;
+      }
+    }
+    cand.score = count > 0 ? total / static_cast<double>(count)
+                           : std::numeric_limits<double>::infinity();
+  };
+
+  Candidate best;
+  best.kind = 0;
+  if (window > warmup + 20) {
+    evaluate(best);
+    std::vector<Candidate> cands;
+    const int p = options.ar_order;
+    if (p > 0) {
+      std::vector<size_t> rows;
+      for (size_t i = static_cast<size_t>(p); i < window; ++i) {
+        bool ok = !std::isnan(win[i]);
+        for (int j = 1; j <= p && ok; ++j) ok = !std::isnan(win[i - j]);
+        if (ok) rows.push_back(i);
+      }
+      if (rows.size() >= static_cast<size_t>(10 * p + 10)) {
+        Matrix A = Matrix::Zero(p, p);
+        Vector b = Vector::Zero(p);
+        Vector x(p);
+        for (size_t i : rows) {
+          for (int j = 0; j < p; ++j) x[j] = win[i - 1 - j];
+          A.noalias() += x * x.transpose();
+          b += win[i] * x;
+        }
+        A.diagonal().array() += 1e-6 * (A.trace() / p + 1e-12);
+        Vector phi = A.ldlt().solve(b);
+        if (phi.allFinite()) {
+          const double l1 = phi.cwiseAbs().sum();
+          if (l1 > 0.999) phi *= 0.999 / l1;
+          Candidate ar;
+          ar.kind = 1;
+          ar.phi.assign(phi.data(), phi.data() + p);
+          cands.push_back(std::move(ar));
+        }
+      }
+    }
+    if (options.smoothing_correction) {
+      for (double alpha : {0.05, 0.15, 0.3, 0.5, 0.8, 1.0}) {
+        for (double rho_per_hour : {1.0, 0.9, 0.5, 0.1}) {
+          Candidate es;
+          es.kind = 2;
+          es.alpha = alpha;
+          es.rho = std::pow(rho_per_hour, step / 3600.0);
+          cands.push_back(std::move(es));
+        }
+      }
+    }
+    for (Candidate& cand : cands) {
+      evaluate(cand);
+      if (cand.score < best.score) best = std::move(cand);
+    }
+  } else {
+    info.notes.push_back(absl::StrCat("only ", window,
+                                      " residual steps: no short-term correction"));
+  }
+  st.corr_kind = best.kind;
+  if (best.kind == 1) {
+    st.phi = best.phi;
+    info.notes.push_back(absl::StrCat("short-term correction: AR(", best.phi.size(), ")"));
+  } else if (best.kind == 2) {
+    st.es_alpha = best.alpha;
+    st.es_rho = best.rho;
+    info.notes.push_back(absl::StrFormat(
+        "short-term correction: smoothed level, alpha %.2f, %.2f kept per hour", best.alpha,
+        std::pow(best.rho, 3600.0 / step)));
+  } else if (!best.errs.empty()) {
+    info.notes.push_back("short-term correction: none (it did not improve the fit)");
+  }
+  // The state at the end of the history: the newest residuals and the smoothed level,
+  // both relative to a level shift in progress, if any.
+  if (options.detect_level_shifts) {
+    // On the unclipped residuals: a shift is exactly what clipping would hide.
+    st.end_shift = EndShift(
+        std::vector<double>(grid.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(grid_n, 64)),
+                            grid.end()),
+        sigma);
+    if (st.end_shift != 0) {
+      info.notes.push_back(absl::StrFormat("level shift in progress at the end: %.4g",
+                                           st.end_shift * st.y_scale));
+    }
+  }
+  {
+    std::vector<double> filled = win;
+    if (best.kind == 1) FillForward(best.phi, filled);
+    const size_t keep = std::min<size_t>(filled.size(), 64);
+    st.tail.assign(filled.end() - static_cast<std::ptrdiff_t>(keep), filled.end());
+    for (double& v : st.tail) {
+      if (std::isnan(v)) v = 0;
+    }
+    while (st.tail.size() < st.phi.size()) st.tail.insert(st.tail.begin(), 0.0);
+    if (best.kind == 2) {
+      double l = 0;
+      for (double r : win) {
+        l = std::isnan(r) ? best.rho * l : (1 - best.alpha) * best.rho * l + best.alpha * r;
+      }
+      st.es_level = l;
+    }
+    if (st.end_shift != 0) {
+      // Relative to the new level, the state is its noise around it: start from 0.
+      st.es_level = 0;
+      std::fill(st.tail.begin(), st.tail.end(), 0.0);
+    }
+  }
+  // Intervals: the chosen correction's empirical h-step errors.
+  std::vector<double> scale(H, 0.0);
+  bool enough = !best.errs.empty();
+  for (size_t h = 0; h < H && enough; ++h) {
+    if (best.errs[h].size() < 20) {
+      enough = false;
+      break;
+    }
+    double s = 0;
+    for (double e : best.errs[h]) s += std::abs(e);
+    scale[h] = s / static_cast<double>(best.errs[h].size());
+    if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
+  }
+  if (enough && scale[0] > 0) {
+    st.h_scale = scale;
+    std::vector<double> pooled;
+    for (size_t h = 0; h < H; ++h) {
+      for (double e : best.errs[h]) pooled.push_back(std::abs(e) / scale[h]);
+    }
+    std::sort(pooled.begin(), pooled.end());
+    const size_t keep = 1000;
+    if (pooled.size() > keep) {
+      std::vector<double> sub(keep);
+      for (size_t i = 0; i < keep; ++i) sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
+      pooled.swap(sub);
+    }
+    st.std_abs = std::move(pooled);
+  } else {
+    info.notes.push_back("too little history for empirical intervals: normal intervals");
   }
   return Model(options, std::move(info), std::move(state));
 }

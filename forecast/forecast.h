@@ -86,6 +86,14 @@ struct Options {
   // 0 = no correction (Prophet).
   int ar_order = 2;
   double ar_window_seconds = 3 * 86400.0;
+  // Also consider a damped exponential smoothing of the residuals (a local level) as
+  // the correction; the one with the lowest in-sample error up to 1 h ahead is used.
+  bool smoothing_correction = true;
+  // A daily profile of the residuals (what the smooth daily Fourier terms miss, e.g.
+  // hourly batch jobs), recent days weighing more (half-life in days); kept only when
+  // it stands out of the noise.
+  bool daily_profile = true;
+  double profile_half_life_days = 7;
   // The extrapolated trend slope decays with this time constant after the history;
   // 0 = undamped (Prophet).
   double trend_damping_seconds = 0;
