@@ -67,6 +67,8 @@ struct HeaderList {
   }
 };
 
+constexpr int kMaxCachedConnections = 64;
+
 bool HasLineBreak(const std::string& s) {
   return s.find_first_of("\r\n") != std::string::npos;
 }
@@ -142,6 +144,9 @@ class CurlHttpTransport::Impl {
 #endif
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_TCP_KEEPALIVE, 1L);
+    // The shared connection cache keeps this many idle connections (curl's default, 5,
+    // would close connections as soon as more callers run at once).
+    curl_easy_setopt(handle, CURLOPT_MAXCONNECTS, static_cast<long>(kMaxCachedConnections));
     curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,

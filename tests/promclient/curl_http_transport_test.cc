@@ -1,1 +1,270 @@
+// CurlHttpTransport against loopback sockets: what goes on the wire, keep-alive, and
+// how connection failures and timeouts map to codes.
+
+#include "promclient/curl_http_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace promclient {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing_support::IsOk;
+using ::testing_support::StatusIs;
+
+// A listening socket on 127.0.0.1:0. Closed on destruction.
+class Listener {
+ public:
+  Listener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(fd_, 16);
+  }
+  ~Listener() { Close(); }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  int fd() const { return fd_; }
+  int port() const { return port_; }
+  std::string url(const std::string& path = "/") const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Serves every request on every connection with one canned HTTP/1.1 answer and records
+// the raw requests, until destroyed. All waits are bounded by poll() timeouts.
+class CannedHttpServer {
+ public:
+  explicit CannedHttpServer(std::string body, int status = 200) : body_(std::move(body)) {
+    status_ = status;
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~CannedHttpServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string url(const std::string& path = "/") const { return listener_.url(path); }
+  int connections() const { return connections_; }
+  std::vector<std::string> requests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Run() {
+    std::vector<int> clients;
+    std::vector<std::string> buffers;
+    while (!stop_) {
+      std::vector<pollfd> fds = {{listener_.fd(), POLLIN, 0}};
+      for (int c : clients) fds.push_back({c, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        int c = accept(listener_.fd(), nullptr, nullptr);
+        if (c >= 0) {
+          clients.push_back(c);
+          buffers.emplace_back();
+          ++connections_;
+        }
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        char chunk[4096];
+        const ssize_t n = read(fds[i].fd, chunk, sizeof(chunk));
+        if (n <= 0) {
+          close(fds[i].fd);
+          clients[i - 1] = -1;
+          continue;
+        }
+        buffers[i - 1].append(chunk, static_cast<size_t>(n));
+        ServeComplete(fds[i].fd, buffers[i - 1]);
+      }
+      for (size_t i = clients.size(); i-- > 0;) {
+        if (clients[i] < 0) {
+          clients.erase(clients.begin() + static_cast<long>(i));
+          buffers.erase(buffers.begin() + static_cast<long>(i));
+        }
+      }
+    }
+    for (int c : clients) close(c);
+  }
+
+  // Answers each complete request (headers + Content-Length body) in `buffer`.
+  void ServeComplete(int fd, std::string& buffer) {
+    while (true) {
+      const size_t end = buffer.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      size_t length = 0;
+      const size_t cl = buffer.find("Content-Length: ");
+      if (cl != std::string::npos && cl < end) length = std::stoul(buffer.substr(cl + 16));
+      if (buffer.size() < end + 4 + length) return;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(buffer.substr(0, end + 4 + length));
+      }
+      buffer.erase(0, end + 4 + length);
+      const std::string reply =
+          absl::StrCat("HTTP/1.1 ", status_, " X\r\nContent-Type: application/json\r\n",
+                       "Content-Length: ", body_.size(), "\r\n\r\n", body_);
+      if (write(fd, reply.data(), reply.size()) < 0) return;
+    }
+  }
+
+  Listener listener_;
+  const std::string body_;
+  int status_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+TEST(CurlHttpTransport, PostsTheBodyWithHeadersAndReadsTheAnswer) {
+  CannedHttpServer server(R"({"ok":true})", 422);
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.method = "POST";
+  request.url = server.url("/prefix/api/v1/query?dedup=true");
+  request.body = "query=up&time=1";
+  request.headers = {{"X-Scope-OrgID", "tenant"}, {"Authorization", "Bearer t0k"}};
+  auto response = transport.Get(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status_code, 422);  // an HTTP error is a transport success
+  EXPECT_EQ(response->body, R"({"ok":true})");
+  EXPECT_EQ(response->content_type, "application/json");
+  EXPECT_GT(response->total_time.count(), 0);
+  const std::vector<std::string> requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_THAT(requests[0], HasSubstr("POST /prefix/api/v1/query?dedup=true HTTP/1.1\r\n"));
+  EXPECT_THAT(requests[0], HasSubstr("X-Scope-OrgID: tenant\r\n"));
+  EXPECT_THAT(requests[0], HasSubstr("Authorization: Bearer t0k\r\n"));
+  EXPECT_THAT(requests[0], HasSubstr("Content-Type: application/x-www-form-urlencoded\r\n"));
+  EXPECT_THAT(requests[0], HasSubstr("\r\n\r\nquery=up&time=1"));
+}
+
+TEST(CurlHttpTransport, GetsByDefault) {
+  CannedHttpServer server("ready");
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = server.url("/-/ready");
+  auto response = transport.Get(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_EQ(response->body, "ready");
+  EXPECT_THAT(server.requests().at(0), HasSubstr("GET /-/ready HTTP/1.1"));
+}
+
+TEST(CurlHttpTransport, ReusesOneConnectionForSequentialRequests) {
+  CannedHttpServer server("{}");
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = server.url();
+  for (int i = 0; i < 10; ++i) ASSERT_THAT(transport.Get(request), IsOk());
+  EXPECT_EQ(server.requests().size(), 10u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(CurlHttpTransport, ConcurrentCallersAllSucceed) {
+  CannedHttpServer server("{}");
+  CurlHttpTransport transport;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      HttpRequest request;
+      request.url = server.url();
+      for (int i = 0; i < 25; ++i) {
+        auto r = transport.Get(request);
+        if (!r.ok() || r->body != "{}") ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(server.requests().size(), 200u);
+  EXPECT_LE(server.connections(), 16);  // pooled, not one per request
+}
+
+TEST(CurlHttpTransport, ConnectionRefusedIsUnavailable) {
+  Listener listener;
+  const std::string url = listener.url();
+  listener.Close();  // nothing listens there any more
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = url;
+  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(CurlHttpTransport, SilentServerIsDeadlineExceeded) {
+  Listener listener;  // accepts at the kernel level, never answers
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = listener.url();
+  request.timeout = std::chrono::milliseconds(200);
+  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(CurlHttpTransport, RejectsBadRequestsWithoutEchoingHeaderValues) {
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = "ftp://127.0.0.1/";
+  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.url = "http://127.0.0.1:1/";
+  request.method = "DELETE";
+  EXPECT_THAT(transport.Get(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("GET or POST")));
+  request.method = "GET";
+  request.headers = {{"Authorization", "Bearer SECRET\r\nX-Injected: 1"}};
+  EXPECT_THAT(transport.Get(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("Authorization"), Not(HasSubstr("SECRET")))));
+  request.headers = {{"Bad:Name", "x"}};
+  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.headers.clear();
+  request.timeout = std::chrono::milliseconds(0);
+  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CurlHttpTransport, MissingCaFileIsInvalidArgument) {
+  CurlHttpTransport transport;
+  HttpRequest request;
+  Listener listener;
+  request.url = absl::StrCat("https://127.0.0.1:", listener.port(), "/");
+  request.timeout = std::chrono::milliseconds(500);
+  request.tls.ca_file = "/nonexistent/augur-ca.pem";
+  auto r = transport.Get(request);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r, ::testing::AnyOf(StatusIs(absl::StatusCode::kInvalidArgument),
+                                  StatusIs(absl::StatusCode::kDeadlineExceeded)));
+}
+
+}  // namespace
+}  // namespace promclient

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
@@ -296,6 +297,77 @@ TEST(PrometheusServerFixture, StopKillAndRestartKeepTheData) {
   EXPECT_THAT(read(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("127.0.0.1")));
   ASSERT_THAT((*server)->Restart(), IsOk());
   EXPECT_THAT(read(), IsOk());
+}
+
+// A throw-away CA with a server certificate for 127.0.0.1 and a client certificate,
+// made with the openssl command line. Removed on destruction.
+class TestCertificates {
+ public:
+  TestCertificates() {
+    char tmpl[] = "/tmp/augur-certs-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return;
+    dir_ = tmpl;
+    const std::string script = absl::StrCat(
+        "set -e; cd '", dir_, "'; ",
+        "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1; }; ",
+        "key ca.key; openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=augur-ca; ",
+        "printf 'subjectAltName=IP:127.0.0.1\n' > san.ext; ",
+        "for who in server client; do key $who.key; ",
+        "openssl req -new -key $who.key -out $who.csr -subj /CN=augur-$who; ",
+        "openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial ",
+        "-out $who.crt -days 2 -extfile san.ext; done",
+        " > openssl.log 2>&1");
+    ok_ = std::system(script.c_str()) == 0;
+  }
+  ~TestCertificates() {
+    if (!dir_.empty()) std::system(absl::StrCat("rm -rf '", dir_, "'").c_str());
+  }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+TEST(PrometheusTls, CaFileClientCertificateAndInsecureSkipVerify) {
+  TestCertificates certs;
+  ASSERT_TRUE(certs.ok()) << "openssl failed; see " << certs.path("openssl.log");
+  testing_support::PrometheusServerOptions options;
+  options.https = true;
+  options.web_config = absl::StrCat("tls_server_config:\n  cert_file: ", certs.path("server.crt"),
+                                    "\n  key_file: ", certs.path("server.key"),
+                                    "\n  client_auth_type: RequireAndVerifyClientCert",
+                                    "\n  client_ca_file: ", certs.path("ca.crt"), "\n");
+  options.probe_tls.ca_file = certs.path("ca.crt");
+  options.probe_tls.client_cert_file = certs.path("client.crt");
+  options.probe_tls.client_key_file = certs.path("client.key");
+  auto server = testing_support::PrometheusServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  ASSERT_EQ((*server)->url().rfind("https://", 0), 0u);
+
+  auto query_with = [&](TlsOptions tls) {
+    ClientOptions client_options;
+    client_options.base_url = (*server)->url();
+    client_options.tls = tls;
+    client_options.timeout = std::chrono::milliseconds(3000);
+    auto client = PrometheusClient::Create(client_options, std::make_shared<CurlHttpTransport>());
+    if (!client.ok()) return client.status();
+    return (*client)->Query("1+1", std::nullopt).status();
+  };
+  EXPECT_THAT(query_with(options.probe_tls), IsOk());
+
+  TlsOptions no_client_cert;
+  no_client_cert.ca_file = certs.path("ca.crt");
+  EXPECT_THAT(query_with(no_client_cert), StatusIs(absl::StatusCode::kUnavailable));
+
+  TlsOptions system_cas = options.probe_tls;  // the server's CA is not a system CA
+  system_cas.ca_file.clear();
+  EXPECT_THAT(query_with(system_cas), StatusIs(absl::StatusCode::kUnavailable));
+
+  TlsOptions insecure = system_cas;
+  insecure.insecure_skip_verify = true;
+  EXPECT_THAT(query_with(insecure), IsOk());
 }
 
 TEST(PrometheusServerFixture, RejectedBackfillIsInternalWithPromtoolsOutput) {

@@ -195,7 +195,9 @@ class PrometheusServer::Impl {
     return s;
   }
 
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+  std::string url() const {
+    return absl::StrCat(options_.https ? "https" : "http", "://127.0.0.1:", port_);
+  }
   int port() const { return port_; }
 
   void KillChild() {
@@ -236,6 +238,11 @@ class PrometheusServer::Impl {
       for (const std::string& t : options_.scrape_targets) out << "          - '" << t << "'\n";
     }
     if (!out) return absl::InternalError("cannot write " + config_path_);
+    if (!options_.web_config.empty()) {
+      std::ofstream web(dir_ + "/web.yml");
+      web << options_.web_config;
+      if (!web) return absl::InternalError("cannot write " + dir_ + "/web.yml");
+    }
     return absl::OkStatus();
   }
 
@@ -274,6 +281,7 @@ class PrometheusServer::Impl {
                                      "--storage.tsdb.path=" + data_dir_,
                                      "--storage.tsdb.retention.time=3650d",
                                      absl::StrCat("--web.listen-address=127.0.0.1:", port_)};
+    if (!options_.web_config.empty()) argv.push_back("--web.config.file=" + dir_ + "/web.yml");
     argv.insert(argv.end(), options_.extra_flags.begin(), options_.extra_flags.end());
     absl::StatusOr<pid_t> pid = Spawn(argv, log_path_);
     if (!pid.ok()) return pid.status();
@@ -283,6 +291,7 @@ class PrometheusServer::Impl {
     promclient::HttpRequest ready;
     ready.url = url() + "/-/ready";
     ready.timeout = std::chrono::milliseconds(1000);
+    ready.tls = options_.probe_tls;
     const auto until = Clock::now() + kReadyDeadline;
     while (Clock::now() < until) {
       int status = 0;

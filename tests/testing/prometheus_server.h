@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "promclient/http_transport.h"
 
 namespace testing_support {
 
@@ -25,6 +26,11 @@ struct PrometheusServerOptions {
   std::string scrape_interval = "1s";
   // Extra flags for the prometheus binary.
   std::vector<std::string> extra_flags;
+  // Prometheus' web configuration (--web.config.file YAML, absolute paths inside),
+  // e.g. tls_server_config for HTTPS and mTLS; "" = plain HTTP.
+  std::string web_config;
+  bool https = false;              // url() says https:// (set with a tls_server_config)
+  promclient::TlsOptions probe_tls;  // how the readiness probe connects over HTTPS
 };
 
 class PrometheusServer {
@@ -36,7 +42,7 @@ class PrometheusServer {
   static absl::StatusOr<std::unique_ptr<PrometheusServer>> Start(PrometheusServerOptions options);
   ~PrometheusServer();  // stops the server and removes the data dir
 
-  std::string url() const;  // "http://127.0.0.1:<port>"
+  std::string url() const;  // "http://127.0.0.1:<port>" (https:// with options.https)
   int port() const;
 
   void Kill();             // SIGKILL, as a crash; the data dir is kept
