@@ -20,6 +20,7 @@ whatever happens):
        AUGUR_E2E_PROM_URL    http://127.0.0.1:<port> of the Prometheus
        AUGUR_E2E_QUERY       a PromQL query returning the one synthetic series
        AUGUR_E2E_MIN / _MAX  the range of values the series takes (noise included)
+       AUGUR_E2E_NOISE       the noise's bound (values are within +- this of the sine)
        AUGUR_E2E_PROTO       path of externalscaler.proto (repo root)
        AUGUR_E2E_LOG         augur's log file (for diagnostics)
 On failure, the tail of augur's and Prometheus' logs is printed.
@@ -254,6 +255,7 @@ def main():
             "AUGUR_E2E_QUERY": f'{METRIC}{{job="{JOB}"}}',
             "AUGUR_E2E_MIN": str(BASE - AMPLITUDE - NOISE),
             "AUGUR_E2E_MAX": str(BASE + AMPLITUDE + NOISE),
+            "AUGUR_E2E_NOISE": str(NOISE),
             "AUGUR_E2E_PROTO": os.path.join(REPO, "externalscaler.proto"),
             "AUGUR_E2E_LOG": augur_log,
         })

@@ -16,6 +16,16 @@ async function main() {
   const protoPath = requireEnv('AUGUR_E2E_PROTO');
   const min = Number(requireEnv('AUGUR_E2E_MIN'));
   const max = Number(requireEnv('AUGUR_E2E_MAX'));
+  const noise = Number(requireEnv('AUGUR_E2E_NOISE'));
+  const promUrl = requireEnv('AUGUR_E2E_PROM_URL');
+  // The load now, read from the same Prometheus with an HTTP client of Node's own.
+  async function currentLoad() {
+    const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(requireEnv('AUGUR_E2E_QUERY'))}`;
+    const body = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json();
+    assert.equal(body.status, 'success', `Prometheus query: ${JSON.stringify(body)}`);
+    assert.equal(body.data.result.length, 1, 'one series');
+    return Number(body.data.result[0].value[1]);
+  }
 
   const def = protoLoader.loadSync(protoPath, {
     keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
@@ -73,6 +83,11 @@ async function main() {
     assert.ok(mv.metricValueFloat >= min && mv.metricValueFloat <= max + slack,
       `value ${mv.metricValueFloat} within the backfilled series' range [${min}, ${max + slack}]`);
     values.push(mv.metricValueFloat);
+    // Predictive mode never answers less than the load now (what a reactive scaler uses),
+    // up to the series' noise between Augur's last refresh and this instant.
+    const observed = await currentLoad();
+    assert.ok(mv.metricValueFloat >= observed - 2 * noise - 1,
+      `value ${mv.metricValueFloat} is not below the observed load ${observed} (predictive mode)`);
 
     const active = await callUnary(client, 'IsActive', ref);
     assert.equal(active.result, true, `IsActive: value ${mv.metricValueFloat} > activationThreshold 10`);

@@ -38,13 +38,25 @@ async function main() {
   const pkg = descriptor.getPackageObject({ keepCase: true, longs: String, enums: String, defaults: true });
   assert.ok(pkg.externalscaler && pkg.externalscaler.ExternalScaler, 'descriptor yields the ExternalScaler service');
   const scaler = new pkg.externalscaler.ExternalScaler(addr, grpc.credentials.createInsecure());
+  // The descriptor fetched by reflection describes the map field as what it is on the
+  // wire: repeated entry messages {key, value}. Depending on how the client library
+  // rebuilds it, it serializes a plain object or wants the entries: ask its serializer.
+  const metadata = {
+    query: requireEnv('AUGUR_E2E_QUERY'), targetValue: '50', history: '3d', step: '1m',
+    seasonality: '1d', minHistory: '1h',
+  };
+  const serialize = pkg.externalscaler.ExternalScaler.service.GetMetricSpec.requestSerialize;
+  let asMap = true;
+  try {
+    serialize({ name: 'probe', scalerMetadata: { k: 'v' } });
+  } catch (e) {
+    asMap = false;
+  }
+  console.log(`reflected ScaledObjectRef.scalerMetadata: ${asMap ? 'a map' : 'repeated {key, value} entries'}`);
   const ref = {
     name: 'reflected',
     namespace: 'e2e',
-    scalerMetadata: {
-      query: requireEnv('AUGUR_E2E_QUERY'), targetValue: '50', history: '3d', step: '1m',
-      seasonality: '1d', minHistory: '1h',
-    },
+    scalerMetadata: asMap ? metadata : Object.entries(metadata).map(([key, value]) => ({ key, value })),
   };
   const spec = await withRetry(() => callUnary(scaler, 'GetMetricSpec', ref), grpc, 'GetMetricSpec');
   assert.equal(spec.metricSpecs.length, 1, `one spec: ${JSON.stringify(spec)}`);
@@ -68,7 +80,8 @@ async function main() {
   assert.ok(listedText.includes('reflected'), `Inspector/List shows the object: ${listedText.slice(0, 500)}`);
   const explained = await callUnary(inspector, 'Explain', ref);
   const explainedText = JSON.stringify(explained);
-  assert.ok(explainedText.length > 2, 'Explain answers with content');
+  assert.ok(Array.isArray(explained.forecast) && explained.forecast.length > 0,
+    `Explain carries forecast points: ${explainedText.slice(0, 300)}`);
   console.log(`Inspector/Explain: ${explainedText.slice(0, 300)}...`);
 
   scaler.close();
