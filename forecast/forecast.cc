@@ -821,6 +821,47 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   double sigma = sigma0;
   solve(design.X, 0, nullptr, beta, resid, sigma);
 
+  // Hourly seasonality (cron jobs, hourly batches) is common in server load but not in
+  // every series: with auto seasonality it is added when the residuals' mean by minute
+  // of the hour stands well out of the noise.
+  const bool hourly_listed = std::any_of(wanted.begin(), wanted.end(), [](const Seasonality& s) {
+    return std::abs(s.period_seconds - 3600) < 1;
+  });
+  if (options.auto_seasonality && !hourly_listed && span + 1.5 * step >= 2 * kDay &&
+      step <= 600 && static_cast<int>(n) > 20 * (n_trend + n_cp + n_season_cols + 8)) {
+    const size_t bins = static_cast<size_t>(std::llround(3600.0 / step));
+    std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
+    const double cut = 3 * sigma;
+    for (size_t i = 0; i < n; ++i) {
+      auto b = static_cast<long long>(std::llround(std::fmod(c.t[i] - st.t0, 3600.0) / step));
+      b %= static_cast<long long>(bins);
+      sum[static_cast<size_t>(b)] += std::clamp(static_cast<double>(resid[i]), -cut, cut);
+      cnt[static_cast<size_t>(b)] += 1;
+    }
+    double signal = 0, noise = 0;
+    for (size_t b = 0; b < bins; ++b) {
+      if (cnt[b] < 2) continue;
+      signal += (sum[b] / cnt[b]) * (sum[b] / cnt[b]);
+      noise += sigma * sigma / cnt[b];
+    }
+    if (signal > 20 * noise) {
+      const int order = std::min(5, static_cast<int>(std::floor(3600.0 / (2.5 * step))));
+      if (order >= 1) {
+        wanted.push_back({"hourly", 3600.0, order, 0});
+        Model::State::Season season;
+        season.name = "hourly";
+        season.period_seconds = 3600.0;
+        season.order = order;
+        season.coef.assign(2 * order, 0.0);
+        st.seasons.push_back(std::move(season));
+        n_season_cols += 2 * order;
+        design = build(shifts, nullptr);
+        solve(design.X, 0, nullptr, beta, resid, sigma);
+        info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
+      }
+    }
+  }
+
   // One level shift: the split that best separates the residuals' means, kept when the
   // step is large against the point-to-point noise and both sides are long enough.
   if (options.detect_level_shifts && options.growth != Growth::kFlat && n >= 50) {
