@@ -20,6 +20,8 @@ Checks:
     knows, scalerAddress points at the Service's gRPC port, `fallback` is configured,
     enableTLS comes with a TriggerAuthentication carrying caCert/tlsClientCert/tlsClientKey;
   * the Dockerfile EXPOSEs the container ports;
+  * README.md (with --readme) documents every flag and every metadata key, and no flag
+    augur does not have;
   * the Grafana dashboard only queries augur_* metrics the scaler's source defines
     (when --metrics-source is given).
 Exit code 0 when everything agrees; 1 with one line per problem otherwise.
@@ -207,7 +209,7 @@ def check_deployment(rel, d, flags, help_text, c):
 
     mounts = [m.get("mountPath", "") for m in ct.get("volumeMounts") or []]
     for flag in ("tls-cert", "tls-key", "tls-client-ca", "prometheus-ca-file", "prometheus-cert-file",
-                 "prometheus-key-file", "prometheus-bearer-token-file", "prometheus-basic-auth-file"):
+                 "prometheus-key-file", "prometheus-bearer-token-file", "prometheus-basic-auth-password-file"):
         path = values.get(flag)
         if path and not any(path.startswith(m.rstrip("/") + "/") for m in mounts):
             c.fail(where, f"--{flag}={path} is not under any mounted volume")
@@ -309,6 +311,19 @@ def check(args):
             if port not in exposed:
                 c.fail("Dockerfile", f"does not EXPOSE the {name} port {port}")
 
+    if args.readme:
+        with open(args.readme) as f:
+            readme = f.read()
+        for flag in sorted(flags):
+            if f"`--{flag}`" not in readme:
+                c.fail("README.md", f"does not document the flag --{flag} (`augur --help` lists it)")
+        for key in sorted(keys):
+            if f"`{key}`" not in readme:
+                c.fail("README.md", f"does not document the metadata key {key}")
+        for flag in sorted(set(re.findall(r"`--([a-z0-9-]+)", readme)) - flags):
+            if flag.startswith(("prometheus-", "tls-", "listen", "http-", "allow-", "log-", "max-", "first-", "idle-")):
+                c.fail("README.md", f"documents --{flag}, which `augur --help` does not list")
+
     if args.metrics_source:
         defined = set()
         for path in args.metrics_source:
@@ -331,6 +346,7 @@ def main():
     ap.add_argument("--k8s", default=os.path.join(os.path.dirname(__file__), "..", "..", "k8s"))
     ap.add_argument("--dockerfile")
     ap.add_argument("--metrics-source", nargs="*", default=[])
+    ap.add_argument("--readme", help="README.md: must document every flag and metadata key")
     args = ap.parse_args()
     problems = check(args)
     if problems:

@@ -31,9 +31,10 @@ MUTATIONS = [
 ]
 
 
-def run_checker(augur, k8s, dockerfile):
+def run_checker(augur, k8s, dockerfile, readme=None):
+    extra = ["--readme", readme] if readme else []
     r = subprocess.run([sys.executable, os.path.join(HERE, "check_manifests.py"), "--augur", augur,
-                        "--k8s", k8s, "--dockerfile", dockerfile],
+                        "--k8s", k8s, "--dockerfile", dockerfile] + extra,
                        capture_output=True, text=True, timeout=120)
     return r.returncode, r.stdout + r.stderr
 
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--augur", required=True)
     ap.add_argument("--k8s", required=True)
     ap.add_argument("--dockerfile", required=True)
+    ap.add_argument("--readme", required=True)
     args = ap.parse_args()
     failures = []
     with tempfile.TemporaryDirectory(prefix="augur-manifests-") as tmp:
@@ -68,10 +70,24 @@ def main():
             if verdict == "MISSED":
                 failures.append(f"mutation {i} ({rel}: {old!r} -> {new!r}) not reported "
                                 f"(exit {rc}, expected {expect!r} in):\n{out}")
+        # README.md must document every flag: drop one row's flag name.
+        with open(args.readme) as f:
+            readme = f.read()
+        rc, out = run_checker(args.augur, pristine, args.dockerfile, args.readme)
+        if rc != 0:
+            failures.append(f"the real README fails the check:\n{out}")
+        broken = os.path.join(tmp, "README.md")
+        with open(broken, "w") as f:
+            f.write(readme.replace("`--idle-ttl`", "`idle ttl`"))
+        rc, out = run_checker(args.augur, pristine, args.dockerfile, broken)
+        verdict = "caught" if rc != 0 and "--idle-ttl" in out else "MISSED"
+        print(f"{verdict}: README.md without --idle-ttl")
+        if verdict == "MISSED":
+            failures.append(f"an undocumented flag was not reported (exit {rc}):\n{out}")
     if failures:
         print("FAIL:\n" + "\n".join(failures))
         return 1
-    print(f"OK: the checker passes the real manifests and catches all {len(MUTATIONS)} mistakes")
+    print(f"OK: the checker passes the real manifests and catches all {len(MUTATIONS) + 1} mistakes")
     return 0
 
 
