@@ -2,7 +2,7 @@
 """End-to-end harness: a real Prometheus and the real `augur`, both on loopback.
 
 Usage:
-  harness.py --augur PATH [--prometheus PATH] [--promtool PATH] [--days N] -- CMD [ARGS...]
+  harness.py --augur PATH [--prometheus PATH] [--promtool PATH] [--days N] [--tls] -- CMD [ARGS...]
 
 What it does, in order (every wait is bounded; everything it starts is ended on exit,
 whatever happens):
@@ -23,6 +23,7 @@ whatever happens):
        AUGUR_E2E_NOISE       the noise's bound (values are within +- this of the sine)
        AUGUR_E2E_PROTO       path of externalscaler.proto (repo root)
        AUGUR_E2E_LOG         augur's log file (for diagnostics)
+       AUGUR_E2E_TLS_DIR     with --tls: ca.crt, server.*, client.* from k8s/tls/make-certs.sh
 On failure, the tail of augur's and Prometheus' logs is printed.
 """
 
@@ -175,6 +176,8 @@ def main():
     ap.add_argument("--promtool", default=shutil.which("promtool") or "promtool")
     ap.add_argument("--days", type=float, default=3)
     ap.add_argument("--timeout", type=float, default=240, help="seconds CMD may run")
+    ap.add_argument("--tls", action="store_true",
+                    help="serve mTLS with certificates from k8s/tls/make-certs.sh (AUGUR_E2E_TLS_DIR)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -229,8 +232,22 @@ def main():
             log("Prometheus did not become ready:\n" + tail(prom_log))
             return 1
 
-        augur = procs.start([args.augur, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                             "--prometheus-url", prom_url, "--log-format", "text"], augur_log)
+        augur_argv = [args.augur, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                      "--prometheus-url", prom_url, "--log-format", "text"]
+        tls_dir = ""
+        if args.tls:
+            # The same certificates the k8s/tls example makes (server name
+            # augur.augur.svc.cluster.local, client CN keda-operator).
+            tls_dir = os.path.join(tmp, "tls")
+            r = subprocess.run(["bash", os.path.join(REPO, "k8s", "tls", "make-certs.sh"), tls_dir, "2"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                log(f"k8s/tls/make-certs.sh failed:\n{r.stdout}\n{r.stderr}")
+                return 1
+            augur_argv += ["--tls-cert", os.path.join(tls_dir, "server.crt"),
+                           "--tls-key", os.path.join(tls_dir, "server.key"),
+                           "--tls-client-ca", os.path.join(tls_dir, "ca.crt")]
+        augur = procs.start(augur_argv, augur_log)
         grpc_addr = http_addr = None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and grpc_addr is None:
@@ -258,6 +275,7 @@ def main():
             "AUGUR_E2E_NOISE": str(NOISE),
             "AUGUR_E2E_PROTO": os.path.join(REPO, "externalscaler.proto"),
             "AUGUR_E2E_LOG": augur_log,
+            "AUGUR_E2E_TLS_DIR": tls_dir,
         })
         try:
             rc = subprocess.run(cmd, env=env, timeout=args.timeout, preexec_fn=die_with_parent).returncode
