@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,7 +24,8 @@ namespace po = boost::program_options;
 
 namespace cli {
 
-// Model flags shared by `predict` and `backtest` (declared again in backtest_command.cc).
+// Model flags shared by `predict` and `backtest` (backtest_command.cc uses them through
+// the functions below, declared there).
 struct ModelFlags {
   std::string seasonality = "auto";
   std::string growth = "linear";
@@ -42,6 +44,8 @@ struct ModelFlags {
   bool no_level_shift = false;
   bool allow_negative = false;
 };
+
+std::shared_ptr<ModelFlags> NewModelFlags() { return std::make_shared<ModelFlags>(); }
 
 void AddModelFlags(po::options_description& desc, ModelFlags& f) {
   desc.add_options()

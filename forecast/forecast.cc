@@ -439,6 +439,11 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     emp[i] = st.std_abs.empty() ? z[i] : stats::SortedQuantile(st.std_abs, a);
   }
   const double H = static_cast<double>(st.h_scale.size());
+  double growth = 0.5;
+  if (st.h_scale.size() >= 4) {
+    const double r = st.h_scale.back() / st.h_scale[st.h_scale.size() / 2 - 1];
+    growth = std::clamp(std::log2(r), 0.0, 1.0);
+  }
   for (size_t j = 0; j < n; ++j) {
     const double t = timestamps[j];
     double tr = 0;
@@ -453,7 +458,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     double scale = st.sigma;
     if (steps[j] > 0 && !st.h_scale.empty()) {
       const double h = static_cast<double>(steps[j]);
-      scale = h <= H ? st.h_scale[steps[j] - 1] : st.h_scale.back() * std::sqrt(h / H);
+      // Beyond the measured horizons, errors keep growing as they did over the last
+      // doubling (flat for stationary residuals, ~sqrt(h) for a random walk).
+      scale = h <= H ? st.h_scale[steps[j] - 1] : st.h_scale.back() * std::pow(h / H, growth);
     }
     const double dts = std::max(0.0, (t - st.last_t) / st.t_scale);
     const double trend_sd = std::sqrt(st.trend_var_rate * dts * dts * dts);
