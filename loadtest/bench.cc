@@ -77,7 +77,7 @@ const char* GrpcCodeName(int code) {
 
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
+  const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()) - 1e-9);
   const size_t index = static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(sorted.size()))) - 1;
   return sorted[index];
 }

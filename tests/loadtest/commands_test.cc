@@ -1,0 +1,119 @@
+// The command line: --help, bad flags (exit 2 with usage), backfill end to end with a
+// fixed clock, simulate --json from a file.
+
+#include "loadtest/commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace loadtest {
+namespace {
+
+using testing::HasSubstr;
+
+struct CmdResult {
+  int code = 0;
+  std::string out, err;
+};
+
+CmdResult RunArgs(std::vector<std::string> args, double now = 1763856000) {
+  args.insert(args.begin(), "augur-loadtest");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  std::atomic<bool> stop{false};
+  CommandEnv env;
+  env.out = &out;
+  env.err = &err;
+  env.stop = &stop;
+  env.now = [now] { return now; };
+  env.sleep_until = [](double) {};
+  env.progress = false;
+  CmdResult r;
+  r.code = RunLoadtest(static_cast<int>(argv.size()), argv.data(), env);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+TEST(Commands, HelpForEveryCommandAndUsageErrors) {
+  for (const char* cmd : {"workload", "backfill", "keda", "bench", "simulate"}) {
+    CmdResult r = RunArgs({cmd, "--help"});
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("--json")) << cmd;
+    CmdResult bad = RunArgs({cmd, "--no-such-flag"});
+    EXPECT_EQ(bad.code, 2) << cmd;
+    EXPECT_THAT(bad.err, HasSubstr("no-such-flag")) << cmd;
+  }
+  EXPECT_EQ(RunArgs({}).code, 2);
+  EXPECT_EQ(RunArgs({"frobnicate"}).code, 2);
+  EXPECT_EQ(RunArgs({"--help"}).code, 0);
+}
+
+TEST(Commands, MalformedValuesAreUsageErrorsThatSayWhatIsExpected) {
+  CmdResult r = RunArgs({"backfill", "--step", "fast"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--step"));
+  r = RunArgs({"backfill", "--pattern", "sine"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("expected one of constant"));
+  r = RunArgs({"bench", "--duration", "0s", "--count", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("neither --duration nor --count"));
+  r = RunArgs({"keda", "--metric-type", "Utilization"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("expected AverageValue or Value"));
+  r = RunArgs({"simulate", "--capacity", "5"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--trace"));
+  r = RunArgs({"backfill", "--start", "yesterday"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("RFC 3339"));
+}
+
+TEST(Commands, BackfillWritesTheWindowOnTheStepGrid) {
+  CmdResult r = RunArgs({"backfill", "--range", "1h", "--step", "60s", "--pattern", "constant", "--base",
+                   "7", "--labels", "job=x"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("augur_demo_load{job=\"x\"} 7 1763852400\n"));
+  EXPECT_THAT(r.out, HasSubstr("augur_demo_load{job=\"x\"} 7 1763856000\n# EOF\n"));
+  // 61 samples.
+  size_t lines = 0;
+  for (size_t p = r.out.find("augur_demo_load{"); p != std::string::npos;
+       p = r.out.find("augur_demo_load{", p + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 61u);
+}
+
+TEST(Commands, SimulateJsonFromATraceFile) {
+  const std::string path = ::testing::TempDir() + "/loadtest_trace.csv";
+  {
+    std::ofstream f(path);
+    f << "timestamp,value\n";
+    for (int i = 0; i < 120; ++i) f << 1763856000 + i * 60 << "," << (i < 60 ? 20 : 100) << "\n";
+  }
+  CmdResult r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--startup", "1m", "--warmup",
+                   "0s", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["reactive"]["underprovisioned_fraction"].get<double>(), 75.0 / 7200);
+  EXPECT_EQ(j["augur"]["scale_events"], 2);
+  CmdResult missing = RunArgs({"simulate", "--trace", "/nonexistent.csv", "--capacity", "10"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent.csv"));
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace loadtest
