@@ -14,8 +14,6 @@
 #include <sstream>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -23,11 +21,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "promclient/response_parser.h"
 
 namespace promclient {
 namespace {
-
-using json = nlohmann::json;
 
 // Prometheus refuses range queries with more than this many points per series.
 constexpr int64_t kMaxPointsPerRequest = 11000;
@@ -141,183 +138,6 @@ class FileSecret {
   off_t size_ = 0;
   ino_t inode_ = 0;
 };
-
-// ---------------------------------------------------------------------------------
-// JSON -> QueryResult. Errors name the JSON path where the shape broke.
-
-std::string TypeName(const json& j) { return j.type_name(); }
-
-absl::Status ShapeError(const std::string& path, const std::string& expected, const json& got) {
-  return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path,
-                                          ": expected ", expected, ", got ", TypeName(got)));
-}
-
-// Prometheus writes sample values as strings: "1.5", "NaN", "+Inf", "-Inf".
-bool ParseSampleValue(absl::string_view text, double* out) {
-  if (text == "NaN") {
-    *out = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  if (text == "+Inf" || text == "Inf") {
-    *out = std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (text == "-Inf") {
-    *out = -std::numeric_limits<double>::infinity();
-    return true;
-  }
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  if (text.empty()) return false;
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, *out);
-  if (ec == std::errc::result_out_of_range) {
-    // Beyond double's range: keep the sign, as strtod would.
-    *out = text.front() == '-' ? -std::numeric_limits<double>::infinity()
-                               : std::numeric_limits<double>::infinity();
-    return ptr == end;
-  }
-  return ec == std::errc() && ptr == end;
-}
-
-// [<unix seconds>, "<value>"]
-absl::Status ParsePair(const json& pair, const char* path_prefix, size_t series_index,
-                       const char* field, size_t sample_index, bool value_is_string_type,
-                       Sample* sample, std::string* string_value) {
-  auto path = [&] {
-    std::string p = path_prefix;
-    if (series_index != std::string::npos) absl::StrAppend(&p, "[", series_index, "].", field);
-    if (sample_index != std::string::npos) absl::StrAppend(&p, "[", sample_index, "]");
-    return p;
-  };
-  if (!pair.is_array() || pair.size() != 2) {
-    return absl::InternalError(absl::StrCat(
-        "unexpected response from Prometheus at ", path(),
-        ": expected a [timestamp, \"value\"] pair, got ",
-        pair.is_array() ? absl::StrCat("an array of ", pair.size()) : TypeName(pair)));
-  }
-  const json& ts = pair[0];
-  if (!ts.is_number()) return ShapeError(path() + "[0]", "a number (unix seconds)", ts);
-  sample->timestamp = ts.get<double>();
-  if (!std::isfinite(sample->timestamp)) {
-    return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path(),
-                                            "[0]: timestamp is not finite"));
-  }
-  const json& value = pair[1];
-  if (!value.is_string()) return ShapeError(path() + "[1]", "a string", value);
-  const std::string& text = value.get_ref<const std::string&>();
-  if (value_is_string_type) {
-    *string_value = text;
-    return absl::OkStatus();
-  }
-  if (!ParseSampleValue(text, &sample->value)) {
-    return absl::InternalError(absl::StrCat("unexpected response from Prometheus at ", path(),
-                                            "[1]: \"", text.substr(0, 64),
-                                            "\" is not a number"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseLabels(const json& metric, size_t index, Labels* labels) {
-  const std::string path = absl::StrCat("data.result[", index, "].metric");
-  if (metric.is_null()) return absl::OkStatus();
-  if (!metric.is_object()) return ShapeError(path, "an object of labels", metric);
-  for (auto it = metric.begin(); it != metric.end(); ++it) {
-    if (!it.value().is_string()) {
-      return ShapeError(absl::StrCat(path, ".", it.key()), "a string", it.value());
-    }
-    labels->emplace(it.key(), it.value().get<std::string>());
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseData(const json& data, QueryResult* result) {
-  if (!data.is_object()) return ShapeError("data", "an object", data);
-  auto type_it = data.find("resultType");
-  if (type_it == data.end()) {
-    return absl::InternalError("unexpected response from Prometheus: data.resultType is missing");
-  }
-  if (!type_it->is_string()) return ShapeError("data.resultType", "a string", *type_it);
-  const std::string& type = type_it->get_ref<const std::string&>();
-  auto result_it = data.find("result");
-  if (result_it == data.end()) {
-    return absl::InternalError("unexpected response from Prometheus: data.result is missing");
-  }
-  const json& r = *result_it;
-
-  if (type == "scalar" || type == "string") {
-    const bool is_string = type == "string";
-    result->type = is_string ? ResultType::kString : ResultType::kScalar;
-    Sample sample;
-    absl::Status s = ParsePair(r, "data.result", std::string::npos, "", std::string::npos,
-                               is_string, &sample, &result->string_value);
-    if (!s.ok()) return s;
-    result->scalar = sample;
-    return absl::OkStatus();
-  }
-  const bool is_matrix = type == "matrix";
-  if (!is_matrix && type != "vector") {
-    return absl::InternalError(absl::StrCat(
-        "unexpected response from Prometheus: data.resultType is \"", type.substr(0, 64),
-        "\"; expected vector, matrix, scalar or string"));
-  }
-  result->type = is_matrix ? ResultType::kMatrix : ResultType::kVector;
-  if (r.is_null()) return absl::OkStatus();  // some proxies send null for "no series"
-  if (!r.is_array()) return ShapeError("data.result", "an array", r);
-  result->series.reserve(r.size());
-  for (size_t i = 0; i < r.size(); ++i) {
-    const json& item = r[i];
-    if (!item.is_object()) return ShapeError(absl::StrCat("data.result[", i, "]"), "an object", item);
-    Series series;
-    auto metric = item.find("metric");
-    if (metric != item.end()) {
-      absl::Status s = ParseLabels(*metric, i, &series.labels);
-      if (!s.ok()) return s;
-    }
-    const char* field = is_matrix ? "values" : "value";
-    auto values = item.find(field);
-    if (values == item.end()) {
-      if (item.contains(is_matrix ? "histograms" : "histogram")) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "data.result[", i,
-            "] holds native histogram samples, which Augur does not read; query a float "
-            "series instead (e.g. histogram_quantile(...) or histogram_count(...))"));
-      }
-      return absl::InternalError(absl::StrCat("unexpected response from Prometheus: data.result[",
-                                              i, "].", field, " is missing"));
-    }
-    std::string ignored;
-    if (is_matrix) {
-      if (!values->is_array()) {
-        return ShapeError(absl::StrCat("data.result[", i, "].values"), "an array", *values);
-      }
-      series.samples.resize(values->size());
-      for (size_t k = 0; k < values->size(); ++k) {
-        absl::Status s =
-            ParsePair((*values)[k], "data.result", i, "values", k, false, &series.samples[k], &ignored);
-        if (!s.ok()) return s;
-      }
-    } else {
-      series.samples.resize(1);
-      absl::Status s = ParsePair(*values, "data.result", i, "value", std::string::npos, false,
-                                 &series.samples[0], &ignored);
-      if (!s.ok()) return s;
-    }
-    result->series.push_back(std::move(series));
-  }
-  return absl::OkStatus();
-}
-
-std::vector<std::string> ParseWarnings(const json& envelope) {
-  std::vector<std::string> warnings;
-  auto it = envelope.find("warnings");
-  if (it != envelope.end() && it->is_array()) {
-    for (const json& w : *it) {
-      if (w.is_string()) warnings.push_back(w.get<std::string>());
-    }
-  }
-  return warnings;
-}
 
 // A short, printable excerpt of a non-JSON error body (a proxy's HTML page, ...).
 std::string BodyExcerpt(const std::string& body) {
@@ -538,60 +358,41 @@ class PrometheusClient::Impl {
 
   static absl::StatusOr<QueryResult> ParseResponse(const HttpResponse& response,
                                                    const std::string& where) {
-    json envelope;
-    std::string parse_error;
-    try {
-      envelope = json::parse(response.body);
-    } catch (const json::exception& e) {
-      parse_error = e.what();
-    }
+    internal::ParsedResponse parsed = internal::ParseResponseBody(response.body);
     const long http = response.status_code;
-    if (!parse_error.empty() || !envelope.is_object()) {
+    if (!parsed.json_ok) {
       if (http < 200 || http >= 300) {
         return absl::Status(CodeForHttpStatus(http, ""),
                             absl::StrCat("Prometheus at ", where, " answered HTTP ", http, ": ",
                                          BodyExcerpt(response.body)));
       }
-      if (parse_error.empty()) parse_error = "the body is not a JSON object";
       return absl::InternalError(absl::StrCat("malformed JSON from Prometheus at ", where, " (",
-                                              response.body.size(), " bytes): ", parse_error));
+                                              response.body.size(), " bytes): ",
+                                              parsed.syntax_error.message()));
     }
-    try {
-      auto status_it = envelope.find("status");
-      const std::string status =
-          status_it != envelope.end() && status_it->is_string() ? status_it->get<std::string>() : "";
-      if (status != "success" || http < 200 || http >= 300) {
-        std::string error_type, error;
-        auto type_it = envelope.find("errorType");
-        if (type_it != envelope.end() && type_it->is_string()) error_type = type_it->get<std::string>();
-        auto error_it = envelope.find("error");
-        if (error_it != envelope.end() && error_it->is_string()) error = error_it->get<std::string>();
-        if (error.empty()) {
-          error = status.empty() ? BodyExcerpt(response.body)
-                                 : absl::StrCat("status \"", status, "\" without a message");
-        }
-        return absl::Status(
-            CodeForHttpStatus(http, error_type),
-            absl::StrCat("Prometheus at ", where, " answered HTTP ", http,
-                         error_type.empty() ? "" : absl::StrCat(" (", error_type, ")"), ": ",
-                         error));
+    if (parsed.status != "success" || http < 200 || http >= 300) {
+      std::string error = parsed.error;
+      if (error.empty()) {
+        error = parsed.status.empty()
+                    ? BodyExcerpt(response.body)
+                    : absl::StrCat("status \"", parsed.status, "\" without a message");
       }
-      auto data = envelope.find("data");
-      if (data == envelope.end()) {
-        return absl::InternalError(
-            absl::StrCat("unexpected response from Prometheus at ", where, ": no \"data\""));
-      }
-      QueryResult result;
-      absl::Status s = ParseData(*data, &result);
-      if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat(s.message(), " (", where, ")"));
-      }
-      result.warnings = ParseWarnings(envelope);
-      return result;
-    } catch (const json::exception& e) {
+      return absl::Status(
+          CodeForHttpStatus(http, parsed.error_type),
+          absl::StrCat("Prometheus at ", where, " answered HTTP ", http,
+                       parsed.error_type.empty() ? "" : absl::StrCat(" (", parsed.error_type, ")"),
+                       ": ", error));
+    }
+    if (!parsed.has_data) {
       return absl::InternalError(
-          absl::StrCat("unexpected response from Prometheus at ", where, ": ", e.what()));
+          absl::StrCat("unexpected response from Prometheus at ", where, ": no \"data\""));
     }
+    if (!parsed.data_error.ok()) {
+      return absl::Status(parsed.data_error.code(),
+                          absl::StrCat(parsed.data_error.message(), " (", where, ")"));
+    }
+    parsed.result.warnings = std::move(parsed.warnings);
+    return std::move(parsed.result);
   }
 
   ClientOptions options_;
