@@ -274,6 +274,9 @@ absl::Status Options::Validate() const {
   if (!(huber_threshold >= 0) || !std::isfinite(huber_threshold)) {
     return bad(absl::StrFormat("huber_threshold must be >= 0 (0 = off), got %g", huber_threshold));
   }
+  if (max_fit_rows < 100) {
+    return bad(absl::StrCat("max_fit_rows must be >= 100, got ", max_fit_rows));
+  }
   if (robust_iterations < 0 || robust_iterations > 20) {
     return bad(absl::StrCat("robust_iterations must be in [0, 20], got ", robust_iterations));
   }
@@ -702,15 +705,6 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     n_season_cols = 0;
   }
 
-  // Weights: recency (normalised to mean 1).
-  Vector w = Vector::Ones(n);
-  if (options.recency_half_life_seconds > 0) {
-    for (size_t i = 0; i < n; ++i) {
-      w[i] = std::exp2(-(st.last_t - c.t[i]) / options.recency_half_life_seconds);
-    }
-    w *= static_cast<double>(n) / w.sum();
-  }
-
   const double sigma0 = [&] {
     std::vector<double> d(n - 1);
     for (size_t i = 0; i + 1 < n; ++i) d[i] = std::abs(y[i + 1] - y[i]);
@@ -718,24 +712,80 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     return s > 1e-6 ? s : 1e-3;
   }();
 
+  // Regression rows: the points themselves or, for long histories, their means over
+  // time bins of a few steps, weighted by their counts. The Gram matrix costs
+  // rows x columns^2, so this keeps the fit's cost bounded; the seasonal terms are far
+  // slower than the bins, and the profile and the correction below use every point.
+  std::vector<double> rt, rts;
+  Vector ry, rw;
+  double row_step = step;
+  {
+    const size_t max_rows = static_cast<size_t>(options.max_fit_rows);
+    if (n <= max_rows) {
+      rt = c.t;
+      rts = ts;
+      ry = y;
+      rw = Vector::Ones(n);
+    } else {
+      const double k = std::ceil(static_cast<double>(n) / static_cast<double>(max_rows));
+      row_step = k * step;
+      std::vector<double> sy;
+      std::vector<double> cnt;
+      long long current = -1;
+      for (size_t i = 0; i < n; ++i) {
+        const auto bin = static_cast<long long>(std::floor((c.t[i] - st.t0) / row_step));
+        if (bin != current) {
+          rt.push_back(0);
+          sy.push_back(0);
+          cnt.push_back(0);
+          current = bin;
+        }
+        rt.back() += c.t[i];
+        sy.back() += y[i];
+        cnt.back() += 1;
+      }
+      ry.resize(static_cast<Eigen::Index>(rt.size()));
+      rw.resize(static_cast<Eigen::Index>(rt.size()));
+      for (size_t r = 0; r < rt.size(); ++r) {
+        rt[r] /= cnt[r];
+        ry[r] = sy[r] / cnt[r];
+        rw[r] = cnt[r];
+        rts.push_back((rt[r] - st.t0) / st.t_scale);
+      }
+    }
+  }
+  const size_t nr = rt.size();
+  const Vector rscale = rw.cwiseSqrt();  // a row's mean has noise sigma / rscale
+  // Weights: counts times recency, normalised to sum to the number of points.
+  Vector w = rw;
+  if (options.recency_half_life_seconds > 0) {
+    for (size_t i = 0; i < nr; ++i) {
+      w[i] *= std::exp2(-(st.last_t - rt[i]) / options.recency_half_life_seconds);
+    }
+  }
+  w *= static_cast<double>(n) / w.sum();
+
+
   // Solves the penalised, weighted least squares problem with L1 on the changepoint
   // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
   auto solve = [&](const Matrix& X, int n_shift, const std::vector<double>* season_mult,
                    Vector& beta, Vector& resid, double& sigma) {
     (void)season_mult;
     const int p = static_cast<int>(X.cols());
-    Vector h = Vector::Ones(n);
+    Vector h = Vector::Ones(nr);
     sigma = sigma0;
     Matrix G0(p, p);
     G0.setZero();
-    {
+    if ((w.array() == 1.0).all()) {
+      G0.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
+    } else {
       Matrix Xw = X;
       const Vector sw = w.cwiseSqrt();
       for (int col = 0; col < p; ++col) Xw.col(col).array() *= sw.array();
       G0.selfadjointView<Eigen::Lower>().rankUpdate(Xw.transpose());
-      G0.triangularView<Eigen::StrictlyUpper>() = G0.transpose();
     }
-    const Vector wy = w.cwiseProduct(y);
+    G0.triangularView<Eigen::StrictlyUpper>() = G0.transpose();
+    const Vector wy = w.cwiseProduct(ry);
     Vector b0 = X.transpose() * wy;
     beta = Vector::Zero(p);
     const double tau = options.changepoint_prior_scale;
@@ -743,11 +793,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       Matrix G = G0;
       Vector b = b0;
       if (outer > 0 && options.huber_threshold > 0) {
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = 0; i < nr; ++i) {
           if (h[i] < 1) {
             const double f = w[i] * (1 - h[i]);
             G.noalias() -= f * X.row(i).transpose() * X.row(i);
-            b -= f * y[i] * X.row(i).transpose();
+            b -= f * ry[i] * X.row(i).transpose();
           }
         }
       }
@@ -784,14 +834,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         dprev = d;
         if (change < 1e-4 * tau) break;
       }
-      resid = y - X * beta;
-      std::vector<double> ar(n);
-      for (size_t i = 0; i < n; ++i) ar[i] = std::abs(resid[i]);
+      resid = ry - X * beta;
+      std::vector<double> ar(nr);
+      for (size_t i = 0; i < nr; ++i) ar[i] = std::abs(resid[i]) * rscale[i];
       sigma = std::max(1.4826 * stats::Median(ar), 1e-9);
       if (options.huber_threshold > 0) {
         const double cut = options.huber_threshold * sigma;
-        for (size_t i = 0; i < n; ++i) {
-          const double a = std::abs(resid[i]);
+        for (size_t i = 0; i < nr; ++i) {
+          const double a = std::abs(resid[i]) * rscale[i];
           h[i] = a > cut ? cut / a : 1.0;
         }
       }
@@ -804,19 +854,19 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     d.n_cp = n_cp;
     d.n_shift = static_cast<int>(shifts.size());
     const int p = n_trend + n_cp + d.n_shift + n_season_cols;
-    d.X.resize(static_cast<Eigen::Index>(n), p);
-    for (size_t i = 0; i < n; ++i) {
+    d.X.resize(static_cast<Eigen::Index>(nr), p);
+    for (size_t i = 0; i < nr; ++i) {
       d.X(i, 0) = 1;
-      if (n_trend > 1) d.X(i, 1) = ts[i];
-      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, ts[i] - st.cp[j]);
+      if (n_trend > 1) d.X(i, 1) = rts[i];
+      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, rts[i] - st.cp[j]);
       for (int j = 0; j < d.n_shift; ++j) {
-        d.X(i, n_trend + n_cp + j) = ts[i] >= shifts[j] ? 1.0 : 0.0;
+        d.X(i, n_trend + n_cp + j) = rts[i] >= shifts[j] ? 1.0 : 0.0;
       }
     }
     int col = n_trend + n_cp + d.n_shift;
     d.season_begin = col;
     for (const auto& s : st.seasons) {
-      FillFourier(c.t, st.t0, s.period_seconds, s.order, mult, d.X, col);
+      FillFourier(rt, st.t0, s.period_seconds, s.order, mult, d.X, col);
       col += 2 * s.order;
     }
     return d;
@@ -835,15 +885,16 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     return std::abs(s.period_seconds - 3600) < 1;
   });
   if (options.auto_seasonality && !hourly_listed && span + 1.5 * step >= 2 * kDay &&
-      step <= 600 && static_cast<int>(n) > 20 * (n_trend + n_cp + n_season_cols + 8)) {
-    const size_t bins = static_cast<size_t>(std::llround(3600.0 / step));
+      row_step <= 600 && static_cast<int>(nr) > 20 * (n_trend + n_cp + n_season_cols + 8)) {
+    const size_t bins = static_cast<size_t>(std::llround(3600.0 / row_step));
     std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
     const double cut = 3 * sigma;
-    for (size_t i = 0; i < n; ++i) {
-      auto b = static_cast<long long>(std::llround(std::fmod(c.t[i] - st.t0, 3600.0) / step));
+    for (size_t i = 0; i < nr; ++i) {
+      auto b = static_cast<long long>(std::llround(std::fmod(rt[i] - st.t0, 3600.0) / row_step));
       b %= static_cast<long long>(bins);
-      sum[static_cast<size_t>(b)] += std::clamp(static_cast<double>(resid[i]), -cut, cut);
-      cnt[static_cast<size_t>(b)] += 1;
+      const double k = rscale[i] * rscale[i];
+      sum[static_cast<size_t>(b)] += k * std::clamp(static_cast<double>(resid[i]), -cut, cut);
+      cnt[static_cast<size_t>(b)] += k;
     }
     double signal = 0, noise = 0;
     for (size_t b = 0; b < bins; ++b) {
@@ -852,7 +903,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       noise += sigma * sigma / cnt[b];
     }
     if (signal > 20 * noise) {
-      const int order = std::min(5, static_cast<int>(std::floor(3600.0 / (2.5 * step))));
+      const int order = std::min(5, static_cast<int>(std::floor(3600.0 / (2.5 * row_step))));
       if (order >= 1) {
         wanted.push_back({"hourly", 3600.0, order, 0});
         Model::State::Season season;
@@ -871,16 +922,16 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   // One level shift: the split that best separates the residuals' means, kept when the
   // step is large against the point-to-point noise and both sides are long enough.
-  if (options.detect_level_shifts && options.growth != Growth::kFlat && n >= 50) {
-    const size_t min_seg = std::max<size_t>(12, n / 50);
-    std::vector<double> cum(n + 1, 0.0);
-    for (size_t i = 0; i < n; ++i) cum[i + 1] = cum[i] + resid[i];
+  if (options.detect_level_shifts && options.growth != Growth::kFlat && nr >= 50) {
+    const size_t min_seg = std::max<size_t>(12, nr / 50);
+    std::vector<double> cum(nr + 1, 0.0);
+    for (size_t i = 0; i < nr; ++i) cum[i + 1] = cum[i] + resid[i];
     double best = 0;
     size_t best_k = 0;
-    for (size_t k = min_seg; k + min_seg <= n; ++k) {
-      const double n1 = static_cast<double>(k), n2 = static_cast<double>(n - k);
-      const double diff = (cum[n] - cum[k]) / n2 - cum[k] / n1;
-      const double stat = std::abs(diff) * std::sqrt(n1 * n2 / static_cast<double>(n));
+    for (size_t k = min_seg; k + min_seg <= nr; ++k) {
+      const double n1 = static_cast<double>(k), n2 = static_cast<double>(nr - k);
+      const double diff = (cum[nr] - cum[k]) / n2 - cum[k] / n1;
+      const double stat = std::abs(diff) * std::sqrt(n1 * n2 / static_cast<double>(nr));
       if (stat > best) {
         best = stat;
         best_k = k;
@@ -893,11 +944,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       std::vector<double> after(resid.data() + best_k, resid.data() + best_k + wlen);
       const double jump = stats::Median(after) - stats::Median(before);
       if (std::abs(jump) > 6 * sigma0 && std::abs(jump) > 2.5 * sigma) {
-        shifts.push_back(ts[best_k]);
+        shifts.push_back(rts[best_k]);
         design = build(shifts, nullptr);
         solve(design.X, 1, nullptr, beta, resid, sigma);
         info.notes.push_back(absl::StrFormat(
-            "level shift of %.4g at %.0f fitted as a step", jump * st.y_scale, c.t[best_k]));
+            "level shift of %.4g at %.0f fitted as a step", jump * st.y_scale, rt[best_k]));
       }
     }
   }
@@ -920,13 +971,13 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     if (st.logistic) {
       info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
     } else {
-      std::vector<double> raw_trend(n);
+      std::vector<double> raw_trend(nr);
       double mean = 0;
       bool positive = true;
-      for (size_t i = 0; i < n; ++i) {
-        raw_trend[i] = st.y_offset + st.y_scale * st.Trend(ts[i]);
+      for (size_t i = 0; i < nr; ++i) {
+        raw_trend[i] = st.y_offset + st.y_scale * st.Trend(rts[i]);
         positive = positive && raw_trend[i] > 0;
-        mean += raw_trend[i] / static_cast<double>(n);
+        mean += raw_trend[i] / static_cast<double>(nr);
       }
       if (!positive) {
         info.notes.push_back("multiplicative seasonality needs a positive trend: additive used");
@@ -939,6 +990,23 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         unpack(beta);
       }
     }
+  }
+  // Residuals of every point (the fit may have used binned rows).
+  std::vector<double> full_resid(n);
+  if (nr == n) {
+    full_resid.assign(resid.data(), resid.data() + n);
+  } else {
+    std::vector<double> absr(n);
+    for (size_t i = 0; i < n; ++i) {
+      const double tr = st.Trend(ts[i]);
+      double mult = 1;
+      if (st.multiplicative) mult = (st.y_offset + st.y_scale * tr) / st.mult_norm;
+      double v = tr;
+      for (const auto& season : st.seasons) v += mult * st.Seasonal(season, c.t[i]);
+      full_resid[i] = y[i] - v;
+      absr[i] = std::abs(full_resid[i]);
+    }
+    sigma = std::max(1.4826 * stats::Median(absr), 1e-9);
   }
   st.sigma = sigma;
   info.residual_scale = sigma * st.y_scale;
@@ -967,7 +1035,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     const auto idx = static_cast<long long>(std::llround((st.last_t - c.t[i]) / step));
     if (idx >= static_cast<long long>(grid_n)) break;
     double& slot = grid[grid_n - 1 - static_cast<size_t>(idx)];
-    if (std::isnan(slot)) slot = resid[i];
+    if (std::isnan(slot)) slot = full_resid[i];
   }
   const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
 
@@ -1026,6 +1094,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   const size_t H_score = std::min<size_t>(
       H, std::max<size_t>(1, static_cast<size_t>(std::llround(3600.0 / step))));
   const size_t warmup = std::min<size_t>(window / 4, 50);
+  // Candidates are compared on ~150 origins up to 1 h; the chosen one's errors are then
+  // measured on ~400 origins up to 2 h for the intervals.
+  const size_t select_stride = std::max<size_t>(1, (window - warmup) / 150);
   const size_t stride = std::max<size_t>(1, (window - warmup) / 400);
 
   struct Candidate {
@@ -1036,7 +1107,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     std::vector<std::vector<double>> errs;
   };
   // Forecast paths from every scored origin: fills errs and the score.
-  auto evaluate = [&](Candidate& cand) {
+  auto evaluate = [&](Candidate& cand, size_t max_h, size_t stride) {
     cand.errs.assign(H, {});
     std::vector<double> level(window, 0.0);
     std::vector<double> filled;
@@ -1054,7 +1125,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     const size_t p = cand.phi.size();
     for (size_t o = std::max(warmup, p); o + 1 < window; o += stride) {
       if (std::isnan(win[o])) continue;
-      const size_t steps = std::min(H, window - 1 - o);
+      const size_t steps = std::min(max_h, window - 1 - o);
       std::vector<double> path(steps, 0.0);
       if (cand.kind == 1) {
         path = ArPath(cand.phi,
@@ -1086,7 +1157,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   Candidate best;
   best.kind = 0;
   if (window > warmup + 20) {
-    evaluate(best);
+    evaluate(best, H_score, select_stride);
     std::vector<Candidate> cands;
     const int p = options.ar_order;
     if (p > 0) {
@@ -1118,8 +1189,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       }
     }
     if (options.smoothing_correction) {
-      for (double alpha : {0.05, 0.15, 0.3, 0.5, 0.8, 1.0}) {
-        for (double rho_per_hour : {1.0, 0.9, 0.5, 0.1}) {
+      for (double alpha : {0.05, 0.2, 0.5, 1.0}) {
+        for (double rho_per_hour : {1.0, 0.7, 0.2}) {
           Candidate es;
           es.kind = 2;
           es.alpha = alpha;
@@ -1129,9 +1200,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       }
     }
     for (Candidate& cand : cands) {
-      evaluate(cand);
+      evaluate(cand, H_score, select_stride);
       if (cand.score < best.score) best = std::move(cand);
     }
+    evaluate(best, H, stride);
   } else {
     info.notes.push_back(absl::StrCat("only ", window,
                                       " residual steps: no short-term correction"));
@@ -1202,6 +1274,13 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     std::vector<double> pooled;
     for (size_t h = 0; h < H; ++h) {
       for (double e : best.errs[h]) pooled.push_back(std::abs(e) / scale[h]);
+    }
+    if (pooled.size() > 4000) {
+      // A deterministic thinning keeps the sort cheap; 4000 values pin the quantiles.
+      const size_t every = pooled.size() / 4000 + 1;
+      size_t k = 0;
+      for (size_t i = 0; i < pooled.size(); i += every) pooled[k++] = pooled[i];
+      pooled.resize(k);
     }
     std::sort(pooled.begin(), pooled.end());
     const size_t keep = 1000;

@@ -75,6 +75,9 @@ struct Options {
   // (Huber loss, iteratively reweighted); 0 = plain least squares.
   double huber_threshold = 3.0;
   int robust_iterations = 2;       // reweighting passes after the first fit
+  // Longer histories are fitted on the means of consecutive time bins (at most this
+  // many rows), which bounds the fit's cost; residuals still use every point.
+  int max_fit_rows = 3000;
   bool detect_level_shifts = true;  // one step change in level, fitted as a step term
   // Weight of a point halves every recency_half_life_seconds back from the newest one;
   // 0 = all points weigh the same (Prophet).

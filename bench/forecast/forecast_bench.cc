@@ -1,0 +1,80 @@
+// forecast_bench: fit + forecast speed (goals: daily + weekly seasonality, 1 h forecast,
+// 2,016 points <= 1 ms median, 20,160 points <= 10 ms). Synthetic server-like load:
+// daily and weekly cycles, a trend, seeded noise and a few spikes.
+#include <cmath>
+#include <random>
+
+#include <benchmark/benchmark.h>
+
+#include "forecast/forecast.h"
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+forecast::Series Load(int points, double step_seconds) {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 3);
+  forecast::Series s;
+  for (int i = 0; i < points; ++i) {
+    const double t = 1700000000 + i * step_seconds;
+    double v = 200 + 0.0001 * i * step_seconds / 60 +
+               60 * std::sin(2 * kPi * t / 86400) + 20 * std::sin(2 * kPi * t / 604800) +
+               noise(rng);
+    if (i % 997 == 0) v += 300;
+    s.timestamps.push_back(t);
+    s.values.push_back(v);
+  }
+  return s;
+}
+
+forecast::Options DailyWeekly() {
+  forecast::Options o;
+  (void)forecast::ParseSeasonality("1d,1w", o);
+  return o;
+}
+
+// Fit + a 1 h forecast at the history's step with the 10 % and 90 % quantiles.
+void BM_FitPredict(benchmark::State& state) {
+  const int points = static_cast<int>(state.range(0));
+  // 2,016 points = 7 days at 5 min; 20,160 points = 14 days at 1 min.
+  const double step = points <= 2016 ? 300 : 60;
+  const forecast::Series s = Load(points, step);
+  const forecast::Options o = DailyWeekly();
+  std::vector<double> ts;
+  for (double h = step; h <= 3600; h += step) ts.push_back(s.timestamps.back() + h);
+  for (auto _ : state) {
+    auto m = forecast::Fit(s, o);
+    if (!m.ok()) {
+      state.SkipWithError(std::string(m.status().message()).c_str());
+      break;
+    }
+    auto f = m->Predict(ts, {0.1, 0.9});
+    benchmark::DoNotOptimize(f);
+  }
+  state.SetItemsProcessed(state.iterations() * points);
+}
+BENCHMARK(BM_FitPredict)->Arg(2016)->Arg(20160)->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)->ReportAggregatesOnly(true);
+
+// The scaler predicts at every refresh from a model fitted minutes earlier.
+void BM_PredictWithRecent(benchmark::State& state) {
+  const forecast::Series s = Load(20160, 60);
+  auto m = forecast::Fit(s, DailyWeekly());
+  forecast::Series recent;
+  for (int k = 1; k <= 10; ++k) {
+    recent.timestamps.push_back(s.timestamps.back() + 60 * k);
+    recent.values.push_back(s.values.back());
+  }
+  std::vector<double> ts;
+  for (int k = 11; k <= 70; ++k) ts.push_back(s.timestamps.back() + 60 * k);
+  for (auto _ : state) {
+    auto f = m->Predict(ts, {0.1, 0.5, 0.9}, recent);
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(BM_PredictWithRecent)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
