@@ -20,8 +20,19 @@ void GlobalInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct BodySink {
+  std::string* body;
+  size_t limit;
+  bool overflowed = false;
+};
+
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->body->size() + size * count > sink->limit) {
+    sink->overflowed = true;
+    return 0;  // makes curl stop with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * count);
   return size * count;
 }
 
@@ -155,7 +166,8 @@ class CurlHttpTransport::Impl {
     if (options_.accept_compressed) curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &AppendBody);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
+    BodySink sink{&response.body, options_.max_body_bytes};
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
     if (post) {
       curl_easy_setopt(handle, CURLOPT_POST, 1L);
       curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -177,7 +189,11 @@ class CurlHttpTransport::Impl {
 
     CURLcode code = curl_easy_perform(handle);
     absl::Status status;
-    if (code != CURLE_OK) {
+    if (code != CURLE_OK && sink.overflowed) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          "the response is larger than ", options_.max_body_bytes,
+          " bytes; narrow the query or use a larger step"));
+    } else if (code != CURLE_OK) {
       status = MapCurlError(code, error_buffer);
     } else {
       curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status_code);

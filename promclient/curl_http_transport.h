@@ -10,6 +10,7 @@
 // own easy handle. Ownership: the transport owns its handles; destroy it only after
 // every Get() has returned.
 
+#include <cstddef>
 #include <memory>
 
 #include "promclient/http_transport.h"
@@ -22,6 +23,9 @@ struct CurlTransportOptions {
   int max_idle_handles = 16;
   // Ask for gzip/deflate bodies (worth it over a real network, not over loopback).
   bool accept_compressed = false;
+  // A response body beyond this many bytes is abandoned (kResourceExhausted), so that a
+  // runaway query cannot exhaust memory.
+  size_t max_body_bytes = size_t{512} << 20;
 };
 
 class CurlHttpTransport final : public HttpTransport {
@@ -35,7 +39,7 @@ class CurlHttpTransport final : public HttpTransport {
   // Errors: kUnavailable (connection refused or reset, DNS failure, TLS handshake or
   // certificate failure), kDeadlineExceeded (request.timeout passed), kInvalidArgument
   // (malformed URL, unsupported scheme or method, unreadable CA/cert/key file),
-  // kInternal (anything else). Messages carry curl's own text, never header values.
+  // kResourceExhausted (body over max_body_bytes), kInternal (anything else). Messages carry curl's own text, never header values.
   absl::StatusOr<HttpResponse> Get(const HttpRequest& request) override;
 
   class Impl;

@@ -8,7 +8,13 @@
 //   kDeadlineExceeded   the request's timeout passed
 //   kInvalidArgument    HTTP 400/422 (bad PromQL ...): quotes Prometheus' own message
 //   kUnauthenticated / kPermissionDenied   HTTP 401 / 403
+//   kNotFound           HTTP 404 (usually a wrong path prefix in the base URL)
+//   kResourceExhausted  HTTP 429
+//   kDeadlineExceeded / kCancelled   also for Prometheus' errorType "timeout" / "canceled"
 //   kInternal           malformed JSON or an unexpected shape, saying where it broke
+//                       (byte offset and line/column, or the JSON path)
+// Queries are sent as POST application/x-www-form-urlencoded; extra params go in the
+// URL's query string. See docs/promclient.md.
 
 #include <chrono>
 #include <map>
@@ -54,8 +60,10 @@ struct ClientOptions {
   std::vector<std::pair<std::string, std::string>> params;   // extra query parameters
   std::chrono::milliseconds timeout{10000};
   TlsOptions tls;
-  // Credentials. The token file is re-read when its modification time changes
-  // (Kubernetes rotates projected tokens). basic_auth_file holds "user:password".
+  // Credentials (one kind at most). The token file is re-read when its modification
+  // time changes (Kubernetes rotates projected tokens); if it is briefly missing, the
+  // last token read is kept. The password file holds the basic-auth password. A
+  // configured credential replaces any "Authorization" entry in `headers`.
   std::string bearer_token_file;
   std::string basic_auth_user;
   std::string basic_auth_password_file;
@@ -82,7 +90,9 @@ class PrometheusClient {
   // Range query over [start, end] (unix seconds). `step_seconds` nullopt = chosen
   // automatically (the smallest "nice" step keeping <= 11,000 points). Ranges that
   // exceed Prometheus' 11,000 points per series are split and stitched seamlessly
-  // (no duplicated or missing boundary sample). Result type kMatrix.
+  // (no duplicated or missing boundary sample), at most 100 requests (else
+  // kInvalidArgument: use a larger step). Result type kMatrix. The timeout applies to
+  // each request.
   absl::StatusOr<QueryResult> QueryRange(const std::string& promql, double start, double end,
                                          std::optional<double> step_seconds,
                                          const RequestOptions& request = {}) const;

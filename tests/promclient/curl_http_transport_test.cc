@@ -213,6 +213,22 @@ TEST(CurlHttpTransport, ConcurrentCallersAllSucceed) {
   EXPECT_LE(server.connections(), 16);  // pooled, not one per request
 }
 
+TEST(CurlHttpTransport, OversizedBodyIsResourceExhausted) {
+  CannedHttpServer server(std::string(100000, 'x'));
+  CurlTransportOptions options;
+  options.max_body_bytes = 50000;
+  CurlHttpTransport transport(options);
+  HttpRequest request;
+  request.url = server.url();
+  EXPECT_THAT(transport.Get(request),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("50000 bytes")));
+  options.max_body_bytes = 100000;
+  CurlHttpTransport roomy(options);
+  auto response = roomy.Get(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->body.size(), 100000u);
+}
+
 TEST(CurlHttpTransport, ConnectionRefusedIsUnavailable) {
   Listener listener;
   const std::string url = listener.url();

@@ -6,7 +6,10 @@
 // Thread-safety: not thread-safe; one test owns one server.
 // The binaries are looked up on PATH ($AUGUR_PROMETHEUS / $AUGUR_PROMTOOL override).
 // The server runs with a 3650d retention (backfilled history is never dropped) and dies
-// with the test process (PR_SET_PDEATHSIG), even when a test aborts.
+// with the test process (PR_SET_PDEATHSIG), even when a test aborts. The kernel ties that
+// to the thread that forks: call Start() and Restart() from a thread that outlives the
+// server (the test's main thread). Backfilling a week at 1-minute resolution takes a few
+// seconds (promtool writes one block per 2 hours): share a server per test suite.
 
 #include <functional>
 #include <memory>
