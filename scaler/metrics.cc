@@ -37,8 +37,10 @@ std::string CodeLabel(int code) {
   return s.empty() ? "unknown" : s;
 }
 
-ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels)
+ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels,
+                             std::string key)
     : owner_(owner),
+      key_(std::move(key)),
       observed_(&owner.observed_.Add(labels)),
       peak_(&owner.peak_.Add(labels)),
       returned_(&owner.returned_.Add(labels)),
@@ -58,6 +60,11 @@ ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& lab
 }
 
 ObjectMetrics::~ObjectMetrics() {
+  std::lock_guard<std::mutex> lock(owner_.objects_mu_);
+  auto it = owner_.objects_.find(key_);
+  // A newer holder of the same labels shares these series: leave them to it.
+  if (it != owner_.objects_.end() && it->second.first != this) return;
+  if (it != owner_.objects_.end()) owner_.objects_.erase(it);
   owner_.observed_.Remove(observed_);
   owner_.peak_.Remove(peak_);
   owner_.returned_.Remove(returned_);
@@ -153,11 +160,20 @@ ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
                    .Register(registry)
                    .Add({})) {}
 
-std::unique_ptr<ObjectMetrics> ScalerMetrics::ForObject(const std::string& namespace_,
+std::shared_ptr<ObjectMetrics> ScalerMetrics::ForObject(const std::string& namespace_,
                                                         const std::string& scaled_object,
                                                         const std::string& metric) {
-  return std::unique_ptr<ObjectMetrics>(new ObjectMetrics(
-      *this, {{"namespace", namespace_}, {"scaledobject", scaled_object}, {"metric", metric}}));
+  const std::string key = namespace_ + '\0' + scaled_object + '\0' + metric;
+  std::lock_guard<std::mutex> lock(objects_mu_);
+  auto it = objects_.find(key);
+  if (it != objects_.end()) {
+    if (auto alive = it->second.second.lock()) return alive;
+  }
+  std::shared_ptr<ObjectMetrics> created(new ObjectMetrics(
+      *this, {{"namespace", namespace_}, {"scaledobject", scaled_object}, {"metric", metric}},
+      key));
+  objects_[key] = {created.get(), created};
+  return created;
 }
 
 void ScalerMetrics::ObserveGrpc(const std::string& method, const std::string& code,

@@ -31,7 +31,9 @@ namespace scaler {
 
 class ScalerMetrics;
 
-// The series of one tracked object; removed from the registry when destroyed.
+// The series of one tracked object (shared by objects with the same labels, e.g. one
+// ScaledObject whose metadata changed); removed from the registry when the last holder
+// lets go.
 class ObjectMetrics {
  public:
   ~ObjectMetrics();
@@ -46,8 +48,9 @@ class ObjectMetrics {
 
  private:
   friend class ScalerMetrics;
-  ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels);
+  ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels, std::string key);
   ScalerMetrics& owner_;
+  std::string key_;
   prometheus::Gauge* observed_;
   prometheus::Gauge* peak_;
   prometheus::Gauge* returned_;
@@ -64,7 +67,7 @@ class ScalerMetrics {
   // `registry` must outlive this object and every ObjectMetrics made from it.
   explicit ScalerMetrics(prometheus::Registry& registry);
 
-  std::unique_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
+  std::shared_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
                                            const std::string& scaled_object,
                                            const std::string& metric);
 
@@ -98,6 +101,9 @@ class ScalerMetrics {
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> grpc_counters_;
   std::map<std::string, prometheus::Histogram*> grpc_histograms_;
+  // Per-object series by label key; creation and removal happen under objects_mu_.
+  std::mutex objects_mu_;
+  std::map<std::string, std::pair<ObjectMetrics*, std::weak_ptr<ObjectMetrics>>> objects_;
 };
 
 // The gRPC/absl status code's metric label: "ok", "unavailable", "invalid_argument", ...

@@ -57,11 +57,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  if (!options.listen.empty()) builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(&server->scaler_service_);
   builder.RegisterService(&server->inspector_service_);
   server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
+  if (server->server_ == nullptr || (!options.listen.empty() && server->port_ == 0)) {
     if (server->server_) server->server_->Shutdown();
     server->shut_down_ = true;
     return absl::UnavailableError("cannot listen on '" + options.listen +
@@ -91,6 +91,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
     health->Shutdown();  // every service NOT_SERVING, health watches ended
   }
   scaler_service_.BeginShutdown();
+  scaler_service_.WaitForStreams(grace);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
 }
 

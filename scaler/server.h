@@ -20,7 +20,7 @@
 namespace scaler {
 
 struct ServerOptions {
-  std::string listen = "0.0.0.0:6000";  // port 0 = any free port
+  std::string listen = "0.0.0.0:6000";  // port 0 = any free port; "" = in-process only
   // PEM files; TLS when cert and key are set, mTLS (client certificates required and
   // verified) when client_ca is set too.
   std::string tls_cert_file;

@@ -80,6 +80,30 @@ void ExternalScalerService::BeginShutdown() {
   tracker_.WakeAll();
 }
 
+// Counts a stream handler for the lifetime of the object.
+class StreamCount {
+ public:
+  explicit StreamCount(ExternalScalerService& s) : s_(s) {
+    std::lock_guard<std::mutex> lock(s_.streams_mu_);
+    ++s_.open_streams_;
+  }
+  ~StreamCount() {
+    {
+      std::lock_guard<std::mutex> lock(s_.streams_mu_);
+      --s_.open_streams_;
+    }
+    s_.streams_cv_.notify_all();
+  }
+
+ private:
+  ExternalScalerService& s_;
+};
+
+bool ExternalScalerService::WaitForStreams(std::chrono::milliseconds max_wait) {
+  std::unique_lock<std::mutex> lock(streams_mu_);
+  return streams_cv_.wait_for(lock, max_wait, [this] { return open_streams_ == 0; });
+}
+
 template <typename Fn>
 grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
   const auto start = std::chrono::steady_clock::now();
@@ -155,28 +179,29 @@ grpc::Status ExternalScalerService::IsActive(grpc::ServerContext*,
 grpc::Status ExternalScalerService::StreamIsActive(
     grpc::ServerContext* context, const externalscaler::ScaledObjectRef* request,
     grpc::ServerWriter<externalscaler::IsActiveResponse>* writer) {
+  StreamCount count(*this);
   return Guard("StreamIsActive", [&]() -> grpc::Status {
     const ObjectRef ref = ToObjectRef(*request);
     auto spec = tracker_.Track(ref);
     if (!spec.ok()) return ToGrpcStatus(spec.status());
     bool sent = false;
-    bool last_active = false;
+    uint64_t activations = 0;
     while (!shutting_down_ && !context->IsCancelled()) {
       const uint64_t seen = tracker_.Generation();
       auto got = tracker_.Get(ref);
       // While the object has no valid answer (first refresh, staleness) nothing is sent:
       // KEDA's polling sees the error, and the stream resumes with the next answer.
       if (got.ok()) {
-        const bool active = got->answer->decision.active;
-        // The current state at once, then only inactive -> active transitions (KEDA
-        // scales up on every `true` and ignores `false`).
-        if (!sent || (active && !last_active)) {
+        const Answer& answer = *got->answer;
+        // The current state at once, then `true` for each inactive -> active transition
+        // (KEDA scales up on every `true` and ignores `false`).
+        if (!sent || answer.activations > activations) {
           externalscaler::IsActiveResponse message;
-          message.set_result(active);
+          message.set_result(sent ? true : answer.decision.active);
           if (!writer->Write(message)) break;  // the client left
           sent = true;
         }
-        last_active = active;
+        activations = answer.activations;
       }
       if (shutting_down_) break;
       tracker_.WaitForChange(seen, stream_poll_);
@@ -188,6 +213,7 @@ grpc::Status ExternalScalerService::StreamIsActive(
 grpc::Status ExternalScalerService::StreamMetricSpec(
     grpc::ServerContext* context, const externalscaler::ScaledObjectRef* request,
     grpc::ServerWriter<externalscaler::GetMetricSpecResponse>* writer) {
+  StreamCount count(*this);
   return Guard("StreamMetricSpec", [&]() -> grpc::Status {
     const ObjectRef ref = ToObjectRef(*request);
     auto spec = tracker_.Track(ref);

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "externalscaler.grpc.pb.h"
 #include "scaler/metrics.h"
@@ -30,6 +32,8 @@ class ExternalScalerService final : public externalscaler::ExternalScaler::Servi
   // Ends the open streams (OK) and makes new ones end at once; call before the server's
   // own Shutdown so that it does not wait for them.
   void BeginShutdown();
+  // Waits (at most `max_wait`) until every stream handler has returned.
+  bool WaitForStreams(std::chrono::milliseconds max_wait);
 
   grpc::Status IsActive(grpc::ServerContext* context,
                         const externalscaler::ScaledObjectRef* request,
@@ -55,6 +59,10 @@ class ExternalScalerService final : public externalscaler::ExternalScaler::Servi
   ScalerMetrics* metrics_;
   std::chrono::milliseconds stream_poll_;
   std::atomic<bool> shutting_down_{false};
+  std::mutex streams_mu_;
+  std::condition_variable streams_cv_;
+  int open_streams_ = 0;
+  friend class StreamCount;
 };
 
 }  // namespace scaler

@@ -94,7 +94,7 @@ std::string ObjectKey(const ObjectRef& ref) {
 // scheduling fields and the answer are guarded by `mu`.
 struct Tracker::Entry {
   std::shared_ptr<const ScalerSpec> spec;
-  std::unique_ptr<ObjectMetrics> metrics;
+  std::shared_ptr<ObjectMetrics> metrics;
 
   std::mutex mu;
   std::condition_variable answered;
@@ -121,6 +121,8 @@ struct Tracker::Entry {
   std::string last_error;
   int consecutive_errors = 0;
   std::optional<Reason> last_reason;
+  bool last_active = false;
+  uint64_t activations = 0;
 };
 
 Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& clock,
@@ -624,6 +626,9 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
         {{"reason", ReasonName(decision.reason)}, {"detail", decision.detail}});
   }
   e.last_reason = decision.reason;
+  if (decision.active && !e.last_active) ++e.activations;
+  e.last_active = decision.active;
+  answer->activations = e.activations;
   if (e.metrics) {
     e.metrics->SetAnswer(decision.current, decision.peak, decision.value, decision.reason,
                          answer->mase);

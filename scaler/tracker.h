@@ -113,6 +113,9 @@ struct Answer {
   std::vector<double> forecast_timestamps, yhat, lower, upper, at_quantile;
   std::vector<forecast::Component> components;
   std::optional<double> error_ratio, mase;
+  // How many inactive -> active transitions the object's answers have made so far
+  // (StreamIsActive sends `true` for each, even one shorter than a stream's wake-up).
+  uint64_t activations = 0;
   // The last refresh's error if it failed (the answer is then the previous one).
   std::string last_error;
   int consecutive_errors = 0;

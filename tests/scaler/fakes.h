@@ -1,0 +1,145 @@
+#pragma once
+// Fakes for the scaler's seams: a settable clock, a metric source computing its samples
+// from a function of time (or failing on demand), and executors that run refreshes
+// inline or only when the test says so.
+//
+// Thread-safety: FakeClock, FakeMetricSource and ManualExecutor are thread-safe.
+
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "scaler/clock.h"
+#include "scaler/metric_source.h"
+#include "scaler/tracker.h"
+
+namespace scaler_testing {
+
+class FakeClock final : public scaler::Clock {
+ public:
+  explicit FakeClock(double now) : now_(now) {}
+  double Now() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Set(double now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ = now;
+  }
+  void Advance(double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += seconds;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  double now_;
+};
+
+struct FetchCall {
+  std::string query;
+  double start, end, step;
+};
+
+// Samples on the step grid over [start, end] from value_at(t), skipping times before
+// `data_start` (the metric did not exist yet); or the error set with Fail().
+class FakeMetricSource final : public scaler::MetricSource {
+ public:
+  explicit FakeMetricSource(std::function<double(double)> value_at)
+      : value_at_(std::move(value_at)) {}
+
+  void SetValues(std::function<double(double)> value_at) {
+    std::lock_guard<std::mutex> lock(mu_);
+    value_at_ = std::move(value_at);
+  }
+  void SetDataStart(double t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    data_start_ = t;
+  }
+  void Fail(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = std::move(status);
+  }
+  void Recover() { Fail(absl::OkStatus()); }
+  // Servers other than these are PERMISSION_DENIED by Validate().
+  void SetAllowed(std::vector<std::string> servers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    allowed_ = std::move(servers);
+  }
+  std::vector<FetchCall> calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+  absl::Status Validate(const scaler::MetricQuery& query) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (allowed_.empty()) return absl::OkStatus();
+    for (const auto& a : allowed_) {
+      if (a == query.server_address) return absl::OkStatus();
+    }
+    return absl::PermissionDeniedError("serverAddress '" + query.server_address +
+                                       "' is not allowed");
+  }
+
+  absl::StatusOr<forecast::Series> Fetch(const scaler::MetricQuery& query, double start,
+                                         double end, double step) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back({query.query, start, end, step});
+    if (!error_.ok()) return error_;
+    forecast::Series s;
+    for (double t = std::ceil(start / step) * step; t <= end + 1e-9; t += step) {
+      if (t < data_start_) continue;
+      const double v = value_at_(t);
+      s.timestamps.push_back(t);
+      s.values.push_back(v);
+    }
+    return s;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::function<double(double)> value_at_;
+  double data_start_ = -1e300;
+  absl::Status error_;
+  std::vector<std::string> allowed_;
+  std::vector<FetchCall> calls_;
+};
+
+class InlineExecutor final : public scaler::Executor {
+ public:
+  void Submit(std::function<void()> task) override { task(); }
+};
+
+// Queues tasks until RunAll() (the tests' stand-in for a slow worker).
+class ManualExecutor final : public scaler::Executor {
+ public:
+  void Submit(std::function<void()> task) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  size_t pending() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tasks_.size();
+  }
+  void RunAll() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+}  // namespace scaler_testing

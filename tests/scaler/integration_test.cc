@@ -1,0 +1,422 @@
+// The real `augur` binary against a real Prometheus holding a week of backfilled
+// daily-cycle history. Timing with a real binary cannot use a fake clock: short flag
+// values and bounded polling instead (no fixed sleeps).
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "externalscaler.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "inspector.grpc.pb.h"
+#include "promclient/curl_http_transport.h"
+#include "tests/scaler/wire_clients.h"
+#include "tests/testing/prometheus_server.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr double kDay = 86400;
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kPeakAhead = 3 * 3600;  // the daily peak comes 3 h after the test starts
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Between 50 and 150, peaking kPeakAhead after `t0`.
+double Load(double t, double t0) {
+  return 100 + 50 * std::cos(2 * kPi * (t - (t0 + kPeakAhead)) / kDay);
+}
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/augur-scaler-it-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  return dir ? dir : "";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Polls `done` every 50 ms until it holds or `seconds` pass.
+template <typename Fn>
+bool PollUntil(double seconds, Fn&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded polling
+  }
+  return done();
+}
+
+// One augur process with its log in a temp file.
+class AugurProcess {
+ public:
+  static std::unique_ptr<AugurProcess> Start(const std::vector<std::string>& flags,
+                                             const std::string& dir) {
+    auto p = std::unique_ptr<AugurProcess>(new AugurProcess);
+    p->log_path_ = dir + "/augur-" + std::to_string(counter_++) + ".log";
+    std::vector<std::string> args = {AUGUR_BINARY, "--listen", "127.0.0.1:0", "--http-listen",
+                                     "127.0.0.1:0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    p->pid_ = fork();
+    if (p->pid_ == 0) {
+      const int fd = open(p->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    // The bound ports, from the `event=listening` line.
+    PollUntil(20, [&] {
+      int status = 0;
+      if (waitpid(p->pid_, &status, WNOHANG) == p->pid_) {  // exited (e.g. bad flags)
+        p->exited_ = true;
+        p->exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      }
+      std::istringstream log(ReadAll(p->log_path_));
+      std::string line;
+      while (std::getline(log, line)) {
+        if (line.find("event=listening") == std::string::npos) continue;
+        std::istringstream fields(line);
+        std::string f;
+        while (fields >> f) {
+          if (f.rfind("grpc=", 0) == 0) p->grpc_ = f.substr(5);
+          if (f.rfind("http=", 0) == 0) p->http_ = f.substr(5);
+        }
+        return true;
+      }
+      return false;
+    });
+    return p;
+  }
+
+  ~AugurProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // SIGTERM; the exit status, or -1 if it did not exit within `seconds`.
+  int Terminate(double seconds) {
+    if (exited_) return exit_status_;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    const bool exited = PollUntil(seconds, [&] { return waitpid(pid_, &status, WNOHANG) == pid_; });
+    if (!exited) return -1;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  const std::string& grpc_address() const { return grpc_; }
+  const std::string& http_address() const { return http_; }
+  std::string log() const { return ReadAll(log_path_); }
+
+ private:
+  AugurProcess() = default;
+  static inline int counter_ = 0;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_status_ = -1;
+  std::string log_path_, grpc_, http_;
+};
+
+class AugurIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = MakeTempDir();
+    t0_ = std::floor(Now() / 60) * 60;
+    testing_support::PrometheusServerOptions o;
+    const double t0 = t0_;
+    o.openmetrics = testing_support::OpenMetricsGauge(
+        "augur_it_load", "{job=\"it\"}", t0 - 7 * kDay, t0 - 60, 60,
+        [t0](double t) { return Load(t, t0); });
+    auto prom = testing_support::PrometheusServer::Start(o);
+    if (!prom.ok()) {
+      start_error_ = std::string(prom.status().message());
+      return;
+    }
+    prom_ = std::move(*prom).release();
+  }
+  static void TearDownTestSuite() {
+    delete prom_;
+    prom_ = nullptr;
+    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  void SetUp() override {
+    ASSERT_NE(prom_, nullptr) << "Prometheus did not start: " << start_error_;
+  }
+
+  static externalscaler::ScaledObjectRef Ref(const std::string& name,
+                                             std::map<std::string, std::string> extra = {}) {
+    externalscaler::ScaledObjectRef ref;
+    ref.set_name(name);
+    ref.set_namespace_("it");
+    std::map<std::string, std::string> md = {{"query", "sum(augur_it_load{job=\"it\"})"},
+                                             {"targetValue", "10"},
+                                             {"history", "7d"},
+                                             {"step", "5m"},
+                                             {"horizon", "3h"},
+                                             {"seasonality", "1d"},
+                                             {"refreshInterval", "1s"}};
+    for (auto& [k, v] : extra) md[k] = v;
+    for (auto& [k, v] : md) (*ref.mutable_scalermetadata())[k] = v;
+    return ref;
+  }
+
+  std::unique_ptr<AugurProcess> StartAugur(std::vector<std::string> extra = {}) {
+    std::vector<std::string> flags = {"--prometheus-url", prom_->url(),
+                                      "--first-answer-timeout", "60s", "--log-level", "debug"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    auto augur = AugurProcess::Start(flags, dir_);
+    EXPECT_FALSE(augur->grpc_address().empty()) << augur->log();
+    return augur;
+  }
+
+  static inline std::string dir_;
+  static inline double t0_ = 0;
+  static inline testing_support::PrometheusServer* prom_ = nullptr;
+  static inline std::string start_error_;
+};
+
+TEST_F(AugurIntegrationTest, KedaOrderAnswersAheadOfTheDailyPeak) {
+  auto augur = StartAugur();
+  auto channel = grpc::CreateChannel(augur->grpc_address(), grpc::InsecureChannelCredentials());
+  auto stub = externalscaler::ExternalScaler::NewStub(channel);
+  auto ref = Ref("web");
+
+  grpc::ClientContext c1;
+  externalscaler::GetMetricSpecResponse spec;
+  ASSERT_TRUE(stub->GetMetricSpec(&c1, ref, &spec).ok()) << augur->log();
+  ASSERT_EQ(spec.metricspecs_size(), 1);
+  EXPECT_EQ(spec.metricspecs(0).metricname(), "augur-web");
+
+  grpc::ClientContext c2;
+  externalscaler::GetMetricsRequest req;
+  *req.mutable_scaledobjectref() = ref;
+  req.set_metricname(spec.metricspecs(0).metricname());
+  externalscaler::GetMetricsResponse metrics;
+  grpc::Status s = stub->GetMetrics(&c2, req, &metrics);
+  ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << augur->log();
+  ASSERT_EQ(metrics.metricvalues_size(), 1);
+  const double value = metrics.metricvalues(0).metricvaluefloat();
+  const double current = Load(t0_ - 60, t0_);
+  const double peak = 150;
+  EXPECT_GT(value, current + 0.5 * (peak - current)) << "current " << current;
+  EXPECT_NEAR(value, peak, 5) << "current " << current;
+
+  grpc::ClientContext c3;
+  externalscaler::IsActiveResponse active;
+  ASSERT_TRUE(stub->IsActive(&c3, ref, &active).ok());
+  EXPECT_TRUE(active.result());
+
+  // The Inspector explains it.
+  auto inspector = augur::v1::Inspector::NewStub(channel);
+  grpc::ClientContext c4;
+  augur::v1::Explanation e;
+  ASSERT_TRUE(inspector->Explain(&c4, ref, &e).ok());
+  EXPECT_EQ(e.reason(), "forecast");
+  EXPECT_GT(e.history().points(), 2000u);
+  EXPECT_TRUE(e.model().fitted());
+
+  EXPECT_EQ(augur->Terminate(5), 0) << augur->log();
+  EXPECT_THAT(augur->log(), HasSubstr("event=object_tracked"));
+  EXPECT_THAT(augur->log(), HasSubstr("event=fit"));
+}
+
+TEST_F(AugurIntegrationTest, HealthReflectionInspectorAndHttpEndpoints) {
+  auto augur = StartAugur();
+  auto channel = grpc::CreateChannel(augur->grpc_address(), grpc::InsecureChannelCredentials());
+  for (const char* service : {"", "liveness", "readiness"}) {
+    auto status = scaler_testing::HealthCheck(channel, service);
+    ASSERT_TRUE(status.ok()) << status.status();
+    EXPECT_EQ(*status, 1) << service;
+  }
+  bool found = false;
+  auto services =
+      scaler_testing::ReflectionListServices(channel, "externalscaler.ExternalScaler", &found);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ::testing::IsSupersetOf({"externalscaler.ExternalScaler",
+                                                  "augur.v1.Inspector",
+                                                  "grpc.reflection.v1alpha.ServerReflection"}));
+  EXPECT_TRUE(found);
+
+  auto inspector = augur::v1::Inspector::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    augur::v1::Explanation e;
+    ASSERT_TRUE(inspector->Explain(&ctx, Ref("api"), &e).ok());
+  }
+  grpc::ClientContext ctx;
+  augur::v1::ListResponse list;
+  ASSERT_TRUE(inspector->List(&ctx, augur::v1::ListRequest(), &list).ok());
+  ASSERT_EQ(list.objects_size(), 1);
+  EXPECT_EQ(list.objects(0).name(), "api");
+
+  promclient::CurlHttpTransport http;
+  auto get = [&](const std::string& path) {
+    promclient::HttpRequest r;
+    r.url = "http://" + augur->http_address() + path;
+    r.timeout = std::chrono::seconds(5);
+    return http.Get(r);
+  };
+  auto healthz = get("/healthz");
+  ASSERT_TRUE(healthz.ok()) << healthz.status();
+  EXPECT_EQ(healthz->status_code, 200);
+  auto readyz = get("/readyz");
+  ASSERT_TRUE(readyz.ok());
+  EXPECT_EQ(readyz->status_code, 200);
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(metrics->body, HasSubstr("augur_returned_value{metric=\"augur-api\",namespace=\"it\",scaledobject=\"api\"}"));
+  EXPECT_THAT(metrics->body, HasSubstr("augur_grpc_requests_total{code=\"ok\",method=\"Inspector.Explain\"}"));
+  EXPECT_THAT(metrics->body, HasSubstr("augur_tracked_objects 1"));
+  EXPECT_EQ(augur->Terminate(5), 0) << augur->log();
+}
+
+TEST_F(AugurIntegrationTest, PrometheusDownKeepsTheAnswerUntilStaleThenRecovers) {
+  auto augur = StartAugur({"--max-staleness", "3s", "--prometheus-timeout", "1s"});
+  auto stub = externalscaler::ExternalScaler::NewStub(
+      grpc::CreateChannel(augur->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto ref = Ref("outage");
+  auto get = [&](std::string* error) {
+    grpc::ClientContext ctx;
+    externalscaler::GetMetricsRequest req;
+    *req.mutable_scaledobjectref() = ref;
+    req.set_metricname("augur-outage");
+    externalscaler::GetMetricsResponse resp;
+    grpc::Status s = stub->GetMetrics(&ctx, req, &resp);
+    if (error) *error = s.error_message();
+    return s.error_code();
+  };
+  ASSERT_EQ(get(nullptr), grpc::StatusCode::OK) << augur->log();
+
+  prom_->Kill();
+  const auto killed = std::chrono::steady_clock::now();
+  EXPECT_EQ(get(nullptr), grpc::StatusCode::OK);  // the last answer is kept
+  std::string error;
+  ASSERT_TRUE(PollUntil(20, [&] { return get(&error) == grpc::StatusCode::UNAVAILABLE; }))
+      << augur->log();
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_GE(waited, 1.5);  // not before the answer could be 3 s old
+  EXPECT_THAT(error, HasSubstr("--max-staleness"));
+  EXPECT_THAT(error, HasSubstr("last refresh error"));
+  EXPECT_THAT(augur->log(), HasSubstr("event=source_error"));
+
+  ASSERT_TRUE(prom_->Restart().ok());
+  EXPECT_TRUE(PollUntil(30, [&] { return get(nullptr) == grpc::StatusCode::OK; }))
+      << augur->log();
+  EXPECT_THAT(augur->log(), HasSubstr("event=source_recovered"));
+  EXPECT_EQ(augur->Terminate(5), 0) << augur->log();
+}
+
+// Certificates for TLS and mTLS, made with the openssl CLI.
+class Certificates {
+ public:
+  explicit Certificates(const std::string& dir) : dir_(dir) {
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::ofstream(dir + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    const std::string script =
+        "cd '" + dir + "' && "
+        "openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=augur-it-ca && "
+        "openssl req " + ec + " -keyout server.key -out server.csr -subj /CN=localhost && "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-out server.crt -days 2 -extfile san.ext && "
+        "openssl req " + ec + " -keyout client.key -out client.csr -subj /CN=keda && "
+        "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-out client.crt -days 2";
+    ok_ = std::system((script + " >/dev/null 2>&1").c_str()) == 0;
+  }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string pem(const std::string& name) const { return ReadAll(path(name)); }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+grpc::StatusCode SpecCall(const std::shared_ptr<grpc::Channel>& channel,
+                          const externalscaler::ScaledObjectRef& ref) {
+  auto stub = externalscaler::ExternalScaler::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  externalscaler::GetMetricSpecResponse resp;
+  return stub->GetMetricSpec(&ctx, ref, &resp).error_code();
+}
+
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& address,
+                                          grpc::SslCredentialsOptions options) {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+}
+
+TEST_F(AugurIntegrationTest, TlsAndMutualTls) {
+  const std::string dir = dir_ + "/certs";
+  mkdir(dir.c_str(), 0700);
+  Certificates certs(dir);
+  ASSERT_TRUE(certs.ok()) << "openssl failed to make test certificates";
+  auto ref = Ref("tls");
+
+  auto tls = StartAugur({"--tls-cert", certs.path("server.crt"), "--tls-key",
+                         certs.path("server.key")});
+  EXPECT_THAT(tls->log(), HasSubstr("tls=tls"));
+  grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs = certs.pem("ca.crt");
+  EXPECT_EQ(SpecCall(TlsChannel(tls->grpc_address(), trust), ref), grpc::StatusCode::OK)
+      << tls->log();
+  EXPECT_NE(SpecCall(grpc::CreateChannel(tls->grpc_address(), grpc::InsecureChannelCredentials()),
+                     ref),
+            grpc::StatusCode::OK);  // plaintext is refused
+  EXPECT_EQ(tls->Terminate(5), 0);
+
+  auto mtls = StartAugur({"--tls-cert", certs.path("server.crt"), "--tls-key",
+                          certs.path("server.key"), "--tls-client-ca", certs.path("ca.crt")});
+  EXPECT_THAT(mtls->log(), HasSubstr("tls=mtls"));
+  EXPECT_NE(SpecCall(TlsChannel(mtls->grpc_address(), trust), ref), grpc::StatusCode::OK);
+  grpc::SslCredentialsOptions with_cert = trust;
+  with_cert.pem_cert_chain = certs.pem("client.crt");
+  with_cert.pem_private_key = certs.pem("client.key");
+  EXPECT_EQ(SpecCall(TlsChannel(mtls->grpc_address(), with_cert), ref), grpc::StatusCode::OK)
+      << mtls->log();
+  EXPECT_EQ(mtls->Terminate(5), 0);
+}
+
+TEST_F(AugurIntegrationTest, BadFlagsExitTwoWithUsage) {
+  auto augur = AugurProcess::Start({"--max-staleness", "soon"}, dir_);
+  EXPECT_EQ(augur->Terminate(5), 2);
+  EXPECT_THAT(augur->log(), HasSubstr("--max-staleness"));
+}
+
+}  // namespace

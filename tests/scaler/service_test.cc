@@ -1,0 +1,681 @@
+// The gRPC services through an in-process channel, with a fake metric source, a fake
+// clock and refreshes run inline when the test ticks the tracker.
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "externalscaler.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "inspector.grpc.pb.h"
+#include "prometheus/registry.h"
+#include "scaler/server.h"
+#include "tests/scaler/fakes.h"
+#include "tests/scaler/wire_clients.h"
+
+namespace scaler {
+namespace {
+
+using ::scaler_testing::FakeClock;
+using ::scaler_testing::FakeMetricSource;
+using ::scaler_testing::InlineExecutor;
+using ::scaler_testing::ManualExecutor;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr double kT0 = 1700000100;  // a multiple of 300 s
+constexpr double kDay = 86400;
+constexpr double kPi = 3.14159265358979323846;
+
+// A clean daily cycle between 50 and 150, peaking at 06:00 UTC.
+double Daily(double t) { return 100 + 50 * std::sin(2 * kPi * t / kDay); }
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build(std::make_unique<InlineExecutor>()); }
+
+  void Build(std::unique_ptr<Executor> executor, TrackerOptions options = Options()) {
+    executor_ = std::move(executor);
+    metrics_ = std::make_unique<ScalerMetrics>(registry_);
+    tracker_ = std::make_unique<Tracker>(options, source_, clock_, *executor_, metrics_.get(),
+                                         SpecDefaults{"http://prometheus:9090"});
+    ServerOptions so;
+    so.listen = "";  // in-process only
+    so.stream_poll = std::chrono::milliseconds(50);
+    auto server = Server::Start(so, *tracker_, clock_, metrics_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = server_->InProcessChannel();
+    stub_ = externalscaler::ExternalScaler::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::milliseconds(100));
+    if (tracker_) tracker_->Stop(std::chrono::seconds(1));
+  }
+
+  static TrackerOptions Options() {
+    TrackerOptions o;
+    o.first_answer_timeout = std::chrono::milliseconds(0);  // refreshes run inline
+    o.max_staleness_seconds = 120;
+    o.idle_ttl_seconds = 900;
+    o.uncertainty_samples = 20;
+    return o;
+  }
+
+  static externalscaler::ScaledObjectRef Ref(std::map<std::string, std::string> extra = {},
+                                             const std::string& name = "web") {
+    externalscaler::ScaledObjectRef ref;
+    ref.set_name(name);
+    ref.set_namespace_("shop");
+    std::map<std::string, std::string> md = {{"query", "sum(rate(requests_total[2m]))"},
+                                             {"targetValue", "7.5"},
+                                             {"history", "3d"},
+                                             {"step", "5m"},
+                                             {"horizon", "1h"},
+                                             {"refreshInterval", "5m"}};
+    for (auto& [k, v] : extra) {
+      if (v == "<erase>") {
+        md.erase(k);
+      } else {
+        md[k] = v;
+      }
+    }
+    for (auto& [k, v] : md) (*ref.mutable_scalermetadata())[k] = v;
+    return ref;
+  }
+
+  grpc::Status GetMetricSpec(const externalscaler::ScaledObjectRef& ref,
+                             externalscaler::GetMetricSpecResponse* out) {
+    grpc::ClientContext ctx;
+    return stub_->GetMetricSpec(&ctx, ref, out);
+  }
+  grpc::Status GetMetrics(const externalscaler::ScaledObjectRef& ref, const std::string& name,
+                          externalscaler::GetMetricsResponse* out) {
+    grpc::ClientContext ctx;
+    externalscaler::GetMetricsRequest req;
+    *req.mutable_scaledobjectref() = ref;
+    req.set_metricname(name);
+    return stub_->GetMetrics(&ctx, req, out);
+  }
+  grpc::Status IsActive(const externalscaler::ScaledObjectRef& ref, bool* active) {
+    grpc::ClientContext ctx;
+    externalscaler::IsActiveResponse resp;
+    grpc::Status s = stub_->IsActive(&ctx, ref, &resp);
+    *active = resp.result();
+    return s;
+  }
+  double Value(const externalscaler::ScaledObjectRef& ref) {
+    externalscaler::GetMetricsResponse resp;
+    grpc::Status s = GetMetrics(ref, "augur-web", &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.metricvalues_size() == 1 ? resp.metricvalues(0).metricvaluefloat() : NAN;
+  }
+  augur::v1::Explanation Explain(const externalscaler::ScaledObjectRef& ref) {
+    auto stub = augur::v1::Inspector::NewStub(channel_);
+    grpc::ClientContext ctx;
+    augur::v1::Explanation e;
+    grpc::Status s = stub->Explain(&ctx, ref, &e);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return e;
+  }
+  // Advances the clock and runs the refreshes that are due.
+  void AdvanceAndTick(double seconds) {
+    clock_.Advance(seconds);
+    tracker_->Tick();
+  }
+
+  FakeClock clock_{kT0};
+  FakeMetricSource source_{Daily};
+  prometheus::Registry registry_;
+  std::unique_ptr<ScalerMetrics> metrics_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Tracker> tracker_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<externalscaler::ExternalScaler::Stub> stub_;
+};
+
+TEST_F(ServiceTest, GetMetricSpecReturnsExactlyOneSpec) {
+  externalscaler::GetMetricSpecResponse resp;
+  ASSERT_TRUE(GetMetricSpec(Ref(), &resp).ok());
+  ASSERT_EQ(resp.metricspecs_size(), 1);
+  EXPECT_EQ(resp.metricspecs(0).metricname(), "augur-web");
+  EXPECT_DOUBLE_EQ(resp.metricspecs(0).targetsizefloat(), 7.5);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  EXPECT_EQ(resp.metricspecs(0).targetsize(), 8);
+#pragma GCC diagnostic pop
+}
+
+TEST_F(ServiceTest, GetMetricSpecUsesMetricName) {
+  externalscaler::GetMetricSpecResponse resp;
+  ASSERT_TRUE(GetMetricSpec(Ref({{"metricName", "shop-rps"}}), &resp).ok());
+  EXPECT_EQ(resp.metricspecs(0).metricname(), "shop-rps");
+}
+
+TEST_F(ServiceTest, DefaultMetricNameIsLowercaseAndSafe) {
+  externalscaler::GetMetricSpecResponse resp;
+  ASSERT_TRUE(GetMetricSpec(Ref({}, "Web_API.v2"), &resp).ok());
+  EXPECT_EQ(resp.metricspecs(0).metricname(), "augur-web-api-v2");
+}
+
+TEST_F(ServiceTest, GetMetricsReturnsExactlyOneValueWithCeil) {
+  externalscaler::GetMetricsResponse resp;
+  ASSERT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());
+  ASSERT_EQ(resp.metricvalues_size(), 1);
+  const double v = resp.metricvalues(0).metricvaluefloat();
+  EXPECT_GT(v, 0);
+  EXPECT_EQ(resp.metricvalues(0).metricname(), "augur-web");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  EXPECT_EQ(resp.metricvalues(0).metricvalue(), static_cast<int64_t>(std::ceil(v)));
+#pragma GCC diagnostic pop
+}
+
+TEST_F(ServiceTest, GetMetricsMatchesNamesCaseInsensitivelyAndWithKedaPrefix) {
+  externalscaler::GetMetricsResponse resp;
+  EXPECT_TRUE(GetMetrics(Ref(), "AUGUR-WEB", &resp).ok());
+  EXPECT_TRUE(GetMetrics(Ref(), "s0-augur-web", &resp).ok());
+  EXPECT_TRUE(GetMetrics(Ref(), "s12-augur-web", &resp).ok());
+}
+
+TEST_F(ServiceTest, GetMetricsUnknownNameIsNotFoundNamingTheExpectedOne) {
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(Ref(), "s0-prometheus", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), AllOf(HasSubstr("s0-prometheus"), HasSubstr("'augur-web'")));
+}
+
+TEST_F(ServiceTest, IsActiveComparesWithActivationThreshold) {
+  bool active = false;
+  ASSERT_TRUE(IsActive(Ref({{"activationThreshold", "1000"}}), &active).ok());
+  EXPECT_FALSE(active);
+  ASSERT_TRUE(IsActive(Ref({{"activationThreshold", "10"}}), &active).ok());
+  EXPECT_TRUE(active);
+}
+
+struct BadMetadata {
+  std::map<std::string, std::string> change;
+  std::vector<std::string> message_parts;
+};
+
+class MetadataErrorTest : public ServiceTest,
+                          public ::testing::WithParamInterface<BadMetadata> {};
+
+TEST_P(MetadataErrorTest, IsInvalidArgumentNamingKeyValueAndExpectation) {
+  const BadMetadata& p = GetParam();
+  for (int rpc = 0; rpc < 3; ++rpc) {
+    grpc::Status s;
+    if (rpc == 0) {
+      externalscaler::GetMetricSpecResponse r;
+      s = GetMetricSpec(Ref(p.change), &r);
+    } else if (rpc == 1) {
+      externalscaler::GetMetricsResponse r;
+      s = GetMetrics(Ref(p.change), "augur-web", &r);
+    } else {
+      bool active;
+      s = IsActive(Ref(p.change), &active);
+    }
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    for (const std::string& part : p.message_parts) {
+      EXPECT_THAT(s.error_message(), HasSubstr(part));
+    }
+  }
+  EXPECT_EQ(tracker_->size(), 0u);  // nothing tracked for bad metadata
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllKeys, MetadataErrorTest,
+    ::testing::Values(
+        BadMetadata{{{"query", "<erase>"}}, {"'query' is required", "PromQL"}},
+        BadMetadata{{{"query", "  "}}, {"'query' is required"}},
+        BadMetadata{{{"targetValue", "<erase>"}}, {"'targetValue' is required", "> 0"}},
+        BadMetadata{{{"targetValue", "0"}}, {"'targetValue'", "'0'", "> 0"}},
+        BadMetadata{{{"targetValue", "-3"}}, {"'targetValue'", "'-3'", "> 0"}},
+        BadMetadata{{{"targetValue", "ten"}}, {"'targetValue'", "'ten'", "number"}},
+        BadMetadata{{{"targetValue", "nan"}}, {"'targetValue'", "finite number"}},
+        BadMetadata{{{"targetvalue", "5"}}, {"unknown metadata key 'targetvalue'", "'targetValue'"}},
+        BadMetadata{{{"horizn", "5m"}}, {"'horizn'", "did you mean 'horizon'"}},
+        BadMetadata{{{"serverAddress", "prometheus:9090"}}, {"'serverAddress'", "http://"}},
+        BadMetadata{{{"activationThreshold", "high"}}, {"'activationThreshold'", "'high'"}},
+        BadMetadata{{{"metricName", "Shop_RPS"}}, {"'metricName'", "'Shop_RPS'", "lowercase"}},
+        BadMetadata{{{"horizon", "5x"}}, {"'horizon'", "'5x'", "duration"}},
+        BadMetadata{{{"horizon", "0s"}}, {"'horizon'", "> 0"}},
+        BadMetadata{{{"history", "forever"}}, {"'history'", "'forever'", "duration"}},
+        BadMetadata{{{"step", "0s"}}, {"'step'", "> 0"}},
+        BadMetadata{{{"step", "1ms"}}, {"'step'", ">= 1s"}},
+        BadMetadata{{{"seasonality", "hourly-ish"}}, {"'seasonality'", "'hourly-ish'", "1d,1w"}},
+        BadMetadata{{{"quantile", "1.5"}}, {"'quantile'", "'1.5'", "between 0 and 1"}},
+        BadMetadata{{{"quantile", "0"}}, {"'quantile'", "between 0 and 1"}},
+        BadMetadata{{{"mode", "fast"}}, {"'mode'", "'fast'", "predictive, forecast or shadow"}},
+        BadMetadata{{{"refreshInterval", "0.5s"}}, {"'refreshInterval'", ">= 1s"}},
+        BadMetadata{{{"refitInterval", "often"}}, {"'refitInterval'", "'often'"}},
+        BadMetadata{{{"minHistory", "-1h"}}, {"'minHistory'", "'-1h'"}},
+        BadMetadata{{{"maxForecastError", "0"}}, {"'maxForecastError'", "> 0"}},
+        BadMetadata{{{"ignoreNullValues", "maybe"}}, {"'ignoreNullValues'", "'maybe'", "true or false"}},
+        BadMetadata{{{"customHeaders", "X-Scope-OrgID"}}, {"'customHeaders'", "key=value"}},
+        BadMetadata{{{"queryParameters", "=x"}}, {"'queryParameters'", "key=value"}},
+        BadMetadata{{{"timeout", "soon"}}, {"'timeout'", "'soon'", "milliseconds"}},
+        BadMetadata{{{"timeout", "0"}}, {"'timeout'", "> 0"}},
+        BadMetadata{{{"unsafeSsl", "yes"}}, {"'unsafeSsl'", "'yes'", "true or false"}},
+        BadMetadata{{{"enableTLS", "on"}}, {"'enableTLS'", "'on'", "true or false"}}));
+
+TEST_F(ServiceTest, CustomHeaderValuesNeverAppearInErrors) {
+  externalscaler::GetMetricSpecResponse r;
+  grpc::Status s = GetMetricSpec(Ref({{"customHeaders", "Authorization=Bearer s3cret,broken"}}), &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST_F(ServiceTest, KedaOwnKeysAndAllValidKeysAreAccepted) {
+  externalscaler::GetMetricSpecResponse r;
+  grpc::Status s = GetMetricSpec(
+      Ref({{"scalerAddress", "augur.keda:6000"},
+           {"enableTLS", "false"},
+           {"unsafeSsl", "true"},
+           {"serverAddress", "http://prometheus:9090"},
+           {"activationThreshold", "3"},
+           {"metricName", "shop-web"},
+           {"seasonality", "1d"},
+           {"quantile", "0.9"},
+           {"mode", "forecast"},
+           {"refitInterval", "10m"},
+           {"minHistory", "2h"},
+           {"maxForecastError", "1.5"},
+           {"ignoreNullValues", "false"},
+           {"namespace", "tenant-a"},
+           {"customHeaders", "X-Scope-OrgID=a"},
+           {"queryParameters", "dedup=true"},
+           {"timeout", "3000"}}),
+      &r);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(ServiceTest, ServerOutsideAllowListIsPermissionDenied) {
+  source_.SetAllowed({"http://prometheus:9090"});
+  externalscaler::GetMetricsResponse r;
+  grpc::Status s = GetMetrics(Ref({{"serverAddress", "http://evil.example:9090"}}), "augur-web", &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(tracker_->size(), 0u);
+  EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &r).ok());
+}
+
+// At 04:00 UTC the daily cycle rises towards its 06:00 peak.
+TEST_F(ServiceTest, PredictiveAnswersAheadOfTheRiseAndNeverBelowCurrent) {
+  clock_.Set(std::floor(kT0 / kDay) * kDay + 4 * 3600);
+  const double now = clock_.Now();
+  auto ref = Ref({{"horizon", "2h"}});
+  const double value = Value(ref);
+  const double current = Daily(now);
+  const double peak_to_come = Daily(now + 2 * 3600);
+  EXPECT_GT(value, current + 0.5 * (peak_to_come - current));
+  EXPECT_NEAR(value, peak_to_come, 0.15 * (peak_to_come - 50));
+  auto e = Explain(ref);
+  EXPECT_EQ(e.reason(), "forecast");
+  EXPECT_NEAR(e.current(), current, 1e-3);
+  EXPECT_GE(e.forecast_size(), 24);
+}
+
+// At 12:00 UTC the cycle falls fastest: predictive keeps the current value, forecast
+// follows the fall (its peak is the next step's value).
+TEST_F(ServiceTest, ModesOnFallingLoad) {
+  clock_.Set(std::floor(kT0 / kDay) * kDay + 12 * 3600);
+  const double current = Daily(clock_.Now());
+  const double predictive = Value(Ref({{"mode", "predictive"}}));
+  const double forecast = Value(Ref({{"mode", "forecast"}}));
+  const double shadow = Value(Ref({{"mode", "shadow"}}));
+  EXPECT_NEAR(predictive, current, 1e-3);
+  EXPECT_EQ(Explain(Ref({{"mode", "predictive"}})).reason(), "current_above_forecast");
+  EXPECT_LT(forecast, current - 0.5);
+  EXPECT_GT(forecast, current - 3);
+  EXPECT_NEAR(shadow, current, 1e-3);
+  auto e = Explain(Ref({{"mode", "shadow"}}));
+  EXPECT_EQ(e.reason(), "shadow");
+  EXPECT_TRUE(e.has_peak());  // computed and inspectable, but not returned
+}
+
+TEST_F(ServiceTest, QuantileRaisesTheAnswer) {
+  // Noise so that the bands are wide enough to matter.
+  source_.SetValues([](double t) { return Daily(t) + 10 * std::sin(t * 12.9898); });
+  clock_.Set(std::floor(kT0 / kDay) * kDay + 4 * 3600);
+  const double median = Value(Ref({{"mode", "forecast"}}));
+  const double high = Value(Ref({{"mode", "forecast"}, {"quantile", "0.95"}}));
+  EXPECT_GT(high, median);
+}
+
+TEST_F(ServiceTest, ShortHistoryFallsBackToCurrent) {
+  source_.SetDataStart(kT0 - 1800);  // the metric appeared 30 minutes ago
+  auto ref = Ref();
+  EXPECT_NEAR(Value(ref), Daily(kT0), 1e-3);
+  auto e = Explain(ref);
+  EXPECT_EQ(e.reason(), "short_history");
+  EXPECT_TRUE(e.fallback());
+  EXPECT_THAT(e.detail(), HasSubstr("minHistory 1h"));
+}
+
+TEST_F(ServiceTest, ForecastErrorGateFallsBackAfterEnoughScoredForecasts) {
+  source_.SetValues([](double t) { return Daily(t) + 10 * std::sin(t * 12.9898); });
+  auto ref = Ref({{"maxForecastError", "0.001"}});
+  Value(ref);
+  for (int i = 0; i < 8; ++i) {
+    AdvanceAndTick(300);
+    Value(ref);
+  }
+  auto e = Explain(ref);
+  EXPECT_EQ(e.reason(), "forecast_error") << e.detail();
+  EXPECT_TRUE(e.model().has_error_ratio());
+  EXPECT_NEAR(e.value(), e.current(), 1e-3);
+  // The same object with the default gate (1.0) keeps forecasting: the model beats naive.
+  auto ok = Ref();
+  Value(ok);
+  for (int i = 0; i < 8; ++i) {
+    AdvanceAndTick(300);
+    Value(ok);
+  }
+  auto e2 = Explain(ok);
+  ASSERT_TRUE(e2.model().has_error_ratio());
+  EXPECT_LT(e2.model().error_ratio(), 1.0);
+  EXPECT_FALSE(e2.fallback()) << e2.detail();
+}
+
+TEST_F(ServiceTest, RefreshesAreIncrementalAndRefitsFollowRefitInterval) {
+  auto ref = Ref({{"refitInterval", "20m"}});
+  Value(ref);
+  ASSERT_EQ(source_.calls().size(), 1u);
+  EXPECT_DOUBLE_EQ(source_.calls()[0].start, kT0 - 3 * kDay);
+  EXPECT_DOUBLE_EQ(source_.calls()[0].end, kT0);
+  EXPECT_DOUBLE_EQ(source_.calls()[0].step, 300);
+  const double first_fit = Explain(ref).model().fitted_at();
+
+  AdvanceAndTick(60);  // not due yet (refreshInterval 5m)
+  EXPECT_EQ(source_.calls().size(), 1u);
+  AdvanceAndTick(240);
+  ASSERT_EQ(source_.calls().size(), 2u);
+  EXPECT_DOUBLE_EQ(source_.calls()[1].start, kT0 + 300);  // only the new step
+  EXPECT_DOUBLE_EQ(source_.calls()[1].end, kT0 + 300);
+  EXPECT_DOUBLE_EQ(Explain(ref).model().fitted_at(), first_fit);  // no refit yet
+  EXPECT_EQ(Explain(ref).history().points(), 3u * 288 + 1);  // trimmed to 3d
+
+  for (int i = 0; i < 3; ++i) AdvanceAndTick(300);
+  EXPECT_GT(Explain(ref).model().fitted_at(), first_fit);  // refit after 20m
+}
+
+TEST_F(ServiceTest, StaleAnswersBecomeUnavailableNamingTheCauseAndRecover) {
+  auto ref = Ref();
+  const double before = Value(ref);
+  source_.Fail(absl::UnavailableError("connection refused (127.0.0.1:9090)"));
+  AdvanceAndTick(300);
+  // Still younger than --max-staleness (2m)? No: 300 s > 120 s, so first check a
+  // shorter outage with a fresh object state.
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(ref, "augur-web", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(s.error_message(),
+              AllOf(HasSubstr("shop/web"), HasSubstr("--max-staleness"),
+                    HasSubstr("connection refused")));
+  bool active;
+  EXPECT_EQ(IsActive(ref, &active).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  source_.Recover();
+  AdvanceAndTick(300);
+  EXPECT_TRUE(GetMetrics(ref, "augur-web", &resp).ok());
+  EXPECT_GT(before, 0);
+}
+
+TEST_F(ServiceTest, LastAnswerIsKeptWhileYoungerThanMaxStaleness) {
+  TearDown();
+  TrackerOptions o = Options();
+  o.max_staleness_seconds = 900;
+  Build(std::make_unique<InlineExecutor>(), o);
+  auto ref = Ref();
+  const double before = Value(ref);
+  source_.Fail(absl::UnavailableError("connection refused"));
+  AdvanceAndTick(300);
+  AdvanceAndTick(300);
+  EXPECT_DOUBLE_EQ(Value(ref), before);  // 600 s old: kept
+  bool active;
+  EXPECT_TRUE(IsActive(ref, &active).ok());
+  auto e = Explain(ref);
+  EXPECT_THAT(e.object().last_error(), HasSubstr("connection refused"));
+  AdvanceAndTick(301);
+  externalscaler::GetMetricsResponse resp;
+  EXPECT_EQ(GetMetrics(ref, "augur-web", &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ServiceTest, SourceErrorWithoutAnyAnswerIsReturned) {
+  source_.Fail(absl::InvalidArgumentError(
+      "the query returned 3 series, expected exactly one: aggregate it, e.g. sum(x)"));
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(Ref(), "augur-web", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), AllOf(HasSubstr("shop/web"), HasSubstr("3 series"),
+                                       HasSubstr("sum(")));
+}
+
+TEST_F(ServiceTest, EmptyResultFollowsIgnoreNullValues) {
+  source_.SetDataStart(1e300);  // no data at all
+  EXPECT_DOUBLE_EQ(Value(Ref()), 0);
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(Ref({{"ignoreNullValues", "false"}}), "augur-web", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("no data"));
+}
+
+TEST_F(ServiceTest, NanSamplesNeverEnterTheModel) {
+  source_.SetValues([](double t) {
+    return std::fmod(t, 3600) == 0 ? std::numeric_limits<double>::quiet_NaN() : Daily(t);
+  });
+  auto ref = Ref();
+  const double v = Value(ref);
+  EXPECT_TRUE(std::isfinite(v));
+  auto e = Explain(ref);
+  EXPECT_EQ(e.history().points(), 3u * 288 + 1 - 72);  // the 72 NaN hours left out
+}
+
+TEST_F(ServiceTest, FirstCallWaitsAtMostFirstAnswerTimeoutThenUnavailable) {
+  TearDown();
+  auto manual = std::make_unique<ManualExecutor>();
+  ManualExecutor* executor = manual.get();
+  Build(std::move(manual));
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(Ref(), "augur-web", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(s.error_message(), HasSubstr("--first-answer-timeout"));
+  executor->RunAll();
+  EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());
+}
+
+TEST_F(ServiceTest, OneRefreshInFlightPerObjectAndOthersProceed) {
+  TearDown();
+  auto manual = std::make_unique<ManualExecutor>();
+  ManualExecutor* executor = manual.get();
+  Build(std::move(manual));
+  externalscaler::GetMetricSpecResponse r;
+  ASSERT_TRUE(GetMetricSpec(Ref({}, "slow"), &r).ok());
+  EXPECT_EQ(executor->pending(), 1u);
+  for (int i = 0; i < 5; ++i) AdvanceAndTick(600);  // the slow one is still in flight
+  EXPECT_EQ(executor->pending(), 1u);
+  executor->RunAll();
+  ASSERT_TRUE(GetMetricSpec(Ref({}, "other"), &r).ok());
+  executor->RunAll();
+  ASSERT_TRUE(GetMetricSpec(Ref({}, "slow"), &r).ok());  // still in use
+  AdvanceAndTick(300);
+  EXPECT_EQ(executor->pending(), 2u);  // one each
+  executor->RunAll();
+}
+
+TEST_F(ServiceTest, IdleObjectsAreDropped) {
+  Value(Ref());
+  EXPECT_EQ(tracker_->size(), 1u);
+  AdvanceAndTick(600);
+  EXPECT_EQ(tracker_->size(), 1u);
+  AdvanceAndTick(301);  // 901 s since the last call
+  EXPECT_EQ(tracker_->size(), 0u);
+}
+
+TEST_F(ServiceTest, DifferentMetadataIsADifferentObject) {
+  Value(Ref());
+  Value(Ref({{"quantile", "0.9"}}));
+  Value(Ref());
+  EXPECT_EQ(tracker_->size(), 2u);
+}
+
+TEST_F(ServiceTest, StreamIsActiveSendsStateThenOnlyActivations) {
+  // A metric whose level the test controls.
+  double level = 1;
+  std::mutex level_mu;
+  auto set_level = [&](double v) {
+    std::lock_guard<std::mutex> lock(level_mu);
+    level = v;
+  };
+  source_.SetValues([&](double) {
+    std::lock_guard<std::mutex> lock(level_mu);
+    return level;
+  });
+  auto ref = Ref({{"activationThreshold", "5"}, {"minHistory", "0s"}});
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->StreamIsActive(&ctx, ref);
+  externalscaler::IsActiveResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_FALSE(msg.result());  // the current state at once
+
+  set_level(10);
+  AdvanceAndTick(300);  // inactive -> active
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.result());
+
+  set_level(1);
+  AdvanceAndTick(300);  // active -> inactive: nothing is sent
+  AdvanceAndTick(300);
+  set_level(10);
+  AdvanceAndTick(300);  // active again
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.result());  // not a `false` in between
+
+  server_->Shutdown(std::chrono::seconds(5));
+  EXPECT_FALSE(reader->Read(&msg));  // the stream ends with the server
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(ServiceTest, StreamIsActiveRejectsBadMetadata) {
+  grpc::ClientContext ctx;
+  auto reader = stub_->StreamIsActive(&ctx, Ref({{"mode", "fast"}}));
+  externalscaler::IsActiveResponse msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServiceTest, StreamIsActiveEndsWhenTheClientLeaves) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  auto reader = stub_->StreamIsActive(ctx.get(), Ref());
+  externalscaler::IsActiveResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  ctx->TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The handler noticed: the server shuts down without waiting on it.
+  server_->Shutdown(std::chrono::seconds(5));
+}
+
+TEST_F(ServiceTest, StreamMetricSpecSendsTheSpecAtOnceConsistentWithGetMetricSpec) {
+  auto ref = Ref({{"metricName", "shop-rps"}});
+  externalscaler::GetMetricSpecResponse msg, unary;
+  ASSERT_TRUE(GetMetricSpec(ref, &unary).ok());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->StreamMetricSpec(&ctx, ref);
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_EQ(msg.SerializeAsString(), unary.SerializeAsString());
+  ASSERT_EQ(msg.metricspecs_size(), 1);
+  EXPECT_EQ(msg.metricspecs(0).metricname(), "shop-rps");
+  server_->Shutdown(std::chrono::seconds(5));
+  EXPECT_FALSE(reader->Read(&msg));
+  grpc::Status end = reader->Finish();
+  // The handler ends the stream with OK; over the in-process transport the trailing
+  // status can lose the race with the transport's own shutdown ("Transport closed").
+  EXPECT_TRUE(end.ok() || end.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << end.error_code() << " " << end.error_message();
+}
+
+TEST_F(ServiceTest, HealthServicesAreServingAndReflectionListsOurs) {
+  for (const char* service : {"", "liveness", "readiness"}) {
+    auto status = scaler_testing::HealthCheck(channel_, service);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.status();
+    EXPECT_EQ(*status, 1) << service;  // SERVING
+  }
+  bool found = false;
+  auto services = scaler_testing::ReflectionListServices(channel_, "augur.v1.Inspector", &found);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ::testing::IsSupersetOf({"externalscaler.ExternalScaler",
+                                                  "augur.v1.Inspector", "grpc.health.v1.Health"}));
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ServiceTest, InspectorListsTrackedObjects) {
+  Value(Ref());
+  externalscaler::GetMetricSpecResponse r;
+  ASSERT_TRUE(GetMetricSpec(Ref({{"mode", "shadow"}}, "api"), &r).ok());
+  auto stub = augur::v1::Inspector::NewStub(channel_);
+  grpc::ClientContext ctx;
+  augur::v1::ListResponse list;
+  ASSERT_TRUE(stub->List(&ctx, augur::v1::ListRequest(), &list).ok());
+  ASSERT_EQ(list.objects_size(), 2);
+  EXPECT_EQ(list.objects(0).name(), "api");
+  EXPECT_EQ(list.objects(0).mode(), "shadow");
+  EXPECT_EQ(list.objects(0).reason(), "shadow");
+  EXPECT_EQ(list.objects(1).name(), "web");
+  EXPECT_TRUE(list.objects(1).has_answer());
+  EXPECT_EQ(list.objects(1).status(), "ok");
+}
+
+TEST_F(ServiceTest, InspectorExplainsWithoutSecrets) {
+  auto ref = Ref({{"serverAddress", "https://user:hunter2@prometheus:9090"},
+                  {"customHeaders", "Authorization=Bearer hunter2"}});
+  auto e = Explain(ref);
+  EXPECT_EQ(e.settings().server_address(), "https://prometheus:9090");
+  EXPECT_THAT(e.DebugString(), ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_TRUE(e.model().fitted());
+  EXPECT_GT(e.history().points(), 800u);
+  EXPECT_FALSE(e.components().empty());
+  ASSERT_GT(e.forecast_size(), 0);
+  EXPECT_LE(e.forecast(0).lower(), e.forecast(0).yhat());
+  EXPECT_GE(e.forecast(0).upper(), e.forecast(0).yhat());
+  EXPECT_FALSE(e.detail().empty());
+}
+
+TEST_F(ServiceTest, MetricsExportPerObjectAndPerProcessSeries) {
+  Value(Ref());
+  externalscaler::GetMetricsResponse r;
+  GetMetrics(Ref(), "nope", &r);
+  std::map<std::string, double> seen;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& m : family.metric) {
+      std::string labels;
+      for (const auto& l : m.label) labels += l.name + "=" + l.value + ",";
+      double v = m.gauge.value + m.counter.value + m.histogram.sample_count;
+      seen[family.name + "{" + labels + "}"] = v;
+    }
+  }
+  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,";
+  EXPECT_TRUE(seen.count("augur_returned_value{" + obj + "}"));
+  EXPECT_TRUE(seen.count("augur_forecast_peak{" + obj + "}"));
+  EXPECT_TRUE(seen.count("augur_observed_value{" + obj + "}"));
+  EXPECT_TRUE(seen.count("augur_model_error{" + obj + "}"));
+  EXPECT_TRUE(seen.count("augur_last_fit_duration_seconds{" + obj + "}"));
+  EXPECT_EQ(seen["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,"
+                 "scaledobject=web,}"],
+            1);
+  EXPECT_EQ(seen["augur_tracked_objects{}"], 1);
+  EXPECT_EQ(seen["augur_grpc_requests_total{code=ok,method=GetMetrics,}"], 1);
+  EXPECT_EQ(seen["augur_grpc_requests_total{code=not_found,method=GetMetrics,}"], 1);
+  EXPECT_EQ(seen["augur_fits_total{result=ok,}"], 1);
+  EXPECT_TRUE(seen.count("augur_prometheus_query_duration_seconds{}"));
+}
+
+}  // namespace
+}  // namespace scaler
