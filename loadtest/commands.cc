@@ -602,9 +602,10 @@ int Bench(const std::vector<std::string>& args, const CommandEnv& env) {
 int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string trace_path, startup = "3m", sync = "15s", horizon, history = "7d";
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
+  std::string from = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
-  int min_replicas = 1, max_replicas = 1000, uncertainty = -1;
+  int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
   bool json = false;
   po::options_description desc(
       "augur-loadtest simulate: replay a demand trace through the reactive policy and Augur's\n"
@@ -613,7 +614,9 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   desc.add_options()("help,h", "this help")
       ("trace", po::value(&trace_path), "timestamp,value CSV of demand (required)")
       ("capacity", po::value(&capacity), "demand one ready pod serves (required)")
-      ("target", po::value(&target), "HPA AverageValue target (default = capacity)")
+      ("target", po::value(&target),
+       "HPA AverageValue target (default capacity / (1 + tolerance 0.1): the largest target\n"
+       "whose tolerance band never leaves demand above the replicas' capacity)")
       ("startup", po::value(&startup)->default_value(startup), "pod start-up delay")
       ("sync", po::value(&sync)->default_value(sync), "HPA sync period (the tick)")
       ("min-replicas", po::value(&min_replicas)->default_value(min_replicas), "HPA minReplicas")
@@ -628,9 +631,12 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("min-history", po::value(&min_history)->default_value(min_history), "Augur minHistory")
       ("max-forecast-error", po::value(&max_forecast_error)->default_value(max_forecast_error), "Augur maxForecastError")
       ("seasonality", po::value(&seasonality)->default_value(seasonality), "auto | none | 1d,1w ...")
-      ("uncertainty-samples", po::value(&uncertainty), "forecast::Options::uncertainty_samples")
+      ("uncertainty-samples", po::value(&uncertainty)->default_value(uncertainty),
+       "forecast uncertainty samples (the scaler's --uncertainty-samples default)")
       ("warmup", po::value(&warmup)->default_value(warmup), "not scored at the trace's start")
-      ("limit", po::value(&limit)->default_value(limit), "simulate only this long (0 = whole trace)")
+      ("from", po::value(&from)->default_value(from),
+       "start this long after the trace's start (earlier data is still history)")
+      ("limit", po::value(&limit)->default_value(limit), "simulate only this long (0 = to the end)")
       ("csv", po::value(&csv_path), "write the run as CSV")
       ("svg", po::value(&svg_path), "write a plot of demand and ready capacity")
       ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}}");
@@ -643,7 +649,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   if (!vm.count("capacity")) throw UsageError{"--capacity is required (demand one pod serves)"};
   SimulationConfig config;
   config.capacity = capacity;
-  if (vm.count("target")) config.target = target;
+  config.target = vm.count("target") ? target : capacity / (1 + config.hpa.tolerance);
   config.startup_seconds = Seconds("startup", startup);
   config.sync_seconds = Seconds("sync", sync);
   config.hpa.min_replicas = min_replicas;
@@ -668,8 +674,9 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   config.refit_seconds = Seconds("refit", refit);
   config.warmup_seconds = Seconds("warmup", warmup);
   config.limit_seconds = Seconds("limit", limit);
+  config.from_seconds = Seconds("from", from);
   Check(forecast::ParseSeasonality(seasonality, config.forecast), "seasonality");
-  if (vm.count("uncertainty-samples")) config.forecast.uncertainty_samples = uncertainty;
+  config.forecast.uncertainty_samples = uncertainty;
   Check(config.Validate());
 
   auto trace = ReadTraceCsv(trace_path);

@@ -103,38 +103,37 @@ class AugurReplay {
     input.history_seconds = ts[newest] - ts[lo];
     if (t - ts[newest] <= 2 * step_ + kEps) input.current = vs[newest];
 
-    const bool enough_history = input.history_seconds >= config_.policy.min_history_seconds;
+    // As the scaler's Tracker: refit when due (every refresh until a model exists),
+    // forecast (now, now + horizon] at the step plus now + horizon itself, at every refresh.
     const bool due = !model_ || t - last_fit_ >= config_.refit_seconds - kEps;
-    if (enough_history && due && (!model_ || newest != fitted_newest_)) {
+    if (due && newest > lo) {
       forecast::Series series;
       series.timestamps.assign(ts.begin() + lo, ts.begin() + newest + 1);
       series.values.assign(vs.begin() + lo, vs.begin() + newest + 1);
       auto model = forecast::Fit(series, config_.forecast);
       ++result.fits;
-      last_fit_ = t;
-      fitted_newest_ = newest;
       if (model.ok()) {
         model_.emplace(std::move(model).value());
+        last_fit_ = t;
         fit_error_.clear();
       } else {
         ++result.fit_failures;
-        model_.reset();
         fit_error_ = std::string(model.status().message());
       }
     }
 
     std::optional<forecast::Forecast> prediction;
-    if (model_ && enough_history) {
+    if (model_) {
+      const double horizon = config_.policy.horizon_seconds;
       std::vector<double> grid;
-      for (double g = ts[newest] + step_; g <= t + config_.policy.horizon_seconds + kEps; g += step_) {
-        if (g > t + kEps) grid.push_back(g);
-      }
+      for (int k = 1; k * step_ <= horizon + 1e-9 && k <= 100000; ++k) grid.push_back(t + k * step_);
+      if (grid.empty() || grid.back() < t + horizon - 1e-9) grid.push_back(t + horizon);
       forecast::Series recent;
-      for (size_t i = newest + 1; i-- > lo;) {
-        if (ts[i] <= model_->last_timestamp()) break;
-        recent.timestamps.insert(recent.timestamps.begin(), ts[i]);
-        recent.values.insert(recent.values.begin(), vs[i]);
-      }
+      const double fitted_until = model_->last_timestamp();
+      size_t first_recent = newest + 1;
+      while (first_recent > lo && ts[first_recent - 1] > fitted_until) --first_recent;
+      recent.timestamps.assign(ts.begin() + first_recent, ts.begin() + newest + 1);
+      recent.values.assign(vs.begin() + first_recent, vs.begin() + newest + 1);
       auto f = model_->Predict(grid, {config_.policy.quantile}, recent);
       ++result.predictions;
       if (f.ok()) {
@@ -145,6 +144,8 @@ class AugurReplay {
       }
     } else if (!fit_error_.empty()) {
       input.no_forecast_detail = absl::StrCat("fit failed: ", fit_error_);
+    } else {
+      input.no_forecast_detail = "no model yet";
     }
     input.forecast = prediction ? &*prediction : nullptr;
     input.error_ratio = tracker_.Ratio();
@@ -159,7 +160,6 @@ class AugurReplay {
   size_t observed_ = 0;
   std::optional<forecast::Model> model_;
   double last_fit_ = -1e300;
-  size_t fitted_newest_ = 0;
   std::string fit_error_;
 };
 
@@ -224,7 +224,10 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   result.step_seconds = step;
   // The HPA's sync period is the tick; the policy periods default to it.
   const double dt = config.sync_seconds;
-  const double t0 = trace.timestamps.front();
+  if (!std::isfinite(config.from_seconds) || config.from_seconds < 0) {
+    return absl::InvalidArgumentError("--from must be a duration >= 0");
+  }
+  const double t0 = trace.timestamps.front() + config.from_seconds;
   double t_end = trace.timestamps.back() + step;
   if (config.limit_seconds > 0) t_end = std::min(t_end, t0 + config.limit_seconds);
   const double eval_start = t0 + config.warmup_seconds;
@@ -236,7 +239,7 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
 
   HpaConfig hpa = config.hpa;
   hpa.target = config.target.value_or(config.capacity);
-  const int initial = static_cast<int>(std::ceil(trace.values.front() / hpa.target - 1e-9));
+  const int initial = static_cast<int>(std::ceil(trace.ValueAt(t0) / hpa.target - 1e-9));
   PolicyRun reactive(hpa, initial);
   PolicyRun augur(hpa, initial);
   AugurReplay replay(trace, config, step);
@@ -245,6 +248,7 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   const auto n_ticks = static_cast<int64_t>(std::floor((t_end - t0) / dt + kEps));
   const int64_t report_every = std::max<int64_t>(1, n_ticks / 100);
   size_t newest = 0;
+  while (newest + 1 < trace.timestamps.size() && trace.timestamps[newest + 1] <= t0 + kEps) ++newest;
   double last_refresh = -1e300;
   scaler::Decision decision;
   for (int64_t k = 0; k < n_ticks; ++k) {

@@ -45,7 +45,9 @@ struct SimulationConfig {
   // Evaluation starts `warmup_seconds` after the trace's start (both policies run from
   // the start; only the evaluated window is scored). Must leave time to score.
   double warmup_seconds = 86400;
-  // Optional: only simulate up to this long after the start (0 = the whole trace).
+  // Optional: start the simulation this long after the trace's start (the trace before
+  // it is still history for the forecast), and simulate only this long (0 = to the end).
+  double from_seconds = 0;
   double limit_seconds = 0;
 
   // kInvalidArgument naming the field, the value and what is expected.

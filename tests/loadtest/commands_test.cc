@@ -103,7 +103,7 @@ TEST(Commands, SimulateJsonFromATraceFile) {
     f << "timestamp,value\n";
     for (int i = 0; i < 120; ++i) f << 1763856000 + i * 60 << "," << (i < 60 ? 20 : 100) << "\n";
   }
-  CmdResult r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--startup", "1m", "--warmup",
+  CmdResult r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--target", "10", "--startup", "1m", "--warmup",
                    "0s", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
