@@ -788,6 +788,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     const Vector wy = w.cwiseProduct(ry);
     Vector b0 = X.transpose() * wy;
     beta = Vector::Zero(p);
+    Vector dprev;
     const double tau = options.changepoint_prior_scale;
     for (int outer = 0; outer <= options.robust_iterations; ++outer) {
       Matrix G = G0;
@@ -815,7 +816,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         if (ps <= 0) ps = options.seasonality_prior_scale;
         for (int k = 0; k < 2 * st.seasons[si].order; ++k) pen[col++] = s2 / (ps * ps);
       }
-      Vector dprev = Vector::Constant(std::max(n_cp, 1), tau);
+      dprev = Vector::Constant(std::max(n_cp, 1), tau);
       for (int inner = 0; inner < (n_cp > 0 ? 8 : 1); ++inner) {
         for (int j = 0; j < n_cp; ++j) {
           pen[n_trend + j] = (s2 / tau) / std::max(std::abs(dprev[j]), 1e-4 * tau);

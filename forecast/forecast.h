@@ -81,7 +81,7 @@ struct Options {
   bool detect_level_shifts = true;  // one step change in level, fitted as a step term
   // Weight of a point halves every recency_half_life_seconds back from the newest one;
   // 0 = all points weigh the same (Prophet).
-  double recency_half_life_seconds = 0;
+  double recency_half_life_seconds = 7 * 86400.0;
 
   // --- short-term correction (beyond Prophet) ---
   // An AR(ar_order) model of the in-sample residuals on the history's step grid, fitted
