@@ -13,9 +13,10 @@
 #
 # Usage: scripts/demo.sh [--duration 4m] [--speed N] [--keep] [--no-setup] [--build-dir DIR]
 #   --duration D   how long KEDA is emulated (default 4m; 30s, 10m, ...)
-#   --speed N      time compression: the daily cycle runs N times faster (default 1 = real
-#                  time, with "now" placed on the morning ramp; try --speed 60: a simulated
-#                  day every 24 minutes, so a few minutes show a whole ramp)
+#   --speed N      time compression: the daily cycle runs N times faster (default 60: a
+#                  simulated day every 24 minutes, so a few minutes show much of the morning
+#                  ramp; --speed 1 = real time, where a few minutes of a daily cycle change
+#                  the load by less than the HPA's 10 % tolerance)
 #   --keep         keep everything running after the run, for grpcurl/curl, until Ctrl-C
 #   --no-setup     skip scripts/setup-deps.sh
 #   --build-dir    build directory (default build/)
@@ -23,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-duration=4m speed=1 keep=0 setup=1 build=build
+duration=4m speed=60 keep=0 setup=1 build=build
 while (($#)); do
   case "$1" in
     --duration) duration=${2:?--duration needs a value like 4m}; shift 2 ;;
@@ -121,7 +122,7 @@ else
                 --noise-step 60s --seed 7 --metric-name augur_demo_load --labels "$labels")
   hist_s=$((7 * 86400 / speed)); ((hist_s >= 3900)) || hist_s=3900
   history="$((hist_s / 60))m" step="$(((60 + speed - 1) / speed))s"
-  season="$((86400 / speed))s" horizon=3m
+  season="$((86400 / speed))s" horizon=1m
   refresh=10s refit=2m
   what="$((hist_s * speed / 86400)) simulated days, one every $((86400 / speed / 60)) minutes (--speed $speed)"
 fi
@@ -187,8 +188,13 @@ echo "[{\"targets\": [\"$http_addr\"]}]" > "$tmp/augur-targets.json"
 metadata="query=sum(augur_demo_load),targetValue=10,activationThreshold=1,horizon=$horizon"
 metadata+=",history=$history,seasonality=$season,mode=predictive,refreshInterval=$refresh"
 metadata+=",refitInterval=$refit"
+# Start both scalers where a reactive HPA would be now: ceil(load / target).
+initial=$(curl -sf --get "$prom_url/api/v1/query" --data-urlencode 'query=sum(augur_demo_load)' \
+  | "$py" -c 'import json, math, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(max(1, math.ceil(float(r[0]["value"][1]) / 10)) if r else 1)' || echo 1)
 keda_flags=(--target "$grpc_addr" --name checkout --namespace demo --metadata "$metadata"
-            --polling-interval 15s --hpa-sync 15s --max-replicas 60 --initial-replicas 20
+            --polling-interval 15s --hpa-sync 15s --max-replicas 60 --initial-replicas "$initial"
             --observe-query 'sum(augur_demo_load)' --prometheus "$prom_url")
 
 say "Waiting for Augur's first forecast (it fits the model on the history)"
@@ -199,6 +205,7 @@ cat <<EOF
 
 Augur is answering a KEDA ScaledObject 'demo/checkout' (target 10 per replica,
 horizon $horizon). Every 15 s, KEDA's HPA sync asks it; the columns are:
+  cycle      the time of day on the daily load cycle ($what)
   observed   the load now (what a reactive scaler such as KEDA's prometheus trigger uses)
   augur      Augur's answer: max(observed, forecast peak over the next $horizon)
   reactive   replicas the HPA would set from 'observed'
@@ -208,7 +215,11 @@ Running for $duration ...
 EOF
 cat > "$tmp/table.py" <<'PY'
 # Renders augur-loadtest keda's JSON lines (one per HPA sync) as a side-by-side table.
-import json, sys, time
+import json, os, sys, time
+now, speed = float(os.environ["DEMO_NOW"]), float(os.environ["DEMO_SPEED"])
+def cycle_clock(t):  # the time of day on the (possibly compressed) daily cycle
+    s = (34200 + (t - now) * speed) % 86400
+    return "%02d:%02d" % (s // 3600, s % 3600 // 60)
 rows = ahead = sum_r = sum_a = 0
 fmt = lambda v: "-" if v is None else "%.1f" % v
 for line in sys.stdin:
@@ -219,8 +230,8 @@ for line in sys.stdin:
     if e.get("event") != "hpa":
         continue
     rr, ar = e.get("reactive_replicas"), e.get("replicas")
-    print("%-10s %10s %10s %10s %8s  %s" % (
-        time.strftime("%H:%M:%S", time.gmtime(e["time"])), fmt(e.get("observed")),
+    print("%-9s %-6s %10s %10s %10s %8s  %s" % (
+        time.strftime("%H:%M:%S", time.gmtime(e["time"])), cycle_clock(e["time"]), fmt(e.get("observed")),
         fmt(e.get("value")), "-" if rr is None else rr, ar, (e.get("reason") or "")[:60]))
     if rr is not None:
         rows += 1
@@ -231,10 +242,10 @@ if rows:
     print("\n%d HPA syncs: on average %.1f replicas (reactive) vs %.1f (Augur); Augur asked for"
           " more in %d of them, ahead of the load." % (rows, sum_r / rows, sum_a / rows, ahead))
 PY
-printf '%-10s %10s %10s %10s %8s  %s\n' "time" "observed" "augur" "reactive" "augur" "why"
-printf '%-10s %10s %10s %10s %8s\n' "" "load" "answer" "replicas" "replicas"
+printf '%-9s %-6s %10s %10s %10s %8s  %s\n' "time" "cycle" "observed" "augur" "reactive" "augur" "HPA"
+printf '%-9s %-6s %10s %10s %10s %8s\n' "(UTC)" "clock" "load" "answer" "replicas" "replicas"
 "$lt" keda "${keda_flags[@]}" --duration "$duration" --format json 2> "$tmp/keda.log" \
-  | "$py" -u "$tmp/table.py"
+  | DEMO_NOW=$now DEMO_SPEED=$speed "$py" -u "$tmp/table.py"
 
 echo
 say "Augur's own metrics for this object (from its /metrics)"
