@@ -144,6 +144,14 @@ std::string BoundAddress(const std::string& listen, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are handled by sigwait() below: block them before any thread starts (every
+  // thread inherits the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   Flags f;
   po::options_description desc = Options(f);
   po::variables_map vm;
@@ -197,13 +205,6 @@ int main(int argc, char** argv) {
   }
   tracker_options.max_staleness_seconds = staleness.count() / 1000.0;
   tracker_options.idle_ttl_seconds = idle.count() / 1000.0;
-
-  // Signals are handled by sigwait() below: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   scaler::PrometheusSourceOptions source_options;
   source_options.default_url = f.prometheus_url;

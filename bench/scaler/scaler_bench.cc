@@ -1,0 +1,349 @@
+// scaler_bench: the augur server's performance goals (issue 4), printed as figures.
+//
+//   rpc:     100 warm objects; GetMetrics from 64 concurrent client streams (threads with
+//            blocking stubs over 8 channels) to a real gRPC server on 127.0.0.1 in this
+//            process: requests/s and latency percentiles. Goal: p99 <= 1 ms, >= 20,000/s.
+//   refresh: 1,000 objects refreshing every 30 s with the default settings (7 d history,
+//            auto step 1 m = 10,080 points, refit every 10 m), against a fake source
+//            serving realistic series (daily + weekly cycle + noise), simulated time:
+//            resident memory and the CPU time of the refresh work per wall second.
+//            Goal: RSS <= 200 MB, refresh work <= 20 % of one core.
+//
+// Usage: scaler_bench [rpc|refresh|all] [--seconds S] [--streams K] [--objects N]
+//                     [--threads T] [--minutes M]
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "externalscaler.grpc.pb.h"
+#include "prometheus/registry.h"
+#include "scaler/log.h"
+#include "scaler/server.h"
+#include "scaler/tracker.h"
+#include "tests/scaler/fakes.h"
+
+namespace {
+
+using scaler_testing::FakeClock;
+using scaler_testing::InlineExecutor;
+
+constexpr double kDay = 86400;
+constexpr double kPi = 3.14159265358979323846;
+
+// A per-object load: daily and weekly cycles, a trend and deterministic noise.
+class RealisticSource final : public scaler::MetricSource {
+ public:
+  absl::Status Validate(const scaler::MetricQuery&) const override { return absl::OkStatus(); }
+  absl::StatusOr<forecast::Series> Fetch(const scaler::MetricQuery& query, double start,
+                                         double end, double step) override {
+    const double id = static_cast<double>(std::hash<std::string>()(query.query) % 1000);
+    forecast::Series s;
+    for (double t = std::ceil(start / step) * step; t <= end + 1e-9; t += step) {
+      const double noise = std::sin(t * 12.9898 + id * 78.233) * 43758.5453;
+      s.timestamps.push_back(t);
+      s.values.push_back(200 + id / 10 + 80 * std::sin(2 * kPi * (t + id * 60) / kDay) +
+                         30 * std::sin(2 * kPi * t / (7 * kDay)) + 1e-6 * t / 3600 +
+                         10 * (noise - std::floor(noise) - 0.5));
+    }
+    return s;
+  }
+};
+
+// Counts finished tasks so that the bench waits for a cycle's refreshes without polling.
+class CountingExecutor final : public scaler::Executor {
+ public:
+  explicit CountingExecutor(int threads) : pool_(threads) {}
+  void Submit(std::function<void()> task) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++submitted_;
+    }
+    pool_.Submit([this, task = std::move(task)] {
+      task();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++done_;
+      }
+      cv_.notify_all();
+    });
+  }
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_ == submitted_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  long submitted_ = 0, done_ = 0;
+  scaler::ThreadPoolExecutor pool_;  // last: its destructor joins before the counters go
+};
+
+double RssMb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return -1;
+}
+
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
+externalscaler::ScaledObjectRef Ref(int i, const std::string& history, const std::string& step) {
+  externalscaler::ScaledObjectRef ref;
+  ref.set_name("app-" + std::to_string(i));
+  ref.set_namespace_("bench");
+  auto& md = *ref.mutable_scalermetadata();
+  md["query"] = "sum(rate(http_requests_total{app=\"app-" + std::to_string(i) + "\"}[2m]))";
+  md["targetValue"] = "50";
+  md["history"] = history;
+  if (!step.empty()) md["step"] = step;
+  return ref;
+}
+
+int RunRpc(double seconds, int streams) {
+  const int kObjects = 100;
+  FakeClock clock(std::floor(1.7e9 / 60) * 60);
+  RealisticSource source;
+  InlineExecutor executor;
+  prometheus::Registry registry;
+  scaler::ScalerMetrics metrics(registry);
+  scaler::TrackerOptions options;
+  options.first_answer_timeout = std::chrono::milliseconds(0);
+  options.max_staleness_seconds = 1e9;
+  scaler::Tracker tracker(options, source, clock, executor, &metrics,
+                          scaler::SpecDefaults{"http://prometheus:9090"});
+  scaler::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  auto server = scaler::Server::Start(so, tracker, clock, &metrics);
+  if (!server.ok()) {
+    std::fprintf(stderr, "server: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+
+  // Warm: every object fitted once (2 d of history at 5 m: a short fit).
+  std::vector<externalscaler::GetMetricsRequest> requests(kObjects);
+  {
+    auto stub = externalscaler::ExternalScaler::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    for (int i = 0; i < kObjects; ++i) {
+      *requests[i].mutable_scaledobjectref() = Ref(i, "2d", "5m");
+      requests[i].set_metricname("augur-app-" + std::to_string(i));
+      grpc::ClientContext ctx;
+      externalscaler::GetMetricsResponse resp;
+      grpc::Status s = stub->GetMetrics(&ctx, requests[i], &resp);
+      if (!s.ok()) {
+        std::fprintf(stderr, "warm-up: %s\n", s.error_message().c_str());
+        return 1;
+      }
+    }
+  }
+
+  const int kChannels = 8;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < kChannels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("bench.channel", c);  // distinct channels, distinct connections
+    channels.push_back(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<long> errors{0};
+  std::vector<std::vector<float>> latencies(streams);
+  std::vector<std::thread> threads;
+  const double cpu0 = CpuSeconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int k = 0; k < streams; ++k) {
+    threads.emplace_back([&, k] {
+      auto stub = externalscaler::ExternalScaler::NewStub(channels[k % kChannels]);
+      latencies[k].reserve(1 << 16);
+      for (long n = k; !stop.load(std::memory_order_relaxed); ++n) {
+        grpc::ClientContext ctx;
+        externalscaler::GetMetricsResponse resp;
+        const auto a = std::chrono::steady_clock::now();
+        grpc::Status s = stub->GetMetrics(&ctx, requests[n % kObjects], &resp);
+        const auto b = std::chrono::steady_clock::now();
+        if (!s.ok()) errors.fetch_add(1);
+        latencies[k].push_back(std::chrono::duration<float>(b - a).count());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // measuring window
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
+  std::vector<float> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : 1000.0 * all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
+  std::printf("rpc: objects=%d streams=%d channels=%d seconds=%.1f requests=%zu errors=%ld\n",
+              kObjects, streams, kChannels, wall, all.size(), errors.load());
+  std::printf("rpc: throughput=%.0f req/s  latency_ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f max=%.3f\n",
+              all.size() / wall, pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1.0));
+  // Server-side handler latency, from augur's own histogram (bucket upper bounds).
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "augur_grpc_request_duration_seconds") continue;
+    for (const auto& m : family.metric) {
+      bool get_metrics = false;
+      for (const auto& l : m.label) get_metrics |= l.value == "GetMetrics";
+      if (!get_metrics || m.histogram.sample_count == 0) continue;
+      auto bound = [&](double p) {
+        const double want = p * m.histogram.sample_count;
+        for (const auto& b : m.histogram.bucket) {
+          if (b.cumulative_count >= want) return 1000 * b.upper_bound;
+        }
+        return std::numeric_limits<double>::infinity();
+      };
+      std::printf("rpc: server-side GetMetrics handler latency_ms p50<=%.3f p99<=%.3f "
+                  "p99.9<=%.3f (histogram bucket bounds)\n",
+                  bound(0.5), bound(0.99), bound(0.999));
+    }
+  }
+  std::printf("rpc: process cpu=%.2f cores (client and server together, %u hardware threads)\n",
+              cpu / wall, std::thread::hardware_concurrency());
+  (*server)->Shutdown(std::chrono::milliseconds(500));
+  return 0;
+}
+
+int RunRefresh(int objects, double simulated_minutes, int threads) {
+  const double start = std::floor(1.7e9 / 60) * 60;
+  FakeClock clock(start);
+  RealisticSource source;
+  CountingExecutor executor(threads);
+  prometheus::Registry registry;
+  scaler::ScalerMetrics metrics(registry);
+  scaler::TrackerOptions options;
+  options.first_answer_timeout = std::chrono::milliseconds(60000);
+  options.max_staleness_seconds = 1e9;
+  options.idle_ttl_seconds = 1e9;
+  scaler::Tracker tracker(options, source, clock, executor, &metrics,
+                          scaler::SpecDefaults{"http://prometheus:9090"});
+
+  const double rss0 = RssMb();
+  const double cpu_warm0 = CpuSeconds();
+  const auto warm0 = std::chrono::steady_clock::now();
+  std::vector<scaler::ObjectRef> refs;
+  for (int i = 0; i < objects; ++i) {
+    scaler::ObjectRef r;
+    auto ref = Ref(i, "7d", "");
+    r.namespace_ = ref.namespace_();
+    r.name = ref.name();
+    for (const auto& [k, v] : ref.scalermetadata()) r.metadata.emplace(k, v);
+    refs.push_back(r);
+    auto spec = tracker.Track(r);
+    if (!spec.ok()) {
+      std::fprintf(stderr, "track: %s\n", std::string(spec.status().message()).c_str());
+      return 1;
+    }
+  }
+  // Wait (bounded) for every first answer: a full 7 d query and a fit each.
+  for (const auto& r : refs) {
+    auto got = tracker.Get(r);
+    if (!got.ok()) {
+      std::fprintf(stderr, "first answer: %s\n", std::string(got.status().message()).c_str());
+      return 1;
+    }
+  }
+  const double warm_wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - warm0).count();
+  const double warm_cpu = CpuSeconds() - cpu_warm0;
+  std::printf("refresh: objects=%d history=7d step=1m (10,080 points) refresh=30s refit=10m "
+              "workers=%d source=fake (realistic series; no Prometheus)\n",
+              objects, threads);
+  std::printf("refresh: warm-up (first query + fit of every object): wall=%.1fs cpu=%.1fs "
+              "(%.1f ms cpu per object)\n",
+              warm_wall, warm_cpu, 1000 * warm_cpu / objects);
+
+  // Steady state: every 30 s of simulated time, every object refreshes; each refits
+  // every 10 minutes. Objects were created together, so their refits fall in the same
+  // cycle: the average over whole 10-minute windows is what a core sees.
+  const int cycles = static_cast<int>(simulated_minutes * 2);
+  const double cpu0 = CpuSeconds();
+  const auto wall0 = std::chrono::steady_clock::now();
+  double worst_cycle = 0;
+  for (int c = 0; c < cycles; ++c) {
+    clock.Advance(30);
+    const double cc = CpuSeconds();
+    tracker.Tick();
+    executor.WaitIdle();  // the cycle's refreshes are done
+    worst_cycle = std::max(worst_cycle, CpuSeconds() - cc);
+  }
+  const double cpu = CpuSeconds() - cpu0;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const double simulated = cycles * 30.0;
+  std::printf("refresh: %d cycles (%.0f simulated minutes) took wall=%.1fs cpu=%.2fs\n", cycles,
+              simulated / 60, wall, cpu);
+  std::printf("refresh: refresh work = %.2f%% of one core (cpu / simulated time); "
+              "worst 30 s cycle (the refit one) = %.2f cpu-s\n",
+              100 * cpu / simulated, worst_cycle);
+  std::printf("refresh: resident memory=%.1f MB (%.1f MB before tracking; %.1f kB per object)\n",
+              RssMb(), rss0, 1024 * (RssMb() - rss0) / objects);
+  tracker.Stop(std::chrono::seconds(30));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string what = "all";
+  double seconds = 5;
+  int objects = 1000;
+  int threads = 2;
+  double minutes = 10;
+  int streams = 64;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--seconds" && i + 1 < argc) {
+      seconds = std::atof(argv[++i]);
+    } else if (a == "--objects" && i + 1 < argc) {
+      objects = std::atoi(argv[++i]);
+    } else if (a == "--threads" && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else if (a == "--streams" && i + 1 < argc) {
+      streams = std::atoi(argv[++i]);
+    } else if (a == "--minutes" && i + 1 < argc) {
+      minutes = std::atof(argv[++i]);
+    } else if (a == "rpc" || a == "refresh" || a == "all") {
+      what = a;
+    } else {
+      std::fprintf(stderr,
+                   "usage: scaler_bench [rpc|refresh|all] [--seconds S] [--objects N] "
+                   "[--threads T] [--minutes M] [--streams K]\n");
+      return 2;
+    }
+  }
+  scaler::ConfigureLogging(scaler::LogLevel::kError, scaler::LogFormat::kText);
+  int rc = 0;
+  if (what == "rpc" || what == "all") rc |= RunRpc(seconds, streams);
+  if (what == "refresh" || what == "all") rc |= RunRefresh(objects, minutes, threads);
+  return rc;
+}
