@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -246,7 +247,18 @@ class PrometheusServer::Impl {
     return absl::OkStatus();
   }
 
+  // promtool writes one TSDB block per 2 hours of history and syncs each to disk: a week
+  // takes seconds. Its blocks depend only on the input, so they are kept in a per-user
+  // cache under $TMPDIR and hard-linked (blocks are immutable; Prometheus only ever
+  // replaces or unlinks their files) into each new data dir. CTest runs every test in its
+  // own process, so a suite's shared server is otherwise backfilled once per test.
   absl::Status Backfill() {
+    const std::string cache = BlockCacheDir();
+    if (std::filesystem::exists(cache + "/complete") && LinkOrCopyBlocks(cache, data_dir_)) {
+      std::error_code ec;  // mark it used
+      std::filesystem::last_write_time(cache, std::filesystem::file_time_type::clock::now(), ec);
+      return absl::OkStatus();
+    }
     const std::string input = dir_ + "/backfill.om";
     {
       std::ofstream out(input, std::ios::binary);
@@ -268,7 +280,65 @@ class PrometheusServer::Impl {
       return absl::InternalError("promtool rejected the backfill: " + ReadTail(log));
     }
     std::filesystem::remove(input);
+    FillCache(cache);
     return absl::OkStatus();
+  }
+
+  std::string BlockCacheDir() const {
+    // FNV-1a over the input: stable across processes and builds.
+    uint64_t hash = 14695981039346656037ull;
+    for (unsigned char c : options_.openmetrics) {
+      hash = (hash ^ c) * 1099511628211ull;
+    }
+    const char* tmp = getenv("TMPDIR");
+    char name[64];
+    snprintf(name, sizeof(name), "/%016llx-%zu", static_cast<unsigned long long>(hash),
+             options_.openmetrics.size());
+    return absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/augur-prometheus-blocks-", getuid(),
+                        name);
+  }
+
+  static bool LinkOrCopyBlocks(const std::string& from, const std::string& to) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(from, ec)) {
+      if (!entry.is_directory()) continue;  // the "complete" marker
+      const fs::path target = fs::path(to) / entry.path().filename();
+      fs::copy(entry.path(), target,
+               fs::copy_options::recursive | fs::copy_options::create_hard_links, ec);
+      if (ec) {
+        ec.clear();
+        fs::remove_all(target, ec);
+        fs::copy(entry.path(), target, fs::copy_options::recursive, ec);
+        if (ec) return false;
+      }
+    }
+    return !ec;
+  }
+
+  // Best effort: a concurrent test process may fill the same entry; the first rename wins.
+  // Entries unused for a day are dropped, so that inputs built from the wall clock do not
+  // pile up.
+  void FillCache(const std::string& cache) const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path root = fs::path(cache).parent_path();
+    fs::create_directories(root, ec);
+    const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(24);
+    for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {
+      std::error_code entry_ec;
+      if (entry.last_write_time(entry_ec) < stale && !entry_ec) fs::remove_all(entry.path(), entry_ec);
+    }
+    const std::string staging = absl::StrCat(cache, ".tmp.", getpid());
+    fs::remove_all(staging, ec);
+    fs::create_directory(staging, ec);
+    if (ec || !LinkOrCopyBlocks(data_dir_, staging)) {
+      fs::remove_all(staging, ec);
+      return;
+    }
+    std::ofstream(staging + "/complete") << "ok\n";
+    fs::rename(staging, cache, ec);
+    if (ec) fs::remove_all(staging, ec);
   }
 
   absl::Status StartAndWait(bool* port_taken) {

@@ -9,7 +9,10 @@
 // with the test process (PR_SET_PDEATHSIG), even when a test aborts. The kernel ties that
 // to the thread that forks: call Start() and Restart() from a thread that outlives the
 // server (the test's main thread). Backfilling a week at 1-minute resolution takes a few
-// seconds (promtool writes one block per 2 hours): share a server per test suite.
+// seconds (promtool writes one block per 2 hours): share a server per test suite. The
+// blocks are cached by content under $TMPDIR/augur-prometheus-blocks-<uid>/ (entries
+// unused for a day are pruned), so the same history is backfilled once, not once per
+// CTest process.
 
 #include <functional>
 #include <memory>
