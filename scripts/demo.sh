@@ -205,7 +205,7 @@ cat <<EOF
 
 Augur is answering a KEDA ScaledObject 'demo/checkout' (target 10 per replica,
 horizon $horizon). Every 15 s, KEDA's HPA sync asks it; the columns are:
-  cycle      the time of day on the daily load cycle ($what)
+  cycle      the time of day on the daily load cycle: $what
   observed   the load now (what a reactive scaler such as KEDA's prometheus trigger uses)
   augur      Augur's answer: max(observed, forecast peak over the next $horizon)
   reactive   replicas the HPA would set from 'observed'
