@@ -1,17 +1,16 @@
 // augur-forecast query: reads a metric's history from Prometheus exactly as Augur does
 // (promclient) and prints it as CSV or JSON.
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -97,7 +96,7 @@ std::string ToCsv(const promclient::QueryResult& result) {
     if (result.scalar.has_value()) {
       out += FormatTimestamp(result.scalar->timestamp) + "," +
              (result.type == promclient::ResultType::kString ? CsvField(result.string_value)
-                                                              : FormatValue(result.scalar->value)) +
+                                                             : FormatValue(result.scalar->value)) +
              "\n";
     }
     return out;
@@ -146,9 +145,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePairs(
   for (const std::string& item : items) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError("--" + flag + " expects NAME=VALUE (e.g. --" + flag +
-                                        (flag == "header" ? " X-Scope-OrgID=tenant1)"
-                                                          : " dedup=false)"));
+      return absl::InvalidArgumentError(
+          "--" + flag + " expects NAME=VALUE (e.g. --" + flag +
+          (flag == "header" ? " X-Scope-OrgID=tenant1)" : " dedup=false)"));
     }
     pairs.emplace_back(item.substr(0, eq), item.substr(eq + 1));
   }
@@ -181,33 +180,34 @@ int RunQuery(int argc, char** argv) {
       "Prometheus' warnings go to stderr.\n\n"
       "Exit status: 0 success, 1 Prometheus or network error (its message on stderr),\n"
       "2 bad usage.\n\nOptions");
-  desc.add_options()("help,h", "show this help")
-      ("server", po::value(&server), "Prometheus base URL, path prefix allowed "
-                                     "(http://prometheus:9090, https://host/prometheus)")
-      ("query", po::value(&query), "PromQL expression")
-      ("range", po::value(&range_text)->default_value(range_text),
-       "how much history to read, ending at --end (e.g. 7d)")
-      ("end", po::value(&end_text), "end of the range, unix seconds (default: now)")
-      ("step", po::value(&step_text),
-       "resolution (e.g. 1m; default: the smallest of 1s,2s,5s,..,1d keeping <= 11,000 points)")
-      ("instant", po::bool_switch(&instant), "instant query at --end instead of a range")
-      ("format", po::value(&format)->default_value(format), "csv or json")
-      ("timeout", po::value(&timeout_text)->default_value(timeout_text),
-       "per-request timeout (e.g. 10s)")
-      ("header", po::value(&header_items)->composing(),
-       "extra HTTP header NAME=VALUE, repeatable (e.g. X-Scope-OrgID=tenant1)")
-      ("param", po::value(&param_items)->composing(),
-       "extra URL query parameter NAME=VALUE, repeatable")
-      ("bearer-token-file", po::value(&options.bearer_token_file),
-       "file holding a bearer token (re-read when it changes)")
-      ("basic-auth-user", po::value(&options.basic_auth_user), "basic auth user")
-      ("basic-auth-password-file", po::value(&options.basic_auth_password_file),
-       "file holding the basic auth password")
-      ("ca-file", po::value(&options.tls.ca_file), "PEM CA bundle to verify the server")
-      ("cert-file", po::value(&options.tls.client_cert_file), "PEM client certificate (mTLS)")
-      ("key-file", po::value(&options.tls.client_key_file), "PEM key of --cert-file")
-      ("insecure-skip-verify", po::bool_switch(&options.tls.insecure_skip_verify),
-       "do not verify the server's certificate (testing only)");
+  desc.add_options()("help,h", "show this help")(
+      "server", po::value(&server),
+      "Prometheus base URL, path prefix allowed "
+      "(http://prometheus:9090, https://host/prometheus)")("query", po::value(&query),
+                                                           "PromQL expression")(
+      "range", po::value(&range_text)->default_value(range_text),
+      "how much history to read, ending at --end (e.g. 7d)")(
+      "end", po::value(&end_text), "end of the range, unix seconds (default: now)")(
+      "step", po::value(&step_text),
+      "resolution (e.g. 1m; default: the smallest of 1s,2s,5s,..,1d keeping <= 11,000 points)")(
+      "instant", po::bool_switch(&instant), "instant query at --end instead of a range")(
+      "format", po::value(&format)->default_value(format), "csv or json")(
+      "timeout", po::value(&timeout_text)->default_value(timeout_text),
+      "per-request timeout (e.g. 10s)")(
+      "header", po::value(&header_items)->composing(),
+      "extra HTTP header NAME=VALUE, repeatable (e.g. X-Scope-OrgID=tenant1)")(
+      "param", po::value(&param_items)->composing(),
+      "extra URL query parameter NAME=VALUE, repeatable")(
+      "bearer-token-file", po::value(&options.bearer_token_file),
+      "file holding a bearer token (re-read when it changes)")(
+      "basic-auth-user", po::value(&options.basic_auth_user), "basic auth user")(
+      "basic-auth-password-file", po::value(&options.basic_auth_password_file),
+      "file holding the basic auth password")("ca-file", po::value(&options.tls.ca_file),
+                                              "PEM CA bundle to verify the server")(
+      "cert-file", po::value(&options.tls.client_cert_file), "PEM client certificate (mTLS)")(
+      "key-file", po::value(&options.tls.client_key_file), "PEM key of --cert-file")(
+      "insecure-skip-verify", po::bool_switch(&options.tls.insecure_skip_verify),
+      "do not verify the server's certificate (testing only)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -244,17 +244,15 @@ int RunQuery(int argc, char** argv) {
   }
   double end;
   if (end_text.empty()) {
-    end = std::floor(std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+    end = std::floor(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   } else {
     try {
       size_t used = 0;
       end = std::stod(end_text, &used);
       if (used != end_text.size() || !std::isfinite(end)) throw std::invalid_argument("");
     } catch (const std::exception&) {
-      return usage_error("--end expects unix seconds (e.g. 1700000000), got \"" + end_text +
-                         "\"");
+      return usage_error("--end expects unix seconds (e.g. 1700000000), got \"" + end_text + "\"");
     }
   }
   auto headers = ParsePairs("header", header_items);

@@ -80,9 +80,7 @@ struct HeaderList {
 
 constexpr int kMaxCachedConnections = 64;
 
-bool HasLineBreak(const std::string& s) {
-  return s.find_first_of("\r\n") != std::string::npos;
-}
+bool HasLineBreak(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
 }  // namespace
 
@@ -113,8 +111,8 @@ class CurlHttpTransport::Impl {
     }
     const bool post = request.method == "POST";
     if (!post && request.method != "GET") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unsupported HTTP method \"", request.method, "\": expected GET or POST"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported HTTP method \"", request.method, "\": expected GET or POST"));
     }
     HeaderList headers;
     bool has_content_type = false;
@@ -125,8 +123,8 @@ class CurlHttpTransport::Impl {
             "invalid HTTP header name: expected a non-empty token without ':' or line breaks");
       }
       if (HasLineBreak(value)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the value of HTTP header \"", name, "\" contains a line break; it must not"));
+        return absl::InvalidArgumentError(absl::StrCat("the value of HTTP header \"", name,
+                                                       "\" contains a line break; it must not"));
       }
       if (absl::EqualsIgnoreCase(name, "Content-Type")) has_content_type = true;
       // "Name;" is curl's way to send a header with an empty value.
@@ -160,8 +158,7 @@ class CurlHttpTransport::Impl {
     curl_easy_setopt(handle, CURLOPT_MAXCONNECTS, static_cast<long>(kMaxCachedConnections));
     curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(request.timeout.count()));
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
     if (share_ != nullptr) curl_easy_setopt(handle, CURLOPT_SHARE, share_);
     if (options_.accept_compressed) curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.list);
@@ -190,9 +187,9 @@ class CurlHttpTransport::Impl {
     CURLcode code = curl_easy_perform(handle);
     absl::Status status;
     if (code != CURLE_OK && sink.overflowed) {
-      status = absl::ResourceExhaustedError(absl::StrCat(
-          "the response is larger than ", options_.max_body_bytes,
-          " bytes; narrow the query or use a larger step"));
+      status = absl::ResourceExhaustedError(
+          absl::StrCat("the response is larger than ", options_.max_body_bytes,
+                       " bytes; narrow the query or use a larger step"));
     } else if (code != CURLE_OK) {
       status = MapCurlError(code, error_buffer);
     } else {

@@ -39,7 +39,8 @@ class CurlHttpTransport final : public HttpTransport {
   // Errors: kUnavailable (connection refused or reset, DNS failure, TLS handshake or
   // certificate failure), kDeadlineExceeded (request.timeout passed), kInvalidArgument
   // (malformed URL, unsupported scheme or method, unreadable CA/cert/key file),
-  // kResourceExhausted (body over max_body_bytes), kInternal (anything else). Messages carry curl's own text, never header values.
+  // kResourceExhausted (body over max_body_bytes), kInternal (anything else). Messages carry curl's
+  // own text, never header values.
   absl::StatusOr<HttpResponse> Get(const HttpRequest& request) override;
 
   class Impl;

@@ -13,9 +13,9 @@
 namespace promclient {
 
 struct TlsOptions {
-  std::string ca_file;           // PEM bundle to verify the server with ("" = system CAs)
-  std::string client_cert_file;  // PEM client certificate for mTLS
-  std::string client_key_file;   // PEM key of client_cert_file
+  std::string ca_file;                // PEM bundle to verify the server with ("" = system CAs)
+  std::string client_cert_file;       // PEM client certificate for mTLS
+  std::string client_key_file;        // PEM key of client_cert_file
   bool insecure_skip_verify = false;  // explicit opt-in; never the default
 };
 

@@ -35,8 +35,8 @@ constexpr int64_t kMaxRangeRequests = 100;
 // URLs and form encoding.
 
 bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-         c == '.' || c == '~';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '~';
 }
 
 void AppendEncoded(std::string& out, absl::string_view text) {
@@ -190,9 +190,9 @@ class PrometheusClient::Impl {
     const bool http = absl::StartsWith(url, "http://");
     const bool https = absl::StartsWith(url, "https://");
     if (!http && !https) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Prometheus base URL \"", redacted_base_,
-          "\" is not usable: expected http://host[:port][/prefix] or https://..."));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Prometheus base URL \"", redacted_base_,
+                       "\" is not usable: expected http://host[:port][/prefix] or https://..."));
     }
     const size_t host_start = url.find("://") + 3;
     if (host_start >= url.size() || url[host_start] == '/' ||
@@ -245,13 +245,13 @@ class PrometheusClient::Impl {
                                          const RequestOptions& request) const {
     if (!std::isfinite(start) || !std::isfinite(end) || end < start) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "range query needs finite start <= end (unix seconds), got start=%.3f end=%.3f",
-          start, end));
+          "range query needs finite start <= end (unix seconds), got start=%.3f end=%.3f", start,
+          end));
     }
     double step = step_seconds.has_value() ? *step_seconds : AutoStep(end - start);
     if (!std::isfinite(step) || step < 0.001) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "range query step must be at least 1ms (0.001 seconds), got %g", step));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("range query step must be at least 1ms (0.001 seconds), got %g", step));
     }
     // Work on Prometheus' millisecond grid so that chunk boundaries are exact.
     const int64_t start_ms = std::llround(start * 1000);
@@ -289,8 +289,7 @@ class PrometheusClient::Impl {
       }
       if (requests == 1) return std::move(part).value();
       for (std::string& w : part->warnings) {
-        if (std::find(merged.warnings.begin(), merged.warnings.end(), w) ==
-            merged.warnings.end()) {
+        if (std::find(merged.warnings.begin(), merged.warnings.end(), w) == merged.warnings.end()) {
           merged.warnings.push_back(std::move(w));
         }
       }
@@ -367,8 +366,8 @@ class PrometheusClient::Impl {
                                          BodyExcerpt(response.body)));
       }
       return absl::InternalError(absl::StrCat("malformed JSON from Prometheus at ", where, " (",
-                                              response.body.size(), " bytes): ",
-                                              parsed.syntax_error.message()));
+                                              response.body.size(),
+                                              " bytes): ", parsed.syntax_error.message()));
     }
     if (parsed.status != "success" || http < 200 || http >= 300) {
       std::string error = parsed.error;
@@ -432,9 +431,8 @@ absl::StatusOr<QueryResult> PrometheusClient::QueryRange(const std::string& prom
 const ClientOptions& PrometheusClient::options() const { return impl_->options(); }
 
 double AutoStep(double range_seconds) {
-  static constexpr double kNiceSteps[] = {1,    2,    5,    10,    15,    30,    60,
-                                          120,  300,  600,  900,   1800,  3600,  7200,
-                                          10800, 21600, 43200, 86400};
+  static constexpr double kNiceSteps[] = {1,   2,   5,    10,   15,   30,    60,    120,   300,
+                                          600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
   if (!(range_seconds > 0)) return kNiceSteps[0];
   // points = floor(range / step) + 1 <= 11,000
   const double min_step = range_seconds / static_cast<double>(kMaxPointsPerRequest - 1);

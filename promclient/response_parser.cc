@@ -28,8 +28,11 @@ bool IsTinyMagnitude(std::string_view number) {
 class Reader {
  public:
   Reader(std::string_view text, size_t base_offset, std::string_view whole)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()),
-        base_offset_(base_offset), whole_(whole) {}
+      : begin_(text.data()),
+        p_(text.data()),
+        end_(text.data() + text.size()),
+        base_offset_(base_offset),
+        whole_(whole) {}
 
   Failure failure() const { return failure_; }
   const absl::Status& status() const { return status_; }
@@ -55,8 +58,8 @@ class Reader {
         ++column;
       }
     }
-    status_ = absl::InternalError(absl::StrCat(what, " at byte ", offset, " (line ", line,
-                                               ", column ", column, ")"));
+    status_ = absl::InternalError(
+        absl::StrCat(what, " at byte ", offset, " (line ", line, ", column ", column, ")"));
     return false;
   }
   bool Shape(const std::string& path, const std::string& expected) {
@@ -94,9 +97,10 @@ class Reader {
   }
   bool Expect(char c) {
     if (Consume(c)) return true;
-    if (p_ == end_) return Syntax(absl::StrCat("unexpected end of input, expected '", std::string(1, c), "'"));
-    return Syntax(absl::StrCat("expected '", std::string(1, c), "', found '",
-                               std::string(1, *p_), "'"));
+    if (p_ == end_)
+      return Syntax(absl::StrCat("unexpected end of input, expected '", std::string(1, c), "'"));
+    return Syntax(
+        absl::StrCat("expected '", std::string(1, c), "', found '", std::string(1, *p_), "'"));
   }
   // After an element of an array or object: true and sets *more when a ',' follows,
   // true with !*more at the closing `close`.
@@ -113,8 +117,8 @@ class Reader {
       return true;
     }
     if (p_ == end_) {
-      return Syntax(absl::StrCat("unexpected end of input, expected ',' or '",
-                                 std::string(1, close), "'"));
+      return Syntax(
+          absl::StrCat("unexpected end of input, expected ',' or '", std::string(1, close), "'"));
     }
     return Syntax(absl::StrCat("expected ',' or '", std::string(1, close), "', found '",
                                std::string(1, *p_), "'"));
@@ -246,13 +250,15 @@ class Reader {
     }
     if (p_ < end_ && *p_ == '.') {
       ++p_;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9') return Syntax("invalid number: digit expected after '.'");
+      if (p_ == end_ || *p_ < '0' || *p_ > '9')
+        return Syntax("invalid number: digit expected after '.'");
       while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
     if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
       ++p_;
       if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9') return Syntax("invalid number: exponent digits expected");
+      if (p_ == end_ || *p_ < '0' || *p_ > '9')
+        return Syntax("invalid number: exponent digits expected");
       while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
     auto [ptr, ec] = std::from_chars(start, p_, *out);
@@ -389,8 +395,8 @@ bool Pair(Reader& r, const std::string_view path_view, bool string_value, Sample
   auto path = [&] { return std::string(path_view); };
   if (r.Peek() != '[') return r.Shape(path(), "a [timestamp, \"value\"] pair");
   r.Consume('[');
-  if (r.Peek() == '"' || r.Peek() == '[' || r.Peek() == '{' || r.Peek() == 't' ||
-      r.Peek() == 'f' || r.Peek() == 'n' || r.Peek() == ']') {
+  if (r.Peek() == '"' || r.Peek() == '[' || r.Peek() == '{' || r.Peek() == 't' || r.Peek() == 'f' ||
+      r.Peek() == 'n' || r.Peek() == ']') {
     if (r.Peek() == ']') return r.ShapeMessage(PairArityError(path(), "an empty array"));
     return r.Shape(path() + "[0]", "a number (unix seconds)");
   }
@@ -489,14 +495,14 @@ bool OneSeries(Reader& r, size_t index, bool matrix, Series* series) {
   }
   if (!has_values) {
     if (has_histogram) {
-      return r.ShapeMessage(absl::InvalidArgumentError(absl::StrCat(
-          "data.result[", index,
-          "] holds native histogram samples, which Augur does not read; query a float "
-          "series instead (e.g. histogram_quantile(...) or histogram_count(...))")));
+      return r.ShapeMessage(absl::InvalidArgumentError(
+          absl::StrCat("data.result[", index,
+                       "] holds native histogram samples, which Augur does not read; query a float "
+                       "series instead (e.g. histogram_quantile(...) or histogram_count(...))")));
     }
-    return r.ShapeMessage(absl::InternalError(
-        absl::StrCat("unexpected response from Prometheus: ",
-                     SeriesPath(index, matrix ? "values" : "value"), " is missing")));
+    return r.ShapeMessage(absl::InternalError(absl::StrCat(
+        "unexpected response from Prometheus: ", SeriesPath(index, matrix ? "values" : "value"),
+        " is missing")));
   }
   return true;
 }
@@ -549,9 +555,9 @@ bool Data(Reader& r, std::string_view whole, QueryResult* result) {
         type.emplace();
         if (!r.OwnedString(&*type)) return false;
         if (!KnownType(*type)) {
-          return r.ShapeMessage(absl::InternalError(absl::StrCat(
-              "unexpected response from Prometheus: data.resultType is \"", type->substr(0, 64),
-              "\"; expected vector, matrix, scalar or string")));
+          return r.ShapeMessage(absl::InternalError(
+              absl::StrCat("unexpected response from Prometheus: data.resultType is \"",
+                           type->substr(0, 64), "\"; expected vector, matrix, scalar or string")));
         }
       } else if (key == "result") {
         has_result = true;

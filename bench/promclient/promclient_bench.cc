@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
   row("parse + copy (captured body)", s_parse);
   row("client own = end-to-end - prom", s_client);
   const double rate = samples / (s_parse.median / 1000.0);
-  std::printf("\nparse throughput: %.2f million samples/s (goal >= 2), %.0f MB/s\n",
-              rate / 1e6, body.size() / (s_parse.median / 1000.0) / 1e6);
+  std::printf("\nparse throughput: %.2f million samples/s (goal >= 2), %.0f MB/s\n", rate / 1e6,
+              body.size() / (s_parse.median / 1000.0) / 1e6);
   std::printf("client overhead:  %.3f ms per query (goal <= 5 ms)\n", s_client.median);
   const bool ok = rate >= 2e6 && s_client.median <= 5.0;
   std::printf("goals: %s\n", ok ? "met" : "NOT met");

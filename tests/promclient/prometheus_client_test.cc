@@ -182,8 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"NoResultType", R"({"status":"success","data":{"result":[]}})",
                 "data.resultType is missing"},
         BadBody{"UnknownResultType",
-                R"({"status":"success","data":{"resultType":"tensor","result":[]}})",
-                "\"tensor\""},
+                R"({"status":"success","data":{"resultType":"tensor","result":[]}})", "\"tensor\""},
         BadBody{"ResultNotArray", Success("vector", "{}"), "data.result: expected an array"},
         BadBody{"LabelNotString", Success("vector", R"([{"metric":{"a":1},"value":[1,"1"]}])"),
                 "data.result[0].metric.a: expected a string, got number"},
@@ -229,29 +228,31 @@ TEST_P(HttpStatusTest, MapsToStatus) {
 INSTANTIATE_TEST_SUITE_P(
     Codes, HttpStatusTest,
     ::testing::Values(
-        HttpCase{"BadData", 400,
-                 R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unclosed left parenthesis"})",
-                 absl::StatusCode::kInvalidArgument,
-                 "HTTP 400 (bad_data): 1:5: parse error: unclosed left parenthesis"},
-        HttpCase{"Execution", 422,
-                 R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})",
-                 absl::StatusCode::kInvalidArgument, "many-to-many matching not allowed"},
+        HttpCase{
+            "BadData", 400,
+            R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unclosed left parenthesis"})",
+            absl::StatusCode::kInvalidArgument,
+            "HTTP 400 (bad_data): 1:5: parse error: unclosed left parenthesis"},
+        HttpCase{
+            "Execution", 422,
+            R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})",
+            absl::StatusCode::kInvalidArgument, "many-to-many matching not allowed"},
         HttpCase{"Unauthorized", 401, "Unauthorized\n", absl::StatusCode::kUnauthenticated,
                  "HTTP 401: Unauthorized"},
         HttpCase{"Forbidden", 403, "denied", absl::StatusCode::kPermissionDenied, "HTTP 403"},
         HttpCase{"NotFound", 404, "404 page not found", absl::StatusCode::kNotFound,
                  "404 page not found"},
         HttpCase{"TooMany", 429, "slow down", absl::StatusCode::kResourceExhausted, "HTTP 429"},
-        HttpCase{"OtherClientError", 418, "teapot", absl::StatusCode::kInvalidArgument,
-                 "HTTP 418"},
+        HttpCase{"OtherClientError", 418, "teapot", absl::StatusCode::kInvalidArgument, "HTTP 418"},
         HttpCase{"ServerError", 500, "<html>oops</html>", absl::StatusCode::kUnavailable,
                  "HTTP 500: <html>oops</html>"},
         HttpCase{"BadGateway", 502, "", absl::StatusCode::kUnavailable, "HTTP 502"},
         HttpCase{"NotReady", 503, "Service Unavailable", absl::StatusCode::kUnavailable,
                  "Service Unavailable"},
-        HttpCase{"QueryTimeout", 503,
-                 R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})",
-                 absl::StatusCode::kDeadlineExceeded, "query timed out"},
+        HttpCase{
+            "QueryTimeout", 503,
+            R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})",
+            absl::StatusCode::kDeadlineExceeded, "query timed out"},
         HttpCase{"ErrorWith200", 200, R"({"status":"error","errorType":"internal","error":"boom"})",
                  absl::StatusCode::kInternal, "boom"},
         HttpCase{"Redirect", 302, "", absl::StatusCode::kInternal, "HTTP 302"}),
@@ -330,23 +331,21 @@ TEST(PrometheusClientCreate, RejectsUnusableOptions) {
   EXPECT_THAT(create(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
   o.timeout = std::chrono::milliseconds(1000);
   o.bearer_token_file = "/nonexistent/augur/token";
-  EXPECT_THAT(create(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                  HasSubstr("/nonexistent/augur/token")));
+  EXPECT_THAT(create(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("/nonexistent/augur/token")));
   o.bearer_token_file.clear();
   o.basic_auth_user = "u";
   EXPECT_THAT(create(o), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("password")));
   o = ClientOptions();
   o.base_url = "http://p";
-  EXPECT_THAT(PrometheusClient::Create(o, nullptr),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(PrometheusClient::Create(o, nullptr), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(PrometheusClientTest, RejectsBadRanges) {
   auto client = MakeClient();
   EXPECT_THAT(client->QueryRange("x", 100, 50, 1.0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start <= end")));
-  EXPECT_THAT(client->QueryRange("x", NAN, 50, 1.0),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->QueryRange("x", NAN, 50, 1.0), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(client->QueryRange("x", 0, 50, 0.0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("step")));
   EXPECT_THAT(client->QueryRange("x", 0, 86400 * 365, 1.0),
@@ -380,7 +379,8 @@ absl::StatusOr<HttpResponse> SyntheticRange(const HttpRequest& request, int* cal
   HttpResponse r;
   if ((end - start) / step > 11000) {
     r.status_code = 400;
-    r.body = R"({"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"})";
+    r.body =
+        R"({"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"})";
     return r;
   }
   std::string a, b;

@@ -54,10 +54,9 @@ std::string History() {
   std::vector<std::string> docs = {
       OpenMetricsGauge("augur_week", "{job=\"demo\"}", kStart, kEnd, 60, WeeklyValue)};
   for (int pod = 1; pod <= 3; ++pod) {
-    docs.push_back(OpenMetricsGauge("augur_pods",
-                                    absl::StrCat("{pod=\"", std::string(1, 'a' + pod - 1), "\"}"),
-                                    kEnd - 7200, kEnd, 60,
-                                    [pod](double t) { return PodValue(pod, t); }));
+    docs.push_back(OpenMetricsGauge(
+        "augur_pods", absl::StrCat("{pod=\"", std::string(1, 'a' + pod - 1), "\"}"), kEnd - 7200,
+        kEnd, 60, [pod](double t) { return PodValue(pod, t); }));
   }
   // A 20-minute hole in the last hour.
   docs.push_back(OpenMetricsGauge("augur_gappy", "", kEnd - 3600, kEnd - 2400, 60,
@@ -106,8 +105,7 @@ TEST_F(PrometheusIntegrationTest, ReadsAWeekAtOneMinuteExactly) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->type, ResultType::kMatrix);
   ASSERT_EQ(result->series.size(), 1u);
-  EXPECT_EQ(result->series[0].labels,
-            (Labels{{"__name__", "augur_week"}, {"job", "demo"}}));
+  EXPECT_EQ(result->series[0].labels, (Labels{{"__name__", "augur_week"}, {"job", "demo"}}));
   const std::vector<Sample>& samples = result->series[0].samples;
   ASSERT_EQ(samples.size(), 10081u);
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -267,8 +265,8 @@ TEST_F(PrometheusIntegrationTest, ReusesConnections) {
 // A server of its own, since these tests stop it.
 TEST(PrometheusServerFixture, StopKillAndRestartKeepTheData) {
   testing_support::PrometheusServerOptions options;
-  options.openmetrics = testing_support::OpenMetricsGauge(
-      "augur_restart", "", kEnd - 600, kEnd, 60, [](double t) { return (kEnd - t) / 60; });
+  options.openmetrics = testing_support::OpenMetricsGauge("augur_restart", "", kEnd - 600, kEnd, 60,
+                                                          [](double t) { return (kEnd - t) / 60; });
   auto server = testing_support::PrometheusServer::Start(options);
   ASSERT_THAT(server, IsOk());
   ClientOptions client_options;
@@ -315,8 +313,7 @@ class TestCertificates {
         "for who in server client; do key $who.key; ",
         "openssl req -new -key $who.key -out $who.csr -subj /CN=augur-$who; ",
         "openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial ",
-        "-out $who.crt -days 2 -extfile san.ext; done",
-        " > openssl.log 2>&1");
+        "-out $who.crt -days 2 -extfile san.ext; done", " > openssl.log 2>&1");
     ok_ = std::system(script.c_str()) == 0;
   }
   ~TestCertificates() {

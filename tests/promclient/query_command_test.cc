@@ -9,11 +9,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -38,8 +37,8 @@ CliRun RunCli(const std::string& args) {
   CliRun run;
   if (mkdtemp(dir_template) == nullptr) return run;
   const std::string dir = dir_template;
-  const std::string command = absl::StrCat(AUGUR_FORECAST_BIN, " ", args, " >", dir,
-                                           "/out 2>", dir, "/err </dev/null");
+  const std::string command =
+      absl::StrCat(AUGUR_FORECAST_BIN, " ", args, " >", dir, "/out 2>", dir, "/err </dev/null");
   const int status = std::system(command.c_str());
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   auto slurp = [](const std::string& path) {
@@ -77,7 +76,8 @@ class QueryCommandTest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(server_, nullptr) << "Prometheus did not start"; }
 
   static std::string Common() {
-    return absl::StrCat("query --server ", server_->url(), " --end ", static_cast<int64_t>(kEnd), " ");
+    return absl::StrCat("query --server ", server_->url(), " --end ", static_cast<int64_t>(kEnd),
+                        " ");
   }
 
   static testing_support::PrometheusServer* server_;
@@ -161,7 +161,7 @@ TEST(QueryCommand, UnreachableServerExitsOneWithCurlsMessage) {
   const int port = ntohs(addr.sin_port);
   close(fd);  // nothing listens: connection refused
   CliRun run = RunCli(absl::StrCat("query --server http://127.0.0.1:", port,
-                                " --query up --timeout 2s --bearer-token-file /dev/null"));
+                                   " --query up --timeout 2s --bearer-token-file /dev/null"));
   // An empty token file is refused before any request.
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("is empty"));
@@ -181,7 +181,7 @@ TEST(QueryCommand, SilentServerExitsOneWhenTheTimeoutPasses) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   listen(fd, 4);  // accepts at the kernel level, never answers
   CliRun run = RunCli(absl::StrCat("query --server http://127.0.0.1:", ntohs(addr.sin_port),
-                                " --query up --timeout 300ms"));
+                                   " --query up --timeout 300ms"));
   close(fd);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("DEADLINE_EXCEEDED"));

@@ -52,9 +52,9 @@ TEST(ResponseParser, ResultBeforeResultTypeAndUnknownKeysAndWhitespace) {
 }
 
 TEST(ResponseParser, DecodesStringEscapes) {
-  ParsedResponse p = ParseResponseBody(
-      R"({"status":"success","data":{"resultType":"string",)"
-      R"("result":[1,"q\" b\\ s\/ \b\f\n\r\t \u00e9 \u20ac \ud83d\ude00"]}})");
+  ParsedResponse p =
+      ParseResponseBody(R"({"status":"success","data":{"resultType":"string",)"
+                        R"("result":[1,"q\" b\\ s\/ \b\f\n\r\t \u00e9 \u20ac \ud83d\ude00"]}})");
   ASSERT_TRUE(p.json_ok) << p.syntax_error;
   EXPECT_EQ(p.result.string_value, "q\" b\\ s/ \b\f\n\r\t \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
 }
@@ -95,7 +95,8 @@ TEST(ResponseParser, SaysWhereMalformedJsonBroke) {
            Broken{"{\"a\":\"tab\there\"}", "control character"},
            Broken{"{\"a\":1e999}", "number out of range: 1e999"},
            Broken{"{} x", "unexpected data after the JSON object at byte 3"},
-           Broken{"{\"data\":{\"resultType\":\"matrix\",\"result\":[{\"values\":[[1,\"1\"]]}]", "unexpected end of input"},
+           Broken{"{\"data\":{\"resultType\":\"matrix\",\"result\":[{\"values\":[[1,\"1\"]]}]",
+                  "unexpected end of input"},
            Broken{"{'a':1}", "expected a string"},
        }) {
     ParsedResponse p = ParseResponseBody(b.body);
@@ -110,7 +111,8 @@ TEST(ResponseParser, RejectsDeepNestingWithoutCrashing) {
   for (int i = 0; i < 100000; ++i) body += '[';
   ParsedResponse p = ParseResponseBody(body);
   EXPECT_FALSE(p.json_ok);
-  EXPECT_THAT(p.syntax_error, StatusIs(absl::StatusCode::kInternal, HasSubstr("nested too deeply")));
+  EXPECT_THAT(p.syntax_error,
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("nested too deeply")));
 }
 
 TEST(ResponseParser, ShapeErrorsKeepTheRestValidated) {

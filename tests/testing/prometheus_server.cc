@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -223,8 +223,8 @@ class PrometheusServer::Impl {
     bool port_taken = false;
     absl::Status s = StartAndWait(&port_taken);
     if (!s.ok() && port_taken) {
-      return absl::Status(s.code(), absl::StrCat("port ", port_, " was taken meanwhile: ",
-                                                 s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("port ", port_, " was taken meanwhile: ", s.message()));
     }
     return s;
   }
@@ -267,8 +267,7 @@ class PrometheusServer::Impl {
     }
     const std::string log = dir_ + "/promtool.log";
     absl::StatusOr<pid_t> pid = Spawn(
-        {promtool_, "tsdb", "create-blocks-from", "openmetrics", "--quiet", input, data_dir_},
-        log);
+        {promtool_, "tsdb", "create-blocks-from", "openmetrics", "--quiet", input, data_dir_}, log);
     if (!pid.ok()) return pid.status();
     std::optional<int> status = WaitFor(*pid, kBackfillDeadline);
     if (!status.has_value()) {
@@ -294,8 +293,7 @@ class PrometheusServer::Impl {
     char name[64];
     snprintf(name, sizeof(name), "/%016llx-%zu", static_cast<unsigned long long>(hash),
              options_.openmetrics.size());
-    return absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/augur-prometheus-blocks-", getuid(),
-                        name);
+    return absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/augur-prometheus-blocks-", getuid(), name);
   }
 
   static bool LinkOrCopyBlocks(const std::string& from, const std::string& to) {
@@ -327,7 +325,8 @@ class PrometheusServer::Impl {
     const auto stale = fs::file_time_type::clock::now() - std::chrono::hours(24);
     for (const fs::directory_entry& entry : fs::directory_iterator(root, ec)) {
       std::error_code entry_ec;
-      if (entry.last_write_time(entry_ec) < stale && !entry_ec) fs::remove_all(entry.path(), entry_ec);
+      if (entry.last_write_time(entry_ec) < stale && !entry_ec)
+        fs::remove_all(entry.path(), entry_ec);
     }
     const std::string staging = absl::StrCat(cache, ".tmp.", getpid());
     fs::remove_all(staging, ec);
@@ -343,11 +342,9 @@ class PrometheusServer::Impl {
 
   absl::Status StartAndWait(bool* port_taken) {
     *port_taken = false;
-    const size_t log_offset = std::filesystem::exists(log_path_)
-                                  ? std::filesystem::file_size(log_path_)
-                                  : 0;
-    std::vector<std::string> argv = {prometheus_,
-                                     "--config.file=" + config_path_,
+    const size_t log_offset =
+        std::filesystem::exists(log_path_) ? std::filesystem::file_size(log_path_) : 0;
+    std::vector<std::string> argv = {prometheus_, "--config.file=" + config_path_,
                                      "--storage.tsdb.path=" + data_dir_,
                                      "--storage.tsdb.retention.time=3650d",
                                      absl::StrCat("--web.listen-address=127.0.0.1:", port_)};
@@ -378,9 +375,9 @@ class PrometheusServer::Impl {
       PollPause();
     }
     KillChild();
-    return absl::DeadlineExceededError(absl::StrCat(
-        "prometheus was not ready within ", kReadyDeadline.count(), "s; its log: ",
-        ReadTail(log_path_)));
+    return absl::DeadlineExceededError(absl::StrCat("prometheus was not ready within ",
+                                                    kReadyDeadline.count(),
+                                                    "s; its log: ", ReadTail(log_path_)));
   }
 
   PrometheusServerOptions options_;

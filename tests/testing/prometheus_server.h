@@ -35,7 +35,7 @@ struct PrometheusServerOptions {
   // Prometheus' web configuration (--web.config.file YAML, absolute paths inside),
   // e.g. tls_server_config for HTTPS and mTLS; "" = plain HTTP.
   std::string web_config;
-  bool https = false;              // url() says https:// (set with a tls_server_config)
+  bool https = false;                // url() says https:// (set with a tls_server_config)
   promclient::TlsOptions probe_tls;  // how the readiness probe connects over HTTPS
 };
 
