@@ -519,8 +519,9 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
     if (next > end) break;
     env.sleep_until(next);
     if (env.stop->load()) break;
+    // The stream thread reads the emulator's replicas under the same lock.
+    std::lock_guard<std::mutex> lock(out_mutex);
     for (const KedaEvent& e : emulator.RunDue(std::min(env.now(), end))) {
-      std::lock_guard<std::mutex> lock(out_mutex);
       PrintKedaEvent(*env.out, format, e);
       ++events;
     }
