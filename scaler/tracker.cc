@@ -387,14 +387,15 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
   //    the last one queried (on Prometheus' step grid, so that samples line up).
   double start = e.fetched ? e.next_fetch_start : now - spec.history_seconds;
   start = std::ceil(start / step) * step;
-  absl::StatusOr<forecast::Series> got = forecast::Series{};
-  if (start <= now) {
-    const double q0 = SteadySeconds();
-    got = source_.Fetch(spec.query, start, now, step);
-    if (metrics_ != nullptr) {
-      metrics_->ObserveQuery(SteadySeconds() - q0,
-                             got.ok() ? "" : CodeLabel(static_cast<int>(got.status().code())));
-    }
+  // Refreshing faster than the step: no new step yet, but the newest one is read again
+  // (already-kept samples are skipped), so every refresh checks that the source still
+  // answers and the answer's age says when it last did.
+  if (start > now) start = std::floor(now / step) * step;
+  const double q0 = SteadySeconds();
+  absl::StatusOr<forecast::Series> got = source_.Fetch(spec.query, start, now, step);
+  if (metrics_ != nullptr) {
+    metrics_->ObserveQuery(SteadySeconds() - q0,
+                           got.ok() ? "" : CodeLabel(static_cast<int>(got.status().code())));
   }
 
   if (!got.ok()) {

@@ -405,6 +405,22 @@ TEST_F(ServiceTest, RefreshesAreIncrementalAndRefitsFollowRefitInterval) {
   EXPECT_GT(Explain(ref).model().fitted_at(), first_fit);  // refit after 20m
 }
 
+TEST_F(ServiceTest, RefreshFasterThanStepRereadsTheNewestStep) {
+  auto ref = Ref({{"refreshInterval", "1m"}});  // step 5m
+  Value(ref);
+  const auto points = Explain(ref).history().points();
+  AdvanceAndTick(60);
+  ASSERT_EQ(source_.calls().size(), 2u);
+  EXPECT_DOUBLE_EQ(source_.calls()[1].start, kT0);  // the newest step again
+  EXPECT_DOUBLE_EQ(source_.calls()[1].end, kT0 + 60);
+  // Not counted twice: only the oldest step left the 3 d window.
+  EXPECT_EQ(Explain(ref).history().points(), points - 1);
+  // So an outage is seen at the next refresh, not at the next step.
+  source_.Fail(absl::UnavailableError("connection refused"));
+  AdvanceAndTick(60);
+  EXPECT_THAT(Explain(ref).object().last_error(), HasSubstr("connection refused"));
+}
+
 TEST_F(ServiceTest, StaleAnswersBecomeUnavailableNamingTheCauseAndRecover) {
   auto ref = Ref();
   const double before = Value(ref);
