@@ -2,6 +2,7 @@
 // backfilled history. One server serves the read-only suite; the tests that stop the
 // server get their own.
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "promclient/curl_http_transport.h"
 #include "promclient/prometheus_client.h"
+#include "tests/promclient/loopback_http_server.h"
 #include "tests/testing/prometheus_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -365,6 +367,34 @@ TEST(PrometheusTls, CaFileClientCertificateAndInsecureSkipVerify) {
   TlsOptions insecure = system_cas;
   insecure.insecure_skip_verify = true;
   EXPECT_THAT(query_with(insecure), IsOk());
+}
+
+TEST(PrometheusServerFixture, ScrapesTheGivenTargets) {
+  testing_http::CannedHttpServer target("# TYPE augur_scraped gauge\naugur_scraped 42\n", 200,
+                                        "text/plain; version=0.0.4");
+  testing_support::PrometheusServerOptions options;
+  const std::string url = target.url();  // http://127.0.0.1:<port>/
+  options.scrape_targets = {url.substr(7, url.size() - 8)};
+  options.scrape_interval = "200ms";
+  auto server = testing_support::PrometheusServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  ClientOptions client_options;
+  client_options.base_url = (*server)->url();
+  auto client = PrometheusClient::Create(client_options, std::make_shared<CurlHttpTransport>());
+  ASSERT_THAT(client, IsOk());
+  // Bounded polling of the real server until its first scrape lands (about 200 ms).
+  absl::StatusOr<QueryResult> result;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    result = (*client)->Query("augur_scraped", std::nullopt);
+    if (result.ok() && !result->series.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < until);
+  ASSERT_THAT(result, IsOk());
+  ASSERT_EQ(result->series.size(), 1u) << "no scrape within 20 s";
+  EXPECT_EQ(result->series[0].samples[0].value, 42);
+  EXPECT_EQ(result->series[0].labels.at("job"), "targets");
+  EXPECT_EQ(result->series[0].labels.at("instance"), url.substr(7, url.size() - 8));
 }
 
 TEST(PrometheusServerFixture, RejectedBackfillIsInternalWithPromtoolsOutput) {

@@ -27,7 +27,9 @@ namespace testing_support {
 struct PrometheusServerOptions {
   // OpenMetrics text (ending in "# EOF\n") to backfill before start; "" = none.
   std::string openmetrics;
-  // host:port targets to scrape (loopback only), with this interval.
+  // host:port targets to scrape (loopback only), with this interval, as job "targets".
+  // Prometheus 2.42 applies targets ~5 s after start-up: poll (bounded) for the first
+  // scraped sample rather than expecting it at once.
   std::vector<std::string> scrape_targets;
   std::string scrape_interval = "1s";
   // Extra flags for the prometheus binary.
