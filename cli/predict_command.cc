@@ -43,6 +43,8 @@ struct ModelFlags {
   double interval_scale = forecast::Options().interval_scale;
   bool no_level_shift = false;
   bool allow_negative = false;
+  bool no_profile = false;
+  bool no_smoothing = false;
 };
 
 std::shared_ptr<ModelFlags> NewModelFlags() { return std::make_shared<ModelFlags>(); }
@@ -76,6 +78,9 @@ void AddModelFlags(po::options_description& desc, ModelFlags& f) {
       ("interval-scale", po::value(&f.interval_scale)->default_value(f.interval_scale),
        "multiplies the width of the intervals")
       ("no-level-shift", po::bool_switch(&f.no_level_shift), "do not fit a level shift")
+      ("no-profile", po::bool_switch(&f.no_profile), "no daily profile of the residuals")
+      ("no-smoothing-correction", po::bool_switch(&f.no_smoothing),
+       "only AR (or no) short-term correction, no smoothed level")
       ("allow-negative", po::bool_switch(&f.allow_negative),
        "do not clamp forecasts at 0 for non-negative histories");
 }
@@ -123,6 +128,8 @@ absl::StatusOr<forecast::Options> ToOptions(const ModelFlags& f) {
   o.interval_scale = f.interval_scale;
   o.detect_level_shifts = !f.no_level_shift;
   o.clamp_nonnegative = !f.allow_negative;
+  o.daily_profile = !f.no_profile;
+  o.smoothing_correction = !f.no_smoothing;
   struct {
     const char* flag;
     const std::string* text;

@@ -768,25 +768,21 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   // Solves the penalised, weighted least squares problem with L1 on the changepoint
   // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
-  auto solve = [&](const Matrix& X, int n_shift, const std::vector<double>* season_mult,
-                   Vector& beta, Vector& resid, double& sigma) {
-    (void)season_mult;
+  // X is scaled in place by the square roots of the weights (the caller's design is
+  // consumed), which saves a copy of the largest matrix of the fit.
+  auto solve = [&](Matrix& X, int n_shift, Vector& beta, Vector& resid, double& sigma) {
     const int p = static_cast<int>(X.cols());
     Vector h = Vector::Ones(nr);
     sigma = sigma0;
-    Matrix G0(p, p);
-    G0.setZero();
-    if ((w.array() == 1.0).all()) {
-      G0.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
-    } else {
-      Matrix Xw = X;
-      const Vector sw = w.cwiseSqrt();
-      for (int col = 0; col < p; ++col) Xw.col(col).array() *= sw.array();
-      G0.selfadjointView<Eigen::Lower>().rankUpdate(Xw.transpose());
+    const Vector sw = w.cwiseSqrt();
+    if (!(w.array() == 1.0).all()) {
+      for (int col = 0; col < p; ++col) X.col(col).array() *= sw.array();
     }
+    Matrix G0 = Matrix::Zero(p, p);
+    G0.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
     G0.triangularView<Eigen::StrictlyUpper>() = G0.transpose();
-    const Vector wy = w.cwiseProduct(ry);
-    Vector b0 = X.transpose() * wy;
+    const Vector yw = sw.cwiseProduct(ry);
+    const Vector b0 = X.transpose() * yw;
     beta = Vector::Zero(p);
     Vector dprev;
     const double tau = options.changepoint_prior_scale;
@@ -794,12 +790,20 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       Matrix G = G0;
       Vector b = b0;
       if (outer > 0 && options.huber_threshold > 0) {
+        // Only the down-weighted rows change: G -= D^T D, one rank-k update.
+        std::vector<Eigen::Index> rows;
         for (size_t i = 0; i < nr; ++i) {
-          if (h[i] < 1) {
-            const double f = w[i] * (1 - h[i]);
-            G.noalias() -= f * X.row(i).transpose() * X.row(i);
-            b -= f * ry[i] * X.row(i).transpose();
+          if (h[i] < 1) rows.push_back(static_cast<Eigen::Index>(i));
+        }
+        if (!rows.empty()) {
+          Matrix D(static_cast<Eigen::Index>(rows.size()), p);
+          for (size_t r = 0; r < rows.size(); ++r) {
+            const double f = 1 - h[rows[r]];
+            D.row(static_cast<Eigen::Index>(r)) = std::sqrt(f) * X.row(rows[r]);
+            b -= f * yw[rows[r]] * X.row(rows[r]).transpose();
           }
+          G.selfadjointView<Eigen::Lower>().rankUpdate(D.transpose(), -1.0);
+          G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
         }
       }
       const double s2 = sigma * sigma;
@@ -817,7 +821,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         for (int k = 0; k < 2 * st.seasons[si].order; ++k) pen[col++] = s2 / (ps * ps);
       }
       dprev = Vector::Constant(std::max(n_cp, 1), tau);
-      for (int inner = 0; inner < (n_cp > 0 ? 8 : 1); ++inner) {
+      // The L1 reweighting converges fully only in the last pass; earlier passes just
+      // need residuals good enough for the Huber weights.
+      const int inner_max = n_cp == 0 ? 1 : (outer == options.robust_iterations ? 8 : 3);
+      for (int inner = 0; inner < inner_max; ++inner) {
         for (int j = 0; j < n_cp; ++j) {
           pen[n_trend + j] = (s2 / tau) / std::max(std::abs(dprev[j]), 1e-4 * tau);
         }
@@ -835,7 +842,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         dprev = d;
         if (change < 1e-4 * tau) break;
       }
-      resid = ry - X * beta;
+      resid = (yw - X * beta).cwiseQuotient(sw);
       std::vector<double> ar(nr);
       for (size_t i = 0; i < nr; ++i) ar[i] = std::abs(resid[i]) * rscale[i];
       sigma = std::max(1.4826 * stats::Median(ar), 1e-9);
@@ -877,7 +884,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   Design design = build(shifts, nullptr);
   Vector beta, resid;
   double sigma = sigma0;
-  solve(design.X, 0, nullptr, beta, resid, sigma);
+  solve(design.X, 0, beta, resid, sigma);
 
   // Hourly seasonality (cron jobs, hourly batches) is common in server load but not in
   // every series: with auto seasonality it is added when the residuals' mean by minute
@@ -915,7 +922,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         st.seasons.push_back(std::move(season));
         n_season_cols += 2 * order;
         design = build(shifts, nullptr);
-        solve(design.X, 0, nullptr, beta, resid, sigma);
+        solve(design.X, 0, beta, resid, sigma);
         info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
       }
     }
@@ -947,7 +954,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       if (std::abs(jump) > 6 * sigma0 && std::abs(jump) > 2.5 * sigma) {
         shifts.push_back(rts[best_k]);
         design = build(shifts, nullptr);
-        solve(design.X, 1, nullptr, beta, resid, sigma);
+        solve(design.X, 1, beta, resid, sigma);
         info.notes.push_back(absl::StrFormat(
             "level shift of %.4g at %.0f fitted as a step", jump * st.y_scale, rt[best_k]));
       }
@@ -987,7 +994,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         st.multiplicative = true;
         st.mult_norm = mean;
         design = build(shifts, &raw_trend);
-        solve(design.X, static_cast<int>(shifts.size()), &raw_trend, beta, resid, sigma);
+        solve(design.X, static_cast<int>(shifts.size()), beta, resid, sigma);
         unpack(beta);
       }
     }
