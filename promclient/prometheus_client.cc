@@ -232,8 +232,9 @@ class PrometheusClient::Impl {
                                     const RequestOptions& request) const {
     Params form = {{"query", promql}};
     if (time.has_value()) {
-      if (!std::isfinite(*time)) {
-        return absl::InvalidArgumentError("query time must be a finite unix time in seconds");
+      if (!std::isfinite(*time) || std::fabs(*time) > 9e12) {
+        return absl::InvalidArgumentError(
+            "query time must be a finite unix time in seconds (within +/-9e12)");
       }
       form.emplace_back("time", FormatSeconds(*time));
     }
@@ -248,7 +249,18 @@ class PrometheusClient::Impl {
           "range query needs finite start <= end (unix seconds), got start=%.3f end=%.3f", start,
           end));
     }
+    // Prometheus keeps times as int64 milliseconds; beyond about year 30000 they overflow.
+    constexpr double kMaxAbsSeconds = 9e12;
+    if (std::fabs(start) > kMaxAbsSeconds || std::fabs(end) > kMaxAbsSeconds) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "range query times must be unix seconds within +/-9e12, got start=%g end=%g", start,
+          end));
+    }
     double step = step_seconds.has_value() ? *step_seconds : AutoStep(end - start);
+    if (step > kMaxAbsSeconds) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("range query step must be at most 9e12 seconds, got %g", step));
+    }
     if (!std::isfinite(step) || step < 0.001) {
       return absl::InvalidArgumentError(
           absl::StrFormat("range query step must be at least 1ms (0.001 seconds), got %g", step));

@@ -351,6 +351,13 @@ TEST_F(PrometheusClientTest, RejectsBadRanges) {
   EXPECT_THAT(client->QueryRange("x", 0, 86400 * 365, 1.0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("larger step")));
   EXPECT_THAT(client->Query("x", INFINITY), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->Query("x", 1e300), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->QueryRange("x", 0, 1e300, std::nullopt),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("9e12")));
+  EXPECT_THAT(client->QueryRange("x", -1e300, 0, 60.0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client->QueryRange("x", 0, 100, 1e300),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("step")));
   EXPECT_TRUE(transport_->requests().empty());
 }
 
