@@ -8,7 +8,8 @@ For each binary: `ldd` lists the libraries, `dpkg -S` names the Debian package o
 and each such package must be installed by the last stage's `apt-get install` line,
 directly or as a dependency (`apt-cache depends --recurse`), or be part of every Debian
 base image (Priority: required). Every package the Dockerfile names must exist
-(`apt-cache policy` shows a candidate). Exit 0 when covered; 1 listing what is missing.
+(`apt-cache policy` shows a candidate). Exit 0 when covered; 1 listing what is missing. With --self-test-drop PKG, the check
+runs as if the Dockerfile lacked PKG and succeeds only if it reports it (proof it can fail).
 """
 
 import argparse
@@ -37,11 +38,18 @@ def runtime_packages(dockerfile):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dockerfile", required=True)
+    ap.add_argument("--self-test-drop", metavar="PKG",
+                    help="self-test: pretend the Dockerfile lacks PKG; succeed only if that is caught")
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
     problems = []
 
     listed = runtime_packages(args.dockerfile)
+    if args.self_test_drop:
+        if args.self_test_drop not in listed:
+            print(f"FAIL: the Dockerfile does not install {args.self_test_drop}; nothing to drop")
+            return 1
+        listed.remove(args.self_test_drop)
     if not listed:
         problems.append("no `apt-get install` in the Dockerfile's last stage")
     for p in listed:
@@ -57,6 +65,8 @@ def main():
         if m:
             covered.add(m.group(1))
 
+    # Every library of every binary, resolved once; dpkg and apt-cache asked in batches.
+    users = {}  # library path -> binaries loading it
     for binary in args.binaries:
         rc, out = sh(["ldd", binary])
         if rc != 0:
@@ -67,28 +77,48 @@ def main():
                 problems.append(f"{os.path.basename(binary)}: {line.strip()}")
                 continue
             m = re.search(r"=>\s*(/\S+)", line)
-            if not m:
-                continue
-            lib = m.group(1)
-            rc, owner = sh(["dpkg", "-S", lib])
-            if rc != 0:
-                rc, owner = sh(["dpkg", "-S", os.path.realpath(lib)])
-            if rc != 0:
-                # /lib is a symlink to /usr/lib on Debian 12; dpkg knows one spelling.
-                alt = lib.replace("/usr/lib/", "/lib/", 1) if lib.startswith("/usr/lib/") else "/usr" + lib
-                rc, owner = sh(["dpkg", "-S", alt])
-            if rc != 0:
-                problems.append(f"{os.path.basename(binary)}: {lib} belongs to no Debian package")
-                continue
-            pkg = owner.split(":")[0].strip()
-            if pkg in covered:
-                continue
-            _, show = sh(["apt-cache", "show", "--no-all-versions", pkg])
-            if re.search(r"^Priority: required", show, re.M) or re.search(r"^Essential: yes", show, re.M):
-                continue
-            problems.append(f"{os.path.basename(binary)}: {os.path.basename(lib)} comes from {pkg}, "
+            if m:
+                users.setdefault(m.group(1), []).append(os.path.basename(binary))
+
+    def spellings(lib):
+        # /lib is a symlink to /usr/lib on Debian 12; dpkg knows one spelling.
+        alt = lib.replace("/usr/lib/", "/lib/", 1) if lib.startswith("/usr/lib/") else "/usr" + lib
+        return {lib, alt, os.path.realpath(lib)}
+
+    wanted = {}
+    for lib in users:
+        for path in spellings(lib):
+            wanted[path] = lib
+    _, out = sh(["dpkg", "-S"] + sorted(wanted))
+    owner = {}  # library -> package
+    for line in out.splitlines():
+        m = re.match(r"^([^:,\s]+)(?::[a-z0-9]+)?(?:, [^:]+)*: (/\S+)$", line)
+        if m and m.group(2) in wanted:
+            owner.setdefault(wanted[m.group(2)], m.group(1))
+    uncovered = sorted({p for p in owner.values() if p not in covered})
+    base = set()
+    if uncovered:
+        _, show = sh(["apt-cache", "show", "--no-all-versions"] + uncovered)
+        for record in show.split("\n\n"):
+            m = re.search(r"^Package: (\S+)", record, re.M)
+            if m and (re.search(r"^Priority: required", record, re.M) or
+                      re.search(r"^Essential: yes", record, re.M)):
+                base.add(m.group(1))
+    for lib, bins in sorted(users.items()):
+        pkg = owner.get(lib)
+        who = ", ".join(sorted(set(bins)))
+        if pkg is None:
+            problems.append(f"{who}: {lib} belongs to no Debian package")
+        elif pkg not in covered and pkg not in base:
+            problems.append(f"{who}: {os.path.basename(lib)} comes from {pkg}, "
                             "which the Dockerfile's runtime stage does not install")
 
+    if args.self_test_drop:
+        caught = [p for p in problems if args.self_test_drop in p]
+        print(("caught: " if caught else "MISSED: ") + f"runtime stage without {args.self_test_drop}")
+        for p in caught:
+            print(f"  {p}")
+        return 0 if caught else 1
     if problems:
         print("FAIL:\n  " + "\n  ".join(sorted(set(problems))))
         return 1
