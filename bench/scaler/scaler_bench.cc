@@ -9,7 +9,10 @@
 //            resident memory and the CPU time of the refresh work per wall second.
 //            Goal: RSS <= 200 MB, refresh work <= 20 % of one core.
 //
-// Usage: scaler_bench [rpc|refresh|all] [--seconds S] [--streams K] [--objects N]
+//   refresh-prometheus: the same against a real local Prometheus (Debian's, started on
+//            127.0.0.1 with a week of one series backfilled; simulated time ends now).
+//
+// Usage: scaler_bench [rpc|refresh|refresh-prometheus|all] [--seconds S] [--streams K] [--objects N]
 //                     [--threads T] [--minutes M]
 
 #include <sys/resource.h>
@@ -26,6 +29,7 @@
 #include <mutex>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -36,10 +40,13 @@
 
 #include "externalscaler.grpc.pb.h"
 #include "prometheus/registry.h"
+#include "promclient/curl_http_transport.h"
 #include "scaler/log.h"
+#include "scaler/prometheus_metric_source.h"
 #include "scaler/server.h"
 #include "scaler/tracker.h"
 #include "tests/scaler/fakes.h"
+#include "tests/testing/prometheus_server.h"
 
 namespace {
 
@@ -234,10 +241,48 @@ int RunRpc(double seconds, int streams) {
   return 0;
 }
 
-int RunRefresh(int objects, double simulated_minutes, int threads) {
-  const double start = std::floor(1.7e9 / 60) * 60;
+int RunRefresh(int objects, double simulated_minutes, int threads, bool real_prometheus) {
+  // With a real Prometheus the simulated window ends now, where its backfill ends.
+  const double wall_now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double start = real_prometheus
+                           ? std::floor((wall_now - simulated_minutes * 60 - 60) / 60) * 60
+                           : std::floor(1.7e9 / 60) * 60;
   FakeClock clock(start);
-  RealisticSource source;
+  std::unique_ptr<testing_support::PrometheusServer> prom;
+  std::unique_ptr<scaler::MetricSource> source_holder;
+  if (real_prometheus) {
+    testing_support::PrometheusServerOptions po;
+    // One week (and the simulated window) of one realistic series at 1 m.
+    RealisticSource shape;
+    scaler::MetricQuery q;
+    q.query = "shape";
+    const double from = std::floor((start - 7 * kDay) / 60) * 60;
+    auto series = shape.Fetch(q, from, wall_now, 60);
+    std::map<double, double> by_time;
+    for (size_t i = 0; i < series->timestamps.size(); ++i) {
+      by_time[series->timestamps[i]] = series->values[i];
+    }
+    po.openmetrics = testing_support::OpenMetricsGauge(
+        "bench_http_requests", "{job=\"bench\"}", from, wall_now - 1, 60,
+        [&by_time](double t) {
+          auto it = by_time.lower_bound(t - 0.5);
+          return it == by_time.end() ? 0.0 : it->second;
+        });
+    auto started = testing_support::PrometheusServer::Start(po);
+    if (!started.ok()) {
+      std::fprintf(stderr, "prometheus: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    prom = std::move(*started);
+    scaler::PrometheusSourceOptions so;
+    so.default_url = prom->url();
+    source_holder = std::make_unique<scaler::PrometheusMetricSource>(
+        so, std::make_shared<promclient::CurlHttpTransport>());
+  } else {
+    source_holder = std::make_unique<RealisticSource>();
+  }
+  scaler::MetricSource& source = *source_holder;
   CountingExecutor executor(threads);
   prometheus::Registry registry;
   scaler::ScalerMetrics metrics(registry);
@@ -246,7 +291,7 @@ int RunRefresh(int objects, double simulated_minutes, int threads) {
   options.max_staleness_seconds = 1e9;
   options.idle_ttl_seconds = 1e9;
   scaler::Tracker tracker(options, source, clock, executor, &metrics,
-                          scaler::SpecDefaults{"http://prometheus:9090"});
+                          scaler::SpecDefaults{prom ? prom->url() : "http://prometheus:9090"});
 
   const double rss0 = RssMb();
   const double cpu_warm0 = CpuSeconds();
@@ -255,6 +300,11 @@ int RunRefresh(int objects, double simulated_minutes, int threads) {
   for (int i = 0; i < objects; ++i) {
     scaler::ObjectRef r;
     auto ref = Ref(i, "7d", "");
+    if (real_prometheus) {
+      // Distinct queries (distinct objects) over the one backfilled series.
+      (*ref.mutable_scalermetadata())["query"] =
+          "sum(bench_http_requests{job=\"bench\"}) * " + std::to_string(1 + i / 1000.0);
+    }
     r.namespace_ = ref.namespace_();
     r.name = ref.name();
     for (const auto& [k, v] : ref.scalermetadata()) r.metadata.emplace(k, v);
@@ -277,8 +327,10 @@ int RunRefresh(int objects, double simulated_minutes, int threads) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - warm0).count();
   const double warm_cpu = CpuSeconds() - cpu_warm0;
   std::printf("refresh: objects=%d history=7d step=1m (10,080 points) refresh=30s refit=10m "
-              "workers=%d source=fake (realistic series; no Prometheus)\n",
-              objects, threads);
+              "workers=%d source=%s\n",
+              objects, threads,
+              real_prometheus ? "a local Prometheus (promclient + curl, one backfilled series)"
+                              : "fake (realistic series; no Prometheus)");
   std::printf("refresh: warm-up (first query + fit of every object): wall=%.1fs cpu=%.1fs "
               "(%.1f ms cpu per object)\n",
               warm_wall, warm_cpu, 1000 * warm_cpu / objects);
@@ -305,6 +357,15 @@ int RunRefresh(int objects, double simulated_minutes, int threads) {
   std::printf("refresh: refresh work = %.2f%% of one core (cpu / simulated time); "
               "worst 30 s cycle (the refit one) = %.2f cpu-s\n",
               100 * cpu / simulated, worst_cycle);
+  {
+    auto first = tracker.Get(refs.front());
+    if (first.ok()) {
+      std::printf("refresh: object 0: %zu points in history, model %s, reason %s, value %.1f\n",
+                  first->answer->history.points, first->answer->model.fitted ? "fitted" : "none",
+                  scaler::ReasonName(first->answer->decision.reason),
+                  first->answer->decision.value);
+    }
+  }
   std::printf("refresh: resident memory=%.1f MB (%.1f MB before tracking; %.1f kB per object)\n",
               RssMb(), rss0, 1024 * (RssMb() - rss0) / objects);
   tracker.Stop(std::chrono::seconds(30));
@@ -332,11 +393,11 @@ int main(int argc, char** argv) {
       streams = std::atoi(argv[++i]);
     } else if (a == "--minutes" && i + 1 < argc) {
       minutes = std::atof(argv[++i]);
-    } else if (a == "rpc" || a == "refresh" || a == "all") {
+    } else if (a == "rpc" || a == "refresh" || a == "refresh-prometheus" || a == "all") {
       what = a;
     } else {
       std::fprintf(stderr,
-                   "usage: scaler_bench [rpc|refresh|all] [--seconds S] [--objects N] "
+                   "usage: scaler_bench [rpc|refresh|refresh-prometheus|all] [--seconds S] [--objects N] "
                    "[--threads T] [--minutes M] [--streams K]\n");
       return 2;
     }
@@ -344,6 +405,7 @@ int main(int argc, char** argv) {
   scaler::ConfigureLogging(scaler::LogLevel::kError, scaler::LogFormat::kText);
   int rc = 0;
   if (what == "rpc" || what == "all") rc |= RunRpc(seconds, streams);
-  if (what == "refresh" || what == "all") rc |= RunRefresh(objects, minutes, threads);
+  if (what == "refresh" || what == "all") rc |= RunRefresh(objects, minutes, threads, false);
+  if (what == "refresh-prometheus") rc |= RunRefresh(objects, minutes, threads, true);
   return rc;
 }
