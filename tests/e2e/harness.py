@@ -7,7 +7,7 @@ Usage:
 What it does, in order (every wait is bounded; everything it starts is ended on exit,
 whatever happens):
   1. serves a synthetic daily-cycle gauge `augur_e2e_load` on 127.0.0.1:<free port>
-     (a tiny HTTP /metrics endpoint in this process);
+     (a tiny HTTP /metrics endpoint in this process), and later augur's own /metrics;
   2. writes N days of the same series' history as OpenMetrics and backfills it with
      `promtool tsdb create-blocks-from openmetrics` into a temporary data dir;
   3. starts Prometheus on 127.0.0.1:<free port>, scraping the gauge every second, and
@@ -213,11 +213,18 @@ def main():
             log(f"promtool backfill failed:\n{r.stdout}\n{r.stderr}")
             return 1
 
+        # Augur's own /metrics is scraped too, through a file_sd target file written once
+        # augur has bound its port (honor_labels keeps its per-object `namespace` label).
+        augur_targets = os.path.join(tmp, "augur-targets.json")
+        with open(augur_targets, "w") as f:
+            f.write("[]")
         config = os.path.join(tmp, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     f"scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n"
-                    f"      - targets: ['{instance}']\n")
+                    f"      - targets: ['{instance}']\n"
+                    "  - job_name: augur\n    honor_labels: true\n    file_sd_configs:\n"
+                    f"      - files: ['{augur_targets}']\n        refresh_interval: 1s\n")
         prom_url, prom = None, None
         for _attempt in range(3):  # the free port can be taken between probe and bind
             port = free_port()
@@ -262,6 +269,9 @@ def main():
         if not grpc_addr or not http_addr:
             log("augur did not log `event=listening grpc=... http=...`:\n" + tail(augur_log))
             return 1
+        with open(augur_targets + ".tmp", "w") as f:
+            f.write(f'[{{"targets": ["{http_addr}"]}}]')
+        os.replace(augur_targets + ".tmp", augur_targets)
         log(f"prometheus {prom_url}, augur grpc={grpc_addr} http={http_addr}, data in {tmp}")
 
         env = dict(os.environ)
