@@ -691,6 +691,15 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // Changepoint candidates, evenly spaced in time over the first changepoint_range.
   int n_cp = options.growth == Growth::kFlat ? 0 : options.n_changepoints;
   n_cp = std::min<int>(n_cp, static_cast<int>(n / 4));
+  // With a daily cycle, rate changes less than half a day apart cannot be told from it:
+  // at most one candidate per 12 h (this also keeps the fit cheap on a week of data).
+  const bool has_daily = std::any_of(st.seasons.begin(), st.seasons.end(), [](const auto& s) {
+    return std::abs(s.period_seconds - kDay) < 1;
+  });
+  if (has_daily) {
+    n_cp = std::min<int>(
+        n_cp, std::max(1, static_cast<int>(options.changepoint_range * span / (kDay / 2))));
+  }
   for (int j = 0; j < n_cp; ++j) {
     st.cp.push_back(options.changepoint_range * (j + 1) / (n_cp + 1));
   }

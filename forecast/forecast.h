@@ -50,7 +50,8 @@ struct Options {
   Growth growth = Growth::kLinear;
   std::optional<double> cap;    // kLogistic only: upper saturation
   std::optional<double> floor;  // kLogistic only: lower saturation
-  int n_changepoints = 25;              // candidate changepoints
+  int n_changepoints = 25;              // candidate changepoints (at most one per 12 h
+                                        // of history when a daily cycle is fitted)
   double changepoint_range = 0.8;       // candidates lie in the first 80 % of the history
   double changepoint_prior_scale = 0.05;  // Laplace prior scale on rate changes
 
