@@ -11,7 +11,8 @@
 #      for, side by side;
 #   5. stops by itself, ends every process it started, and says where to look next.
 #
-# Usage: scripts/demo.sh [--duration 4m] [--speed N] [--keep] [--no-setup] [--build-dir DIR]
+# Usage: scripts/demo.sh [--duration 4m] [--speed N] [--keep] [--no-setup] [--no-build]
+#                        [--build-dir DIR]
 #   --duration D   how long KEDA is emulated (default 4m; 30s, 10m, ...)
 #   --speed N      time compression: the daily cycle runs N times faster (default 60: a
 #                  simulated day every 24 minutes, so a few minutes show much of the morning
@@ -19,12 +20,13 @@
 #                  the load by less than the HPA's 10 % tolerance)
 #   --keep         keep everything running after the run, for grpcurl/curl, until Ctrl-C
 #   --no-setup     skip scripts/setup-deps.sh
+#   --no-build     use the binaries already in the build directory
 #   --build-dir    build directory (default build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-duration=4m speed=60 keep=0 setup=1 build=build
+duration=4m speed=60 keep=0 setup=1 build=build compile=1
 while (($#)); do
   case "$1" in
     --duration) duration=${2:?--duration needs a value like 4m}; shift 2 ;;
@@ -33,6 +35,7 @@ while (($#)); do
     --speed=*) speed=${1#*=}; shift ;;
     --keep) keep=1; shift ;;
     --no-setup) setup=0; shift ;;
+    --no-build) compile=0; shift ;;
     --build-dir) build=${2:?--build-dir needs a directory}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see scripts/demo.sh --help)" >&2; exit 2 ;;
@@ -52,13 +55,16 @@ if ((setup)); then
   say "Installing missing dependencies (scripts/setup-deps.sh)"
   bash scripts/setup-deps.sh
 fi
-say "Building augur and augur-loadtest in $build/ (the first build takes several minutes)"
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+if ((compile)); then
+  say "Building augur and augur-loadtest in $build/ (the first build takes several minutes)"
+  if [ ! -f "$build/build.ninja" ]; then
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "$build" --target augur augur-loadtest -j "$(nproc 2>/dev/null || echo 2)"
 fi
-cmake --build "$build" --target augur augur-loadtest -j "$(nproc 2>/dev/null || echo 2)"
-augur=$repo/$build/augur
-lt=$repo/$build/augur-loadtest
+case "$build" in /*) bdir=$build ;; *) bdir=$repo/$build ;; esac
+augur=$bdir/augur
+lt=$bdir/augur-loadtest
 for b in "$augur" "$lt" "$(command -v prometheus)" "$(command -v promtool)"; do
   [ -x "$b" ] || { echo "demo: $b is missing (build failed, or run scripts/setup-deps.sh)" >&2; exit 1; }
 done
