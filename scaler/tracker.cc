@@ -186,7 +186,7 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
     std::lock_guard<std::mutex> lock(flight_mu_);
     ++in_flight_;
   }
-  executor_.Submit([this, e] { Refresh(e); });
+  executor_.Submit([this, e] { RunRefresh(e); });
   return e;
 }
 
@@ -265,7 +265,7 @@ void Tracker::Tick() {
     std::lock_guard<std::mutex> lock(flight_mu_);
     in_flight_ += static_cast<int>(due.size());
   }
-  for (auto& e : due) executor_.Submit([this, e] { Refresh(e); });
+  for (auto& e : due) executor_.Submit([this, e] { RunRefresh(e); });
 }
 
 void Tracker::Start() {
@@ -368,10 +368,9 @@ void Tracker::RefreshDone(Entry& e, double started_at) {
   flight_cv_.notify_all();
 }
 
-void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
+void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
   Entry& e = *ep;
   const ScalerSpec& spec = *e.spec;
-  const double now = clock_.Now();
   const double step = spec.step_seconds;
   std::vector<LogField> who = {{"namespace", spec.namespace_},
                                {"scaledobject", spec.name},
@@ -420,7 +419,6 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
     answer->last_error = error;
     answer->consecutive_errors = e.consecutive_errors;
     Publish(e, std::move(answer));
-    RefreshDone(e, now);
     return;
   }
   if (!e.last_error.empty()) {
@@ -480,7 +478,6 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
     answer->status = null_error;
     answer->computed_at = now;
     Publish(e, std::move(answer));
-    RefreshDone(e, now);
     return;
   }
 
@@ -636,7 +633,40 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep) {
     e.metrics->SetAnswerAge(0);
   }
   Publish(e, std::move(answer));
-  RefreshDone(e, now);
+}
+
+void Tracker::RunRefresh(const std::shared_ptr<Entry>& e) {
+  const double now = clock_.Now();
+  // Nothing may escape a worker (the process must not die on what a query returns or
+  // what a fit meets): an exception becomes the object's error.
+  try {
+    Refresh(e, now);
+  } catch (const std::exception& ex) {
+    RefreshFailed(*e, ex.what());
+  } catch (...) {
+    RefreshFailed(*e, "unknown exception");
+  }
+  RefreshDone(*e, now);
+}
+
+void Tracker::RefreshFailed(Entry& e, const std::string& what) {
+  Log(LogLevel::kError, "refresh_failed",
+      {{"namespace", e.spec->namespace_},
+       {"scaledobject", e.spec->name},
+       {"metric", e.spec->metric_name},
+       {"error", what}});
+  std::shared_ptr<const Answer> previous;
+  {
+    std::lock_guard<std::mutex> lock(e.mu);
+    previous = e.answer;
+  }
+  auto answer = std::make_shared<Answer>();
+  if (previous != nullptr) *answer = *previous;
+  if (previous == nullptr || !previous->status.ok()) {
+    answer->status = absl::InternalError("refresh failed unexpectedly: " + what);
+  }
+  answer->last_error = "refresh failed unexpectedly: " + what;
+  Publish(e, std::move(answer));
 }
 
 double SystemClock::Now() const {

@@ -177,7 +177,9 @@ class Tracker {
  private:
   struct Entry;
   std::shared_ptr<Entry> FindOrCreate(const ObjectRef& ref, absl::Status* status);
-  void Refresh(const std::shared_ptr<Entry>& e);
+  void RunRefresh(const std::shared_ptr<Entry>& e);
+  void Refresh(const std::shared_ptr<Entry>& e, double now);
+  void RefreshFailed(Entry& e, const std::string& what);
   void Publish(Entry& e, std::shared_ptr<const Answer> answer);
   void RefreshDone(Entry& e, double started_at);
 

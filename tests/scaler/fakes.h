@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,11 @@ class FakeMetricSource final : public scaler::MetricSource {
     error_ = std::move(status);
   }
   void Recover() { Fail(absl::OkStatus()); }
+  // Makes Fetch throw, as a misbehaving library might.
+  void SetThrow(bool t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    throw_ = t;
+  }
   // Servers other than these are PERMISSION_DENIED by Validate().
   void SetAllowed(std::vector<std::string> servers) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -88,6 +94,7 @@ class FakeMetricSource final : public scaler::MetricSource {
                                          double end, double step) override {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back({query.query, start, end, step});
+    if (throw_) throw std::runtime_error("fake source exploded");
     if (!error_.ok()) return error_;
     forecast::Series s;
     for (double t = std::ceil(start / step) * step; t <= end + 1e-9; t += step) {
@@ -104,6 +111,7 @@ class FakeMetricSource final : public scaler::MetricSource {
   std::function<double(double)> value_at_;
   double data_start_ = -1e300;
   absl::Status error_;
+  bool throw_ = false;
   std::vector<std::string> allowed_;
   std::vector<FetchCall> calls_;
 };

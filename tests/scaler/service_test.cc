@@ -473,6 +473,17 @@ TEST_F(ServiceTest, SourceErrorWithoutAnyAnswerIsReturned) {
                                        HasSubstr("sum(")));
 }
 
+TEST_F(ServiceTest, AnExceptionInARefreshBecomesAnErrorNotACrash) {
+  source_.SetThrow(true);
+  externalscaler::GetMetricsResponse resp;
+  grpc::Status s = GetMetrics(Ref(), "augur-web", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(s.error_message(), HasSubstr("fake source exploded"));
+  source_.SetThrow(false);
+  AdvanceAndTick(300);
+  EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());  // and the object recovers
+}
+
 TEST_F(ServiceTest, EmptyResultFollowsIgnoreNullValues) {
   source_.SetDataStart(1e300);  // no data at all
   EXPECT_DOUBLE_EQ(Value(Ref()), 0);
