@@ -1,5 +1,6 @@
 #include "loadtest/commands.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -333,7 +334,7 @@ void PrintKedaEvent(std::ostream& out, const std::string& format, const KedaEven
         << (e.reactive_replicas ? std::to_string(*e.reactive_replicas) : "") << ",\"" << reason
         << "\"" << std::endl;
   } else {
-    out << IsoTime(e.time) << "  " << std::left << std::setw(5) << KedaEventKindName(e.kind)
+    out << IsoTime(e.time) << "  " << std::left << std::setw(6) << KedaEventKindName(e.kind)
         << " observed=" << std::setw(9) << (e.observed ? Opt(e.observed) : "-")
         << " value=" << std::setw(9) << (e.value ? Opt(e.value) : "-")
         << " active=" << std::setw(5) << (e.active ? (*e.active ? "true" : "false") : "-")
@@ -487,7 +488,7 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
         while (reader->Read(&msg)) {
           std::lock_guard<std::mutex> lock(out_mutex);
           KedaEvent e;
-          e.kind = KedaEvent::Kind::kPoll;
+          e.kind = KedaEvent::Kind::kStream;
           e.time = env.now();
           e.active = msg.result();
           e.replicas = emulator.replicas();
@@ -603,7 +604,7 @@ int Bench(const std::vector<std::string>& args, const CommandEnv& env) {
 int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string trace_path, startup = "3m", sync = "15s", horizon, history = "7d";
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
-  std::string from = "0s";
+  std::string from = "0s", svg_last = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
   int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
@@ -640,6 +641,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("limit", po::value(&limit)->default_value(limit), "simulate only this long (0 = to the end)")
       ("csv", po::value(&csv_path), "write the run as CSV")
       ("svg", po::value(&svg_path), "write a plot of demand and ready capacity")
+      ("svg-last", po::value(&svg_last)->default_value(svg_last),
+       "plot only this last part of the run (0 = all of it)")
       ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}}");
   po::variables_map vm;
   if (!Parse(args, desc, vm)) {
@@ -705,7 +708,17 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
     std::ofstream f(svg_path, std::ios::trunc);
     const std::string title = absl::StrCat(trace_path.substr(trace_path.find_last_of('/') + 1),
                                            ": capacity ", capacity, "/pod, start-up ", startup);
-    WriteSimulationSvg(f, *result, capacity, title);
+    const double last = Seconds("svg-last", svg_last);
+    if (last > 0 && !result->rows.empty()) {
+      SimulationResult window = *result;
+      const double from_t = window.rows.back().time - last;
+      window.rows.erase(window.rows.begin(),
+                        std::lower_bound(window.rows.begin(), window.rows.end(), from_t,
+                                         [](const SimulationRow& r, double t) { return r.time < t; }));
+      WriteSimulationSvg(f, window, capacity, title);
+    } else {
+      WriteSimulationSvg(f, *result, capacity, title);
+    }
     if (!f) {
       *env.err << "simulate: cannot write '" << svg_path << "'\n";
       return kFailure;

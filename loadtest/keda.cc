@@ -74,6 +74,7 @@ const char* KedaEventKindName(KedaEvent::Kind kind) {
     case KedaEvent::Kind::kStart: return "start";
     case KedaEvent::Kind::kPoll: return "poll";
     case KedaEvent::Kind::kHpaSync: return "hpa";
+    case KedaEvent::Kind::kStream: return "stream";
   }
   return "unknown";
 }

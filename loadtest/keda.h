@@ -77,7 +77,7 @@ struct KedaConfig {
 };
 
 struct KedaEvent {
-  enum class Kind { kStart, kPoll, kHpaSync };
+  enum class Kind { kStart, kPoll, kHpaSync, kStream };
   Kind kind = Kind::kHpaSync;
   double time = 0;
   std::optional<double> observed;  // the observed value (reactive input), if configured
@@ -89,7 +89,7 @@ struct KedaEvent {
   bool error = false;
   int rpcs = 0;                    // RPCs made for this event (retries included)
 };
-const char* KedaEventKindName(KedaEvent::Kind kind);  // "start", "poll", "hpa"
+const char* KedaEventKindName(KedaEvent::Kind kind);  // "start", "poll", "hpa", "stream"
 
 class KedaEmulator {
  public:

@@ -44,7 +44,7 @@ for run in "${runs[@]}"; do
   # shellcheck disable=SC2086
   "$lt" simulate --trace "$data/$name.csv" --capacity "$capacity" --quantile "$quantile" \
     "${common[@]}" $flags ${extra[@]+"${extra[@]}"} --csv "$out/$name.csv" \
-    --svg "$out/$name.svg" --json > "$out/$name.json" 2> "$out/$name.log"
+    --svg "$out/$name.svg" --svg-last 3d --json > "$out/$name.json" 2> "$out/$name.log"
 done
 
 python3 - "$out" "${QUANTILE:-}" "${runs[@]}" <<'PY'
@@ -60,7 +60,7 @@ for run in runs:
     ratio = a["underprovisioned_fraction"] / r["underprovisioned_fraction"] if r["underprovisioned_fraction"] else float("nan")
     extra = a["replica_hours"] / r["replica_hours"] - 1
     ok = ratio <= 0.5 and extra <= 0.15
-    print(f"| {name} | {capacity} | {quantile} | {100*r['underprovisioned_fraction']:.2f} % | {100*a['underprovisioned_fraction']:.2f} % | {ratio:.2f} | "
+    print(f"| {name} | {capacity} | {quantile} | {100*r['underprovisioned_fraction']:.2f} % | {100*a['underprovisioned_fraction']:.2f} % | {ratio:.3f} | "
           f"{100*r['unserved_fraction']:.3f} % | {100*a['unserved_fraction']:.3f} % | {r['replica_hours']:.0f} | {a['replica_hours']:.0f} | "
           f"{100*extra:+.1f} % | {r['scale_events']} / {a['scale_events']} | {'met' if ok else 'missed'} |")
 print(f"\n(results in {out})")
