@@ -413,10 +413,22 @@ TEST_F(AugurIntegrationTest, TlsAndMutualTls) {
   EXPECT_EQ(mtls->Terminate(5), 0);
 }
 
-TEST_F(AugurIntegrationTest, BadFlagsExitTwoWithUsage) {
+// No Prometheus needed here.
+TEST(AugurFlags, BadFlagsExitTwoWithUsage) {
+  const std::string dir_ = MakeTempDir();
   auto augur = AugurProcess::Start({"--max-staleness", "soon"}, dir_);
   EXPECT_EQ(augur->Terminate(5), 2);
   EXPECT_THAT(augur->log(), HasSubstr("--max-staleness"));
+  auto unknown = AugurProcess::Start({"--no-such-flag"}, dir_);
+  EXPECT_EQ(unknown->Terminate(5), 2);
+  EXPECT_THAT(unknown->log(), HasSubstr("--listen"));  // the usage
+  // Flags are also AUGUR_* environment variables.
+  setenv("AUGUR_IDLE_TTL", "a while", 1);
+  auto env = AugurProcess::Start({}, dir_);
+  unsetenv("AUGUR_IDLE_TTL");
+  EXPECT_EQ(env->Terminate(5), 2);
+  EXPECT_THAT(env->log(), HasSubstr("--idle-ttl 'a while'"));
+  std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 
 }  // namespace
