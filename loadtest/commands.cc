@@ -74,10 +74,18 @@ void Check(const absl::Status& s, const std::string& flag = "") {
 
 // Parses argv (after the subcommand) against `desc`. Returns false when --help was
 // printed.
+// An unknown or malformed flag prints the error and the command's usage (exit 2).
+struct UsagePrinted {};
+
 bool Parse(const std::vector<std::string>& args, const po::options_description& desc,
-           po::variables_map& vm) {
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
+           po::variables_map& vm, const CommandEnv& env) {
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    *env.err << "augur-loadtest: " << e.what() << "\n\n" << desc << "\n";
+    throw UsagePrinted{};
+  }
   return vm.count("help") == 0;
 }
 
@@ -177,7 +185,7 @@ int Workload(const std::vector<std::string>& args, const CommandEnv& env) {
       ("json", po::bool_switch(&json), "machine-readable start and end records on stdout");
   source_flags.Add(desc);
   po::variables_map vm;
-  if (!Parse(args, desc, vm)) {
+  if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
     return 0;
   }
@@ -248,7 +256,7 @@ int Backfill(const std::vector<std::string>& args, const CommandEnv& env) {
       ("json", po::bool_switch(&json), "print a JSON summary (stdout with --out, else stderr)");
   source_flags.Add(desc);
   po::variables_map vm;
-  if (!Parse(args, desc, vm)) {
+  if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
     return 0;
   }
@@ -381,7 +389,7 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
       ("format", po::value(&format)->default_value(format), "text | csv | json (JSON lines)")
       ("json", po::bool_switch(&json), "same as --format json");
   po::variables_map vm;
-  if (!Parse(args, desc, vm)) {
+  if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
     return 0;
   }
@@ -565,7 +573,7 @@ int Bench(const std::vector<std::string>& args, const CommandEnv& env) {
       ("timeout", po::value(&timeout)->default_value(timeout), "deadline per request")
       ("json", po::bool_switch(&json), "print exactly {\"rps\",\"latency_ms\",\"errors\"}");
   po::variables_map vm;
-  if (!Parse(args, desc, vm)) {
+  if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
     return 0;
   }
@@ -645,7 +653,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
        "plot only this last part of the run (0 = all of it)")
       ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}}");
   po::variables_map vm;
-  if (!Parse(args, desc, vm)) {
+  if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
     return 0;
   }
@@ -790,6 +798,8 @@ int RunLoadtest(int argc, const char* const* argv, const CommandEnv& env) {
     std::vector<std::string> args(argv + 2, argv + argc);
     try {
       return c.run(args, env);
+    } catch (const UsagePrinted&) {
+      return kUsage;
     } catch (const po::error& e) {
       *env.err << "augur-loadtest " << name << ": " << e.what() << "\n(see augur-loadtest " << name
                << " --help)\n";

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -61,18 +62,26 @@ std::string FormatTimestamp(double t) {
 absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(const std::string& text) {
   std::map<std::string, std::string> out;
   if (text.empty()) return out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string item = text.substr(pos, comma - pos);
+  // Split on unescaped commas: a backslash before a comma (or before a backslash) makes
+  // it literal, for PromQL such as `sum by (a\,b) (x)`.
+  std::vector<std::string> items(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == ',' || text[i + 1] == '\\')) {
+      items.back() += text[++i];
+    } else if (text[i] == ',') {
+      items.emplace_back();
+    } else {
+      items.back() += text[i];
+    }
+  }
+  for (const std::string& item : items) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad element '", item, "' in '", text, "': expected k=v[,k2=v2...]"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad element '", item, "' in '", text,
+          "': expected k=v[,k2=v2...] (write a comma inside a value as \\,)"));
     }
     out[item.substr(0, eq)] = item.substr(eq + 1);
-    pos = comma + 1;
   }
   return out;
 }

@@ -54,6 +54,7 @@ TEST(Commands, HelpForEveryCommandAndUsageErrors) {
     CmdResult bad = RunArgs({cmd, "--no-such-flag"});
     EXPECT_EQ(bad.code, 2) << cmd;
     EXPECT_THAT(bad.err, HasSubstr("no-such-flag")) << cmd;
+    EXPECT_THAT(bad.err, HasSubstr("--help")) << cmd;  // the usage is printed
   }
   EXPECT_EQ(RunArgs({}).code, 2);
   EXPECT_EQ(RunArgs({"frobnicate"}).code, 2);

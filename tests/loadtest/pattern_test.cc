@@ -174,6 +174,10 @@ TEST(Backfill, RejectsBadNamesLabelsAndWindows) {
               HasSubstr("step"));
   EXPECT_THAT(std::string(ParseLabels("a=1,b").status().message()), HasSubstr("expected k=v"));
   EXPECT_THAT(std::string(ParseLabels("1a=x").status().message()), HasSubstr("bad label name"));
+  auto md = ParseKeyValues("query=sum by (a\\,b) (x),targetValue=10");
+  ASSERT_TRUE(md.ok()) << md.status();
+  EXPECT_EQ(md->at("query"), "sum by (a,b) (x)");
+  EXPECT_EQ(md->at("targetValue"), "10");
   auto labels = ParseLabels("job=demo,instance=a:1");
   ASSERT_TRUE(labels.ok());
   EXPECT_EQ(labels->at("instance"), "a:1");
