@@ -124,8 +124,8 @@ else
            d = 0.5 * (1 - cos(2 * pi * (t - 14400) / 86400));
            printf "%d,%.3f\n", t, 20 + 400 * d } }' > "$tmp/day.csv"
   anchor=$((now - 34200 / speed))
-  source_flags=(--replay "$tmp/day.csv" --speed "$speed" --anchor "$anchor" --noise 0.02
-                --noise-step 60s --seed 7 --metric-name augur_demo_load --labels "$labels")
+  source_flags=(--replay "$tmp/day.csv" --speed "$speed" --anchor "$anchor" --noise 0.01
+                --noise-step 1s --seed 7 --metric-name augur_demo_load --labels "$labels")
   hist_s=$((7 * 86400 / speed)); ((hist_s >= 3900)) || hist_s=3900
   history="$((hist_s / 60))m" step="$(((60 + speed - 1) / speed))s"
   season="$((86400 / speed))s" horizon=1m
@@ -188,7 +188,8 @@ wait_for 30 grep -q 'event=listening' "$tmp/augur.log" \
 line=$(grep -m1 'event=listening' "$tmp/augur.log")
 grpc_addr=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<<"$line" | tr -d '"')
 http_addr=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' <<<"$line" | tr -d '"')
-echo "[{\"targets\": [\"$http_addr\"]}]" > "$tmp/augur-targets.json"
+echo "[{\"targets\": [\"$http_addr\"]}]" > "$tmp/augur-targets.json.new"
+mv "$tmp/augur-targets.json.new" "$tmp/augur-targets.json"  # atomic: Prometheus watches it
 
 # ---------------------------------------------------------------- 4. KEDA, emulated
 metadata="query=sum(augur_demo_load),targetValue=10,activationThreshold=1,horizon=$horizon"
