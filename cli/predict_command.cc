@@ -39,6 +39,7 @@ struct ModelFlags {
   std::string ar_window = "";
   std::string recency_half_life = "";
   std::string trend_damping = "";
+  std::string profile_half_life = "";
   double huber = forecast::Options().huber_threshold;
   double interval_scale = forecast::Options().interval_scale;
   bool no_level_shift = false;
@@ -79,6 +80,8 @@ void AddModelFlags(po::options_description& desc, ModelFlags& f) {
        "multiplies the width of the intervals")
       ("no-level-shift", po::bool_switch(&f.no_level_shift), "do not fit a level shift")
       ("no-profile", po::bool_switch(&f.no_profile), "no daily profile of the residuals")
+      ("profile-half-life", po::value(&f.profile_half_life),
+       "weight of past days in the daily profile halves every this long (default 7d)")
       ("no-smoothing-correction", po::bool_switch(&f.no_smoothing),
        "only AR (or no) short-term correction, no smoothed level")
       ("allow-negative", po::bool_switch(&f.allow_negative),
@@ -130,6 +133,11 @@ absl::StatusOr<forecast::Options> ToOptions(const ModelFlags& f) {
   o.clamp_nonnegative = !f.allow_negative;
   o.daily_profile = !f.no_profile;
   o.smoothing_correction = !f.no_smoothing;
+  if (!f.profile_half_life.empty()) {
+    auto secs = DurationSeconds("profile-half-life", f.profile_half_life);
+    if (!secs.ok()) return secs.status();
+    o.profile_half_life_days = *secs / 86400.0;
+  }
   struct {
     const char* flag;
     const std::string* text;

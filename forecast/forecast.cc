@@ -662,7 +662,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         order = s.period_seconds < kDay ? 5 : 10;
       }
     }
-    const int nyquist = static_cast<int>(std::floor(s.period_seconds / (2.5 * step)));
+    const int nyquist = static_cast<int>(std::floor((s.period_seconds / step - 1) / 2));
     if (span < s.period_seconds) {
       info.notes.push_back(absl::StrCat("seasonality ", s.name, ": history ",
                                         Seconds(std::round(span)), " shorter than its period ",
@@ -920,7 +920,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       noise += sigma * sigma / cnt[b];
     }
     if (signal > 20 * noise) {
-      const int order = std::min(5, static_cast<int>(std::floor(3600.0 / (2.5 * row_step))));
+      const int order = std::min(5, static_cast<int>(std::floor((3600.0 / row_step - 1) / 2)));
       if (order >= 1) {
         wanted.push_back({"hourly", 3600.0, order, 0});
         Model::State::Season season;
@@ -1058,42 +1058,80 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   // Daily profile: what the smooth Fourier terms miss at each phase of the day (cron
   // jobs, hourly batches), averaged over the days with recent days weighing more and
-  // shrunk towards 0; kept only when it stands out of the noise.
+  // shrunk towards 0; kept only when it stands out of the noise. How fast it adapts
+  // (the half-life of a day's weight) is chosen by forecasting the last two days of the
+  // residuals from the days before them.
   if (options.daily_profile && span + 1.5 * step >= 2 * kDay &&
       kDay / step >= 8 && kDay / step <= 20000) {
     const size_t bins = static_cast<size_t>(std::llround(kDay / step));
-    std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
-    for (size_t gi = 0; gi < grid_n; ++gi) {
-      const double r = grid[gi];
-      if (std::isnan(r)) continue;
-      const double t = st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
-      const double age_days = (st.last_t - t) / kDay;
-      const double wt = std::exp2(-age_days / options.profile_half_life_days);
-      const size_t b = st.ProfileBin(t, bins);
-      sum[b] += wt * std::clamp(r, -cut, cut);
-      wsum[b] += wt;
-      w2sum[b] += wt * wt;
+    auto time_of = [&](size_t gi) {
+      return st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
+    };
+    // The profile from grid[0, end), ages counted from grid[end - 1]; `signal_ok` says
+    // whether it stands out of the noise.
+    auto build_profile = [&](size_t end, double half_life_days, bool* signal_ok) {
+      std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
+      const double t_end = time_of(end - 1);
+      for (size_t gi = 0; gi < end; ++gi) {
+        const double r = grid[gi];
+        if (std::isnan(r)) continue;
+        const double t = time_of(gi);
+        const double wt = std::exp2(-(t_end - t) / kDay / half_life_days);
+        const size_t bin = st.ProfileBin(t, bins);
+        sum[bin] += wt * std::clamp(r, -cut, cut);
+        wsum[bin] += wt;
+        w2sum[bin] += wt * wt;
+      }
+      std::vector<double> profile(bins, 0.0);
+      double signal = 0, noise = 0;
+      for (size_t bin = 0; bin < bins; ++bin) {
+        if (wsum[bin] <= 0) continue;
+        const double mean = sum[bin] / wsum[bin];
+        const double n_eff = wsum[bin] * wsum[bin] / w2sum[bin];
+        // Shrink each bin's mean by its noise: mean * m^2 / (m^2 + s^2 / n_eff).
+        const double v = sigma * sigma / n_eff;
+        profile[bin] = mean * mean * mean / (mean * mean + v + 1e-300);
+        signal += mean * mean;
+        noise += v;
+      }
+      *signal_ok = signal > 2 * noise;
+      return profile;
+    };
+    double half_life = options.profile_half_life_days;
+    if (grid_n >= 4 * bins) {
+      // Candidates: the configured half-life, faster and slower ones, and no profile (0).
+      const double candidates[] = {0, half_life / 3, half_life, half_life * 3};
+      double best_err = std::numeric_limits<double>::infinity();
+      for (double hl : candidates) {
+        double err = 0;
+        for (size_t fold = 1; fold <= 2; ++fold) {
+          const size_t end = grid_n - fold * bins;
+          bool ok = false;
+          std::vector<double> prof;
+          if (hl > 0) prof = build_profile(end, hl, &ok);
+          for (size_t gi = end; gi < end + bins; ++gi) {
+            if (std::isnan(grid[gi])) continue;
+            const double pv = ok ? prof[st.ProfileBin(time_of(gi), bins)] : 0.0;
+            err += std::abs(std::clamp(grid[gi], -cut, cut) - pv);
+          }
+        }
+        if (err < best_err * (1 - 1e-9)) {
+          best_err = err;
+          half_life = hl;
+        }
+      }
     }
-    std::vector<double> profile(bins, 0.0);
-    double signal = 0, noise = 0;
-    for (size_t b = 0; b < bins; ++b) {
-      if (wsum[b] <= 0) continue;
-      const double mean = sum[b] / wsum[b];
-      const double n_eff = wsum[b] * wsum[b] / w2sum[b];
-      // Shrink each bin's mean by its noise: mean * m^2 / (m^2 + s^2 / n_eff).
-      const double v = sigma * sigma / n_eff;
-      profile[b] = mean * mean * mean / (mean * mean + v + 1e-300);
-      signal += mean * mean;
-      noise += v;
-    }
-    if (signal > 2 * noise) {
+    bool ok = false;
+    std::vector<double> profile;
+    if (half_life > 0) profile = build_profile(grid_n, half_life, &ok);
+    if (ok) {
       st.profile = std::move(profile);
       for (size_t gi = 0; gi < grid_n; ++gi) {
         if (std::isnan(grid[gi])) continue;
-        const double t = st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
-        grid[gi] -= st.profile[st.ProfileBin(t, bins)];
+        grid[gi] -= st.profile[st.ProfileBin(time_of(gi), bins)];
       }
-      info.notes.push_back("daily profile fitted on the residuals");
+      info.notes.push_back(absl::StrFormat(
+          "daily profile fitted on the residuals (half-life %.3g days)", half_life));
     }
   }
 
