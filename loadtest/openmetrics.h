@@ -19,8 +19,8 @@ using LabelMap = std::map<std::string, std::string>;
 // Parses "k=v,k2=v2" (empty = none). Label names must match [a-zA-Z_][a-zA-Z0-9_]*.
 // Errors: kInvalidArgument naming the bad element and what is expected.
 absl::StatusOr<LabelMap> ParseLabels(const std::string& text);
-// Same form for ScaledObject metadata (any non-empty key); "\\," is a comma inside a
-// value (PromQL "sum by (a\\,b) (x)").
+// Same form for ScaledObject metadata (any non-empty key); a backslash before a comma
+// makes it part of the value (PromQL `sum by (a\,b) (x)`).
 absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(const std::string& text);
 
 // kInvalidArgument unless `name` is a valid metric name [a-zA-Z_:][a-zA-Z0-9_:]*.
