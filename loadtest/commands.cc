@@ -265,6 +265,7 @@ int Backfill(const std::vector<std::string>& args, const CommandEnv& env) {
   window.end = end.empty() ? now : TimeFlag("end", end, now);
   window.start = start.empty() ? window.end - Seconds("range", range) : TimeFlag("start", start, now);
   window.step = Seconds("step", step);
+  if (!(window.step > 0)) throw UsageError{absl::StrCat("--step '", step, "': expected a duration > 0")};
   // Align to the step grid so that repeated runs write the same timestamps.
   window.start = std::ceil(window.start / window.step) * window.step;
   Check(window.Validate());

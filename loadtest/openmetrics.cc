@@ -109,7 +109,8 @@ absl::Status ValidateMetricName(const std::string& name) {
 absl::Status BackfillWindow::Validate() const {
   if (!std::isfinite(start) || !std::isfinite(end) || end <= start) {
     return absl::InvalidArgumentError(
-        absl::StrCat("window [", start, ", ", end, "]: expected start < end"));
+        absl::StrCat("window [", FormatTimestamp(start), ", ", FormatTimestamp(end),
+                     "] (unix seconds): expected start < end"));
   }
   if (!std::isfinite(step) || step <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("step = ", step, "s: expected > 0"));
