@@ -186,8 +186,8 @@ grpc::Status ExternalScalerService::StreamIsActive(
     if (!spec.ok()) return ToGrpcStatus(spec.status());
     bool sent = false;
     uint64_t activations = 0;
+    uint64_t version = 0;
     while (!shutting_down_ && !context->IsCancelled()) {
-      const uint64_t seen = tracker_.Generation();
       auto got = tracker_.Get(ref);
       // While the object has no valid answer (first refresh, staleness) nothing is sent:
       // KEDA's polling sees the error, and the stream resumes with the next answer.
@@ -204,7 +204,9 @@ grpc::Status ExternalScalerService::StreamIsActive(
         activations = answer.activations;
       }
       if (shutting_down_) break;
-      tracker_.WaitForChange(seen, stream_poll_);
+      // Woken by this object's next answer only (not every object's), by the server's
+      // shutdown, or after stream_poll to notice a client that left.
+      tracker_.WaitForObjectChange(ref, &version, stream_poll_);
     }
     return grpc::Status::OK;
   });
@@ -224,10 +226,10 @@ grpc::Status ExternalScalerService::StreamMetricSpec(
     externalscaler::GetMetricSpecResponse message;
     FillSpec(**spec, &message);
     if (!writer->Write(message)) return grpc::Status::OK;
+    uint64_t version = 0;
     while (!shutting_down_ && !context->IsCancelled()) {
-      const uint64_t seen = tracker_.Generation();
       if (!tracker_.Track(ref).ok()) break;  // keeps the object tracked while streamed
-      tracker_.WaitForChange(seen, stream_poll_);
+      tracker_.WaitForObjectChange(ref, &version, stream_poll_);
     }
     return grpc::Status::OK;
   });

@@ -99,6 +99,7 @@ struct Tracker::Entry {
   std::mutex mu;
   std::condition_variable answered;
   std::shared_ptr<const Answer> answer;
+  uint64_t version = 0;  // publications so far
   bool in_flight = false;
   double next_refresh = 0;
   std::atomic<double> last_access{0};
@@ -326,6 +327,36 @@ void Tracker::WakeAll() {
     generation_.fetch_add(1);
   }
   change_cv_.notify_all();
+  std::vector<std::shared_ptr<Entry>> all;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    for (const auto& [key, e] : entries_) all.push_back(e);
+  }
+  for (const auto& e : all) {
+    {
+      std::lock_guard<std::mutex> lock(e->mu);
+      wake_epoch_.fetch_add(1);
+    }
+    e->answered.notify_all();
+  }
+  wake_epoch_.fetch_add(1);
+}
+
+void Tracker::WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
+                                  std::chrono::milliseconds max_wait) {
+  std::shared_ptr<Entry> e;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = entries_.find(ObjectKey(ref));
+    if (it == entries_.end()) return;
+    e = it->second;
+  }
+  const uint64_t epoch = wake_epoch_.load();
+  std::unique_lock<std::mutex> lock(e->mu);
+  e->answered.wait_for(lock, max_wait, [&] {
+    return e->version != *version || wake_epoch_.load() != epoch;
+  });
+  *version = e->version;
 }
 
 void Tracker::UpdateAgeMetrics() {
@@ -346,6 +377,7 @@ void Tracker::Publish(Entry& e, std::shared_ptr<const Answer> answer) {
   {
     std::lock_guard<std::mutex> lock(e.mu);
     e.answer = std::move(answer);
+    ++e.version;
   }
   e.answered.notify_all();
   {

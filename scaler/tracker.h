@@ -169,6 +169,12 @@ class Tracker {
   // until it differs from `seen`, WakeAll() is called, or `max_wait` passes.
   uint64_t Generation() const;
   void WaitForChange(uint64_t seen, std::chrono::milliseconds max_wait);
+  // One object's answer changes (what a stream waits for, so that a publication wakes
+  // only that object's streams): blocks until the object's answer version differs from
+  // `*version` (then updates it), WakeAll() is called, or `max_wait` passes. Returns at
+  // once if the object is not tracked.
+  void WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
+                           std::chrono::milliseconds max_wait);
   void WakeAll();
 
   // Refreshes every object's answer-age metric (called before /metrics is served).
@@ -196,6 +202,7 @@ class Tracker {
   std::mutex change_mu_;
   std::condition_variable change_cv_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> wake_epoch_{0};  // WakeAll() calls
 
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
