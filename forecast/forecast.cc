@@ -1069,15 +1069,19 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     };
     // The profile from grid[0, end), ages counted from grid[end - 1]; `signal_ok` says
     // whether it stands out of the noise.
+    std::vector<uint32_t> bin_of(grid_n);
+    for (size_t gi = 0; gi < grid_n; ++gi) {
+      bin_of[gi] = static_cast<uint32_t>(st.ProfileBin(time_of(gi), bins));
+    }
     auto build_profile = [&](size_t end, double half_life_days, bool* signal_ok) {
       std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
-      const double t_end = time_of(end - 1);
-      for (size_t gi = 0; gi < end; ++gi) {
+      // Weights halve every half-life back from grid[end - 1], by recurrence.
+      const double decay = std::exp2(-step / kDay / half_life_days);
+      double wt = 1;
+      for (size_t gi = end; gi-- > 0; wt *= decay) {
         const double r = grid[gi];
         if (std::isnan(r)) continue;
-        const double t = time_of(gi);
-        const double wt = std::exp2(-(t_end - t) / kDay / half_life_days);
-        const size_t bin = st.ProfileBin(t, bins);
+        const size_t bin = bin_of[gi];
         sum[bin] += wt * std::clamp(r, -cut, cut);
         wsum[bin] += wt;
         w2sum[bin] += wt * wt;
@@ -1111,7 +1115,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
           if (hl > 0) prof = build_profile(end, hl, &ok);
           for (size_t gi = end; gi < end + bins; ++gi) {
             if (std::isnan(grid[gi])) continue;
-            const double pv = ok ? prof[st.ProfileBin(time_of(gi), bins)] : 0.0;
+            const double pv = ok ? prof[bin_of[gi]] : 0.0;
             err += std::abs(std::clamp(grid[gi], -cut, cut) - pv);
           }
         }
@@ -1128,7 +1132,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       st.profile = std::move(profile);
       for (size_t gi = 0; gi < grid_n; ++gi) {
         if (std::isnan(grid[gi])) continue;
-        grid[gi] -= st.profile[st.ProfileBin(time_of(gi), bins)];
+        grid[gi] -= st.profile[bin_of[gi]];
       }
       info.notes.push_back(absl::StrFormat(
           "daily profile fitted on the residuals (half-life %.3g days)", half_life));
