@@ -453,7 +453,8 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     const double det = deterministic(t, &tr);
     double corr = 0;
     if (steps[j] > 0 && !path.empty()) {
-      corr = steps[j] <= static_cast<long long>(path.size()) ? path[steps[j] - 1] : 0.0;
+      // Past the computed path the correction has converged: hold its last value.
+      corr = path[std::min<size_t>(static_cast<size_t>(steps[j]), path.size()) - 1];
     }
     const double ys = det + corr;
     fc.yhat[j] = st.ToRaw(ys);

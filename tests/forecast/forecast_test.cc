@@ -302,6 +302,17 @@ TEST(ProphetModel, FollowsALevelShiftInProgressAtTheEnd) {
   for (size_t j = 0; j < f->yhat.size(); ++j) {
     EXPECT_NEAR(f->yhat[j], truth(f->timestamps[j]) + 40, 3.0) << j;
   }
+  // Far beyond the steps the correction is computed for (a year at 5 min), the shift
+  // still holds and the bands stay finite (flat growth, so that no slope is extrapolated).
+  Options flat;
+  flat.growth = Growth::kFlat;
+  auto mf = Fit(s, flat);
+  ASSERT_THAT(mf, IsOk());
+  const double far = mf->last_timestamp() + 365 * kDay;
+  auto g = mf->Predict({far}, {0.1, 0.9});
+  ASSERT_THAT(g, IsOk());
+  EXPECT_NEAR(g->yhat[0], truth(far) + 40, 5.0);
+  EXPECT_TRUE(std::isfinite(g->quantiles[0][0]) && std::isfinite(g->quantiles[1][0]));
 }
 
 TEST(ProphetModel, ConstantSeriesGivesAFlatForecast) {
