@@ -3,6 +3,7 @@
 // the last 30 % of the series, the model and the naive last-value forecast scored side
 // by side at each horizon.
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -11,8 +12,6 @@
 #include <numeric>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
@@ -64,6 +63,7 @@ int RunBacktest(int argc, char** argv) {
       "origin; peak_under = share of origins whose forecast peak is below the actual peak;\n"
       "peak_over = mean surplus of the forecast peak, relative to the mean actual peak.\n\n"
       "Options");
+  // clang-format off
   desc.add_options()("help,h", "show this help")
       ("input", po::value(&input), "series CSV (timestamp,value); - for stdin")
       ("horizon", po::value(&horizons_text)->default_value(horizons_text),
@@ -75,6 +75,7 @@ int RunBacktest(int argc, char** argv) {
        "no origin with less history than this")
       ("interval", po::value(&interval)->default_value(interval),
        "central interval whose coverage is scored");
+  // clang-format on
   AddModelFlags(desc, *model);
   po::variables_map vm;
   try {
@@ -104,13 +105,15 @@ int RunBacktest(int argc, char** argv) {
   for (absl::string_view part : absl::StrSplit(horizons_text, ',')) {
     auto h = seconds(std::string(part));
     if (!h.ok() || !(*h > 0)) {
-      return usage_error("--horizon \"" + std::string(part) + "\": expected durations such as 10m,60m");
+      return usage_error("--horizon \"" + std::string(part) +
+                         "\": expected durations such as 10m,60m");
     }
     horizons.emplace_back(std::string(part), *h);
   }
   auto history = seconds(history_text);
   auto min_history = seconds(min_history_text);
-  if (!history.ok() || !(*history > 0)) return usage_error("--history: expected a duration such as 14d");
+  if (!history.ok() || !(*history > 0))
+    return usage_error("--history: expected a duration such as 14d");
   if (!min_history.ok() || !(*min_history >= 0)) {
     return usage_error("--min-history: expected a duration such as 3d");
   }
@@ -160,17 +163,17 @@ int RunBacktest(int argc, char** argv) {
   }
   lo = std::max(lo, first_ok);
   if (n < steps_ahead + 2 || lo >= n - 1 - steps_ahead) {
-    std::cerr << "augur-forecast backtest: no forecast origin: the series (" << n
-              << " points over " << FormatNumber((t.back() - t[0]) / 3600)
-              << " h) needs --min-history " << min_history_text
-              << " before its last 30 % and " << FormatNumber(max_h / 60)
+    std::cerr << "augur-forecast backtest: no forecast origin: the series (" << n << " points over "
+              << FormatNumber((t.back() - t[0]) / 3600) << " h) needs --min-history "
+              << min_history_text << " before its last 30 % and " << FormatNumber(max_h / 60)
               << " min of data after each origin\n";
     return 1;
   }
   const size_t hi = n - 1 - steps_ahead;
   std::vector<size_t> origin_idx;
   for (int k = 0; k < origins; ++k) {
-    origin_idx.push_back(lo + (hi - lo) * static_cast<size_t>(k) / static_cast<size_t>(origins - 1));
+    origin_idx.push_back(lo +
+                         (hi - lo) * static_cast<size_t>(k) / static_cast<size_t>(origins - 1));
   }
   origin_idx.erase(std::unique(origin_idx.begin(), origin_idx.end()), origin_idx.end());
 
@@ -216,8 +219,8 @@ int RunBacktest(int argc, char** argv) {
       return 1;
     }
     auto fc = fitted->Predict(ts, {lo_q, hi_q});
-    const double ms = std::chrono::duration<double, std::milli>(
-                          std::chrono::steady_clock::now() - start).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!fc.ok()) {
       std::cerr << "augur-forecast backtest: " << fc.status().message() << "\n";
       return 1;
@@ -281,8 +284,8 @@ int RunBacktest(int argc, char** argv) {
         median_ms = fit[fit.size() / 2];
       }
       std::cout << method << "," << hname << "," << s.under.size() << "," << Fixed(mae) << ","
-                << Fixed(mae / scale) << "," << Fixed(Mean(s.cover)) << ","
-                << Fixed(Mean(s.under)) << "," << Fixed(Mean(s.over) / Mean(s.peak)) << ","
+                << Fixed(mae / scale) << "," << Fixed(Mean(s.cover)) << "," << Fixed(Mean(s.under))
+                << "," << Fixed(Mean(s.over) / Mean(s.peak)) << ","
                 << (std::isnan(median_ms) ? std::string() : Fixed(median_ms)) << "\n";
     }
   }

@@ -1,6 +1,7 @@
 // augur-forecast predict: fits the model to a timestamp,value CSV history and prints the
 // forecast for the steps after its last timestamp, as CSV
 // `timestamp,yhat,yhat_lower,yhat_upper` (the interface bench/backtest.py drives).
+#include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -9,8 +10,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -51,6 +50,7 @@ struct ModelFlags {
 std::shared_ptr<ModelFlags> NewModelFlags() { return std::make_shared<ModelFlags>(); }
 
 void AddModelFlags(po::options_description& desc, ModelFlags& f) {
+  // clang-format off
   desc.add_options()
       ("seasonality", po::value(&f.seasonality)->default_value(f.seasonality),
        "auto, none, or periods such as 1d,1w or 1h:5 (period:Fourier order)")
@@ -69,9 +69,9 @@ void AddModelFlags(po::options_description& desc, ModelFlags& f) {
        "normal prior scale of the Fourier coefficients")
       ("ar-order", po::value(&f.ar_order)->default_value(f.ar_order),
        "order of the short-term residual correction (0 = off, as Prophet)")
-      ("ar-window", po::value(&f.ar_window), "history the correction is fitted on (e.g. 3d)")
+      ("ar-window", po::value(&f.ar_window), "history the correction is fitted on (default 3d)")
       ("recency-half-life", po::value(&f.recency_half_life),
-       "weight of past points halves every this long (e.g. 7d; default off)")
+       "weight of past points halves every this long (default 7d; 0 = off)")
       ("trend-damping", po::value(&f.trend_damping),
        "time constant of the extrapolated slope's decay (e.g. 1d; default off)")
       ("huber", po::value(&f.huber)->default_value(f.huber),
@@ -86,6 +86,7 @@ void AddModelFlags(po::options_description& desc, ModelFlags& f) {
        "only AR (or no) short-term correction, no smoothed level")
       ("allow-negative", po::bool_switch(&f.allow_negative),
        "do not clamp forecasts at 0 for non-negative histories");
+  // clang-format on
 }
 
 namespace {
@@ -120,8 +121,8 @@ absl::StatusOr<forecast::Options> ToOptions(const ModelFlags& f) {
   } else if (f.mode == "multiplicative") {
     o.seasonality_mode = forecast::SeasonalityMode::kMultiplicative;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--seasonality-mode \"", f.mode, "\": expected additive or multiplicative"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--seasonality-mode \"", f.mode, "\": expected additive or multiplicative"));
   }
   o.n_changepoints = f.n_changepoints;
   o.changepoint_prior_scale = f.changepoint_prior_scale;
@@ -190,6 +191,7 @@ int RunPredict(int argc, char** argv) {
       "Fits the model to a timestamp,value CSV (unix seconds) and prints\n"
       "timestamp,yhat,yhat_lower,yhat_upper for every step after the last timestamp\n"
       "up to the horizon.\n\nOptions");
+  // clang-format off
   desc.add_options()("help,h", "show this help")
       ("input", po::value(&input), "history CSV (timestamp,value); - for stdin")
       ("horizon", po::value(&horizon_text), "how far to forecast, e.g. 10m, 1h")
@@ -198,6 +200,7 @@ int RunPredict(int argc, char** argv) {
       ("step", po::value(&step_text), "forecast step (default: the history's median step)")
       ("components", po::bool_switch(&components),
        "also print the model's components (trend, seasonalities, correction)");
+  // clang-format on
   AddModelFlags(desc, model);
   po::variables_map vm;
   try {

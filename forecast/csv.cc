@@ -53,8 +53,8 @@ absl::StatusOr<Series> ReadSeriesCsv(std::istream& in) {
     if (text.find(',', comma + 1) != std::string_view::npos) {
       size_t fields = 1;
       for (char c : text) fields += c == ',';
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", line_number, ": expected 2 fields timestamp,value, got ", fields));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line_number, ": expected 2 fields timestamp,value, got ", fields));
     }
     const std::string_view ts_text = Trim(text.substr(0, comma));
     const std::string_view value_text = Trim(text.substr(comma + 1));
@@ -66,8 +66,9 @@ absl::StatusOr<Series> ReadSeriesCsv(std::istream& in) {
                        "\" is not a number (expected unix seconds, e.g. 1700000000)"));
     }
     if (!std::isfinite(ts)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", line_number, ": timestamp \"", std::string(ts_text.substr(0, 40)), "\" is not finite"));
+      return absl::InvalidArgumentError(absl::StrCat("line ", line_number, ": timestamp \"",
+                                                     std::string(ts_text.substr(0, 40)),
+                                                     "\" is not finite"));
     }
     double value = std::numeric_limits<double>::quiet_NaN();
     if (!value_text.empty() && !ParseDouble(value_text, value)) {

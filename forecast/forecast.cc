@@ -1,13 +1,12 @@
 #include "forecast/forecast.h"
 
+#include <Eigen/Cholesky>
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <utility>
-
-#include <Eigen/Cholesky>
-#include <Eigen/QR>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -36,8 +35,8 @@ struct Model::State {
   double k = 0, m = 0;
   std::vector<double> cp, delta;
   std::vector<double> shift_at, shift_size;
-  double ts_end = 1;           // scaled time of the newest observation
-  double damping = 0;          // scaled time constant; 0 = undamped
+  double ts_end = 1;   // scaled time of the newest observation
+  double damping = 0;  // scaled time constant; 0 = undamped
 
   struct Season {
     std::string name;
@@ -47,16 +46,16 @@ struct Model::State {
   };
   std::vector<Season> seasons;
   bool multiplicative = false;
-  double mult_norm = 1;        // mean raw trend in the history
+  double mult_norm = 1;  // mean raw trend in the history
 
   // Short-term correction: AR on residuals at step_seconds.
   double step_seconds = 1;
   double last_t = 0;
-  int corr_kind = 0;           // 0 none, 1 AR(phi), 2 damped exponential smoothing
-  std::vector<double> phi;     // phi[0] multiplies the newest residual
-  std::vector<double> tail;    // newest residuals (scaled), oldest first, gaps filled
+  int corr_kind = 0;         // 0 none, 1 AR(phi), 2 damped exponential smoothing
+  std::vector<double> phi;   // phi[0] multiplies the newest residual
+  std::vector<double> tail;  // newest residuals (scaled), oldest first, gaps filled
   double es_alpha = 0, es_rho = 1, es_level = 0;
-  double end_shift = 0;        // level shift in progress at the end (see EndShift)
+  double end_shift = 0;  // level shift in progress at the end (see EndShift)
 
   // Daily profile of the residuals (scaled), one bin per step of the day; empty = none.
   std::vector<double> profile;
@@ -72,10 +71,10 @@ struct Model::State {
   }
 
   // Uncertainty (scaled units).
-  double sigma = 0;                 // robust residual scale
-  std::vector<double> h_scale;      // mean |h-step error| for h = 1..H
-  std::vector<double> std_abs;      // sorted pooled |error| / h_scale[h]
-  double trend_var_rate = 0;        // var of trend at dts ahead = rate * dts^3
+  double sigma = 0;             // robust residual scale
+  std::vector<double> h_scale;  // mean |h-step error| for h = 1..H
+  std::vector<double> std_abs;  // sorted pooled |error| / h_scale[h]
+  double trend_var_rate = 0;    // var of trend at dts ahead = rate * dts^3
   bool nonnegative = false;
 
   double Trend(double ts) const {
@@ -247,17 +246,17 @@ absl::Status Options::Validate() const {
     return bad(absl::StrFormat("changepoint_range must be in (0, 1], got %g", changepoint_range));
   }
   if (!(changepoint_prior_scale > 0) || !std::isfinite(changepoint_prior_scale)) {
-    return bad(absl::StrFormat("changepoint_prior_scale must be > 0, got %g",
-                               changepoint_prior_scale));
+    return bad(
+        absl::StrFormat("changepoint_prior_scale must be > 0, got %g", changepoint_prior_scale));
   }
   if (!(seasonality_prior_scale > 0) || !std::isfinite(seasonality_prior_scale)) {
-    return bad(absl::StrFormat("seasonality_prior_scale must be > 0, got %g",
-                               seasonality_prior_scale));
+    return bad(
+        absl::StrFormat("seasonality_prior_scale must be > 0, got %g", seasonality_prior_scale));
   }
   for (const Seasonality& s : seasonalities) {
     if (!(s.period_seconds > 0) || !std::isfinite(s.period_seconds)) {
-      return bad(absl::StrFormat("seasonality \"%s\": period must be > 0 seconds, got %g",
-                                 s.name, s.period_seconds));
+      return bad(absl::StrFormat("seasonality \"%s\": period must be > 0 seconds, got %g", s.name,
+                                 s.period_seconds));
     }
     if (s.fourier_order < 0 || s.fourier_order > 100) {
       return bad(absl::StrFormat("seasonality \"%s\": fourier_order must be in [0, 100], got %d",
@@ -295,8 +294,8 @@ absl::Status Options::Validate() const {
                                trend_damping_seconds));
   }
   if (!(profile_half_life_days > 0) || !std::isfinite(profile_half_life_days)) {
-    return bad(absl::StrFormat("profile_half_life_days must be > 0, got %g",
-                               profile_half_life_days));
+    return bad(
+        absl::StrFormat("profile_half_life_days must be > 0, got %g", profile_half_life_days));
   }
   if (!(interval_scale > 0) || !std::isfinite(interval_scale)) {
     return bad(absl::StrFormat("interval_scale must be > 0, got %g", interval_scale));
@@ -321,8 +320,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
                                         const Series& recent) const {
   for (double q : quantile_levels) {
     if (!(q > 0 && q < 1)) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("quantile level %g is outside (0, 1)", q));
+      return absl::InvalidArgumentError(absl::StrFormat("quantile level %g is outside (0, 1)", q));
     }
   }
   for (size_t i = 0; i < timestamps.size(); ++i) {
@@ -332,9 +330,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     }
   }
   if (recent.timestamps.size() != recent.values.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "recent has ", recent.timestamps.size(), " timestamps but ", recent.values.size(),
-        " values"));
+    return absl::InvalidArgumentError(absl::StrCat("recent has ", recent.timestamps.size(),
+                                                   " timestamps but ", recent.values.size(),
+                                                   " values"));
   }
   const State& st = *state_;
   Forecast fc;
@@ -469,8 +467,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     const double dts = std::max(0.0, (t - st.last_t) / st.t_scale);
     const double trend_sd = std::sqrt(st.trend_var_rate * dts * dts * dts);
     for (size_t i = 0; i < quantile_levels.size(); ++i) {
-      const double w = options_.interval_scale *
-                       std::hypot(scale * emp[i], z[i] * trend_sd);
+      const double w = options_.interval_scale * std::hypot(scale * emp[i], z[i] * trend_sd);
       const double sign = quantile_levels[i] < 0.5 ? -1.0 : 1.0;
       fc.quantiles[i][j] = st.ToRaw(ys + sign * w);
     }
@@ -509,7 +506,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
 namespace {
 
 struct Design {
-  Matrix X;  // n x p
+  Matrix X;         // n x p
   int n_trend = 0;  // columns 0..n_trend-1: 1, ts, changepoints
   int n_cp = 0;
   int n_shift = 0;
@@ -542,9 +539,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   absl::Status valid = options.Validate();
   if (!valid.ok()) return valid;
   if (series.timestamps.size() != series.values.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("series has ", series.timestamps.size(), " timestamps but ",
-                     series.values.size(), " values"));
+    return absl::InvalidArgumentError(absl::StrCat("series has ", series.timestamps.size(),
+                                                   " timestamps but ", series.values.size(),
+                                                   " values"));
   }
   size_t dropped = 0;
   Clean c = CleanSeries(series, &dropped);
@@ -558,9 +555,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   }
   const size_t n = c.t.size();
   if (n < 2) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "need at least 2 finite points to fit, got ", n,
-        (dropped > 0 ? absl::StrCat(" (", dropped, " non-finite dropped)") : "")));
+    return absl::FailedPreconditionError(
+        absl::StrCat("need at least 2 finite points to fit, got ", n,
+                     (dropped > 0 ? absl::StrCat(" (", dropped, " non-finite dropped)") : "")));
   }
   info.points_used = n;
   info.history_seconds = c.t.back() - c.t.front();
@@ -642,8 +639,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       if (span + 1.5 * step >= 2 * kDay) {
         wanted.push_back({"daily", kDay, 0, 0});
       } else {
-        info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
-                                          " < 2 days: no daily seasonality"));
+        info.notes.push_back(
+            absl::StrCat("history ", Seconds(std::round(span)), " < 2 days: no daily seasonality"));
       }
     }
     if (!has(kWeek)) {
@@ -774,7 +771,6 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     }
   }
   w *= static_cast<double>(n) / w.sum();
-
 
   // Solves the penalised, weighted least squares problem with L1 on the changepoint
   // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
@@ -965,8 +961,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         shifts.push_back(rts[best_k]);
         design = build(shifts, nullptr);
         solve(design.X, 1, beta, resid, sigma);
-        info.notes.push_back(absl::StrFormat(
-            "level shift of %.4g at %.0f fitted as a step", jump * st.y_scale, rt[best_k]));
+        info.notes.push_back(absl::StrFormat("level shift of %.4g at %.0f fitted as a step",
+                                             jump * st.y_scale, rt[best_k]));
       }
     }
   }
@@ -1045,8 +1041,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   }
 
   // Residuals on the step grid over the whole history (NaN where there is no point).
-  const size_t grid_n = std::min<size_t>(static_cast<size_t>(std::llround(span / step)) + 1,
-                                         2000000);
+  const size_t grid_n =
+      std::min<size_t>(static_cast<size_t>(std::llround(span / step)) + 1, 2000000);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> grid(grid_n, nan);
   for (size_t i = n; i-- > 0;) {
@@ -1062,8 +1058,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // shrunk towards 0; kept only when it stands out of the noise. How fast it adapts
   // (the half-life of a day's weight) is chosen by forecasting the last two days of the
   // residuals from the days before them.
-  if (options.daily_profile && span + 1.5 * step >= 2 * kDay &&
-      kDay / step >= 8 && kDay / step <= 20000) {
+  if (options.daily_profile && span + 1.5 * step >= 2 * kDay && kDay / step >= 8 &&
+      kDay / step <= 20000) {
     const size_t bins = static_cast<size_t>(std::llround(kDay / step));
     auto time_of = [&](size_t gi) {
       return st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
@@ -1149,10 +1145,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   for (double& v : win) {
     if (!std::isnan(v)) v = std::clamp(v, -4 * cut, 4 * cut);
   }
-  const size_t H = std::min<size_t>(
-      256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
-  const size_t H_score = std::min<size_t>(
-      H, std::max<size_t>(1, static_cast<size_t>(std::llround(3600.0 / step))));
+  const size_t H =
+      std::min<size_t>(256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
+  const size_t H_score =
+      std::min<size_t>(H, std::max<size_t>(1, static_cast<size_t>(std::llround(3600.0 / step))));
   const size_t warmup = std::min<size_t>(window / 4, 50);
   // Candidates are compared on ~150 origins up to 1 h; the chosen one's errors are then
   // measured on ~400 origins up to 2 h for the intervals.
@@ -1210,8 +1206,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         ++count;
       }
     }
-    cand.score = count > 0 ? total / static_cast<double>(count)
-                           : std::numeric_limits<double>::infinity();
+    cand.score =
+        count > 0 ? total / static_cast<double>(count) : std::numeric_limits<double>::infinity();
   };
 
   Candidate best;
@@ -1265,8 +1261,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     }
     evaluate(best, H, stride);
   } else {
-    info.notes.push_back(absl::StrCat("only ", window,
-                                      " residual steps: no short-term correction"));
+    info.notes.push_back(
+        absl::StrCat("only ", window, " residual steps: no short-term correction"));
   }
   st.corr_kind = best.kind;
   if (best.kind == 1) {
@@ -1275,9 +1271,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   } else if (best.kind == 2) {
     st.es_alpha = best.alpha;
     st.es_rho = best.rho;
-    info.notes.push_back(absl::StrFormat(
-        "short-term correction: smoothed level, alpha %.2f, %.2f kept per hour", best.alpha,
-        std::pow(best.rho, 3600.0 / step)));
+    info.notes.push_back(
+        absl::StrFormat("short-term correction: smoothed level, alpha %.2f, %.2f kept per hour",
+                        best.alpha, std::pow(best.rho, 3600.0 / step)));
   } else if (!best.errs.empty()) {
     info.notes.push_back("short-term correction: none (it did not improve the fit)");
   }
@@ -1290,8 +1286,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
                             grid.end()),
         sigma);
     if (st.end_shift != 0) {
-      info.notes.push_back(absl::StrFormat("level shift in progress at the end: %.4g",
-                                           st.end_shift * st.y_scale));
+      info.notes.push_back(
+          absl::StrFormat("level shift in progress at the end: %.4g", st.end_shift * st.y_scale));
     }
   }
   {
@@ -1397,9 +1393,9 @@ absl::Status ParseSeasonality(const std::string& text, Options& options) {
       char* e = nullptr;
       const long v = std::strtol(order_text.c_str(), &e, 10);
       if (order_text.empty() || *e != '\0' || v < 1 || v > 100) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "seasonality \"", item, "\": Fourier order \"", order_text,
-            "\" must be an integer in [1, 100] (e.g. 1d:10)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("seasonality \"", item, "\": Fourier order \"", order_text,
+                         "\" must be an integer in [1, 100] (e.g. 1d:10)"));
       }
       order = static_cast<int>(v);
     }
@@ -1417,7 +1413,8 @@ absl::Status ParseSeasonality(const std::string& text, Options& options) {
         return absl::InvalidArgumentError(absl::StrCat(
             "seasonality element \"", item,
             "\" is not a period: expected daily, weekly, hourly or a duration such as 1h, "
-            "1d, 1w (", d.status().message(), ")"));
+            "1d, 1w (",
+            d.status().message(), ")"));
       }
       s.period_seconds = static_cast<double>(d->count()) / 1000.0;
       if (!(s.period_seconds > 0)) {

@@ -1,10 +1,10 @@
 // forecast_bench: fit + forecast speed (goals: daily + weekly seasonality, 1 h forecast,
 // 2,016 points <= 1 ms median, 20,160 points <= 10 ms). Synthetic server-like load:
 // daily and weekly cycles, a trend, seeded noise and a few spikes.
+#include <benchmark/benchmark.h>
+
 #include <cmath>
 #include <random>
-
-#include <benchmark/benchmark.h>
 
 #include "forecast/forecast.h"
 
@@ -18,9 +18,8 @@ forecast::Series Load(int points, double step_seconds) {
   forecast::Series s;
   for (int i = 0; i < points; ++i) {
     const double t = 1700000000 + i * step_seconds;
-    double v = 200 + 0.0001 * i * step_seconds / 60 +
-               60 * std::sin(2 * kPi * t / 86400) + 20 * std::sin(2 * kPi * t / 604800) +
-               noise(rng);
+    double v = 200 + 0.0001 * i * step_seconds / 60 + 60 * std::sin(2 * kPi * t / 86400) +
+               20 * std::sin(2 * kPi * t / 604800) + noise(rng);
     if (i % 997 == 0) v += 300;
     s.timestamps.push_back(t);
     s.values.push_back(v);
@@ -54,8 +53,12 @@ void BM_FitPredict(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * points);
 }
-BENCHMARK(BM_FitPredict)->Arg(2016)->Arg(20160)->Unit(benchmark::kMillisecond)
-    ->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_FitPredict)
+    ->Arg(2016)
+    ->Arg(20160)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
 
 // The scaler predicts at every refresh from a model fitted minutes earlier.
 void BM_PredictWithRecent(benchmark::State& state) {

@@ -58,8 +58,7 @@ class ForecastCli : public testing::Test {
 
   Result Run(const std::string& args) {
     const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
-    const std::string cmd =
-        std::string(AUGUR_FORECAST_BIN) + " " + args + " >" + out + " 2>" + err;
+    const std::string cmd = std::string(AUGUR_FORECAST_BIN) + " " + args + " >" + out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -160,7 +159,8 @@ TEST_F(ForecastCli, BacktestScoresTheModelBesideTheNaiveForecast) {
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_GE(lines.size(), 5u) << r.out;
-  EXPECT_EQ(lines[0], "method,horizon,origins,mae,mase,coverage80,peak_under,peak_over,median_fit_ms");
+  EXPECT_EQ(lines[0],
+            "method,horizon,origins,mae,mase,coverage80,peak_under,peak_over,median_fit_ms");
   // On a clean daily sine, the model beats the last-value forecast at 60 minutes.
   double augur_mase = NAN, naive_mase = NAN;
   for (const std::string& l : lines) {

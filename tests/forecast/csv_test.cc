@@ -17,7 +17,8 @@ using ::testing_support::IsOk;
 using ::testing_support::StatusIs;
 
 TEST(SeriesCsv, ReadsHeaderAndRows) {
-  std::istringstream in("timestamp,value\r\n1700000000,1.5\n1700000060, 2\n\n# comment\n1700000120,-3e2\n");
+  std::istringstream in(
+      "timestamp,value\r\n1700000000,1.5\n1700000060, 2\n\n# comment\n1700000120,-3e2\n");
   auto s = ReadSeriesCsv(in);
   ASSERT_THAT(s, IsOk());
   EXPECT_THAT(s->timestamps, ElementsAre(1700000000, 1700000060, 1700000120));
@@ -56,7 +57,8 @@ TEST(SeriesCsv, ErrorsNameTheLine) {
 }
 
 TEST(SeriesCsv, NoRowsIsAnError) {
-  EXPECT_THAT(ParseSeriesCsv(""), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no data")));
+  EXPECT_THAT(ParseSeriesCsv(""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no data")));
   EXPECT_THAT(ParseSeriesCsv("timestamp,value\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no data")));
 }

@@ -91,7 +91,8 @@ TEST(ProphetModel, RecoversLinearTrendWithoutSeasonality) {
 TEST(ProphetModel, RecoversDailySeasonality) {
   // Amplitude 5, noise 0.3, 7 days at 5 min: the daily component one day ahead is within
   // 0.3 of the true curve everywhere.
-  Series s = Make(7 * kDay, 300, [](double t) { return 50 + Daily(t); }, 0.3, 2);
+  Series s = Make(
+      7 * kDay, 300, [](double t) { return 50 + Daily(t); }, 0.3, 2);
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
   EXPECT_THAT(m->info().seasonalities, Contains("daily"));
@@ -188,7 +189,8 @@ TEST(ProphetModel, IntervalsCoverTheirLevelOnSyntheticNoise) {
 }
 
 TEST(ProphetModel, IsDeterministic) {
-  Series s = Make(5 * kDay, 300, [](double t) { return 10 + Daily(t); }, 1.0, 6);
+  Series s = Make(
+      5 * kDay, 300, [](double t) { return 10 + Daily(t); }, 1.0, 6);
   auto a = Fit(s, Options());
   auto b = Fit(s, Options());
   ASSERT_THAT(a, IsOk());
@@ -203,7 +205,8 @@ TEST(ProphetModel, IsDeterministic) {
 }
 
 TEST(ProphetModel, ComponentsAddUpToTheForecast) {
-  Series s = Make(15 * kDay, 600, [](double t) { return 40 + Daily(t); }, 0.5, 7);
+  Series s = Make(
+      15 * kDay, 600, [](double t) { return 40 + Daily(t); }, 0.5, 7);
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
   const std::vector<double> ts = After(*m, 3 * 3600, 600);
@@ -219,15 +222,16 @@ TEST(ProphetModel, ComponentsAddUpToTheForecast) {
 TEST(ProphetModel, HandlesGapsAndIrregularTimestamps) {
   // 30 % of the points removed in blocks, the rest jittered by up to 20 s: the daily
   // shape is still recovered within 0.6 and the gaps are noted.
-  Series full = Make(7 * kDay, 300, [](double t) { return 50 + Daily(t); }, 0.3, 8);
+  Series full = Make(
+      7 * kDay, 300, [](double t) { return 50 + Daily(t); }, 0.3, 8);
   Series s;
   std::mt19937 rng(9);
   std::uniform_real_distribution<double> jitter(-20, 20);
   for (size_t i = 0; i < full.timestamps.size(); ++i) {
     if ((i / 50) % 10 < 3) continue;
     s.timestamps.push_back(full.timestamps[i] + jitter(rng));
-    s.values.push_back(50 + Daily(s.timestamps.back()) + (full.values[i] - 50 -
-                                                           Daily(full.timestamps[i])));
+    s.values.push_back(50 + Daily(s.timestamps.back()) +
+                       (full.values[i] - 50 - Daily(full.timestamps[i])));
   }
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
@@ -241,7 +245,8 @@ TEST(ProphetModel, HandlesGapsAndIrregularTimestamps) {
 }
 
 TEST(ProphetModel, DropsNaNAndInfValues) {
-  Series s = Make(3 * kDay, 300, [](double t) { return 5 + Daily(t); }, 0.2, 10);
+  Series s = Make(
+      3 * kDay, 300, [](double t) { return 5 + Daily(t); }, 0.2, 10);
   s.values[10] = std::numeric_limits<double>::quiet_NaN();
   s.values[20] = std::numeric_limits<double>::infinity();
   s.values[30] = -std::numeric_limits<double>::infinity();
@@ -262,7 +267,8 @@ TEST(ProphetModel, SpikesDoNotBendTheForecast) {
   Series spiky = clean;
   std::mt19937 rng(12);
   std::uniform_int_distribution<size_t> pick(0, clean.values.size() - 13);
-  for (int k = 0; k < static_cast<int>(clean.values.size() / 50); ++k) spiky.values[pick(rng)] += 200;
+  for (int k = 0; k < static_cast<int>(clean.values.size() / 50); ++k)
+    spiky.values[pick(rng)] += 200;
   auto a = Fit(clean, Options());
   auto b = Fit(spiky, Options());
   ASSERT_THAT(a, IsOk());
@@ -335,8 +341,7 @@ TEST(ProphetModel, ConstantSeriesGivesAFlatForecast) {
 
 TEST(ProphetModel, ShortHistoryFitsASimplerModel) {
   // 5 points over 20 minutes, rising 1 per point: no seasonality, a sane forecast.
-  Series s{{kStart, kStart + 300, kStart + 600, kStart + 900, kStart + 1200},
-           {1, 2, 3, 4, 5}};
+  Series s{{kStart, kStart + 300, kStart + 600, kStart + 900, kStart + 1200}, {1, 2, 3, 4, 5}};
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
   EXPECT_TRUE(m->info().seasonalities.empty());
@@ -356,7 +361,8 @@ TEST(ProphetModel, FewerThanTwoPointsIsAFailedPrecondition) {
 }
 
 TEST(ProphetModel, UnsortedAndDuplicateTimestampsAreHandled) {
-  Series s = Make(3 * kDay, 300, [](double t) { return 10 + Daily(t); }, 0.3, 15);
+  Series s = Make(
+      3 * kDay, 300, [](double t) { return 10 + Daily(t); }, 0.3, 15);
   Series shuffled = s;
   std::mt19937 rng(16);
   std::vector<size_t> idx(s.timestamps.size());
@@ -407,7 +413,9 @@ TEST(ProphetModel, LogisticGrowthStaysWithinCapAndFloor) {
 TEST(ProphetModel, MultiplicativeSeasonalityScalesWithTheTrend) {
   // The daily swing is 20 % of a level that doubles over the history.
   auto level = [](double t) { return 100 + 100 * (t - kStart) / (8 * kDay); };
-  auto truth = [&](double t) { return level(t) * (1 + 0.2 * std::sin(2 * kPi * (t - kStart) / kDay)); };
+  auto truth = [&](double t) {
+    return level(t) * (1 + 0.2 * std::sin(2 * kPi * (t - kStart) / kDay));
+  };
   Series s = Make(8 * kDay, 600, truth, 0.5, 18);
   Options o;
   o.seasonality_mode = SeasonalityMode::kMultiplicative;
@@ -447,8 +455,8 @@ TEST(ProphetModel, RecentObservationsUpdateTheCorrection) {
 
 TEST(ProphetModel, NonNegativeHistoriesGiveNonNegativeForecasts) {
   // A request rate falling towards 0.
-  Series s = Make(2 * kDay, 300, [](double t) { return std::max(0.0, 50 - (t - kStart) / 3000); },
-                  0.5, 20);
+  Series s = Make(
+      2 * kDay, 300, [](double t) { return std::max(0.0, 50 - (t - kStart) / 3000); }, 0.5, 20);
   for (double& v : s.values) v = std::max(0.0, v);
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
@@ -461,7 +469,8 @@ TEST(ProphetModel, NonNegativeHistoriesGiveNonNegativeForecasts) {
 }
 
 TEST(ProphetModel, PredictRejectsBadArguments) {
-  Series s = Make(kDay, 300, [](double t) { return Daily(t); }, 0.5, 21);
+  Series s = Make(
+      kDay, 300, [](double t) { return Daily(t); }, 0.5, 21);
   auto m = Fit(s, Options());
   ASSERT_THAT(m, IsOk());
   EXPECT_THAT(m->Predict({m->last_timestamp() + 1}, {1.0}),
@@ -483,7 +492,10 @@ TEST(ProphetOptions, ValidateNamesTheBadField) {
       {[](Options& o) { o.changepoint_range = 1.5; }, "changepoint_range"},
       {[](Options& o) { o.changepoint_prior_scale = 0; }, "changepoint_prior_scale"},
       {[](Options& o) { o.seasonality_prior_scale = -1; }, "seasonality_prior_scale"},
-      {[](Options& o) { o.seasonalities.push_back({"x", -5, 0, 0}); }, "period"},
+      {[](Options& o) {
+         o.seasonalities.push_back({"x", -5, 0, 0});
+       },
+       "period"},
       {[](Options& o) { o.ar_order = 11; }, "ar_order"},
       {[](Options& o) { o.recency_half_life_seconds = -1; }, "recency_half_life_seconds"},
       {[](Options& o) { o.interval_scale = 0; }, "interval_scale"},
