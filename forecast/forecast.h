@@ -64,8 +64,10 @@ struct Options {
   SeasonalityMode seasonality_mode = SeasonalityMode::kAdditive;
 
   // --- uncertainty ---
-  int uncertainty_samples = 200;  // trend simulations for the intervals; 0 = noise only
-  uint64_t seed = 0;              // everything random is deterministic for a seed
+  // > 0: the intervals include trend uncertainty (future rate changes as Prophet
+  // simulates them, computed in closed form, so no sampling happens); 0 = noise only.
+  int uncertainty_samples = 200;
+  uint64_t seed = 0;  // reserved: the fit and the intervals are deterministic without it
 
   // The model's own extensions beyond Prophet (short-term residual correction, recency
   // weighting, trend damping, robust loss, ...) are configured here as well; see
