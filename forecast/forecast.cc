@@ -1140,7 +1140,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // forecasts up to ~1 h ahead: none (Prophet), AR(p), or damped exponential smoothing
   // of the residuals (a local level, as in STL + ETS).
   size_t window = std::min<size_t>(
-      grid_n, static_cast<size_t>(std::max(1.0, options.ar_window_seconds / step)));
+      grid_n, static_cast<size_t>(std::max(100.0, options.ar_window_seconds / step)));
   std::vector<double> win(grid.end() - static_cast<std::ptrdiff_t>(window), grid.end());
   for (double& v : win) {
     if (!std::isnan(v)) v = std::clamp(v, -4 * cut, 4 * cut);

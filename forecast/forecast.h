@@ -88,8 +88,8 @@ struct Options {
 
   // --- short-term correction (beyond Prophet) ---
   // An AR(ar_order) model of the in-sample residuals on the history's step grid, fitted
-  // on the last ar_window_seconds, extrapolates the current deviation from the model;
-  // 0 = no correction (Prophet).
+  // on the last ar_window_seconds (at least 100 steps), extrapolates the current
+  // deviation from the model; 0 = no correction (Prophet).
   int ar_order = 2;
   double ar_window_seconds = 3 * 86400.0;
   // Also consider a damped exponential smoothing of the residuals (a local level) as
