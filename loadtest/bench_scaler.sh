@@ -5,7 +5,8 @@
 #
 # usage: loadtest/bench_scaler.sh [BUILD_DIR]   (needs augur and augur-loadtest built,
 #        prometheus and promtool installed)
-# Knobs: OBJECTS (100), CONCURRENCY (16), CONNECTIONS (4), DURATION (10s).
+# Knobs: OBJECTS (100), CONCURRENCY (16), CONNECTIONS (4), DURATION (10s),
+#        RATE (0 = as fast as possible; e.g. 20000 for an open-loop run at that rate).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$repo/build}
@@ -15,7 +16,7 @@ for b in "$lt" "$augur" "$(command -v prometheus)" "$(command -v promtool)"; do
   [ -x "$b" ] || { echo "bench_scaler: $b missing (build augur augur-loadtest; scripts/setup-deps.sh)" >&2; exit 1; }
 done
 objects=${OBJECTS:-100} concurrency=${CONCURRENCY:-16} connections=${CONNECTIONS:-4}
-duration=${DURATION:-10s}
+duration=${DURATION:-10s} rate=${RATE:-0}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/augur-bench.XXXXXX")
 pids=()
@@ -61,5 +62,5 @@ for rpc in GetMetrics IsActive GetMetricSpec; do
   printf '%s objects=%s concurrency=%s connections=%s: ' "$rpc" "$objects" "$concurrency" "$connections"
   "$lt" bench --target "$grpc" --rpc "$rpc" --objects "$objects" --metadata "$metadata" \
     --concurrency "$concurrency" --connections "$connections" --duration "$duration" \
-    --warmup 2s --json 2>/dev/null
+    --rate "$rate"     --warmup 2s --json 2>/dev/null
 done
