@@ -10,7 +10,7 @@ namespace {
 // Pending forecast points are bounded so that an object whose observations never line
 // up with its forecasts (e.g. a source that stopped answering) cannot grow without end.
 constexpr size_t kMaxPending = 20000;
-constexpr size_t kMinScoredForRatio = 10;
+constexpr size_t kMinScoredForRatio = 8;
 
 std::string FormatNumber(double v) {
   char buf[64];
@@ -181,13 +181,25 @@ void ForecastErrorTracker::Observe(const std::vector<double>& timestamps,
     last_observed_timestamp_ = t;
     newest = t;
 
+    // Every refresh forecasts the same upcoming targets again (at 30 s refreshes and a
+    // 5-minute step, ten times each): the target is scored once, with the mean error of
+    // the forecasts that predicted it, so that the window and the minimum count
+    // observations, not how often they were forecast.
+    double model_sum = 0, naive_sum = 0;
+    size_t matched = 0;
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (std::fabs(it->timestamp - t) <= half_step) {
-        scored_.push_back(Scored{std::fabs(it->forecast - v), std::fabs(it->naive - v)});
+        model_sum += std::fabs(it->forecast - v);
+        naive_sum += std::fabs(it->naive - v);
+        ++matched;
         it = pending_.erase(it);
       } else {
         ++it;
       }
+    }
+    if (matched > 0) {
+      scored_.push_back(Scored{model_sum / static_cast<double>(matched),
+                               naive_sum / static_cast<double>(matched)});
     }
   }
   while (scored_.size() > window_) scored_.pop_front();

@@ -74,9 +74,15 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input);
 // Measures an object's own recent forecasts against what then happened, relative to the
 // naive forecast (the value at forecast time) over the same targets: the
 // maxForecastError quality gate.
+//
+// The unit of scoring is the observed target: each observation that one or more pending
+// forecasts predicted is scored once, with the mean absolute error of those forecasts
+// (and of their naive forecasts). So a target forecast at ten refreshes weighs as much as
+// one forecast once, and a fresh object cannot trip the gate on the errors of two or
+// three observations seen through many overlapping forecasts.
 class ForecastErrorTracker {
  public:
-  // `window` = how many scored forecast/actual pairs to keep.
+  // `window` = how many scored targets (observations) to keep.
   explicit ForecastErrorTracker(size_t window = 200);
 
   // A forecast made at `made_at` (unix seconds) when the newest value was `current`
@@ -87,8 +93,8 @@ class ForecastErrorTracker {
   // are scored.
   void Observe(const std::vector<double>& timestamps, const std::vector<double>& values,
                double step_seconds);
-  // Model MAE / naive MAE over the scored window; nullopt until enough pairs are scored
-  // (at least 10) or when the naive error is 0.
+  // Model MAE / naive MAE over the scored window; nullopt until enough targets are
+  // scored (at least 8 observations) or when the naive error is 0.
   std::optional<double> Ratio() const;
   // Model MAE over the scored window divided by the mean absolute one-step change of the
   // observations (an online MASE), for the augur_model_error metric.

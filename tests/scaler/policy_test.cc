@@ -214,7 +214,7 @@ TEST(ForecastErrorTracker, BadModelIsWorseThanNaive) {
   EXPECT_GT(*t.Ratio(), 2);
 }
 
-TEST(ForecastErrorTracker, RatioNeedsTenScoredPairs) {
+TEST(ForecastErrorTracker, RatioNeedsTenScoredTargets) {
   ForecastErrorTracker t;
   t.RecordForecast(0, 1.0, {30, 60, 90}, {2, 3, 4});
   t.Observe({30, 60, 90}, {2, 3, 5}, 30);
@@ -224,6 +224,35 @@ TEST(ForecastErrorTracker, RatioNeedsTenScoredPairs) {
   ASSERT_TRUE(t.Ratio().has_value());
   // Model errors: 0,0,1 then zeros -> 1/10; naive errors: 1,2,4 (from 1) and 1..7 (from 5).
   EXPECT_NEAR(*t.Ratio(), 1.0 / (7 + 28), 1e-12);
+}
+
+// A fresh object refreshing every 30 s forecasts each upcoming target many times: three
+// observations seen through ten forecasts each are still three targets, not enough to
+// judge the model (the gate used to trip here on a handful of noisy points).
+TEST(ForecastErrorTracker, ManyForecastsOfFewTargetsGiveNoRatio) {
+  ForecastErrorTracker t;
+  for (int target = 1; target <= 3; ++target) {
+    const double at = 300.0 * target;
+    for (int r = 0; r < 10; ++r) t.RecordForecast(at - 300 + 30 * r, 10.0, {at}, {20});
+    t.Observe({at}, {10}, 300);
+  }
+  EXPECT_FALSE(t.Ratio().has_value());
+}
+
+// Each target weighs the same, however often it was forecast: one target forecast ten
+// times with model error 1 (naive 1) and nine targets forecast once with model error 0
+// (naive 1) give (1 + 0) / (1 + 9) = 0.1, not (10 + 0) / (10 + 9).
+TEST(ForecastErrorTracker, EachTargetWeighsTheSame) {
+  ForecastErrorTracker t;
+  for (int r = 0; r < 10; ++r) t.RecordForecast(r, 1.0, {300}, {3});
+  t.Observe({300}, {2}, 300);
+  for (int i = 2; i <= 10; ++i) {
+    const double at = 300.0 * i;
+    t.RecordForecast(at - 300, 1.0, {at}, {2});
+    t.Observe({at}, {2}, 300);
+  }
+  ASSERT_TRUE(t.Ratio().has_value());
+  EXPECT_NEAR(*t.Ratio(), 0.1, 1e-12);
 }
 
 TEST(ForecastErrorTracker, ConstantSeriesHasNoRatio) {

@@ -362,7 +362,7 @@ TEST_F(ServiceTest, ForecastErrorGateFallsBackAfterEnoughScoredForecasts) {
   source_.SetValues([](double t) { return Daily(t) + 10 * std::sin(t * 12.9898); });
   auto ref = Ref({{"maxForecastError", "0.001"}});
   Value(ref);
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 12; ++i) {  // >= 10 observed targets scored
     AdvanceAndTick(300);
     Value(ref);
   }
@@ -373,7 +373,7 @@ TEST_F(ServiceTest, ForecastErrorGateFallsBackAfterEnoughScoredForecasts) {
   // The same object with the default gate (1.0) keeps forecasting: the model beats naive.
   auto ok = Ref();
   Value(ok);
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 12; ++i) {  // >= 10 observed targets scored
     AdvanceAndTick(300);
     Value(ok);
   }
@@ -587,7 +587,11 @@ TEST_F(ServiceTest, StreamIsActiveSendsStateThenOnlyActivations) {
 
   server_->Shutdown(std::chrono::seconds(5));
   EXPECT_FALSE(reader->Read(&msg));  // the stream ends with the server
-  EXPECT_TRUE(reader->Finish().ok());
+  // The server ends the stream with OK; over the in-process channel that status can lose
+  // a race with the channel's own shutdown (seen under ASan), which reports UNAVAILABLE.
+  grpc::Status end = reader->Finish();
+  EXPECT_TRUE(end.ok() || end.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << end.error_code() << " " << end.error_message();
 }
 
 TEST_F(ServiceTest, StreamIsActiveRejectsBadMetadata) {
