@@ -5,6 +5,7 @@
 
 #include "common/duration.h"
 #include "scaler/log.h"
+#include "scaler/rpc_guard.h"
 #include "scaler/service.h"
 
 namespace scaler {
@@ -39,26 +40,6 @@ void FillSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, d
   out->set_answer_age_seconds(now - answer->computed_at);
 }
 
-template <typename Fn>
-grpc::Status Guarded(ScalerMetrics* metrics, const char* method, Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status status;
-  try {
-    status = fn();
-  } catch (const std::exception& e) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL,
-                          std::string(method) + " failed unexpectedly: " + e.what());
-  } catch (...) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
-  }
-  if (metrics != nullptr) {
-    metrics->ObserveGrpc(
-        method, CodeLabel(static_cast<int>(status.error_code())),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return status;
-}
-
 }  // namespace
 
 InspectorService::InspectorService(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics)
@@ -66,7 +47,7 @@ InspectorService::InspectorService(Tracker& tracker, const Clock& clock, ScalerM
 
 grpc::Status InspectorService::List(grpc::ServerContext*, const augur::v1::ListRequest*,
                                     augur::v1::ListResponse* response) {
-  return Guarded(metrics_, "Inspector.List", [&]() -> grpc::Status {
+  return GuardedRpc(metrics_, "Inspector.List", [&]() -> grpc::Status {
     const double now = clock_.Now();
     for (const TrackedObjectState& s : tracker_.List()) {
       FillSummary(*s.spec, s.answer.get(), s.refresh_in_flight, now, response->add_objects());
@@ -78,7 +59,7 @@ grpc::Status InspectorService::List(grpc::ServerContext*, const augur::v1::ListR
 grpc::Status InspectorService::Explain(grpc::ServerContext*,
                                        const externalscaler::ScaledObjectRef* request,
                                        augur::v1::Explanation* response) {
-  return Guarded(metrics_, "Inspector.Explain", [&]() -> grpc::Status {
+  return GuardedRpc(metrics_, "Inspector.Explain", [&]() -> grpc::Status {
     auto got = tracker_.Get(ToObjectRef(*request));
     if (!got.ok()) return ToGrpcStatus(got.status());
     const ScalerSpec& spec = *got->spec;

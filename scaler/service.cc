@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "scaler/log.h"
+#include "scaler/rpc_guard.h"
 
 namespace scaler {
 namespace {
@@ -106,28 +107,7 @@ bool ExternalScalerService::WaitForStreams(std::chrono::milliseconds max_wait) {
 
 template <typename Fn>
 grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status status;
-  try {
-    status = fn();
-  } catch (const std::exception& e) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL,
-                          std::string(method) + " failed unexpectedly: " + e.what());
-  } catch (...) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
-  }
-  if (metrics_ != nullptr) {
-    metrics_->ObserveGrpc(
-        method, CodeLabel(static_cast<int>(status.error_code())),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
-    Log(LogLevel::kDebug, "rpc_error",
-        {{"method", method},
-         {"code", CodeLabel(static_cast<int>(status.error_code()))},
-         {"error", status.error_message()}});
-  }
-  return status;
+  return GuardedRpc(metrics_, method, std::forward<Fn>(fn));
 }
 
 grpc::Status ExternalScalerService::GetMetricSpec(grpc::ServerContext*,
