@@ -1,8 +1,11 @@
 #include "loadtest/bench.h"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -17,12 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-struct Worker {
-  std::vector<double> latencies_ms;
-  std::map<int, int64_t> errors;
-  int64_t ok = 0;
-};
 
 }  // namespace
 
@@ -82,6 +79,206 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[index];
 }
 
+namespace {
+
+// One call slot: at most one request in flight, so a slot's own record needs no lock (its
+// calls' callbacks are ordered one after the other by the issue that follows each).
+struct Slot {
+  externalscaler::ExternalScaler::Stub* stub = nullptr;
+  // Two contexts used in turn: a call's context lives until the call after next is issued,
+  // so a completion callback never destroys the context of the call it completes.
+  std::unique_ptr<grpc::ClientContext> contexts[2];
+  int parity = 0;
+  externalscaler::GetMetricsResponse metrics_response;
+  externalscaler::IsActiveResponse active_response;
+  externalscaler::GetMetricSpecResponse spec_response;
+  Clock::time_point origin;  // latency origin: the scheduled send time (paced) or the send
+  std::vector<double> latencies_ms;
+  std::map<int, int64_t> errors;
+  int64_t ok = 0;
+};
+
+// Drives every call through gRPC's callback API: no client thread per in-flight request,
+// so the client's own CPU stays small next to the scaler's on a shared machine.
+//  - As fast as possible: every slot's completion issues that slot's next request.
+//  - Paced (`rate` > 0): one pacer thread issues request k at start + k/rate on a free
+//    slot; latency is measured from that scheduled time, so a client or server that falls
+//    behind shows up in the latency instead of silently lowering the load (no coordinated
+//    omission).
+class Driver {
+ public:
+  Driver(const BenchConfig& config, const std::atomic<bool>& stop,
+         std::vector<std::unique_ptr<externalscaler::ExternalScaler::Stub>>& stubs,
+         const std::vector<externalscaler::ScaledObjectRef>& refs,
+         const std::vector<externalscaler::GetMetricsRequest>& metric_requests)
+      : config_(config), stop_(stop), refs_(refs), metric_requests_(metric_requests),
+        slots_(static_cast<size_t>(config.concurrency)) {
+    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].stub = stubs[i % stubs.size()].get();
+  }
+
+  // Runs one phase until `end`, `count` requests (0 = unbounded) or a stop request; returns
+  // when every call it issued has completed (each has a deadline, so this is bounded).
+  void RunPhase(Clock::time_point end, int64_t count, bool record) {
+    record_ = record;
+    end_ = end;
+    count_ = count;
+    next_ticket_.store(0);
+    if (record) {
+      for (Slot& s : slots_) s.latencies_ms.reserve(EstimatedPerSlot());
+    }
+    if (config_.rate > 0) {
+      // The pacer runs on its own thread so that its timer slack setting stays there.
+      std::thread pacer([this] { Pace(); });
+      pacer.join();
+    } else {
+      for (Slot& s : slots_) {
+        if (!IssueNext(s, Clock::now(), /*paced=*/false)) break;
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+
+  int64_t completed() const { return completed_.load(std::memory_order_relaxed); }
+  const std::vector<Slot>& slots() const { return slots_; }
+
+ private:
+  size_t EstimatedPerSlot() const {
+    double n = 0;
+    if (count_ > 0) n = static_cast<double>(count_);
+    if (config_.rate > 0 && config_.duration_seconds > 0) {
+      const double by_time = config_.rate * config_.duration_seconds;
+      n = n > 0 ? std::min(n, by_time) : by_time;
+    }
+    n = n / static_cast<double>(slots_.size()) + 16;
+    return static_cast<size_t>(std::min(n, 1e6));
+  }
+
+  // Takes the next ticket and issues it on `slot`; false (and nothing issued) once the
+  // phase is over.
+  bool IssueNext(Slot& slot, Clock::time_point origin, bool paced) {
+    if (stop_.load(std::memory_order_relaxed)) return false;
+    if (!paced && Clock::now() >= end_) return false;
+    const int64_t k = next_ticket_.fetch_add(1, std::memory_order_relaxed);
+    if (count_ > 0 && k >= count_) return false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++in_flight_;
+    }
+    Issue(slot, static_cast<size_t>(k % config_.objects), origin);
+    return true;
+  }
+
+  void Issue(Slot& slot, size_t object, Clock::time_point origin) {
+    slot.parity ^= 1;
+    auto& ctx = slot.contexts[slot.parity];
+    ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + config_.timeout);
+    slot.origin = origin;
+    auto done = [this, &slot](grpc::Status status) { Complete(slot, status); };
+    switch (config_.rpc) {
+      case BenchRpc::kGetMetrics:
+        slot.metrics_response.Clear();
+        slot.stub->async()->GetMetrics(ctx.get(), &metric_requests_[object], &slot.metrics_response,
+                                       std::move(done));
+        break;
+      case BenchRpc::kIsActive:
+        slot.active_response.Clear();
+        slot.stub->async()->IsActive(ctx.get(), &refs_[object], &slot.active_response,
+                                     std::move(done));
+        break;
+      case BenchRpc::kGetMetricSpec:
+        slot.spec_response.Clear();
+        slot.stub->async()->GetMetricSpec(ctx.get(), &refs_[object], &slot.spec_response,
+                                          std::move(done));
+        break;
+    }
+  }
+
+  void Complete(Slot& slot, const grpc::Status& status) {
+    if (record_) {
+      slot.latencies_ms.push_back(Seconds(Clock::now() - slot.origin) * 1000);
+      if (status.ok()) {
+        ++slot.ok;
+      } else {
+        ++slot.errors[status.error_code()];
+      }
+      completed_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Unpaced: the slot goes straight on with its next request.
+    if (config_.rate <= 0 && IssueNext(slot, Clock::now(), /*paced=*/false)) {
+      Finished(nullptr);
+      return;
+    }
+    Finished(config_.rate > 0 ? &slot : nullptr);
+  }
+
+  // One call is over; a paced slot goes back to the free list.
+  void Finished(Slot* free_slot) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    if (free_slot != nullptr) free_.push_back(free_slot);
+    if (in_flight_ == 0) idle_cv_.notify_all();
+    if (free_slot != nullptr) free_cv_.notify_one();
+  }
+
+  void Pace() {
+#ifdef PR_SET_TIMERSLACK
+    prctl(PR_SET_TIMERSLACK, 20000UL, 0UL, 0UL, 0UL);  // wake within ~20 us of a due time  // wake within ~1 us of each slot
+#endif
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.clear();
+      for (Slot& s : slots_) free_.push_back(&s);
+    }
+    const auto start = Clock::now();
+    for (int64_t k = 0;; ++k) {
+      const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(k) / config_.rate));
+      if (due >= end_) return;
+      // Sleep in short slices so that a stop request is seen promptly.
+      for (auto now = Clock::now(); now < due && !stop_.load(); now = Clock::now()) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(due - now, std::chrono::milliseconds(50)));
+      }
+      Slot* slot = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        // Every slot busy: wait for one (the wait counts in the latency, which runs from
+        // `due`); the per-request deadline bounds it.
+        while (free_.empty() && !stop_.load()) {
+          free_cv_.wait_for(lock, std::chrono::milliseconds(50));
+        }
+        if (stop_.load()) return;
+        slot = free_.back();
+        free_.pop_back();
+      }
+      if (!IssueNext(*slot, due, /*paced=*/true)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        free_.push_back(slot);
+        return;
+      }
+    }
+  }
+
+  const BenchConfig& config_;
+  const std::atomic<bool>& stop_;
+  const std::vector<externalscaler::ScaledObjectRef>& refs_;
+  const std::vector<externalscaler::GetMetricsRequest>& metric_requests_;
+  std::vector<Slot> slots_;
+  std::atomic<bool> record_{false};
+  Clock::time_point end_;
+  int64_t count_ = 0;
+  std::atomic<int64_t> next_ticket_{0};
+  std::atomic<int64_t> completed_{0};
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_, free_cv_;
+  int64_t in_flight_ = 0;       // guarded by mu_
+  std::vector<Slot*> free_;     // guarded by mu_ (paced mode)
+};
+
+}  // namespace
+
 absl::StatusOr<BenchResult> RunBench(const BenchConfig& config, const ChannelFactory& channels,
                                      const std::atomic<bool>& stop,
                                      const std::function<void(const BenchResult&)>& progress) {
@@ -112,84 +309,19 @@ absl::StatusOr<BenchResult> RunBench(const BenchConfig& config, const ChannelFac
     if (stop.load()) break;
   }
 
-  auto call = [&](externalscaler::ExternalScaler::Stub& stub, size_t object) -> grpc::Status {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + config.timeout);
-    switch (config.rpc) {
-      case BenchRpc::kGetMetrics: {
-        externalscaler::GetMetricsResponse r;
-        return stub.GetMetrics(&ctx, metric_requests[object], &r);
-      }
-      case BenchRpc::kIsActive: {
-        externalscaler::IsActiveResponse r;
-        return stub.IsActive(&ctx, refs[object], &r);
-      }
-      case BenchRpc::kGetMetricSpec: {
-        externalscaler::GetMetricSpecResponse r;
-        return stub.GetMetricSpec(&ctx, refs[object], &r);
-      }
-    }
-    return grpc::Status(grpc::StatusCode::INTERNAL, "unknown rpc");
+  Driver driver(config, stop, stubs, refs, metric_requests);
+  auto after = [](double seconds) {
+    return Clock::now() +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   };
-
-  // Warm-up: every worker runs unrecorded until the warm-up ends.
-  std::atomic<int64_t> ticket{0};
+  // Warm-up: the same load, unrecorded.
   if (config.warmup_seconds > 0 && !stop.load()) {
-    const auto warm_end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(config.warmup_seconds));
-    std::vector<std::thread> threads;
-    for (int w = 0; w < config.concurrency; ++w) {
-      threads.emplace_back([&, w] {
-        while (Clock::now() < warm_end && !stop.load()) {
-          const auto k = ticket.fetch_add(1);
-          call(*stubs[w % stubs.size()], static_cast<size_t>(k % config.objects));
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
+    driver.RunPhase(after(config.warmup_seconds), 0, /*record=*/false);
   }
 
-  std::vector<Worker> workers(static_cast<size_t>(config.concurrency));
-  std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
   std::atomic<bool> finished{false};
   const auto start = Clock::now();
-  const auto end = config.duration_seconds > 0
-                       ? start + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(config.duration_seconds))
-                       : Clock::time_point::max();
-  std::vector<std::thread> threads;
-  for (int w = 0; w < config.concurrency; ++w) {
-    threads.emplace_back([&, w] {
-      Worker& me = workers[static_cast<size_t>(w)];
-      auto& stub = *stubs[static_cast<size_t>(w) % stubs.size()];
-      while (!stop.load()) {
-        const int64_t k = next.fetch_add(1);
-        if (config.count > 0 && k >= config.count) break;
-        if (config.rate > 0) {
-          const auto slot = start + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(static_cast<double>(k) / config.rate));
-          if (slot >= end) break;
-          // Sleep in short slices so that a stop request is seen promptly.
-          while (Clock::now() < slot && !stop.load()) {
-            std::this_thread::sleep_for(std::min<Clock::duration>(slot - Clock::now(), std::chrono::milliseconds(50)));
-          }
-          if (stop.load()) break;
-        }
-        const auto t0 = Clock::now();
-        if (t0 >= end) break;
-        grpc::Status s = call(stub, static_cast<size_t>(k % config.objects));
-        me.latencies_ms.push_back(Seconds(Clock::now() - t0) * 1000);
-        if (s.ok()) {
-          ++me.ok;
-        } else {
-          ++me.errors[s.error_code()];
-        }
-        done.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  // Progress about once a second, from this thread, until the workers finish.
+  // Progress about once a second, from its own thread, until the run ends.
   std::thread reporter;
   if (progress) {
     reporter = std::thread([&] {
@@ -197,14 +329,18 @@ absl::StatusOr<BenchResult> RunBench(const BenchConfig& config, const ChannelFac
         for (int i = 0; i < 20 && !finished.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (finished.load()) break;
         BenchResult r;
-        r.requests = done.load();
+        r.requests = driver.completed();
         r.elapsed_seconds = Seconds(Clock::now() - start);
         r.rps = r.elapsed_seconds > 0 ? static_cast<double>(r.requests) / r.elapsed_seconds : 0;
         progress(r);
       }
     });
   }
-  for (auto& t : threads) t.join();
+  if (!stop.load()) {
+    driver.RunPhase(config.duration_seconds > 0 ? after(config.duration_seconds)
+                                                : Clock::time_point::max(),
+                    config.count, /*record=*/true);
+  }
   const double elapsed = Seconds(Clock::now() - start);
   finished.store(true);
   if (reporter.joinable()) reporter.join();
@@ -212,10 +348,10 @@ absl::StatusOr<BenchResult> RunBench(const BenchConfig& config, const ChannelFac
   BenchResult result;
   std::vector<double> all;
   double sum = 0;
-  for (const Worker& w : workers) {
-    all.insert(all.end(), w.latencies_ms.begin(), w.latencies_ms.end());
-    result.ok += w.ok;
-    for (const auto& [code, n] : w.errors) result.errors[GrpcCodeName(code)] += n;
+  for (const Slot& s : driver.slots()) {
+    all.insert(all.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+    result.ok += s.ok;
+    for (const auto& [code, n] : s.errors) result.errors[GrpcCodeName(code)] += n;
   }
   for (double v : all) sum += v;
   std::sort(all.begin(), all.end());

@@ -1,14 +1,20 @@
 #pragma once
-// `bench`: load on a scaler's gRPC API as ghz would. `concurrency` worker threads share
-// `connections` channels (worker i uses channel i % connections); each request goes to
-// ScaledObject i % objects ("<prefix>-<i>") with the shared metadata. Requests are sent
-// as fast as possible or paced to `rate` per second overall (each request has a slot
-// start + k / rate); the run stops after `count` requests or `duration`, whichever comes
-// first, or when `stop` becomes true. A warm-up first calls GetMetricSpec once per object
-// (learning each metric name, as KEDA does) and then runs unrecorded for `warmup`.
+// `bench`: load on a scaler's gRPC API as ghz would. Up to `concurrency` requests are in
+// flight at once (each on one of `concurrency` call slots; slot i uses channel
+// i % connections); each request goes to ScaledObject k % objects ("<prefix>-<k>") with the
+// shared metadata. Calls go through gRPC's callback API (no thread per slot):
+//  - as fast as possible (`rate` 0): closed loop, each completion sends that slot's next
+//    request; latency = send to completion;
+//  - paced (`rate` > 0): open loop, request k is due at start + k / rate and goes out on a
+//    free slot; latency = due time to completion, so waiting for a free slot or a client
+//    that falls behind counts (no coordinated omission).
+// The run stops after `count` requests or `duration`, whichever comes first, or when `stop`
+// becomes true; every request has the deadline `timeout`, so the run always ends. A
+// warm-up first calls GetMetricSpec once per object (learning each metric name, as KEDA
+// does) and then runs the same load unrecorded for `warmup`.
 //
 // Thread-safety: RunBench may be called from one thread at a time per config; it starts
-// and joins its own workers.
+// and joins its own threads.
 
 #include <atomic>
 #include <chrono>
@@ -29,7 +35,7 @@ enum class BenchRpc { kGetMetrics, kIsActive, kGetMetricSpec };
 absl::StatusOr<BenchRpc> ParseBenchRpc(const std::string& name);
 
 struct BenchConfig {
-  int concurrency = 10;
+  int concurrency = 10;            // requests in flight at most (call slots)
   int connections = 1;
   double rate = 0;                 // requests per second overall; 0 = as fast as possible
   double duration_seconds = 10;    // 0 = no time bound (then count must be > 0)

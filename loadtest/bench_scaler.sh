@@ -6,7 +6,10 @@
 # usage: loadtest/bench_scaler.sh [BUILD_DIR]   (needs augur and augur-loadtest built,
 #        prometheus and promtool installed)
 # Knobs: OBJECTS (100), CONCURRENCY (16), CONNECTIONS (4), DURATION (10s),
-#        RATE (0 = as fast as possible; e.g. 20000 for an open-loop run at that rate).
+#        RATE (0 = as fast as possible; e.g. 20000 for an open-loop run at that rate),
+#        RPCS ("GetMetrics IsActive GetMetricSpec"),
+#        SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 0 and 1: augur and the client
+#        each on a core of its own; default: both share every core).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$repo/build}
@@ -44,7 +47,10 @@ prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
 pids+=($!)
 wait_for 60 curl -sf "http://127.0.0.1:$prom_port/-/ready" || { echo "bench_scaler: Prometheus not ready" >&2; exit 1; }
 
-"$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --prometheus-url "http://127.0.0.1:$prom_port" \
+server_pin=() client_pin=()
+[ -n "${SERVER_CPUS:-}" ] && server_pin=(taskset -c "$SERVER_CPUS")
+[ -n "${CLIENT_CPUS:-}" ] && client_pin=(taskset -c "$CLIENT_CPUS")
+${server_pin[@]+"${server_pin[@]}"} "$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --prometheus-url "http://127.0.0.1:$prom_port" \
   --log-format text --log-level info > "$tmp/augur.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q 'event=listening' "$tmp/augur.log" || { echo "bench_scaler: augur did not start" >&2; cat "$tmp/augur.log" >&2; exit 1; }
@@ -58,9 +64,9 @@ warm() {
     --duration 0s --warmup 0s --concurrency 1 --json 2>/dev/null | grep -q '"errors":{}'
 }
 wait_for 120 warm || { echo "bench_scaler: augur did not answer every object" >&2; exit 1; }
-for rpc in GetMetrics IsActive GetMetricSpec; do
+for rpc in ${RPCS:-GetMetrics IsActive GetMetricSpec}; do
   printf '%s objects=%s concurrency=%s connections=%s: ' "$rpc" "$objects" "$concurrency" "$connections"
-  "$lt" bench --target "$grpc" --rpc "$rpc" --objects "$objects" --metadata "$metadata" \
+  ${client_pin[@]+"${client_pin[@]}"} "$lt" bench --target "$grpc" --rpc "$rpc" --objects "$objects" --metadata "$metadata" \
     --concurrency "$concurrency" --connections "$connections" --duration "$duration" \
     --rate "$rate"     --warmup 2s --json 2>/dev/null
 done

@@ -1,8 +1,9 @@
 #pragma once
-// The one wrapper every gRPC handler of ours runs in: no exception leaves it (an escaped
-// exception becomes INTERNAL naming the method), and each call is counted and timed in
+// What every gRPC handler of ours runs in: no exception leaves it (an escaped exception
+// becomes INTERNAL naming the method), and each call is counted and timed in
 // augur_grpc_requests_total / augur_grpc_request_duration_seconds. Failed calls are
-// logged at debug level.
+// logged at debug level. Synchronous handlers use GuardedRpc; callback handlers use
+// RunCatching and RecordRpc around their own completion.
 //
 // Thread-safety: as thread-safe as `fn` and ScalerMetrics (which is).
 
@@ -17,19 +18,10 @@
 
 namespace scaler {
 
-// `metrics` may be null (no metrics recorded). `fn` returns grpc::Status.
-template <typename Fn>
-grpc::Status GuardedRpc(ScalerMetrics* metrics, const char* method, Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  grpc::Status status;
-  try {
-    status = fn();
-  } catch (const std::exception& e) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL,
-                          std::string(method) + " failed unexpectedly: " + e.what());
-  } catch (...) {
-    status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
-  }
+// Counts, times (from `start`) and, at debug level, logs one finished call. `metrics`
+// may be null (nothing recorded).
+inline void RecordRpc(ScalerMetrics* metrics, const char* method,
+                      std::chrono::steady_clock::time_point start, const grpc::Status& status) {
   if (metrics != nullptr) {
     metrics->ObserveGrpc(
         method, CodeLabel(static_cast<int>(status.error_code())),
@@ -41,6 +33,28 @@ grpc::Status GuardedRpc(ScalerMetrics* metrics, const char* method, Fn&& fn) {
          {"code", CodeLabel(static_cast<int>(status.error_code()))},
          {"error", status.error_message()}});
   }
+}
+
+// Runs `fn` (returning grpc::Status); an escaped exception becomes INTERNAL naming the
+// method.
+template <typename Fn>
+grpc::Status RunCatching(const char* method, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        std::string(method) + " failed unexpectedly: " + e.what());
+  } catch (...) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(method) + " failed unexpectedly");
+  }
+}
+
+// A synchronous handler's body: RunCatching + RecordRpc.
+template <typename Fn>
+grpc::Status GuardedRpc(ScalerMetrics* metrics, const char* method, Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::Status status = RunCatching(method, std::forward<Fn>(fn));
+  RecordRpc(metrics, method, start, status);
   return status;
 }
 

@@ -110,50 +110,98 @@ grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
   return GuardedRpc(metrics_, method, std::forward<Fn>(fn));
 }
 
-grpc::Status ExternalScalerService::GetMetricSpec(grpc::ServerContext*,
-                                                  const externalscaler::ScaledObjectRef* request,
-                                                  externalscaler::GetMetricSpecResponse* response) {
-  return Guard("GetMetricSpec", [&]() -> grpc::Status {
-    auto spec = tracker_.Track(ToObjectRef(*request));
-    if (!spec.ok()) return ToGrpcStatus(spec.status());
-    FillSpec(**spec, response);
+template <typename Fn>
+grpc::ServerUnaryReactor* ExternalScalerService::Unary(grpc::CallbackServerContext* context,
+                                                       const char* method, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto received = std::chrono::steady_clock::now();
+  std::optional<grpc::Status> status;
+  grpc::Status caught = RunCatching(method, [&] {
+    status = fn(received, /*may_wait=*/false);
     return grpc::Status::OK;
   });
-}
-
-grpc::Status ExternalScalerService::GetMetrics(grpc::ServerContext*,
-                                               const externalscaler::GetMetricsRequest* request,
-                                               externalscaler::GetMetricsResponse* response) {
-  return Guard("GetMetrics", [&]() -> grpc::Status {
-    const ObjectRef ref = ToObjectRef(request->scaledobjectref());
-    auto spec = tracker_.Track(ref);
-    if (!spec.ok()) return ToGrpcStatus(spec.status());
-    if (!MetricNameMatches(request->metricname(), (*spec)->metric_name)) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          "unknown metric '" + request->metricname() + "' for " + ref.namespace_ +
-                              "/" + ref.name + ": expected '" + (*spec)->metric_name +
-                              "' (the name GetMetricSpec returns)");
+  if (!caught.ok()) status = caught;
+  if (status) {
+    RecordRpc(metrics_, method, received, *status);
+    reactor->Finish(*status);
+    return reactor;
+  }
+  // No answer yet for this object: wait for it off the gRPC thread.
+  waiters_.Submit([this, reactor, method, received, fn = std::move(fn)]() mutable {
+    std::optional<grpc::Status> waited;
+    grpc::Status result = RunCatching(method, [&] {
+      waited = fn(received, /*may_wait=*/true);
+      return grpc::Status::OK;
+    });
+    if (result.ok()) {
+      result = waited.value_or(grpc::Status(grpc::StatusCode::INTERNAL,
+                                            std::string(method) + " did not produce an answer"));
     }
-    auto got = tracker_.Get(ref);
-    if (!got.ok()) return ToGrpcStatus(got.status());
-    const double value = got->answer->decision.value;
-    externalscaler::MetricValue* m = response->add_metricvalues();
-    m->set_metricname(got->spec->metric_name);
-    m->set_metricvaluefloat(value);
-    SetIntegerValue(m, value);
-    return grpc::Status::OK;
+    RecordRpc(metrics_, method, received, result);
+    reactor->Finish(result);
   });
+  return reactor;
 }
 
-grpc::Status ExternalScalerService::IsActive(grpc::ServerContext*,
-                                             const externalscaler::ScaledObjectRef* request,
-                                             externalscaler::IsActiveResponse* response) {
-  return Guard("IsActive", [&]() -> grpc::Status {
-    auto got = tracker_.Get(ToObjectRef(*request));
-    if (!got.ok()) return ToGrpcStatus(got.status());
-    response->set_result(got->answer->decision.active);
-    return grpc::Status::OK;
-  });
+std::optional<absl::StatusOr<TrackedAnswer>> ExternalScalerService::Lookup(
+    const ObjectRef& ref, std::chrono::steady_clock::time_point received, bool may_wait) {
+  if (may_wait) return tracker_.GetBy(ref, received);
+  return tracker_.TryGet(ref);
+}
+
+grpc::ServerUnaryReactor* ExternalScalerService::GetMetricSpec(
+    grpc::CallbackServerContext* context, const externalscaler::ScaledObjectRef* request,
+    externalscaler::GetMetricSpecResponse* response) {
+  // Never waits: tracking an object starts its first refresh without waiting for it.
+  return Unary(context, "GetMetricSpec",
+               [this, request, response](auto, bool) -> std::optional<grpc::Status> {
+                 auto spec = tracker_.Track(ToObjectRef(*request));
+                 if (!spec.ok()) return ToGrpcStatus(spec.status());
+                 FillSpec(**spec, response);
+                 return grpc::Status::OK;
+               });
+}
+
+grpc::ServerUnaryReactor* ExternalScalerService::GetMetrics(
+    grpc::CallbackServerContext* context, const externalscaler::GetMetricsRequest* request,
+    externalscaler::GetMetricsResponse* response) {
+  return Unary(
+      context, "GetMetrics",
+      [this, request, response](std::chrono::steady_clock::time_point received,
+                                bool may_wait) -> std::optional<grpc::Status> {
+        const ObjectRef ref = ToObjectRef(request->scaledobjectref());
+        auto spec = tracker_.Track(ref);
+        if (!spec.ok()) return ToGrpcStatus(spec.status());
+        if (!MetricNameMatches(request->metricname(), (*spec)->metric_name)) {
+          return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              "unknown metric '" + request->metricname() + "' for " +
+                                  ref.namespace_ + "/" + ref.name + ": expected '" +
+                                  (*spec)->metric_name + "' (the name GetMetricSpec returns)");
+        }
+        auto got = Lookup(ref, received, may_wait);
+        if (!got) return std::nullopt;
+        if (!got->ok()) return ToGrpcStatus(got->status());
+        const double value = (*got)->answer->decision.value;
+        externalscaler::MetricValue* m = response->add_metricvalues();
+        m->set_metricname((*got)->spec->metric_name);
+        m->set_metricvaluefloat(value);
+        SetIntegerValue(m, value);
+        return grpc::Status::OK;
+      });
+}
+
+grpc::ServerUnaryReactor* ExternalScalerService::IsActive(
+    grpc::CallbackServerContext* context, const externalscaler::ScaledObjectRef* request,
+    externalscaler::IsActiveResponse* response) {
+  return Unary(context, "IsActive",
+               [this, request, response](std::chrono::steady_clock::time_point received,
+                                         bool may_wait) -> std::optional<grpc::Status> {
+                 auto got = Lookup(ToObjectRef(*request), received, may_wait);
+                 if (!got) return std::nullopt;
+                 if (!got->ok()) return ToGrpcStatus(got->status());
+                 response->set_result((*got)->answer->decision.active);
+                 return grpc::Status::OK;
+               });
 }
 
 grpc::Status ExternalScalerService::StreamIsActive(

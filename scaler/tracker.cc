@@ -199,15 +199,29 @@ absl::StatusOr<std::shared_ptr<const ScalerSpec>> Tracker::Track(const ObjectRef
 }
 
 absl::StatusOr<TrackedAnswer> Tracker::Get(const ObjectRef& ref) {
+  return *GetWaitingUntil(ref, std::chrono::steady_clock::now() + options_.first_answer_timeout);
+}
+
+std::optional<absl::StatusOr<TrackedAnswer>> Tracker::TryGet(const ObjectRef& ref) {
+  return GetWaitingUntil(ref, std::nullopt);
+}
+
+absl::StatusOr<TrackedAnswer> Tracker::GetBy(const ObjectRef& ref,
+                                             std::chrono::steady_clock::time_point received) {
+  return *GetWaitingUntil(ref, received + options_.first_answer_timeout);
+}
+
+std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
+    const ObjectRef& ref, std::optional<std::chrono::steady_clock::time_point> wait_until) {
   absl::Status status;
   std::shared_ptr<Entry> e = FindOrCreate(ref, &status);
-  if (e == nullptr) return status;
+  if (e == nullptr) return absl::StatusOr<TrackedAnswer>(status);
   std::shared_ptr<const Answer> answer;
   {
     std::unique_lock<std::mutex> lock(e->mu);
     if (e->answer == nullptr && options_.first_answer_timeout.count() > 0) {
-      e->answered.wait_for(lock, options_.first_answer_timeout,
-                           [&] { return e->answer != nullptr; });
+      if (!wait_until) return std::nullopt;  // the caller would have to wait
+      e->answered.wait_until(lock, *wait_until, [&] { return e->answer != nullptr; });
     }
     answer = e->answer;
   }

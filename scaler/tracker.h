@@ -152,6 +152,15 @@ class Tracker {
   // older than max_staleness: the message names the object, the age and the cause);
   // the object's own error (Answer::status) when it has no answer to give.
   absl::StatusOr<TrackedAnswer> Get(const ObjectRef& ref);
+  // As Get(), but never blocks: nullopt when the object has no answer yet and Get()
+  // would wait for its first one (the object is tracked from now on either way). For
+  // handlers that must not block a gRPC thread: they answer at once when this has a
+  // value and hand the call to GetBy() on a thread of their own otherwise.
+  std::optional<absl::StatusOr<TrackedAnswer>> TryGet(const ObjectRef& ref);
+  // As Get(), for a call received at `received`: waits for the first answer until
+  // received + first_answer_timeout at most (not at all once that has passed).
+  absl::StatusOr<TrackedAnswer> GetBy(const ObjectRef& ref,
+                                      std::chrono::steady_clock::time_point received);
 
   // Starts due refreshes and drops entries idle for longer than idle_ttl.
   void Tick();
@@ -183,6 +192,9 @@ class Tracker {
  private:
   struct Entry;
   std::shared_ptr<Entry> FindOrCreate(const ObjectRef& ref, absl::Status* status);
+  // Get(); `wait_until` nullopt = do not wait (then nullopt when Get() would wait).
+  std::optional<absl::StatusOr<TrackedAnswer>> GetWaitingUntil(
+      const ObjectRef& ref, std::optional<std::chrono::steady_clock::time_point> wait_until);
   void RunRefresh(const std::shared_ptr<Entry>& e);
   void Refresh(const std::shared_ptr<Entry>& e, double now);
   void RefreshFailed(Entry& e, const std::string& what);

@@ -1,9 +1,9 @@
 // scaler_bench: the augur server's performance goals (issue 4), printed as figures.
 //
-//   rpc:     100 warm objects; GetMetrics from 64 concurrent client streams (64 calls
-//            always in flight through gRPC's callback API, or with --thread-client one
-//            thread with a blocking stub per stream; 8 channels) to a real gRPC server on
-//            127.0.0.1 in this process: requests/s and latency percentiles.
+//   rpc:     100 warm objects; GetMetrics through augur-loadtest's bench (gRPC callback
+//            client, up to 64 calls in flight over 4 connections) to a real gRPC server on
+//            127.0.0.1 in this process: closed loop (as fast as possible) and open loop at
+//            20,000/s (latency from each request's scheduled send time), or --rate R.
 //            Goal: p99 <= 1 ms, >= 20,000/s.
 //   refresh: 1,000 objects refreshing every 30 s with the default settings (7 d history,
 //            auto step 1 m = 10,080 points, refit every 10 m), against a fake source
@@ -40,7 +40,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/synchronization/mutex.h"
 #include "externalscaler.grpc.pb.h"
+#include "loadtest/bench.h"
 #include "prometheus/registry.h"
 #include "promclient/curl_http_transport.h"
 #include "scaler/log.h"
@@ -135,7 +137,7 @@ externalscaler::ScaledObjectRef Ref(int i, const std::string& history, const std
   return ref;
 }
 
-int RunRpc(double seconds, int streams, bool callback_client) {
+int RunRpc(double seconds, int streams, double rate) {
   const int kObjects = 100;
   FakeClock clock(std::floor(1.7e9 / 60) * 60);
   RealisticSource source;
@@ -156,116 +158,52 @@ int RunRpc(double seconds, int streams, bool callback_client) {
   }
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
 
-  // Warm: every object fitted once (2 d of history at 5 m: a short fit).
-  std::vector<externalscaler::GetMetricsRequest> requests(kObjects);
-  {
-    auto stub = externalscaler::ExternalScaler::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-    for (int i = 0; i < kObjects; ++i) {
-      *requests[i].mutable_scaledobjectref() = Ref(i, "2d", "5m");
-      requests[i].set_metricname("augur-app-" + std::to_string(i));
-      grpc::ClientContext ctx;
-      externalscaler::GetMetricsResponse resp;
-      grpc::Status s = stub->GetMetrics(&ctx, requests[i], &resp);
-      if (!s.ok()) {
-        std::fprintf(stderr, "warm-up: %s\n", s.error_message().c_str());
-        return 1;
-      }
-    }
-  }
-
-  const int kChannels = 8;
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int c = 0; c < kChannels; ++c) {
+  // RunBench's warm-up calls GetMetricSpec once per object, which tracks it; the inline
+  // executor runs its first refresh (2 d of history at 5 m: a short fit) right there.
+  // The load-test tool's own bench (callback client): `streams` calls in flight at most
+  // over 4 connections, closed loop (as fast as possible) or open loop at `rate`.
+  loadtest::BenchConfig config;
+  config.concurrency = streams;
+  config.connections = std::min(4, streams);
+  config.rate = rate;
+  config.duration_seconds = seconds;
+  config.warmup_seconds = 1;
+  config.objects = kObjects;
+  config.name_prefix = "app";
+  config.ns = "bench";
+  config.metadata = {{"query", "sum(rate(http_requests_total[2m]))"},
+                     {"targetValue", "50"},
+                     {"history", "2d"},
+                     {"step", "5m"}};
+  auto channel = [&address](int index) {
     grpc::ChannelArguments args;
-    args.SetInt("bench.channel", c);  // distinct channels, distinct connections
-    channels.push_back(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-  }
+    args.SetInt("bench.connection", index);  // distinct channels, distinct connections
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  };
   std::atomic<bool> stop{false};
-  std::atomic<long> errors{0};
-  std::vector<std::vector<float>> latencies(streams);
   const double cpu0 = CpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
-  if (callback_client) {
-    // 64 calls always in flight through gRPC's callback API: each completion records
-    // its latency and starts the stream's next call (no client thread per stream).
-    struct Stream {
-      std::unique_ptr<externalscaler::ExternalScaler::Stub> stub;
-      std::unique_ptr<grpc::ClientContext> ctx;
-      externalscaler::GetMetricsResponse resp;
-      std::chrono::steady_clock::time_point started;
-      long n = 0;
-    };
-    std::vector<Stream> ss(streams);
-    std::mutex done_mu;
-    std::condition_variable done_cv;
-    int running = streams;
-    std::function<void(int)> next = [&](int k) {
-      Stream& st = ss[k];
-      st.ctx = std::make_unique<grpc::ClientContext>();
-      st.resp.Clear();
-      st.started = std::chrono::steady_clock::now();
-      st.stub->async()->GetMetrics(
-          st.ctx.get(), &requests[(k + st.n++) % kObjects], &st.resp,
-          [&, k](grpc::Status s) {
-            Stream& me = ss[k];
-            latencies[k].push_back(
-                std::chrono::duration<float>(std::chrono::steady_clock::now() - me.started)
-                    .count());
-            if (!s.ok()) errors.fetch_add(1);
-            if (!stop.load(std::memory_order_relaxed)) {
-              next(k);
-            } else {
-              std::lock_guard<std::mutex> lock(done_mu);
-              if (--running == 0) done_cv.notify_all();
-            }
-          });
-    };
-    for (int k = 0; k < streams; ++k) {
-      ss[k].stub = externalscaler::ExternalScaler::NewStub(channels[k % kChannels]);
-      latencies[k].reserve(1 << 16);
-    }
-    for (int k = 0; k < streams; ++k) next(k);
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // measuring window
-    stop = true;
-    std::unique_lock<std::mutex> lock(done_mu);
-    done_cv.wait(lock, [&] { return running == 0; });
-  } else {
-    std::vector<std::thread> threads;
-    for (int k = 0; k < streams; ++k) {
-      threads.emplace_back([&, k] {
-        auto stub = externalscaler::ExternalScaler::NewStub(channels[k % kChannels]);
-        latencies[k].reserve(1 << 16);
-        for (long n = k; !stop.load(std::memory_order_relaxed); ++n) {
-          grpc::ClientContext ctx;
-          externalscaler::GetMetricsResponse resp;
-          const auto a = std::chrono::steady_clock::now();
-          grpc::Status s = stub->GetMetrics(&ctx, requests[n % kObjects], &resp);
-          const auto b = std::chrono::steady_clock::now();
-          if (!s.ok()) errors.fetch_add(1);
-          latencies[k].push_back(std::chrono::duration<float>(b - a).count());
-        }
-      });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // measuring window
-    stop = true;
-    for (auto& t : threads) t.join();
-  }
+  auto result = loadtest::RunBench(config, channel, stop);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = CpuSeconds() - cpu0;
-  std::vector<float> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double p) {
-    return all.empty() ? 0.0 : 1000.0 * all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
-  };
-  std::printf("rpc: objects=%d streams=%d channels=%d client=%s seconds=%.1f requests=%zu "
+  if (!result.ok()) {
+    std::fprintf(stderr, "bench: %s\n", std::string(result.status().message()).c_str());
+    return 1;
+  }
+  long errors = 0;
+  for (const auto& [code, n] : result->errors) errors += static_cast<long>(n);
+  std::printf("rpc: objects=%d streams=%d connections=%d load=%s seconds=%.1f requests=%lld "
               "errors=%ld\n",
-              kObjects, streams, kChannels, callback_client ? "callback" : "threads", wall,
-              all.size(), errors.load());
-  std::printf("rpc: throughput=%.0f req/s  latency_ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f max=%.3f\n",
-              all.size() / wall, pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1.0));
+              kObjects, streams, config.connections,
+              rate > 0 ? ("open loop at " + std::to_string(static_cast<long>(rate)) + "/s").c_str()
+                       : "closed loop (as fast as possible)",
+              result->elapsed_seconds, static_cast<long long>(result->requests), errors);
+  std::printf("rpc: throughput=%.0f req/s  latency_ms p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f "
+              "max=%.3f%s\n",
+              result->rps, result->p50, result->p90, result->p99, result->p999, result->max,
+              rate > 0 ? " (from each request's scheduled send time)" : "");
   // Server-side handler latency, from augur's own histogram (bucket upper bounds).
   for (const auto& family : registry.Collect()) {
     if (family.name != "augur_grpc_request_duration_seconds") continue;
@@ -431,7 +369,7 @@ int main(int argc, char** argv) {
   int threads = 2;
   double minutes = 10;
   int streams = 64;
-  bool callback_client = true;
+  double rate = -1;  // -1: both a closed-loop run and an open-loop run at 20,000/s
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) {
@@ -440,8 +378,8 @@ int main(int argc, char** argv) {
       objects = std::atoi(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
-    } else if (a == "--thread-client") {
-      callback_client = false;
+    } else if (a == "--rate" && i + 1 < argc) {
+      rate = std::atof(argv[++i]);
     } else if (a == "--streams" && i + 1 < argc) {
       streams = std::atoi(argv[++i]);
     } else if (a == "--minutes" && i + 1 < argc) {
@@ -451,13 +389,21 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: scaler_bench [rpc|refresh|refresh-prometheus|all] [--seconds S] [--objects N] "
-                   "[--threads T] [--minutes M] [--streams K] [--thread-client]\n");
+                   "[--threads T] [--minutes M] [--streams K] [--rate R (0 = closed loop)]\n");
       return 2;
     }
   }
   scaler::ConfigureLogging(scaler::LogLevel::kError, scaler::LogFormat::kText);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as augur does
   int rc = 0;
-  if (what == "rpc" || what == "all") rc |= RunRpc(seconds, streams, callback_client);
+  if (what == "rpc" || what == "all") {
+    if (rate < 0) {
+      rc |= RunRpc(seconds, streams, 0);
+      rc |= RunRpc(seconds, streams, 20000);
+    } else {
+      rc |= RunRpc(seconds, streams, rate);
+    }
+  }
   if (what == "refresh" || what == "all") rc |= RunRefresh(objects, minutes, threads, false);
   if (what == "refresh-prometheus") rc |= RunRefresh(objects, minutes, threads, true);
   return rc;

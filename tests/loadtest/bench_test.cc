@@ -144,6 +144,28 @@ TEST_F(BenchTest, OtherRpcsAndAStopRequest) {
   EXPECT_EQ(result->requests, 0);
 }
 
+TEST_F(BenchTest, PacedRunSendsOnScheduleAndNeverAhead) {
+  BenchConfig config;
+  config.concurrency = 8;
+  config.connections = 2;
+  config.rate = 2000;  // one request every 0.5 ms
+  config.count = 60;
+  config.duration_seconds = 0;
+  config.warmup_seconds = 0;
+  config.objects = 1;
+  config.metadata = {{"targetValue", "10"}};
+  std::atomic<bool> stop{false};
+  auto result = RunBench(config, Channels(), stop);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->requests, 60);
+  EXPECT_EQ(result->ok, 60);
+  EXPECT_EQ(service_.metrics.load(), 60);
+  // Request k is not sent before start + k / rate: the last one goes out at 29.5 ms.
+  EXPECT_GE(result->elapsed_seconds, 59.0 / 2000);
+  EXPECT_GT(result->p50, 0);
+  EXPECT_LE(result->p99, result->max);
+}
+
 TEST_F(BenchTest, WarmUpFailureNamesTheObjectAndTheCause) {
   BenchConfig config;
   config.count = 10;

@@ -1,10 +1,14 @@
 // The gRPC services through an in-process channel, with a fake metric source, a fake
 // clock and refreshes run inline when the test ticks the tracker.
 
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -204,6 +208,11 @@ struct BadMetadata {
   std::vector<std::string> message_parts;
 };
 
+// How gtest prints a case (in failure messages and test listings).
+void PrintTo(const BadMetadata& b, std::ostream* os) {
+  for (const auto& [key, value] : b.change) *os << key << "=" << value << " ";
+}
+
 class MetadataErrorTest : public ServiceTest,
                           public ::testing::WithParamInterface<BadMetadata> {};
 
@@ -263,7 +272,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadata{{{"timeout", "soon"}}, {"'timeout'", "'soon'", "milliseconds"}},
         BadMetadata{{{"timeout", "0"}}, {"'timeout'", "> 0"}},
         BadMetadata{{{"unsafeSsl", "yes"}}, {"'unsafeSsl'", "'yes'", "true or false"}},
-        BadMetadata{{{"enableTLS", "on"}}, {"'enableTLS'", "'on'", "true or false"}}));
+        BadMetadata{{{"enableTLS", "on"}}, {"'enableTLS'", "'on'", "true or false"}}),
+    // Readable, stable test names: "<index>_<key>_<value>" with non-alphanumerics as '_'.
+    [](const ::testing::TestParamInfo<BadMetadata>& info) {
+      std::string name = std::to_string(info.index);
+      for (const auto& [key, value] : info.param.change) {
+        for (const std::string& part : {key, value == "<erase>" ? std::string("missing") : value}) {
+          name += '_';
+          for (char c : part) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+        }
+      }
+      return name;
+    });
 
 TEST_F(ServiceTest, CustomHeaderValuesNeverAppearInErrors) {
   externalscaler::GetMetricSpecResponse r;
@@ -515,6 +535,40 @@ TEST_F(ServiceTest, FirstCallWaitsAtMostFirstAnswerTimeoutThenUnavailable) {
   EXPECT_THAT(s.error_message(), HasSubstr("--first-answer-timeout"));
   executor->RunAll();
   EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());
+}
+
+TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) {
+  TearDown();
+  auto manual = std::make_unique<ManualExecutor>();
+  ManualExecutor* executor = manual.get();
+  TrackerOptions options = Options();
+  options.first_answer_timeout = std::chrono::seconds(60);  // only the refresh ends the wait
+  Build(std::move(manual), options);
+  // A warm object first.
+  externalscaler::GetMetricSpecResponse spec;
+  ASSERT_TRUE(GetMetricSpec(Ref({}, "warm"), &spec).ok());
+  executor->RunAll();
+  // More first calls for a cold object than there are waiter threads.
+  constexpr int kCalls = 12;
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      externalscaler::GetMetricsResponse resp;
+      statuses[i] = GetMetrics(Ref({}, "cold"), "augur-cold", &resp);
+    });
+  }
+  // Bounded: the first call tracks the object and queues its first refresh.
+  for (int i = 0; i < 10000 && executor->pending() == 0; ++i) std::this_thread::yield();
+  ASSERT_EQ(executor->pending(), 1u);
+  // The cold calls wait, but they hold no gRPC thread: the warm object answers now.
+  bool active = false;
+  EXPECT_TRUE(IsActive(Ref({}, "warm"), &active).ok());
+  externalscaler::GetMetricsResponse warm;
+  EXPECT_TRUE(GetMetrics(Ref({}, "warm"), "augur-warm", &warm).ok());
+  executor->RunAll();  // the cold object's first answer ends every wait
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < kCalls; ++i) EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
 }
 
 TEST_F(ServiceTest, OneRefreshInFlightPerObjectAndOthersProceed) {
