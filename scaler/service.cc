@@ -170,15 +170,24 @@ grpc::ServerUnaryReactor* ExternalScalerService::GetMetrics(
       [this, request, response](std::chrono::steady_clock::time_point received,
                                 bool may_wait) -> std::optional<grpc::Status> {
         const ObjectRef ref = ToObjectRef(request->scaledobjectref());
-        auto spec = tracker_.Track(ref);
-        if (!spec.ok()) return ToGrpcStatus(spec.status());
-        if (!MetricNameMatches(request->metricname(), (*spec)->metric_name)) {
+        // One tracker lookup for a warm object: its answer carries the spec. Only without
+        // an answer (an error, or a cold object) is the spec looked up on its own, so that
+        // a wrong metric name is NOT_FOUND before any wait or answer error.
+        auto got = Lookup(ref, received, may_wait);
+        std::shared_ptr<const ScalerSpec> spec;
+        if (got && got->ok()) {
+          spec = (*got)->spec;
+        } else {
+          auto tracked = tracker_.Track(ref);
+          if (!tracked.ok()) return ToGrpcStatus(tracked.status());
+          spec = *std::move(tracked);
+        }
+        if (!MetricNameMatches(request->metricname(), spec->metric_name)) {
           return grpc::Status(grpc::StatusCode::NOT_FOUND,
                               "unknown metric '" + request->metricname() + "' for " +
                                   ref.namespace_ + "/" + ref.name + ": expected '" +
-                                  (*spec)->metric_name + "' (the name GetMetricSpec returns)");
+                                  spec->metric_name + "' (the name GetMetricSpec returns)");
         }
-        auto got = Lookup(ref, received, may_wait);
         if (!got) return std::nullopt;
         if (!got->ok()) return ToGrpcStatus(got->status());
         const double value = (*got)->answer->decision.value;
