@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command.h"
 #include "common/duration.h"
@@ -41,6 +42,8 @@ struct ModelFlags {
   std::string profile_half_life = "";
   double huber = forecast::Options().huber_threshold;
   double interval_scale = forecast::Options().interval_scale;
+  std::string interval_level_power = "auto";
+  bool symmetric_intervals = false;
   bool no_level_shift = false;
   bool allow_negative = false;
   bool no_profile = false;
@@ -78,6 +81,11 @@ void AddModelFlags(po::options_description& desc, ModelFlags& f) {
        "robust loss threshold in residual standard deviations (0 = least squares)")
       ("interval-scale", po::value(&f.interval_scale)->default_value(f.interval_scale),
        "multiplies the width of the intervals")
+      ("interval-level-power", po::value(&f.interval_level_power)->default_value(f.interval_level_power),
+       "how the interval width follows the level: auto (chosen from the data), or 0 (the "
+       "same width everywhere) to 1 (proportional to the level)")
+      ("symmetric-intervals", po::bool_switch(&f.symmetric_intervals),
+       "bands symmetric around the forecast (default: from the signed errors, skewed)")
       ("no-level-shift", po::bool_switch(&f.no_level_shift), "do not fit a level shift")
       ("no-profile", po::bool_switch(&f.no_profile), "no daily profile of the residuals")
       ("profile-half-life", po::value(&f.profile_half_life),
@@ -130,6 +138,18 @@ absl::StatusOr<forecast::Options> ToOptions(const ModelFlags& f) {
   o.ar_order = f.ar_order;
   o.huber_threshold = f.huber;
   o.interval_scale = f.interval_scale;
+  if (f.interval_level_power == "auto") {
+    o.interval_level_power = -1;
+  } else {
+    double p = NAN;
+    if (!absl::SimpleAtod(f.interval_level_power, &p) || !(p >= 0 && p <= 1)) {
+      return absl::InvalidArgumentError(absl::StrCat("--interval-level-power \"",
+                                                     f.interval_level_power,
+                                                     "\": expected auto or a number in [0, 1]"));
+    }
+    o.interval_level_power = p;
+  }
+  o.skewed_intervals = !f.symmetric_intervals;
   o.detect_level_shifts = !f.no_level_shift;
   o.clamp_nonnegative = !f.allow_negative;
   o.daily_profile = !f.no_profile;

@@ -73,7 +73,18 @@ struct Model::State {
   // Uncertainty (scaled units).
   double sigma = 0;             // robust residual scale
   std::vector<double> h_scale;  // mean |h-step error| for h = 1..H
-  std::vector<double> std_abs;  // sorted pooled |error| / h_scale[h]
+  std::vector<double> std_abs;  // sorted pooled |error| / (h_scale[h] * width(level))
+  std::vector<double> std_signed;  // sorted pooled error / (h_scale[h] * width(level)); may
+                                   // be empty (symmetric bands from std_abs)
+  // Width of the errors at a raw level L: ((max(L, 0) + level_kappa) / level_norm)^level_power.
+  double level_power = 0, level_kappa = 1, level_norm = 1;
+  double LevelWidth(double raw_level) const {
+    if (level_power == 0) return 1.0;
+    const double r = (std::max(raw_level, 0.0) + level_kappa) / level_norm;
+    if (level_power == 1) return r;
+    if (level_power == 0.5) return std::sqrt(r);
+    return std::pow(r, level_power);
+  }
   double trend_var_rate = 0;    // var of trend at dts ahead = rate * dts^3
   bool nonnegative = false;
 
@@ -300,6 +311,11 @@ absl::Status Options::Validate() const {
   if (!(interval_scale > 0) || !std::isfinite(interval_scale)) {
     return bad(absl::StrFormat("interval_scale must be > 0, got %g", interval_scale));
   }
+  if (!(interval_level_power == -1 || (interval_level_power >= 0 && interval_level_power <= 1))) {
+    return bad(absl::StrFormat(
+        "interval_level_power must be in [0, 1] or -1 (choose from the data), got %g",
+        interval_level_power));
+  }
   return absl::OkStatus();
 }
 
@@ -432,12 +448,20 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
 
   std::vector<double> trend_c(n), corr_c(n), profile_c(n);
   std::vector<std::vector<double>> season_c(st.seasons.size(), std::vector<double>(n));
+  // Per level: the normal quantile (trend uncertainty) and the empirical offset in units
+  // of the h-step error scale, signed (skewed bands) or +-|error| quantile (symmetric).
   std::vector<double> z(quantile_levels.size());
   std::vector<double> emp(quantile_levels.size());
   for (size_t i = 0; i < quantile_levels.size(); ++i) {
-    const double a = std::abs(2 * quantile_levels[i] - 1);
+    const double q = quantile_levels[i];
+    const double a = std::abs(2 * q - 1);
     z[i] = NormalQuantile(0.5 + a / 2);
-    emp[i] = st.std_abs.empty() ? z[i] : stats::SortedQuantile(st.std_abs, a);
+    const double sign = q < 0.5 ? -1.0 : 1.0;
+    if (!st.std_signed.empty()) {
+      emp[i] = stats::SortedQuantile(st.std_signed, q);
+    } else {
+      emp[i] = sign * (st.std_abs.empty() ? z[i] : stats::SortedQuantile(st.std_abs, a));
+    }
   }
   const double H = static_cast<double>(st.h_scale.size());
   double growth = 0.5;
@@ -466,10 +490,16 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     }
     const double dts = std::max(0.0, (t - st.last_t) / st.t_scale);
     const double trend_sd = std::sqrt(st.trend_var_rate * dts * dts * dts);
+    scale *= st.LevelWidth(fc.yhat[j]);
     for (size_t i = 0; i < quantile_levels.size(); ++i) {
-      const double w = options_.interval_scale * std::hypot(scale * emp[i], z[i] * trend_sd);
+      // The error quantile and the trend's uncertainty add in quadrature on the side of
+      // the median the level asks for; an error quantile on the other side (a skewed
+      // median) is kept as it is.
       const double sign = quantile_levels[i] < 0.5 ? -1.0 : 1.0;
-      fc.quantiles[i][j] = st.ToRaw(ys + sign * w);
+      const double e = scale * emp[i];
+      const double tr = z[i] * trend_sd;
+      const double off = e * sign >= 0 ? sign * std::hypot(e, tr) : e + sign * tr;
+      fc.quantiles[i][j] = st.ToRaw(ys + options_.interval_scale * off);
     }
     // Components in the metric's unit; with logistic growth each is its effect on yhat.
     const double raw_trend = st.ToRaw(tr);
@@ -1045,11 +1075,17 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       std::min<size_t>(static_cast<size_t>(std::llround(span / step)) + 1, 2000000);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> grid(grid_n, nan);
+  // The model's fitted value (scaled units) at each grid slot: where the interval width
+  // is measured against the level.
+  std::vector<double> grid_fit(grid_n, nan);
   for (size_t i = n; i-- > 0;) {
     const auto idx = static_cast<long long>(std::llround((st.last_t - c.t[i]) / step));
     if (idx >= static_cast<long long>(grid_n)) break;
-    double& slot = grid[grid_n - 1 - static_cast<size_t>(idx)];
-    if (std::isnan(slot)) slot = full_resid[i];
+    const size_t gi = grid_n - 1 - static_cast<size_t>(idx);
+    if (std::isnan(grid[gi])) {
+      grid[gi] = full_resid[i];
+      grid_fit[gi] = y[i] - full_resid[i];
+    }
   }
   const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
 
@@ -1130,6 +1166,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       for (size_t gi = 0; gi < grid_n; ++gi) {
         if (std::isnan(grid[gi])) continue;
         grid[gi] -= st.profile[bin_of[gi]];
+        grid_fit[gi] += st.profile[bin_of[gi]];
       }
       info.notes.push_back(absl::StrFormat(
           "daily profile fitted on the residuals (half-life %.3g days)", half_life));
@@ -1142,6 +1179,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   size_t window = std::min<size_t>(
       grid_n, static_cast<size_t>(std::max(100.0, options.ar_window_seconds / step)));
   std::vector<double> win(grid.end() - static_cast<std::ptrdiff_t>(window), grid.end());
+  const std::vector<double> win_fit(grid_fit.end() - static_cast<std::ptrdiff_t>(window),
+                                    grid_fit.end());
   for (double& v : win) {
     if (!std::isnan(v)) v = std::clamp(v, -4 * cut, 4 * cut);
   }
@@ -1161,10 +1200,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     double alpha = 0, rho = 1;
     double score = std::numeric_limits<double>::infinity();
     std::vector<std::vector<double>> errs;
+    std::vector<std::vector<double>> levels;  // the in-sample forecast (raw) of each error
   };
   // Forecast paths from every scored origin: fills errs and the score.
-  auto evaluate = [&](Candidate& cand, size_t max_h, size_t stride) {
+  // With `with_levels`, also the in-sample forecast each error belongs to (for the
+  // intervals; the selection does not need it).
+  auto evaluate = [&](Candidate& cand, size_t max_h, size_t stride, bool with_levels) {
     cand.errs.assign(H, {});
+    cand.levels.assign(with_levels ? H : 0, {});
     std::vector<double> level(window, 0.0);
     std::vector<double> filled;
     if (cand.kind == 2) {
@@ -1193,7 +1236,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
       }
       for (size_t h = 1; h <= steps; ++h) {
-        if (!std::isnan(win[o + h])) cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
+        if (std::isnan(win[o + h])) continue;
+        cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
+        if (with_levels) cand.levels[h - 1].push_back(st.ToRaw(win_fit[o + h] + path[h - 1]));
       }
     }
     double total = 0;
@@ -1213,7 +1258,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   Candidate best;
   best.kind = 0;
   if (window > warmup + 20) {
-    evaluate(best, H_score, select_stride);
+    evaluate(best, H_score, select_stride, false);
     std::vector<Candidate> cands;
     const int p = options.ar_order;
     if (p > 0) {
@@ -1256,10 +1301,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       }
     }
     for (Candidate& cand : cands) {
-      evaluate(cand, H_score, select_stride);
+      evaluate(cand, H_score, select_stride, false);
       if (cand.score < best.score) best = std::move(cand);
     }
-    evaluate(best, H, stride);
+    evaluate(best, H, stride, true);
   } else {
     info.notes.push_back(
         absl::StrCat("only ", window, " residual steps: no short-term correction"));
@@ -1312,42 +1357,131 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       std::fill(st.tail.begin(), st.tail.end(), 0.0);
     }
   }
-  // Intervals: the chosen correction's empirical h-step errors.
-  std::vector<double> scale(H, 0.0);
+  // Intervals: the chosen correction's empirical h-step errors, measured in units of the
+  // width the forecast's level calls for (see Options::interval_level_power).
   bool enough = !best.errs.empty();
-  for (size_t h = 0; h < H && enough; ++h) {
-    if (best.errs[h].size() < 20) {
-      enough = false;
-      break;
+  for (size_t h = 0; h < H && enough; ++h) enough = best.errs[h].size() >= 20;
+  if (enough) {
+    const bool level_ok = st.nonnegative && !st.logistic;
+    std::vector<double> powers;
+    if (!level_ok || options.interval_level_power == 0) {
+      powers = {0.0};
+    } else if (options.interval_level_power > 0) {
+      powers = {options.interval_level_power};
+    } else {
+      powers = {0.0, 0.5, 1.0};
     }
-    double s = 0;
-    for (double e : best.errs[h]) s += std::abs(e);
-    scale[h] = s / static_cast<double>(best.errs[h].size());
-    if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
-  }
-  if (enough && scale[0] > 0) {
-    st.h_scale = scale;
-    std::vector<double> pooled;
+    double median_level = 0, mean_level = 0;
+    if (powers.size() > 1 || powers[0] != 0) {
+      std::vector<double> all;  // a deterministic subsample is enough for the median
+      size_t total_levels = 0;
+      for (const auto& lv : best.levels) total_levels += lv.size();
+      const size_t every_level = std::max<size_t>(1, total_levels / 2000);
+      for (const auto& lv : best.levels) {
+        for (size_t i = 0; i < lv.size(); i += every_level) all.push_back(std::max(lv[i], 0.0));
+      }
+      median_level = stats::Median(all);
+      for (double l : all) mean_level += l / static_cast<double>(all.size());
+    }
+    // kappa: the noise floor, as a share of the median level (how much of the noise at a
+    // level near 0 does not shrink with it).
+    auto set_kappa = [&](double share) {
+      st.level_kappa = std::max({share * median_level, 1e-3 * mean_level, 1e-12});
+      st.level_norm = median_level + st.level_kappa;
+    };
+    // Laplace negative log-likelihood of the errors with scale s_h * width(level), s_h at
+    // its maximum-likelihood value (the mean of |e| / width), up to a constant.
+    // Scored on a deterministic subsample of about 3000 errors (plenty to tell three
+    // powers apart); log(width) = power * log(r), so one log per error serves them all.
+    size_t total = 0;
+    for (const auto& e : best.errs) total += e.size();
+    const size_t every = std::max<size_t>(1, total / 3000);
+    double best_nll = std::numeric_limits<double>::infinity();
+    double chosen = 0, chosen_share = 0.1;
+    std::vector<double> log_r;
+    for (double share : {0.02, 0.1, 0.5}) {
+      set_kappa(share);
+      log_r.clear();
+      if (powers.size() > 1 || powers[0] != 0) {
+        for (size_t h = 0; h < H; ++h) {
+          for (size_t i = 0; i < best.errs[h].size(); i += every) {
+            log_r.push_back(
+                std::log((std::max(best.levels[h][i], 0.0) + st.level_kappa) / st.level_norm));
+          }
+        }
+      }
+      for (double power : powers) {
+        if (power == 0 && share != 0.1) continue;  // kappa does not matter without a power
+        st.level_power = power;
+        double nll = 0;
+        size_t k = 0;
+        for (size_t h = 0; h < H; ++h) {
+          double sum = 0, logr = 0, cnt = 0;
+          for (size_t i = 0; i < best.errs[h].size(); i += every, ++k, ++cnt) {
+            sum += std::abs(best.errs[h][i]) / st.LevelWidth(best.levels[h][i]);
+            if (power != 0) logr += log_r[k];
+          }
+          if (cnt > 0) nll += cnt * std::log(std::max(sum / cnt, 1e-300)) + power * logr;
+        }
+        if (nll < best_nll) {
+          best_nll = nll;
+          chosen = power;
+          chosen_share = share;
+        }
+      }
+    }
+    st.level_power = chosen;
+    set_kappa(chosen_share);
+    if (powers.size() > 1 || chosen != 0) {
+      info.notes.push_back(absl::StrFormat(
+          "interval width follows the level to the power %.1f, floor %.2f of the median "
+          "level (chosen %s)",
+          chosen, chosen_share, powers.size() > 1 ? "by likelihood" : "from the options"));
+    }
+    std::vector<double> scale(H, 0.0);
     for (size_t h = 0; h < H; ++h) {
-      for (double e : best.errs[h]) pooled.push_back(std::abs(e) / scale[h]);
+      double sum = 0;
+      for (size_t i = 0; i < best.errs[h].size(); ++i) {
+        sum += std::abs(best.errs[h][i]) / st.LevelWidth(best.levels[h][i]);
+      }
+      scale[h] = sum / static_cast<double>(best.errs[h].size());
+      if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
     }
-    if (pooled.size() > 1500) {
+    enough = scale[0] > 0;
+    if (enough) {
+      st.h_scale = scale;
+      std::vector<double> pooled_abs, pooled_signed;
+      for (size_t h = 0; h < H; ++h) {
+        for (size_t i = 0; i < best.errs[h].size(); ++i) {
+          const double u = best.errs[h][i] / (scale[h] * st.LevelWidth(best.levels[h][i]));
+          pooled_abs.push_back(std::abs(u));
+          pooled_signed.push_back(u);
+        }
+      }
       // A deterministic thinning keeps the sort cheap; ~1000 values pin the quantiles of
-      // interest (10-95 %) to about a percent.
-      const size_t every = pooled.size() / 1000;
-      size_t k = 0;
-      for (size_t i = 0; i < pooled.size(); i += every) pooled[k++] = pooled[i];
-      pooled.resize(k);
+      // interest (5-95 %) to about a percent.
+      auto thin_sorted = [](std::vector<double> v) {
+        if (v.size() > 1500) {
+          const size_t every = v.size() / 1000;
+          size_t k = 0;
+          for (size_t i = 0; i < v.size(); i += every) v[k++] = v[i];
+          v.resize(k);
+        }
+        std::sort(v.begin(), v.end());
+        const size_t keep = 1000;
+        if (v.size() > keep) {
+          std::vector<double> sub(keep);
+          for (size_t i = 0; i < keep; ++i) sub[i] = v[(i * (v.size() - 1)) / (keep - 1)];
+          v.swap(sub);
+        }
+        return v;
+      };
+      st.std_abs = thin_sorted(std::move(pooled_abs));
+      if (options.skewed_intervals) st.std_signed = thin_sorted(std::move(pooled_signed));
     }
-    std::sort(pooled.begin(), pooled.end());
-    const size_t keep = 1000;
-    if (pooled.size() > keep) {
-      std::vector<double> sub(keep);
-      for (size_t i = 0; i < keep; ++i) sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
-      pooled.swap(sub);
-    }
-    st.std_abs = std::move(pooled);
-  } else {
+  }
+  if (!enough) {
+    st.level_power = 0;
     info.notes.push_back("too little history for empirical intervals: normal intervals");
   }
   return Model(options, std::move(info), std::move(state));
