@@ -595,6 +595,9 @@ int Bench(const std::vector<std::string>& args, const CommandEnv& env) {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // Tiny calls: no bandwidth-delay probing (it costs CPU per call at high rates).
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    // No retries: a bench reports failures rather than hiding them, and the retry
+    // filter buffers every call (CPU the client shares with the scaler).
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   };
   auto result = RunBench(config, channels, *env.stop, [&env](const BenchResult& p) {
