@@ -73,9 +73,10 @@ struct Model::State {
   // Uncertainty (scaled units).
   double sigma = 0;             // robust residual scale
   std::vector<double> h_scale;  // mean |h-step error| for h = 1..H
-  std::vector<double> std_abs;  // sorted pooled |error| / (h_scale[h] * width(level))
-  std::vector<double> std_signed;  // sorted pooled error / (h_scale[h] * width(level)); may
-                                   // be empty (symmetric bands from std_abs)
+  // Sorted pooled errors / (h_scale[h] * width(level)): signed for skewed bands, else
+  // absolute (symmetric bands); at most one of the two is filled.
+  std::vector<double> std_abs;
+  std::vector<double> std_signed;
   // Width of the errors at a raw level L: ((max(L, 0) + level_kappa) / level_norm)^level_power.
   double level_power = 0, level_kappa = 1, level_norm = 1;
   double LevelWidth(double raw_level) const {
@@ -1458,16 +1459,15 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       // A deterministic thinning (every k-th error in (h, origin) order) keeps the sort
       // cheap; ~1000 values pin the quantiles of interest (5-95 %) to about a percent.
       const size_t pool_every = total > 1500 ? total / 1000 : 1;
-      std::vector<double> pooled_abs, pooled_signed;
-      pooled_abs.reserve(total / pool_every + 1);
-      pooled_signed.reserve(total / pool_every + 1);
+      // Skewed bands pool the signed errors, symmetric ones their absolute values.
+      std::vector<double> pooled;
+      pooled.reserve(total / pool_every + 1);
       size_t index = 0;
       for (size_t h = 0; h < H; ++h) {
         for (size_t i = 0; i < best.errs[h].size(); ++i, ++index) {
           if (index % pool_every != 0) continue;
           const double u = best.errs[h][i] / (scale[h] * st.LevelWidth(best.levels[h][i]));
-          pooled_abs.push_back(std::abs(u));
-          pooled_signed.push_back(u);
+          pooled.push_back(options.skewed_intervals ? u : std::abs(u));
         }
       }
       auto thin_sorted = [](std::vector<double> v) {
@@ -1480,8 +1480,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         }
         return v;
       };
-      st.std_abs = thin_sorted(std::move(pooled_abs));
-      if (options.skewed_intervals) st.std_signed = thin_sorted(std::move(pooled_signed));
+      (options.skewed_intervals ? st.std_signed : st.std_abs) = thin_sorted(std::move(pooled));
     }
   }
   if (!enough) {

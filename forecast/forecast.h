@@ -110,11 +110,12 @@ struct Options {
   // under the benchmark protocol (docs/forecast.md). 1 = as estimated in-sample.
   double interval_scale = 1.2;
   // How the interval width follows the forecast's level: the in-sample h-step errors are
-  // measured in units of (level + kappa)^power, kappa a tenth of the median level.
-  // 0 = the same width at every level (Prophet), 1 = proportional to the level (noise in
-  // percent, as in request counts), 0.5 = in between (Poisson-like). -1 = choose 0, 0.5
-  // or 1 by the Laplace likelihood of the in-sample errors. Only for non-negative
-  // histories with linear or flat growth; otherwise 0.
+  // measured in units of (level + floor)^power, the floor 0.02, 0.1 or 0.5 of the median
+  // level (chosen by likelihood). 0 = the same width at every level (Prophet),
+  // 1 = proportional to the level (noise in percent, as in request counts), 0.5 = in
+  // between (Poisson-like). -1 = choose 0, 0.5 or 1 by the Laplace likelihood of the
+  // in-sample errors. Only for non-negative histories with linear or flat growth;
+  // otherwise 0.
   double interval_level_power = -1;
   // Upper and lower bounds from the quantiles of the signed in-sample errors, so that a
   // load that jumps up more than it falls gets a wider upper band; false = symmetric
