@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -463,6 +464,11 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
   }
 #endif
 
+  if (push && !env.wait_until) {
+    *env.err << "keda: --push needs a wait_until hook in this CommandEnv\n";
+    return kFailure;
+  }
+
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   GrpcScalerApi api(channel, rpc_timeout);
   KedaEmulator emulator(config, api, observe);
@@ -476,6 +482,9 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
   PrintKedaEvent(*env.out, format, *start);
 
   // external-push: StreamIsActive held open on its own thread with KEDA's backoff.
+  // Shared with the main loop: env.out/env.err writes and the emulator under out_mutex,
+  // the live call's context under ctx_mutex; the thread's only waits are Read (ended by
+  // TryCancel) and env.wait_until (ended by stream_stop).
   std::atomic<bool> stream_stop{false};
   std::thread stream_thread;
   auto stub = externalscaler::ExternalScaler::NewStub(channel);
@@ -489,7 +498,10 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
       while (!stream_stop.load() && !env.stop->load() && env.now() < end) {
         grpc::ClientContext ctx;
         {
+          // Checked under the lock: a stop that found no live call must not be followed
+          // by a new call that nobody cancels (Read would block until the server ends).
           std::lock_guard<std::mutex> lock(ctx_mutex);
+          if (stream_stop.load()) break;
           live_ctx = &ctx;
         }
         auto reader = stub->StreamIsActive(&ctx, config.ref);
@@ -512,13 +524,13 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
         }
         if (stream_stop.load() || env.stop->load()) break;
         const double delay = backoff.Next(s.ok());
-        Progress(env, absl::StrCat("keda: StreamIsActive ended (", s.ok() ? "OK" : GrpcCodeName(s.error_code()),
-                                   s.ok() ? "" : absl::StrCat(": ", s.error_message()),
-                                   "); reconnecting in ", delay, "s"));
-        const double until = std::min(end, env.now() + delay);
-        while (!stream_stop.load() && !env.stop->load() && env.now() < until) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        {
+          std::lock_guard<std::mutex> lock(out_mutex);
+          Progress(env, absl::StrCat("keda: StreamIsActive ended (", s.ok() ? "OK" : GrpcCodeName(s.error_code()),
+                                     s.ok() ? "" : absl::StrCat(": ", s.error_message()),
+                                     "); reconnecting in ", delay, "s"));
         }
+        env.wait_until(std::min(end, env.now() + delay), stream_stop);
       }
     });
   }

@@ -15,9 +15,18 @@ struct CommandEnv {
   std::ostream* out = nullptr;  // results (text, CSV, JSON, OpenMetrics)
   std::ostream* err = nullptr;  // usage, errors and progress lines
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: end cleanly
-  std::function<double()> now;                // unix seconds
-  // Waits until unix time `t` or until *stop; returns early on stop.
+  // Unix seconds. Called from two threads at once by `keda --push` (its stream thread
+  // and its main loop): must be thread-safe.
+  std::function<double()> now;
+  // Waits until unix time `t` or until *stop; returns early on stop. Called by one
+  // thread only (the command's own); a fake clock may advance itself here.
   std::function<void(double t)> sleep_until;
+  // `keda --push` only: its stream thread's wait before a reconnect, concurrent with the
+  // main loop's sleep_until. Waits until unix time `t`, *stop or `cancel`, whichever comes
+  // first; `cancel` has no notification, so it must be polled (main polls every 100 ms).
+  // A fake clock must not advance itself here: it waits for sleep_until to reach `t`.
+  // Empty: `keda --push` fails (exit 1).
+  std::function<void(double t, const std::atomic<bool>& cancel)> wait_until;
   bool progress = true;  // print progress lines on long runs
 };
 

@@ -20,6 +20,16 @@ double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Sleeps until unix time `t`, a signal or *cancel, in slices of at most 100 ms so that
+// a signal or a cancel ends the wait promptly.
+void SleepUntil(double t, const std::atomic<bool>* cancel) {
+  while (!g_stop.load() && (cancel == nullptr || !cancel->load())) {
+    const double left = t - UnixNow();
+    if (left <= 0) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, 0.1)));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,13 +44,7 @@ int main(int argc, char** argv) {
   env.err = &std::cerr;
   env.stop = &g_stop;
   env.now = UnixNow;
-  env.sleep_until = [](double t) {
-    // Short slices so that a signal ends the wait promptly.
-    while (!g_stop.load()) {
-      const double left = t - UnixNow();
-      if (left <= 0) break;
-      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, 0.1)));
-    }
-  };
+  env.sleep_until = [](double t) { SleepUntil(t, nullptr); };
+  env.wait_until = [](double t, const std::atomic<bool>& cancel) { SleepUntil(t, &cancel); };
   return loadtest::RunLoadtest(argc, argv, env);
 }
