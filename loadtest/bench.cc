@@ -81,30 +81,35 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 namespace {
 
-// One call slot: at most one request in flight, so a slot's own record needs no lock (its
-// calls' callbacks are ordered one after the other by the issue that follows each).
+// One call slot: at most one request in flight. Its record is touched only by the
+// completion thread (latencies, counts) and, between calls, by whoever issues its next
+// call, which happens after the completion that freed it.
 struct Slot {
   externalscaler::ExternalScaler::Stub* stub = nullptr;
-  // Two contexts used in turn: a call's context lives until the call after next is issued,
-  // so a completion callback never destroys the context of the call it completes.
-  std::unique_ptr<grpc::ClientContext> contexts[2];
-  int parity = 0;
+  std::unique_ptr<grpc::ClientContext> context;  // a fresh one per call
+  std::unique_ptr<grpc::ClientAsyncResponseReader<externalscaler::GetMetricsResponse>> metrics_reader;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<externalscaler::IsActiveResponse>> active_reader;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<externalscaler::GetMetricSpecResponse>> spec_reader;
   externalscaler::GetMetricsResponse metrics_response;
   externalscaler::IsActiveResponse active_response;
   externalscaler::GetMetricSpecResponse spec_response;
+  grpc::Status status;
   Clock::time_point origin;  // latency origin: the scheduled send time (paced) or the send
   std::vector<double> latencies_ms;
   std::map<int, int64_t> errors;
   int64_t ok = 0;
 };
 
-// Drives every call through gRPC's callback API: no client thread per in-flight request,
-// so the client's own CPU stays small next to the scaler's on a shared machine.
-//  - As fast as possible: every slot's completion issues that slot's next request.
-//  - Paced (`rate` > 0): one pacer thread issues request k at start + k/rate on a free
-//    slot; latency is measured from that scheduled time, so a client or server that falls
-//    behind shows up in the latency instead of silently lowering the load (no coordinated
-//    omission).
+// Drives every call through one gRPC completion queue that the calling thread polls
+// itself: the thread that wakes up for a response is the one that reads it from the
+// socket and records it, with no hand-off to gRPC's callback threads (on a 2-core machine
+// shared with the scaler, those wake-ups cost more CPU than the calls; docs/scaler.md).
+//  - As fast as possible: every completion issues that slot's next request, on the same
+//    thread.
+//  - Paced (`rate` > 0): a pacer thread issues request k at start + k/rate on a free slot
+//    (it sleeps on a high-resolution timer; the queue's own timeouts are only
+//    millisecond-exact); latency runs from that scheduled time, so a client or server
+//    that falls behind shows up in the latency (no coordinated omission).
 class Driver {
  public:
   Driver(const BenchConfig& config, const std::atomic<bool>& stop,
@@ -116,6 +121,16 @@ class Driver {
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].stub = stubs[i % stubs.size()].get();
   }
 
+  ~Driver() {
+    // Every phase waited for its calls, so the queue only has to be drained of its
+    // shutdown event.
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
   // Runs one phase until `end`, `count` requests (0 = unbounded) or a stop request; returns
   // when every call it issued has completed (each has a deadline, so this is bounded).
   void RunPhase(Clock::time_point end, int64_t count, bool record) {
@@ -123,20 +138,34 @@ class Driver {
     end_ = end;
     count_ = count;
     next_ticket_.store(0);
+    issuing_done_.store(false);
     if (record) {
       for (Slot& s : slots_) s.latencies_ms.reserve(EstimatedPerSlot());
     }
+    std::thread pacer;
     if (config_.rate > 0) {
-      // The pacer runs on its own thread so that its timer slack setting stays there.
-      std::thread pacer([this] { Pace(); });
-      pacer.join();
-    } else {
-      for (Slot& s : slots_) {
-        if (!IssueNext(s, Clock::now(), /*paced=*/false)) break;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        free_.clear();
+        for (Slot& s : slots_) free_.push_back(&s);
       }
+      pacer = std::thread([this] { Pace(); });
+    } else {
+      bool more = true;
+      for (Slot& s : slots_) {
+        if (!(more = IssueNext(s, Clock::now(), /*paced=*/false))) break;
+      }
+      if (!more) issuing_done_.store(true);
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait(lock, [this] { return in_flight_ == 0; });
+    // Completions until nothing more will be issued and nothing is in flight.
+    while (!(issuing_done_.load() && in_flight_.load() == 0)) {
+      void* tag = nullptr;
+      bool ok = false;
+      const auto status = cq_.AsyncNext(&tag, &ok, std::chrono::system_clock::now() + std::chrono::milliseconds(20));
+      if (status == grpc::CompletionQueue::SHUTDOWN) break;
+      if (status == grpc::CompletionQueue::GOT_EVENT) Complete(*static_cast<Slot*>(tag));
+    }
+    if (pacer.joinable()) pacer.join();
   }
 
   int64_t completed() const { return completed_.load(std::memory_order_relaxed); }
@@ -161,81 +190,70 @@ class Driver {
     if (!paced && Clock::now() >= end_) return false;
     const int64_t k = next_ticket_.fetch_add(1, std::memory_order_relaxed);
     if (count_ > 0 && k >= count_) return false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++in_flight_;
-    }
+    in_flight_.fetch_add(1);
     Issue(slot, static_cast<size_t>(k % config_.objects), origin);
     return true;
   }
 
   void Issue(Slot& slot, size_t object, Clock::time_point origin) {
-    slot.parity ^= 1;
-    auto& ctx = slot.contexts[slot.parity];
-    ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + config_.timeout);
+    slot.context = std::make_unique<grpc::ClientContext>();
+    slot.context->set_deadline(std::chrono::system_clock::now() + config_.timeout);
     slot.origin = origin;
-    auto done = [this, &slot](grpc::Status status) { Complete(slot, status); };
+    grpc::ClientContext* ctx = slot.context.get();
     switch (config_.rpc) {
       case BenchRpc::kGetMetrics:
         slot.metrics_response.Clear();
-        slot.stub->async()->GetMetrics(ctx.get(), &metric_requests_[object], &slot.metrics_response,
-                                       std::move(done));
+        slot.metrics_reader = slot.stub->AsyncGetMetrics(ctx, metric_requests_[object], &cq_);
+        slot.metrics_reader->Finish(&slot.metrics_response, &slot.status, &slot);
         break;
       case BenchRpc::kIsActive:
         slot.active_response.Clear();
-        slot.stub->async()->IsActive(ctx.get(), &refs_[object], &slot.active_response,
-                                     std::move(done));
+        slot.active_reader = slot.stub->AsyncIsActive(ctx, refs_[object], &cq_);
+        slot.active_reader->Finish(&slot.active_response, &slot.status, &slot);
         break;
       case BenchRpc::kGetMetricSpec:
         slot.spec_response.Clear();
-        slot.stub->async()->GetMetricSpec(ctx.get(), &refs_[object], &slot.spec_response,
-                                          std::move(done));
+        slot.spec_reader = slot.stub->AsyncGetMetricSpec(ctx, refs_[object], &cq_);
+        slot.spec_reader->Finish(&slot.spec_response, &slot.status, &slot);
         break;
     }
   }
 
-  void Complete(Slot& slot, const grpc::Status& status) {
+  // On the completion thread.
+  void Complete(Slot& slot) {
     if (record_) {
       slot.latencies_ms.push_back(Seconds(Clock::now() - slot.origin) * 1000);
-      if (status.ok()) {
+      if (slot.status.ok()) {
         ++slot.ok;
       } else {
-        ++slot.errors[status.error_code()];
+        ++slot.errors[slot.status.error_code()];
       }
       completed_.fetch_add(1, std::memory_order_relaxed);
     }
-    // Unpaced: the slot goes straight on with its next request.
-    if (config_.rate <= 0 && IssueNext(slot, Clock::now(), /*paced=*/false)) {
-      Finished(nullptr);
+    if (config_.rate > 0) {
+      // Paced: the slot goes back to the pacer.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        free_.push_back(&slot);
+      }
+      free_cv_.notify_one();  // no system call when the pacer is not waiting
+      in_flight_.fetch_sub(1);
       return;
     }
-    Finished(config_.rate > 0 ? &slot : nullptr);
-  }
-
-  // One call is over; a paced slot goes back to the free list.
-  void Finished(Slot* free_slot) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --in_flight_;
-    if (free_slot != nullptr) free_.push_back(free_slot);
-    if (in_flight_ == 0) idle_cv_.notify_all();
-    if (free_slot != nullptr) free_cv_.notify_one();
+    // As fast as possible: the slot goes straight on with its next request.
+    if (!IssueNext(slot, Clock::now(), /*paced=*/false)) issuing_done_.store(true);
+    in_flight_.fetch_sub(1);
   }
 
   void Pace() {
 #ifdef PR_SET_TIMERSLACK
-    prctl(PR_SET_TIMERSLACK, 20000UL, 0UL, 0UL, 0UL);  // wake within ~20 us of a due time  // wake within ~1 us of each slot
+    prctl(PR_SET_TIMERSLACK, 20000UL, 0UL, 0UL, 0UL);  // wake within ~20 us of a due time
 #endif
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_.clear();
-      for (Slot& s : slots_) free_.push_back(&s);
-    }
     const auto start = Clock::now();
     for (int64_t k = 0;; ++k) {
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(static_cast<double>(k) / config_.rate));
-      if (due >= end_) return;
+      if (due >= end_) break;
       // Sleep in short slices so that a stop request is seen promptly.
       for (auto now = Clock::now(); now < due && !stop_.load(); now = Clock::now()) {
         std::this_thread::sleep_for(std::min<Clock::duration>(due - now, std::chrono::milliseconds(50)));
@@ -248,16 +266,17 @@ class Driver {
         while (free_.empty() && !stop_.load()) {
           free_cv_.wait_for(lock, std::chrono::milliseconds(50));
         }
-        if (stop_.load()) return;
+        if (stop_.load()) break;
         slot = free_.back();
         free_.pop_back();
       }
       if (!IssueNext(*slot, due, /*paced=*/true)) {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(slot);
-        return;
+        break;
       }
     }
+    issuing_done_.store(true);
   }
 
   const BenchConfig& config_;
@@ -265,16 +284,18 @@ class Driver {
   const std::vector<externalscaler::ScaledObjectRef>& refs_;
   const std::vector<externalscaler::GetMetricsRequest>& metric_requests_;
   std::vector<Slot> slots_;
+  grpc::CompletionQueue cq_;
   std::atomic<bool> record_{false};
   Clock::time_point end_;
   int64_t count_ = 0;
   std::atomic<int64_t> next_ticket_{0};
   std::atomic<int64_t> completed_{0};
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> issuing_done_{false};
 
   std::mutex mu_;
-  std::condition_variable idle_cv_, free_cv_;
-  int64_t in_flight_ = 0;       // guarded by mu_
-  std::vector<Slot*> free_;     // guarded by mu_ (paced mode)
+  std::condition_variable free_cv_;
+  std::vector<Slot*> free_;  // guarded by mu_ (paced mode)
 };
 
 }  // namespace

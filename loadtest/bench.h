@@ -2,7 +2,8 @@
 // `bench`: load on a scaler's gRPC API as ghz would. Up to `concurrency` requests are in
 // flight at once (each on one of `concurrency` call slots; slot i uses channel
 // i % connections); each request goes to ScaledObject k % objects ("<prefix>-<k>") with the
-// shared metadata. Calls go through gRPC's callback API (no thread per slot):
+// shared metadata. Calls go through one gRPC completion queue that the calling thread
+// polls itself (no thread per slot, no hand-off to gRPC's callback threads):
 //  - as fast as possible (`rate` 0): closed loop, each completion sends that slot's next
 //    request; latency = send to completion;
 //  - paced (`rate` > 0): open loop, request k is due at start + k / rate and goes out on a

@@ -9,7 +9,11 @@
 #        RATE (0 = as fast as possible; e.g. 20000 for an open-loop run at that rate),
 #        RPCS ("GetMetrics IsActive GetMetricSpec"),
 #        SERVER_CPUS / CLIENT_CPUS (taskset CPU lists, e.g. 0 and 1: augur and the client
-#        each on a core of its own; default: both share every core).
+#        each on a core of its own; default: both share every core),
+#        EXTRA_METADATA (appended to every object's metadata, e.g. ",refreshInterval=10m").
+# After each run's JSON, a line gives the CPU time augur and the client used per request
+# (user + system over the whole client run, warm-up included): steadier than the latency
+# tail on a shared machine, and what decides how close to saturation a rate runs.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$repo/build}
@@ -56,7 +60,7 @@ pids+=($!)
 wait_for 30 grep -q 'event=listening' "$tmp/augur.log" || { echo "bench_scaler: augur did not start" >&2; cat "$tmp/augur.log" >&2; exit 1; }
 grpc=$(grep -m1 'event=listening' "$tmp/augur.log" | sed -n 's/.*grpc=\([^ ]*\).*/\1/p' | tr -d '"')
 
-metadata="query=sum(augur_demo_load),targetValue=10,history=2d,step=60s"
+metadata="query=sum(augur_demo_load),targetValue=10,history=2d,step=60s${EXTRA_METADATA:-}"
 # The first call per object waits for its first answer (or gets UNAVAILABLE): warm every
 # object up with a short, unrecorded pass until all of them answer.
 warm() {
@@ -64,9 +68,34 @@ warm() {
     --duration 0s --warmup 0s --concurrency 1 --json 2>/dev/null | grep -q '"errors":{}'
 }
 wait_for 120 warm || { echo "bench_scaler: augur did not answer every object" >&2; exit 1; }
+augur_pid=${pids[-1]}
+ticks=$(getconf CLK_TCK)
+# CPU seconds augur has used so far (user + system, from /proc).
+augur_cpu() { awk -v t="$ticks" '{printf "%.3f", ($14 + $15) / t}' "/proc/$augur_pid/stat"; }
+warmup=2
 for rpc in ${RPCS:-GetMetrics IsActive GetMetricSpec}; do
   printf '%s objects=%s concurrency=%s connections=%s: ' "$rpc" "$objects" "$concurrency" "$connections"
-  ${client_pin[@]+"${client_pin[@]}"} "$lt" bench --target "$grpc" --rpc "$rpc" --objects "$objects" --metadata "$metadata" \
-    --concurrency "$concurrency" --connections "$connections" --duration "$duration" \
-    --rate "$rate"     --warmup 2s --json 2>/dev/null
+  before=$(augur_cpu)
+  start=$(date +%s.%N)
+  TIMEFORMAT='%U %S'
+  { time ${client_pin[@]+"${client_pin[@]}"} "$lt" bench --target "$grpc" --rpc "$rpc" --objects "$objects" --metadata "$metadata" \
+      --concurrency "$concurrency" --connections "$connections" --duration "$duration" \
+      --rate "$rate" --warmup "${warmup}s" --json 2>/dev/null > "$tmp/result.json"; } 2> "$tmp/client_time"
+  end=$(date +%s.%N)
+  after=$(augur_cpu)
+  cat "$tmp/result.json"
+  # CPU per request over the whole client run (warm-up included, at the run's own rate),
+  # for augur and for the client: a steadier figure than latency on a shared machine.
+  python3 - "$tmp/result.json" "$before" "$after" "$(cat "$tmp/client_time")" "$start" "$end" "$duration" "$warmup" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+server = float(sys.argv[3]) - float(sys.argv[2])
+user, system = map(float, sys.argv[4].split())
+wall = float(sys.argv[6]) - float(sys.argv[5])
+duration, warmup = float(sys.argv[7].rstrip("s")), float(sys.argv[8])
+requests = r["rps"] * (duration + warmup)
+if requests > 0:
+    print(f"  cpu per request: augur {1e6 * server / requests:.1f} us, client {1e6 * (user + system) / requests:.1f} us "
+          f"(cores busy: augur {server / wall:.2f}, client {(user + system) / wall:.2f})")
+PY
 done

@@ -1,6 +1,6 @@
 // scaler_bench: the augur server's performance goals (issue 4), printed as figures.
 //
-//   rpc:     100 warm objects; GetMetrics through augur-loadtest's bench (gRPC callback
+//   rpc:     100 warm objects; GetMetrics through augur-loadtest's bench (gRPC completion-queue
 //            client, up to 64 calls in flight over 4 connections) to a real gRPC server on
 //            127.0.0.1 in this process: closed loop (as fast as possible) and open loop at
 //            20,000/s (latency from each request's scheduled send time), or --rate R.
@@ -160,7 +160,7 @@ int RunRpc(double seconds, int streams, double rate) {
 
   // RunBench's warm-up calls GetMetricSpec once per object, which tracks it; the inline
   // executor runs its first refresh (2 d of history at 5 m: a short fit) right there.
-  // The load-test tool's own bench (callback client): `streams` calls in flight at most
+  // The load-test tool's own bench (completion-queue client): `streams` calls in flight at most
   // over 4 connections, closed loop (as fast as possible) or open loop at `rate`.
   loadtest::BenchConfig config;
   config.concurrency = streams;
