@@ -43,6 +43,7 @@ struct Flags {
   std::string first_answer_timeout, max_staleness, idle_ttl, prometheus_timeout;
   std::string log_level, log_format;
   int workers = 4;
+  int rpc_threads = 2;
 };
 
 po::options_description Options(Flags& f) {
@@ -88,6 +89,8 @@ po::options_description Options(Flags& f) {
        "objects not asked about for this long are dropped")
       ("workers", po::value(&f.workers)->default_value(4),
        "refresh worker threads (one refresh in flight per object)")
+      ("rpc-threads", po::value(&f.rpc_threads)->default_value(2),
+       "threads serving GetMetricSpec, GetMetrics and IsActive (1 is the cheapest per call, 2 has the steadier latency tail)")
       ("log-level", po::value(&f.log_level)->default_value("info"), "debug, info, warn or error")
       ("log-format", po::value(&f.log_format)->default_value("text"), "text (logfmt) or json");
   return d;
@@ -198,6 +201,10 @@ int main(int argc, char** argv) {
       !ParseFlagDuration("prometheus-timeout", f.prometheus_timeout, &prom_timeout)) {
     return kUsageError;
   }
+  if (f.rpc_threads < 1 || f.rpc_threads > 64) {
+    std::cerr << "augur: --rpc-threads " << f.rpc_threads << ": expected 1 to 64\n";
+    return kUsageError;
+  }
   if (f.workers < 1 || f.workers > 256) {
     std::cerr << "augur: --workers " << f.workers << ": expected 1 to 256\n";
     return kUsageError;
@@ -236,6 +243,7 @@ int main(int argc, char** argv) {
   server_options.tls_cert_file = f.tls_cert;
   server_options.tls_key_file = f.tls_key;
   server_options.tls_client_ca_file = f.tls_client_ca;
+  server_options.rpc_threads = f.rpc_threads;
   auto server = scaler::Server::Start(server_options, tracker, clock, &metrics);
   if (!server.ok()) {
     scaler::Log(scaler::LogLevel::kError, "startup_failed",

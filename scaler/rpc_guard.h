@@ -2,8 +2,8 @@
 // What every gRPC handler of ours runs in: no exception leaves it (an escaped exception
 // becomes INTERNAL naming the method), and each call is counted and timed in
 // augur_grpc_requests_total / augur_grpc_request_duration_seconds. Failed calls are
-// logged at debug level. Synchronous handlers use GuardedRpc; callback handlers use
-// RunCatching and RecordRpc around their own completion.
+// logged at debug level. Synchronous handlers use GuardedRpc; asynchronous (completion-queue)
+// handlers use RunCatching and RecordRpc around their own completion.
 //
 // Thread-safety: as thread-safe as `fn` and ScalerMetrics (which is).
 

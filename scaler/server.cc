@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 namespace scaler {
 
@@ -24,13 +23,18 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, const std:
 Server::Server(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
                std::chrono::milliseconds stream_poll)
     : scaler_service_(tracker, metrics, stream_poll),
-      inspector_service_(tracker, clock, metrics) {}
+      inspector_service_(tracker, clock, metrics),
+      health_service_(stream_poll) {}
 
 Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       Tracker& tracker, const Clock& clock,
                                                       ScalerMetrics* metrics) {
+  if (options.rpc_threads < 1 || options.rpc_threads > 64) {
+    return absl::InvalidArgumentError("--rpc-threads " + std::to_string(options.rpc_threads) +
+                                      ": expected 1 to 64");
+  }
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   const bool has_cert = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
   if (has_cert || !options.tls_client_ca_file.empty()) {
@@ -54,7 +58,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
 
   std::unique_ptr<Server> server(new Server(tracker, clock, metrics, options.stream_poll));
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // KEDA's calls are tiny: bandwidth-delay probing (an HTTP/2 PING on reads) buys nothing
@@ -63,19 +66,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (!options.listen.empty()) builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(&server->scaler_service_);
   builder.RegisterService(&server->inspector_service_);
+  builder.RegisterService(&server->health_service_);
+  server->scaler_service_.AddUnaryQueues(builder, options.rpc_threads);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || (!options.listen.empty() && server->port_ == 0)) {
     if (server->server_) server->server_->Shutdown();
+    server->scaler_service_.StopUnaryThreads(std::chrono::milliseconds(0));
     server->shut_down_ = true;
     return absl::UnavailableError("cannot listen on '" + options.listen +
                                   "' (--listen): address in use, not local, or malformed "
                                   "(expected host:port, e.g. 0.0.0.0:6000)");
   }
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
-  if (health != nullptr) {
-    health->SetServingStatus(true);  // "" and every registered service
-    health->SetServingStatus("liveness", true);
-    health->SetServingStatus("readiness", true);
+  server->scaler_service_.StartUnaryThreads();
+  for (const char* service : {"", "liveness", "readiness", "externalscaler.ExternalScaler",
+                              "augur.v1.Inspector"}) {
+    server->health_service_.SetServingStatus(service, true);
   }
   server->ready_ = true;
   return server;
@@ -89,13 +94,14 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
   ready_ = false;
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus("readiness", false);
-    health->Shutdown();  // every service NOT_SERVING, health watches ended
-  }
+  health_service_.SetServingStatus("readiness", false);
+  health_service_.Shutdown();  // every service NOT_SERVING, health watches ended
   scaler_service_.BeginShutdown();
   scaler_service_.WaitForStreams(grace);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
+  // Calls waiting for a first answer were ended by BeginShutdown; they finish (or, past
+  // the grace period, are dropped) before the queues close.
+  scaler_service_.StopUnaryThreads(grace);
 }
 
 void Server::Wait() {

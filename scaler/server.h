@@ -1,6 +1,7 @@
 #pragma once
 // Server: the augur gRPC server — ExternalScaler, augur.v1.Inspector,
-// grpc.health.v1.Health (services "", "liveness", "readiness") and server reflection —
+// grpc.health.v1.Health (services "", "liveness", "readiness" and each service's own name;
+// scaler/health.h) and server reflection —
 // with optional TLS or mTLS.
 //
 // Thread-safety: Start/Shutdown from one thread; the rest from any thread.
@@ -13,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "scaler/health.h"
 #include "scaler/inspector.h"
 #include "scaler/service.h"
 #include "scaler/tracker.h"
@@ -27,13 +29,17 @@ struct ServerOptions {
   std::string tls_key_file;
   std::string tls_client_ca_file;
   std::chrono::milliseconds stream_poll{500};
+  // Threads (each with its own completion queue) that serve GetMetricSpec, GetMetrics and
+  // IsActive. One costs the least CPU per call; two keep the latency tail steadier when
+  // the machine is busy (a thread that waits for a core no longer holds every call up).
+  int rpc_threads = 2;
 };
 
 class Server {
  public:
   // Builds and starts the server; health is SERVING once it returns.
-  // Errors: kInvalidArgument (unreadable TLS files, client CA without cert/key),
-  // kUnavailable (the address could not be bound).
+  // Errors: kInvalidArgument (unreadable TLS files, client CA without cert/key,
+  // rpc_threads outside 1..64), kUnavailable (the address could not be bound).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
                                                        Tracker& tracker, const Clock& clock,
                                                        ScalerMetrics* metrics);
@@ -56,6 +62,7 @@ class Server {
 
   ExternalScalerService scaler_service_;
   InspectorService inspector_service_;
+  HealthService health_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool ready_ = false;

@@ -78,6 +78,7 @@ ExternalScalerService::ExternalScalerService(Tracker& tracker, ScalerMetrics* me
 
 void ExternalScalerService::BeginShutdown() {
   shutting_down_ = true;
+  tracker_.EndFirstAnswerWaits();
   tracker_.WakeAll();
 }
 
@@ -110,37 +111,179 @@ grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
   return GuardedRpc(metrics_, method, std::forward<Fn>(fn));
 }
 
-template <typename Fn>
-grpc::ServerUnaryReactor* ExternalScalerService::Unary(grpc::CallbackServerContext* context,
-                                                       const char* method, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const auto received = std::chrono::steady_clock::now();
-  std::optional<grpc::Status> status;
-  grpc::Status caught = RunCatching(method, [&] {
-    status = fn(received, /*may_wait=*/false);
-    return grpc::Status::OK;
-  });
-  if (!caught.ok()) status = caught;
-  if (status) {
-    RecordRpc(metrics_, method, received, *status);
-    reactor->Finish(*status);
-    return reactor;
+// One unary call on a completion queue. The queue returns its tag twice: when a request
+// has arrived (the call then arms its successor, so that the queue always has a call
+// waiting, and answers) and when the response has been sent (the call is deleted).
+// A tag returned with ok = false (the server is shutting down, or the client left) ends
+// the call.
+class UnaryCallBase {
+ public:
+  virtual ~UnaryCallBase() = default;
+  virtual void Proceed(bool ok) = 0;
+};
+
+template <typename Request, typename Response>
+class UnaryCall final : public UnaryCallBase {
+ public:
+  // Arms a new call for `method` on `cq`; deletes itself when the queues are shut down.
+  static void Arm(ExternalScalerService& service, grpc::ServerCompletionQueue* cq,
+                  const char* method) {
+    auto* call = new UnaryCall(service, cq, method);
+    if (!service.WhileQueuesOpen([&] {
+          service.Request(&call->context_, &call->request_, &call->writer_, cq, call);
+        })) {
+      delete call;
+    }
   }
-  // No answer yet for this object: wait for it off the gRPC thread.
-  waiters_.Submit([this, reactor, method, received, fn = std::move(fn)]() mutable {
-    std::optional<grpc::Status> waited;
-    grpc::Status result = RunCatching(method, [&] {
-      waited = fn(received, /*may_wait=*/true);
+
+  void Proceed(bool ok) override {
+    if (finishing_ || !ok) {
+      delete this;
+      return;
+    }
+    Arm(service_, cq_, method_);
+    finishing_ = true;
+    received_ = std::chrono::steady_clock::now();
+    if (std::optional<grpc::Status> status = Run(/*may_wait=*/false)) {
+      Finish(*status);
+      return;
+    }
+    // No answer yet for this object: wait for it off the queue's thread.
+    service_.SubmitWait([this] {
+      std::optional<grpc::Status> waited = Run(/*may_wait=*/true);
+      Finish(waited.value_or(grpc::Status(
+          grpc::StatusCode::INTERNAL, std::string(method_) + " did not produce an answer")));
+    });
+  }
+
+ private:
+  UnaryCall(ExternalScalerService& service, grpc::ServerCompletionQueue* cq, const char* method)
+      : service_(service), cq_(cq), method_(method), writer_(&context_) {}
+
+  std::optional<grpc::Status> Run(bool may_wait) {
+    std::optional<grpc::Status> status;
+    grpc::Status caught = RunCatching(method_, [&] {
+      status = service_.Handle(request_, &response_, received_, may_wait);
       return grpc::Status::OK;
     });
-    if (result.ok()) {
-      result = waited.value_or(grpc::Status(grpc::StatusCode::INTERNAL,
-                                            std::string(method) + " did not produce an answer"));
+    if (!caught.ok()) return caught;
+    return status;
+  }
+
+  void Finish(const grpc::Status& status) {
+    RecordRpc(service_.metrics_, method_, received_, status);
+    if (!service_.WhileQueuesOpen([&] {
+          if (status.ok()) {
+            writer_.Finish(response_, status, this);
+          } else {
+            writer_.FinishWithError(status, this);
+          }
+        })) {
+      delete this;  // the server has stopped: nobody reads the answer
     }
-    RecordRpc(metrics_, method, received, result);
-    reactor->Finish(result);
+  }
+
+  ExternalScalerService& service_;
+  grpc::ServerCompletionQueue* cq_;
+  const char* method_;
+  grpc::ServerContext context_;
+  Request request_;
+  Response response_;
+  grpc::ServerAsyncResponseWriter<Response> writer_;
+  std::chrono::steady_clock::time_point received_;
+  bool finishing_ = false;
+};
+
+ExternalScalerService::~ExternalScalerService() { StopUnaryThreads(std::chrono::milliseconds(0)); }
+
+void ExternalScalerService::AddUnaryQueues(grpc::ServerBuilder& builder, int threads) {
+  for (int i = 0; i < threads; ++i) queues_.push_back(builder.AddCompletionQueue());
+}
+
+void ExternalScalerService::StartUnaryThreads() {
+  for (auto& queue : queues_) {
+    grpc::ServerCompletionQueue* cq = queue.get();
+    // A few calls armed per method, so that a burst does not wait for re-arming.
+    for (int i = 0; i < 8; ++i) {
+      UnaryCall<externalscaler::ScaledObjectRef, externalscaler::GetMetricSpecResponse>::Arm(
+          *this, cq, "GetMetricSpec");
+      UnaryCall<externalscaler::GetMetricsRequest, externalscaler::GetMetricsResponse>::Arm(
+          *this, cq, "GetMetrics");
+      UnaryCall<externalscaler::ScaledObjectRef, externalscaler::IsActiveResponse>::Arm(
+          *this, cq, "IsActive");
+    }
+    queue_threads_.emplace_back([cq] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq->Next(&tag, &ok)) static_cast<UnaryCallBase*>(tag)->Proceed(ok);
+    });
+  }
+}
+
+void ExternalScalerService::StopUnaryThreads(std::chrono::milliseconds max_wait) {
+  {
+    std::unique_lock<std::mutex> lock(waits_mu_);
+    waits_cv_.wait_for(lock, max_wait, [this] { return pending_waits_ == 0; });
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(queues_mu_);
+    if (queues_closed_) return;
+    queues_closed_ = true;
+    for (auto& queue : queues_) queue->Shutdown();
+  }
+  for (std::thread& t : queue_threads_) t.join();
+  if (queue_threads_.empty()) {
+    // Never served (the server did not start): drain here.
+    for (auto& queue : queues_) {
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue->Next(&tag, &ok)) static_cast<UnaryCallBase*>(tag)->Proceed(false);
+    }
+  }
+}
+
+template <typename Op>
+bool ExternalScalerService::WhileQueuesOpen(Op&& op) {
+  std::shared_lock<std::shared_mutex> lock(queues_mu_);
+  if (queues_closed_) return false;
+  op();
+  return true;
+}
+
+void ExternalScalerService::SubmitWait(std::function<void()> wait) {
+  {
+    std::lock_guard<std::mutex> lock(waits_mu_);
+    ++pending_waits_;
+  }
+  waiters_.Submit([this, wait = std::move(wait)] {
+    wait();
+    {
+      std::lock_guard<std::mutex> lock(waits_mu_);
+      --pending_waits_;
+    }
+    waits_cv_.notify_all();
   });
-  return reactor;
+}
+
+void ExternalScalerService::Request(
+    grpc::ServerContext* context, externalscaler::ScaledObjectRef* request,
+    grpc::ServerAsyncResponseWriter<externalscaler::GetMetricSpecResponse>* response,
+    grpc::ServerCompletionQueue* cq, void* tag) {
+  RequestGetMetricSpec(context, request, response, cq, cq, tag);
+}
+
+void ExternalScalerService::Request(
+    grpc::ServerContext* context, externalscaler::GetMetricsRequest* request,
+    grpc::ServerAsyncResponseWriter<externalscaler::GetMetricsResponse>* response,
+    grpc::ServerCompletionQueue* cq, void* tag) {
+  RequestGetMetrics(context, request, response, cq, cq, tag);
+}
+
+void ExternalScalerService::Request(
+    grpc::ServerContext* context, externalscaler::ScaledObjectRef* request,
+    grpc::ServerAsyncResponseWriter<externalscaler::IsActiveResponse>* response,
+    grpc::ServerCompletionQueue* cq, void* tag) {
+  RequestIsActive(context, request, response, cq, cq, tag);
 }
 
 std::optional<absl::StatusOr<TrackedAnswer>> ExternalScalerService::Lookup(
@@ -149,68 +292,56 @@ std::optional<absl::StatusOr<TrackedAnswer>> ExternalScalerService::Lookup(
   return tracker_.TryGet(ref);
 }
 
-grpc::ServerUnaryReactor* ExternalScalerService::GetMetricSpec(
-    grpc::CallbackServerContext* context, const externalscaler::ScaledObjectRef* request,
-    externalscaler::GetMetricSpecResponse* response) {
+std::optional<grpc::Status> ExternalScalerService::Handle(
+    const externalscaler::ScaledObjectRef& request, externalscaler::GetMetricSpecResponse* response,
+    std::chrono::steady_clock::time_point, bool) {
   // Never waits: tracking an object starts its first refresh without waiting for it.
-  return Unary(context, "GetMetricSpec",
-               [this, request, response](auto, bool) -> std::optional<grpc::Status> {
-                 auto spec = tracker_.Track(ToObjectRef(*request));
-                 if (!spec.ok()) return ToGrpcStatus(spec.status());
-                 FillSpec(**spec, response);
-                 return grpc::Status::OK;
-               });
+  auto spec = tracker_.Track(ToObjectRef(request));
+  if (!spec.ok()) return ToGrpcStatus(spec.status());
+  FillSpec(**spec, response);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* ExternalScalerService::GetMetrics(
-    grpc::CallbackServerContext* context, const externalscaler::GetMetricsRequest* request,
-    externalscaler::GetMetricsResponse* response) {
-  return Unary(
-      context, "GetMetrics",
-      [this, request, response](std::chrono::steady_clock::time_point received,
-                                bool may_wait) -> std::optional<grpc::Status> {
-        const ObjectRef ref = ToObjectRef(request->scaledobjectref());
-        // One tracker lookup for a warm object: its answer carries the spec. Only without
-        // an answer (an error, or a cold object) is the spec looked up on its own, so that
-        // a wrong metric name is NOT_FOUND before any wait or answer error.
-        auto got = Lookup(ref, received, may_wait);
-        std::shared_ptr<const ScalerSpec> spec;
-        if (got && got->ok()) {
-          spec = (*got)->spec;
-        } else {
-          auto tracked = tracker_.Track(ref);
-          if (!tracked.ok()) return ToGrpcStatus(tracked.status());
-          spec = *std::move(tracked);
-        }
-        if (!MetricNameMatches(request->metricname(), spec->metric_name)) {
-          return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              "unknown metric '" + request->metricname() + "' for " +
-                                  ref.namespace_ + "/" + ref.name + ": expected '" +
-                                  spec->metric_name + "' (the name GetMetricSpec returns)");
-        }
-        if (!got) return std::nullopt;
-        if (!got->ok()) return ToGrpcStatus(got->status());
-        const double value = (*got)->answer->decision.value;
-        externalscaler::MetricValue* m = response->add_metricvalues();
-        m->set_metricname((*got)->spec->metric_name);
-        m->set_metricvaluefloat(value);
-        SetIntegerValue(m, value);
-        return grpc::Status::OK;
-      });
+std::optional<grpc::Status> ExternalScalerService::Handle(
+    const externalscaler::GetMetricsRequest& request, externalscaler::GetMetricsResponse* response,
+    std::chrono::steady_clock::time_point received, bool may_wait) {
+  const ObjectRef ref = ToObjectRef(request.scaledobjectref());
+  // One tracker lookup for a warm object: its answer carries the spec. Only without an
+  // answer (an error, or a cold object) is the spec looked up on its own, so that a wrong
+  // metric name is NOT_FOUND before any wait or answer error.
+  auto got = Lookup(ref, received, may_wait);
+  std::shared_ptr<const ScalerSpec> spec;
+  if (got && got->ok()) {
+    spec = (*got)->spec;
+  } else {
+    auto tracked = tracker_.Track(ref);
+    if (!tracked.ok()) return ToGrpcStatus(tracked.status());
+    spec = *std::move(tracked);
+  }
+  if (!MetricNameMatches(request.metricname(), spec->metric_name)) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "unknown metric '" + request.metricname() + "' for " + ref.namespace_ +
+                            "/" + ref.name + ": expected '" + spec->metric_name +
+                            "' (the name GetMetricSpec returns)");
+  }
+  if (!got) return std::nullopt;
+  if (!got->ok()) return ToGrpcStatus(got->status());
+  const double value = (*got)->answer->decision.value;
+  externalscaler::MetricValue* m = response->add_metricvalues();
+  m->set_metricname((*got)->spec->metric_name);
+  m->set_metricvaluefloat(value);
+  SetIntegerValue(m, value);
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* ExternalScalerService::IsActive(
-    grpc::CallbackServerContext* context, const externalscaler::ScaledObjectRef* request,
-    externalscaler::IsActiveResponse* response) {
-  return Unary(context, "IsActive",
-               [this, request, response](std::chrono::steady_clock::time_point received,
-                                         bool may_wait) -> std::optional<grpc::Status> {
-                 auto got = Lookup(ToObjectRef(*request), received, may_wait);
-                 if (!got) return std::nullopt;
-                 if (!got->ok()) return ToGrpcStatus(got->status());
-                 response->set_result((*got)->answer->decision.active);
-                 return grpc::Status::OK;
-               });
+std::optional<grpc::Status> ExternalScalerService::Handle(
+    const externalscaler::ScaledObjectRef& request, externalscaler::IsActiveResponse* response,
+    std::chrono::steady_clock::time_point received, bool may_wait) {
+  auto got = Lookup(ToObjectRef(request), received, may_wait);
+  if (!got) return std::nullopt;
+  if (!got->ok()) return ToGrpcStatus(got->status());
+  response->set_result((*got)->answer->decision.active);
+  return grpc::Status::OK;
 }
 
 grpc::Status ExternalScalerService::StreamIsActive(

@@ -3,21 +3,28 @@
 // from the Tracker's published answers. Every handler catches everything: no exception
 // leaves it, and every error is a status with a message naming the object.
 //
-// The three unary RPCs use gRPC's callback API and answer inline on the gRPC thread that
-// read the request: a warm object's answer is a lookup, so no thread hand-off is worth
-// its cost (this is what keeps p99 under a millisecond at 20,000 calls/s on 2 cores;
-// docs/scaler.md). The one case that would block, the first call for an object that has
-// no answer yet (it waits up to --first-answer-timeout), is handed to a small pool of
-// waiter threads. The two streams hold a thread each (synchronous API): they are few,
-// one per ScaledObject using external-push.
+// The three unary RPCs are served from gRPC completion queues, each polled by one thread
+// of ours (ServerOptions::rpc_threads) that reads the request, answers inline and writes
+// the response: a warm object's answer is a lookup, so no thread hand-off is worth its
+// cost. On 2 cores this takes about half the CPU per call of gRPC's callback API, whose
+// calls pass between gRPC's own threads (docs/scaler.md, "RPC performance"). The one case
+// that would block, the first call for an object that has no answer yet (it waits up to
+// --first-answer-timeout), is handed to a small pool of waiter threads. The two streams
+// hold a thread each (synchronous API): they are few, one per ScaledObject using
+// external-push.
 //
 // Thread-safety: gRPC calls the handlers from many threads at once.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
 
 #include "externalscaler.grpc.pb.h"
 #include "scaler/metrics.h"
@@ -30,12 +37,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // A KEDA ScaledObjectRef as the tracker's key.
 ObjectRef ToObjectRef(const externalscaler::ScaledObjectRef& ref);
 
-// The service base: GetMetricSpec, GetMetrics and IsActive on the callback API, the
-// streams synchronous.
-using ExternalScalerBase = externalscaler::ExternalScaler::WithCallbackMethod_GetMetricSpec<
-    externalscaler::ExternalScaler::WithCallbackMethod_GetMetrics<
-        externalscaler::ExternalScaler::WithCallbackMethod_IsActive<
+// The service base: GetMetricSpec, GetMetrics and IsActive asynchronous (completion
+// queues), the streams synchronous.
+using ExternalScalerBase = externalscaler::ExternalScaler::WithAsyncMethod_GetMetricSpec<
+    externalscaler::ExternalScaler::WithAsyncMethod_GetMetrics<
+        externalscaler::ExternalScaler::WithAsyncMethod_IsActive<
             externalscaler::ExternalScaler::Service>>>;
+
+class UnaryCallBase;
+template <typename Request, typename Response>
+class UnaryCall;
 
 class ExternalScalerService final : public ExternalScalerBase {
  public:
@@ -45,37 +56,68 @@ class ExternalScalerService final : public ExternalScalerBase {
   ExternalScalerService(Tracker& tracker, ScalerMetrics* metrics,
                         std::chrono::milliseconds stream_poll = std::chrono::milliseconds(500));
 
-  // Ends the open streams (OK) and makes new ones end at once; call before the server's
-  // own Shutdown so that it does not wait for them.
+  ~ExternalScalerService();
+
+  // The unary RPCs' completion queues, in this order (Server does it):
+  //  1. AddUnaryQueues(builder, n) before builder.BuildAndStart();
+  //  2. StartUnaryThreads() once the server is built: one thread per queue;
+  //  3. after the server's Shutdown has returned, StopUnaryThreads(max_wait): waits (at
+  //     most max_wait) for calls still on the waiter pool, then shuts the queues down and
+  //     joins their threads. Idempotent; also run by the destructor. Without step 2 (the
+  //     server failed to start) it only drains the queues.
+  void AddUnaryQueues(grpc::ServerBuilder& builder, int threads);
+  void StartUnaryThreads();
+  void StopUnaryThreads(std::chrono::milliseconds max_wait);
+
+  // Ends the open streams (OK), makes new ones end at once and wakes the calls waiting for
+  // a first answer; call before the server's own Shutdown so that it does not wait for
+  // them.
   void BeginShutdown();
   // Waits (at most `max_wait`) until every stream handler has returned.
   bool WaitForStreams(std::chrono::milliseconds max_wait);
 
-  grpc::ServerUnaryReactor* IsActive(grpc::CallbackServerContext* context,
-                                     const externalscaler::ScaledObjectRef* request,
-                                     externalscaler::IsActiveResponse* response) override;
   grpc::Status StreamIsActive(grpc::ServerContext* context,
                               const externalscaler::ScaledObjectRef* request,
                               grpc::ServerWriter<externalscaler::IsActiveResponse>* writer) override;
-  grpc::ServerUnaryReactor* GetMetricSpec(grpc::CallbackServerContext* context,
-                                          const externalscaler::ScaledObjectRef* request,
-                                          externalscaler::GetMetricSpecResponse* response) override;
-  grpc::ServerUnaryReactor* GetMetrics(grpc::CallbackServerContext* context,
-                                       const externalscaler::GetMetricsRequest* request,
-                                       externalscaler::GetMetricsResponse* response) override;
   grpc::Status StreamMetricSpec(
       grpc::ServerContext* context, const externalscaler::ScaledObjectRef* request,
       grpc::ServerWriter<externalscaler::GetMetricSpecResponse>* writer) override;
 
  private:
+  template <typename Request, typename Response>
+  friend class UnaryCall;
+
   template <typename Fn>
   grpc::Status Guard(const char* method, Fn&& fn);
-  // Runs a unary call: `fn(received, may_wait)` returns the call's status, or nullopt
-  // when it would have to wait for a first answer and `may_wait` is false; the call is
-  // then run again with `may_wait` on a waiter thread. Finishes the call either way.
-  template <typename Fn>
-  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const char* method,
-                                  Fn fn);
+  // The unary handlers: fill `response` and return the call's status, or nullopt when the
+  // answer would have to wait for the object's first refresh and `may_wait` is false (the
+  // call is then run again with `may_wait` on a waiter thread).
+  std::optional<grpc::Status> Handle(const externalscaler::ScaledObjectRef& request,
+                                     externalscaler::GetMetricSpecResponse* response,
+                                     std::chrono::steady_clock::time_point received, bool may_wait);
+  std::optional<grpc::Status> Handle(const externalscaler::GetMetricsRequest& request,
+                                     externalscaler::GetMetricsResponse* response,
+                                     std::chrono::steady_clock::time_point received, bool may_wait);
+  std::optional<grpc::Status> Handle(const externalscaler::ScaledObjectRef& request,
+                                     externalscaler::IsActiveResponse* response,
+                                     std::chrono::steady_clock::time_point received, bool may_wait);
+  // Asks gRPC for the next call of the method `response` belongs to, on `cq`.
+  void Request(grpc::ServerContext* context, externalscaler::ScaledObjectRef* request,
+               grpc::ServerAsyncResponseWriter<externalscaler::GetMetricSpecResponse>* response,
+               grpc::ServerCompletionQueue* cq, void* tag);
+  void Request(grpc::ServerContext* context, externalscaler::GetMetricsRequest* request,
+               grpc::ServerAsyncResponseWriter<externalscaler::GetMetricsResponse>* response,
+               grpc::ServerCompletionQueue* cq, void* tag);
+  void Request(grpc::ServerContext* context, externalscaler::ScaledObjectRef* request,
+               grpc::ServerAsyncResponseWriter<externalscaler::IsActiveResponse>* response,
+               grpc::ServerCompletionQueue* cq, void* tag);
+  // Runs `op` (which arms or finishes a call on a queue) unless the queues are shut down;
+  // false when they are (the caller then drops the call).
+  template <typename Op>
+  bool WhileQueuesOpen(Op&& op);
+  // A call that has to wait for a first answer: `wait` runs on the waiter pool, counted
+  // so that StopUnaryThreads can wait for it.
+  void SubmitWait(std::function<void()> wait);
   // The answer for `ref`: TryGet (inline), or GetBy when the call may wait.
   std::optional<absl::StatusOr<TrackedAnswer>> Lookup(
       const ObjectRef& ref, std::chrono::steady_clock::time_point received, bool may_wait);
@@ -87,6 +129,17 @@ class ExternalScalerService final : public ExternalScalerBase {
   std::mutex streams_mu_;
   std::condition_variable streams_cv_;
   int open_streams_ = 0;
+
+  // The unary RPCs' queues and their threads. Arming a call or finishing one happens under
+  // a shared lock of queues_mu_, shutting the queues down under an exclusive one, so that
+  // nothing reaches a queue after its Shutdown.
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::thread> queue_threads_;
+  std::shared_mutex queues_mu_;
+  bool queues_closed_ = false;  // guarded by queues_mu_
+  std::mutex waits_mu_;
+  std::condition_variable waits_cv_;
+  int pending_waits_ = 0;  // calls on the waiter pool; guarded by waits_mu_
   // Calls that wait for an object's first answer (bounded by --first-answer-timeout).
   // Last member: its destructor runs what is queued and joins before the rest goes.
   ThreadPoolExecutor waiters_{kWaiterThreads};

@@ -571,6 +571,39 @@ TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) 
   for (int i = 0; i < kCalls; ++i) EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
 }
 
+TEST_F(ServiceTest, ShutdownEndsCallsWaitingForAFirstAnswer) {
+  TearDown();
+  auto manual = std::make_unique<ManualExecutor>();
+  ManualExecutor* executor = manual.get();
+  TrackerOptions options = Options();
+  options.first_answer_timeout = std::chrono::seconds(60);  // only the shutdown ends the wait
+  Build(std::move(manual), options);
+  grpc::Status status;
+  std::thread caller([&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(50));
+    externalscaler::GetMetricsRequest req;
+    *req.mutable_scaledobjectref() = Ref({}, "cold");
+    req.set_metricname("augur-cold");
+    externalscaler::GetMetricsResponse resp;
+    status = stub_->GetMetrics(&ctx, req, &resp);
+  });
+  // Bounded: the call tracks the object and queues its first refresh, then waits.
+  for (int i = 0; i < 100000 && executor->pending() == 0; ++i) std::this_thread::yield();
+  ASSERT_EQ(executor->pending(), 1u);
+  server_->Shutdown(std::chrono::seconds(20));
+  caller.join();
+  // Ended by the shutdown (an answer naming it, or the call cancelled with the server),
+  // not by the client's deadline; no refresh ever ran.
+  EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_FALSE(status.ok());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().find("no answer yet") != std::string::npos) {
+    EXPECT_THAT(status.error_message(), HasSubstr("shutting down"));
+  }
+  executor->RunAll();
+}
+
 TEST_F(ServiceTest, OneRefreshInFlightPerObjectAndOthersProceed) {
   TearDown();
   auto manual = std::make_unique<ManualExecutor>();
