@@ -41,6 +41,18 @@ class HealthTest : public ::testing::Test {
     return stub_->Check(Context().get(), request, response);
   }
 
+  struct WatchCall {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader;
+  };
+  WatchCall Watch(const std::string& service) {
+    WatchCall call{Context(), nullptr};
+    HealthCheckRequest request;
+    request.set_service(service);
+    call.reader = stub_->Watch(call.context.get(), request);
+    return call;
+  }
+
   HealthService health_{std::chrono::milliseconds(20)};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
@@ -74,10 +86,8 @@ TEST_F(HealthTest, SetAllChangesEveryKnownService) {
 
 TEST_F(HealthTest, WatchSendsTheStatusThenEachChangeAndEndsOnShutdown) {
   health_.SetServingStatus("readiness", true);
-  auto ctx = Context();
-  HealthCheckRequest request;
-  request.set_service("readiness");
-  auto reader = stub_->Watch(ctx.get(), request);
+  WatchCall watch = Watch("readiness");
+  auto& reader = watch.reader;
   HealthCheckResponse message;
   ASSERT_TRUE(reader->Read(&message));
   EXPECT_EQ(message.status(), HealthCheckResponse::SERVING);
@@ -99,17 +109,15 @@ TEST_F(HealthTest, WatchSendsTheStatusThenEachChangeAndEndsOnShutdown) {
 }
 
 TEST_F(HealthTest, WatchOfAnUnknownServiceSaysSoAndFollowsItOnceAdded) {
-  auto ctx = Context();
-  HealthCheckRequest request;
-  request.set_service("later");
-  auto reader = stub_->Watch(ctx.get(), request);
+  WatchCall watch = Watch("later");
+  auto& reader = watch.reader;
   HealthCheckResponse message;
   ASSERT_TRUE(reader->Read(&message));
   EXPECT_EQ(message.status(), HealthCheckResponse::SERVICE_UNKNOWN);
   health_.SetServingStatus("later", true);
   ASSERT_TRUE(reader->Read(&message));
   EXPECT_EQ(message.status(), HealthCheckResponse::SERVING);
-  ctx->TryCancel();
+  watch.context->TryCancel();
   while (reader->Read(&message)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);

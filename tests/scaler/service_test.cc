@@ -57,6 +57,18 @@ class ServiceTest : public ::testing::Test {
     stub_ = externalscaler::ExternalScaler::NewStub(channel_);
   }
 
+  // Rebuilds the server on a ManualExecutor (refreshes run only when the test says) with
+  // a first-answer timeout long enough that only a refresh (or a shutdown) ends a wait.
+  ManualExecutor* RebuildWithManualRefreshes() {
+    TearDown();
+    auto manual = std::make_unique<ManualExecutor>();
+    ManualExecutor* executor = manual.get();
+    TrackerOptions options = Options();
+    options.first_answer_timeout = std::chrono::seconds(60);
+    Build(std::move(manual), options);
+    return executor;
+  }
+
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::milliseconds(100));
     if (tracker_) tracker_->Stop(std::chrono::seconds(1));
@@ -538,12 +550,7 @@ TEST_F(ServiceTest, FirstCallWaitsAtMostFirstAnswerTimeoutThenUnavailable) {
 }
 
 TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) {
-  TearDown();
-  auto manual = std::make_unique<ManualExecutor>();
-  ManualExecutor* executor = manual.get();
-  TrackerOptions options = Options();
-  options.first_answer_timeout = std::chrono::seconds(60);  // only the refresh ends the wait
-  Build(std::move(manual), options);
+  ManualExecutor* executor = RebuildWithManualRefreshes();
   // A warm object first.
   externalscaler::GetMetricSpecResponse spec;
   ASSERT_TRUE(GetMetricSpec(Ref({}, "warm"), &spec).ok());
@@ -572,12 +579,7 @@ TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) 
 }
 
 TEST_F(ServiceTest, ShutdownEndsCallsWaitingForAFirstAnswer) {
-  TearDown();
-  auto manual = std::make_unique<ManualExecutor>();
-  ManualExecutor* executor = manual.get();
-  TrackerOptions options = Options();
-  options.first_answer_timeout = std::chrono::seconds(60);  // only the shutdown ends the wait
-  Build(std::move(manual), options);
+  ManualExecutor* executor = RebuildWithManualRefreshes();
   grpc::Status status;
   std::thread caller([&] {
     grpc::ClientContext ctx;

@@ -12,6 +12,7 @@
 #include <grpcpp/impl/codegen/sync_stream.h>
 
 #include "absl/status/statusor.h"
+#include "health.grpc.pb.h"        // generated from scaler/health.proto
 #include "wire_clients.pb.h"  // generated from tests/scaler/wire_clients.proto
 
 namespace scaler_testing {
@@ -19,14 +20,12 @@ namespace scaler_testing {
 // The health status of `service` ("" = overall): 1 = SERVING, 2 = NOT_SERVING.
 inline absl::StatusOr<int> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
                                        const std::string& service) {
-  static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
-                                                grpc::internal::RpcMethod::NORMAL_RPC);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  augur::wire::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckRequest req;
   req.set_service(service);
-  augur::wire::HealthCheckResponse resp;
-  grpc::Status s = grpc::internal::BlockingUnaryCall(channel.get(), kCheck, &ctx, req, &resp);
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status s = grpc::health::v1::Health::NewStub(channel)->Check(&ctx, req, &resp);
   if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   return static_cast<int>(resp.status());
 }
