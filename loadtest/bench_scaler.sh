@@ -92,7 +92,12 @@ r = json.load(open(sys.argv[1]))
 server = float(sys.argv[3]) - float(sys.argv[2])
 user, system = map(float, sys.argv[4].split())
 wall = float(sys.argv[6]) - float(sys.argv[5])
-duration, warmup = float(sys.argv[7].rstrip("s")), float(sys.argv[8])
+def seconds(text):  # bench's durations: 500ms, 10s, 2m, 1h or plain seconds
+    for unit, factor in (("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)):
+        if text.endswith(unit) and text[:-len(unit)].replace(".", "", 1).isdigit():
+            return float(text[:-len(unit)]) * factor
+    return float(text)
+duration, warmup = seconds(sys.argv[7]), float(sys.argv[8])
 requests = r["rps"] * (duration + warmup)
 if requests > 0:
     print(f"  cpu per request: augur {1e6 * server / requests:.1f} us, client {1e6 * (user + system) / requests:.1f} us "
