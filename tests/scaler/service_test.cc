@@ -42,7 +42,8 @@ class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { Build(std::make_unique<InlineExecutor>()); }
 
-  void Build(std::unique_ptr<Executor> executor, TrackerOptions options = Options()) {
+  void Build(std::unique_ptr<Executor> executor, TrackerOptions options = Options(),
+             int rpc_threads = ServerOptions().rpc_threads) {
     executor_ = std::move(executor);
     metrics_ = std::make_unique<ScalerMetrics>(registry_);
     tracker_ = std::make_unique<Tracker>(options, source_, clock_, *executor_, metrics_.get(),
@@ -50,6 +51,7 @@ class ServiceTest : public ::testing::Test {
     ServerOptions so;
     so.listen = "";  // in-process only
     so.stream_poll = std::chrono::milliseconds(50);
+    so.rpc_threads = rpc_threads;
     auto server = Server::Start(so, *tracker_, clock_, metrics_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -59,15 +61,19 @@ class ServiceTest : public ::testing::Test {
 
   // Rebuilds the server on a ManualExecutor (refreshes run only when the test says) with
   // a first-answer timeout long enough that only a refresh (or a shutdown) ends a wait.
-  ManualExecutor* RebuildWithManualRefreshes() {
+  ManualExecutor* RebuildWithManualRefreshes(int rpc_threads = ServerOptions().rpc_threads) {
     TearDown();
     auto manual = std::make_unique<ManualExecutor>();
     ManualExecutor* executor = manual.get();
     TrackerOptions options = Options();
     options.first_answer_timeout = std::chrono::seconds(60);
-    Build(std::move(manual), options);
+    Build(std::move(manual), options, rpc_threads);
     return executor;
   }
+
+  // More first calls for a cold object than there are waiter threads wait for its first
+  // refresh; meanwhile a warm object is answered (the waits hold no RPC thread).
+  void ExpectFirstCallsWaitOffTheRpcThreads(ManualExecutor* executor);
 
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::milliseconds(100));
@@ -549,8 +555,7 @@ TEST_F(ServiceTest, FirstCallWaitsAtMostFirstAnswerTimeoutThenUnavailable) {
   EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());
 }
 
-TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) {
-  ManualExecutor* executor = RebuildWithManualRefreshes();
+void ServiceTest::ExpectFirstCallsWaitOffTheRpcThreads(ManualExecutor* executor) {
   // A warm object first.
   externalscaler::GetMetricSpecResponse spec;
   ASSERT_TRUE(GetMetricSpec(Ref({}, "warm"), &spec).ok());
@@ -576,6 +581,25 @@ TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) 
   executor->RunAll();  // the cold object's first answer ends every wait
   for (auto& t : callers) t.join();
   for (int i = 0; i < kCalls; ++i) EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+}
+
+TEST_F(ServiceTest, FirstCallsWaitOffTheGrpcThreadsWhileWarmObjectsAreAnswered) {
+  ExpectFirstCallsWaitOffTheRpcThreads(RebuildWithManualRefreshes());
+}
+
+TEST_F(ServiceTest, OneRpcThreadAnswersWarmObjectsWhileFirstCallsWait) {
+  ExpectFirstCallsWaitOffTheRpcThreads(RebuildWithManualRefreshes(/*rpc_threads=*/1));
+}
+
+TEST_F(ServiceTest, RpcThreadsOutsideTheirRangeAreInvalid) {
+  for (int threads : {0, 65}) {
+    ServerOptions so;
+    so.listen = "";
+    so.rpc_threads = threads;
+    auto server = Server::Start(so, *tracker_, clock_, metrics_.get());
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << threads;
+    EXPECT_THAT(std::string(server.status().message()), HasSubstr("--rpc-threads"));
+  }
 }
 
 TEST_F(ServiceTest, ShutdownEndsCallsWaitingForAFirstAnswer) {
