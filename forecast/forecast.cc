@@ -1377,8 +1377,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     } else {
       powers = {0.0, 0.5, 1.0};
     }
+    const bool may_follow_level = powers.size() > 1 || powers[0] != 0;
     double median_level = 0, mean_level = 0;
-    if (powers.size() > 1 || powers[0] != 0) {
+    if (may_follow_level) {
       std::vector<double> all;  // a deterministic subsample is enough for the median
       size_t total_levels = 0;
       for (const auto& lv : best.levels) total_levels += lv.size();
@@ -1408,7 +1409,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     for (double share : {0.02, 0.1, 0.5}) {
       set_kappa(share);
       log_r.clear();
-      if (powers.size() > 1 || powers[0] != 0) {
+      if (may_follow_level) {
         for (size_t h = 0; h < H; ++h) {
           for (size_t i = 0; i < best.errs[h].size(); i += every) {
             log_r.push_back(
@@ -1438,7 +1439,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     }
     st.level_power = chosen;
     set_kappa(chosen_share);
-    if (powers.size() > 1 || chosen != 0) {
+    if (may_follow_level) {
       info.notes.push_back(absl::StrFormat(
           "interval width follows the level to the power %.1f, floor %.2f of the median "
           "level (chosen %s)",
@@ -1470,17 +1471,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
           pooled.push_back(options.skewed_intervals ? u : std::abs(u));
         }
       }
-      auto thin_sorted = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        const size_t keep = 1000;
-        if (v.size() > keep) {
-          std::vector<double> sub(keep);
-          for (size_t i = 0; i < keep; ++i) sub[i] = v[(i * (v.size() - 1)) / (keep - 1)];
-          v.swap(sub);
-        }
-        return v;
-      };
-      (options.skewed_intervals ? st.std_signed : st.std_abs) = thin_sorted(std::move(pooled));
+      std::sort(pooled.begin(), pooled.end());
+      const size_t keep = 1000;
+      if (pooled.size() > keep) {
+        std::vector<double> sub(keep);
+        for (size_t i = 0; i < keep; ++i) sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
+        pooled.swap(sub);
+      }
+      (options.skewed_intervals ? st.std_signed : st.std_abs) = std::move(pooled);
     }
   }
   if (!enough) {

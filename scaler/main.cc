@@ -201,8 +201,9 @@ int main(int argc, char** argv) {
       !ParseFlagDuration("prometheus-timeout", f.prometheus_timeout, &prom_timeout)) {
     return kUsageError;
   }
-  if (f.rpc_threads < 1 || f.rpc_threads > 64) {
-    std::cerr << "augur: --rpc-threads " << f.rpc_threads << ": expected 1 to 64\n";
+  if (f.rpc_threads < 1 || f.rpc_threads > scaler::ServerOptions::kMaxRpcThreads) {
+    std::cerr << "augur: --rpc-threads " << f.rpc_threads << ": expected 1 to "
+              << scaler::ServerOptions::kMaxRpcThreads << "\n";
     return kUsageError;
   }
   if (f.workers < 1 || f.workers > 256) {

@@ -31,9 +31,10 @@ Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       Tracker& tracker, const Clock& clock,
                                                       ScalerMetrics* metrics) {
-  if (options.rpc_threads < 1 || options.rpc_threads > 64) {
+  if (options.rpc_threads < 1 || options.rpc_threads > ServerOptions::kMaxRpcThreads) {
     return absl::InvalidArgumentError("--rpc-threads " + std::to_string(options.rpc_threads) +
-                                      ": expected 1 to 64");
+                                      ": expected 1 to " +
+                                      std::to_string(ServerOptions::kMaxRpcThreads));
   }
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   const bool has_cert = !options.tls_cert_file.empty() || !options.tls_key_file.empty();

@@ -33,6 +33,7 @@ struct ServerOptions {
   // IsActive. One costs the least CPU per call; two keep the latency tail steadier when
   // the machine is busy (a thread that waits for a core no longer holds every call up).
   int rpc_threads = 2;
+  static constexpr int kMaxRpcThreads = 64;  // rpc_threads is 1..kMaxRpcThreads
 };
 
 class Server {

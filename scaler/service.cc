@@ -78,7 +78,6 @@ ExternalScalerService::ExternalScalerService(Tracker& tracker, ScalerMetrics* me
 
 void ExternalScalerService::BeginShutdown() {
   shutting_down_ = true;
-  tracker_.EndFirstAnswerWaits();
   tracker_.WakeAll();
 }
 

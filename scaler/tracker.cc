@@ -217,7 +217,7 @@ std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
   std::shared_ptr<Entry> e = FindOrCreate(ref, &status);
   if (e == nullptr) return absl::StatusOr<TrackedAnswer>(status);
   std::shared_ptr<const Answer> answer;
-  bool woken = false;  // by EndFirstAnswerWaits (the server is stopping), not by an answer
+  bool woken = false;  // by WakeAll (the server is stopping), not by an answer
   {
     std::unique_lock<std::mutex> lock(e->mu);
     if (e->answer == nullptr && options_.first_answer_timeout.count() > 0) {
@@ -312,7 +312,6 @@ bool Tracker::Stop(std::chrono::milliseconds max_wait) {
   }
   thread_cv_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-  EndFirstAnswerWaits();
   WakeAll();
   std::unique_lock<std::mutex> lock(flight_mu_);
   return flight_cv_.wait_for(lock, max_wait, [this] { return in_flight_ == 0; });
@@ -344,21 +343,9 @@ void Tracker::WaitForChange(uint64_t seen, std::chrono::milliseconds max_wait) {
   change_cv_.wait_for(lock, max_wait, [&] { return generation_.load() != seen; });
 }
 
-void Tracker::EndFirstAnswerWaits() {
-  first_waits_ended_.store(true);
-  std::vector<std::shared_ptr<Entry>> all;
-  {
-    std::shared_lock<std::shared_mutex> lock(mu_);
-    for (const auto& [key, e] : entries_) all.push_back(e);
-  }
-  // Taking each entry's lock orders the flag before any waiter's next look at it.
-  for (const auto& e : all) {
-    { std::lock_guard<std::mutex> lock(e->mu); }
-    e->answered.notify_all();
-  }
-}
-
 void Tracker::WakeAll() {
+  // Set before each entry's lock is taken below, so no first-answer waiter misses it.
+  first_waits_ended_.store(true);
   {
     std::lock_guard<std::mutex> lock(change_mu_);
     generation_.fetch_add(1);

@@ -159,7 +159,7 @@ class Tracker {
   std::optional<absl::StatusOr<TrackedAnswer>> TryGet(const ObjectRef& ref);
   // As Get(), for a call received at `received`: waits for the first answer until
   // received + first_answer_timeout at most (not at all once that has passed, nor after
-  // EndFirstAnswerWaits(): UNAVAILABLE, the server is stopping).
+  // WakeAll(): UNAVAILABLE, the server is stopping).
   absl::StatusOr<TrackedAnswer> GetBy(const ObjectRef& ref,
                                       std::chrono::steady_clock::time_point received);
 
@@ -185,10 +185,9 @@ class Tracker {
   // once if the object is not tracked.
   void WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
                            std::chrono::milliseconds max_wait);
+  // The server is stopping: wakes every waiter above, and waits for a first answer
+  // (GetBy) end now and for good (later ones do not wait). Idempotent.
   void WakeAll();
-  // For good: waits for a first answer (GetBy) end now, and later ones do not wait
-  // (the server is stopping). Idempotent.
-  void EndFirstAnswerWaits();
 
   // Refreshes every object's answer-age metric (called before /metrics is served).
   void UpdateAgeMetrics();
@@ -219,7 +218,7 @@ class Tracker {
   std::condition_variable change_cv_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> wake_epoch_{0};  // WakeAll() calls
-  std::atomic<bool> first_waits_ended_{false};  // EndFirstAnswerWaits() was called
+  std::atomic<bool> first_waits_ended_{false};  // WakeAll() was called
 
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
