@@ -632,6 +632,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
   std::string from = "0s", svg_last = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
+  std::string values_path;
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
   int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
   bool json = false;
@@ -665,11 +666,14 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("from", po::value(&from)->default_value(from),
        "start this long after the trace's start (earlier data is still history)")
       ("limit", po::value(&limit)->default_value(limit), "simulate only this long (0 = to the end)")
+      ("values", po::value(&values_path),
+       "timestamp,value CSV scored as a third policy: the HPA gets its newest value at or\n"
+       "before t (another autoscaler's recorded metric values, or an offline policy)")
       ("csv", po::value(&csv_path), "write the run as CSV")
       ("svg", po::value(&svg_path), "write a plot of demand and ready capacity")
       ("svg-last", po::value(&svg_last)->default_value(svg_last),
        "plot only this last part of the run (0 = all of it)")
-      ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}}");
+      ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}} (and \"values\": {...})");
   po::variables_map vm;
   if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";
@@ -713,6 +717,14 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   if (!trace.ok()) {
     *env.err << "simulate: " << trace.status().message() << "\n";
     return kFailure;
+  }
+  if (!values_path.empty()) {
+    auto values = ReadTraceCsv(values_path);
+    if (!values.ok()) {
+      *env.err << "simulate: --values: " << values.status().message() << "\n";
+      return kFailure;
+    }
+    config.values = std::move(values).value();
   }
   // Rows for the CSV/plot: about one per trace step (at least one per tick).
   const int row_every = std::max(1, static_cast<int>(std::lround(trace->MedianStep() / config.sync_seconds)));
@@ -764,6 +776,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   *env.out << "policy    under-prov  unserved   replica-h   events   mean-r    max\n";
   line("reactive", result->reactive);
   line("augur", result->augur);
+  if (result->values) line("values", *result->values);
   *env.out << "evaluated " << result->evaluated_seconds / 3600 << " h; " << result->fits
            << " fits (" << result->fit_failures << " failed), " << result->predictions
            << " predictions; augur reasons:";

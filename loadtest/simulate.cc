@@ -52,7 +52,7 @@ struct PolicyRun {
   double time = 0, under_time = 0, unserved = 0, demand_integral = 0, replica_seconds = 0;
 
   // One HPA sync at t with the scaler's value; then the tick [t, t + dt) is scored.
-  void Tick(double t, double dt, double value, double demand, double capacity, double startup,
+  void Tick(double t, double dt, std::optional<double> value, double demand, double capacity, double startup,
             bool scored) {
     pods.Advance(t);
     const HpaDecision d = hpa.Sync(t, value, pods.ready());
@@ -237,11 +237,41 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
         t_end - t0, "s): expected a shorter --warmup or a longer trace"));
   }
 
+  if (config.values) {
+    const Trace& v = *config.values;
+    if (v.timestamps.empty()) {
+      return absl::InvalidArgumentError(
+          "the values series is empty: expected timestamp,value rows");
+    }
+    for (size_t i = 0; i < v.values.size(); ++i) {
+      if (!(v.values[i] >= 0)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the values series has ", v.values[i], " at ", Fmt(v.timestamps[i], 12),
+            ": expected metric values >= 0"));
+      }
+    }
+    if (v.timestamps.front() > eval_start + kEps) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the values series starts at ", Fmt(v.timestamps.front(), 12),
+          ", after the scored window's start ", Fmt(eval_start, 12),
+          ": expected values from the end of the warm-up on"));
+    }
+    const double reach = v.timestamps.back() + 2 * std::max(v.MedianStep(), config.sync_seconds);
+    if (reach < t_end - dt - kEps) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the values series ends at ", Fmt(v.timestamps.back(), 12), ", before the run's end ",
+          Fmt(t_end, 12), ": expected values up to the end of the trace"));
+    }
+  }
+
   HpaConfig hpa = config.hpa;
   hpa.target = config.target.value_or(config.capacity);
   const int initial = static_cast<int>(std::ceil(trace.ValueAt(t0) / hpa.target - 1e-9));
   PolicyRun reactive(hpa, initial);
   PolicyRun augur(hpa, initial);
+  std::optional<PolicyRun> values;
+  size_t values_newest = 0;  // index past the newest value at or before t
+  if (config.values) values.emplace(hpa, initial);
   AugurReplay replay(trace, config, step);
 
   std::map<scaler::Reason, int> reasons;
@@ -264,6 +294,16 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
     const bool scored = t >= eval_start - kEps;
     reactive.Tick(t, dt, demand, demand, config.capacity, config.startup_seconds, scored);
     augur.Tick(t, dt, decision.value, demand, config.capacity, config.startup_seconds, scored);
+    std::optional<double> values_value;
+    if (values) {
+      const Trace& v = *config.values;
+      while (values_newest < v.timestamps.size() && v.timestamps[values_newest] <= t + kEps) {
+        ++values_newest;
+      }
+      // Before its first sample (in the warm-up) the HPA sees a metric error and holds.
+      if (values_newest > 0) values_value = v.values[values_newest - 1];
+      values->Tick(t, dt, values_value, demand, config.capacity, config.startup_seconds, scored);
+    }
     if (scored) ++reasons[decision.reason];
     if (row_every > 0 && k % row_every == 0) {
       SimulationRow row;
@@ -276,6 +316,11 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
       row.augur_replicas = augur.pods.spec();
       row.augur_ready = augur.pods.ready();
       row.augur_reason = decision.reason;
+      if (values) {
+        row.values_value = values_value.value_or(std::nan(""));
+        row.values_replicas = values->pods.spec();
+        row.values_ready = values->pods.ready();
+      }
       result.rows.push_back(row);
     }
     if (progress && k % report_every == 0) {
@@ -286,6 +331,10 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   augur.Finish();
   result.reactive = reactive.report;
   result.augur = augur.report;
+  if (values) {
+    values->Finish();
+    result.values = values->report;
+  }
   result.evaluated_seconds = reactive.time;
   for (const auto& [reason, count] : reasons) {
     result.augur_reasons.emplace_back(scaler::ReasonName(reason), count);
@@ -296,12 +345,18 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
 
 void WriteSimulationCsv(std::ostream& out, const SimulationResult& result, double capacity) {
   out << "timestamp,demand,reactive_value,reactive_replicas,reactive_ready_capacity,"
-         "augur_value,augur_replicas,augur_ready_capacity,augur_reason\n";
+         "augur_value,augur_replicas,augur_ready_capacity,augur_reason"
+      << (result.values ? ",values_value,values_replicas,values_ready_capacity" : "") << '\n';
   for (const SimulationRow& r : result.rows) {
     out << Fmt(r.time, 12) << ',' << Fmt(r.demand) << ',' << Fmt(r.reactive_value) << ','
         << r.reactive_replicas << ',' << Fmt(r.reactive_ready * capacity) << ','
         << Fmt(r.augur_value) << ',' << r.augur_replicas << ',' << Fmt(r.augur_ready * capacity)
-        << ',' << scaler::ReasonName(r.augur_reason) << '\n';
+        << ',' << scaler::ReasonName(r.augur_reason);
+    if (result.values) {
+      out << ',' << (std::isnan(r.values_value) ? std::string() : Fmt(r.values_value)) << ','
+          << r.values_replicas << ',' << Fmt(r.values_ready * capacity);
+    }
+    out << '\n';
   }
 }
 
@@ -330,7 +385,8 @@ void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, doubl
   const double x0 = rows.front().time;
   const double x1 = std::max(rows.back().time, x0 + 1);
   // Per pixel column: max demand, min ready capacity of each policy.
-  std::vector<double> dem(plot_w, -1), rea(plot_w, -1), aug(plot_w, -1);
+  std::vector<double> dem(plot_w, -1), rea(plot_w, -1), aug(plot_w, -1), val(plot_w, -1);
+  const bool with_values = result.values.has_value();
   double y_max = 0;
   for (const SimulationRow& r : rows) {
     const int col = std::min(plot_w - 1, static_cast<int>((r.time - x0) / (x1 - x0) * (plot_w - 1)));
@@ -339,6 +395,11 @@ void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, doubl
     rea[col] = rea[col] < 0 ? rc : std::min(rea[col], rc);
     aug[col] = aug[col] < 0 ? ac : std::min(aug[col], ac);
     y_max = std::max({y_max, r.demand, rc, ac});
+    if (with_values) {
+      const double vc = r.values_ready * capacity;
+      val[col] = val[col] < 0 ? vc : std::min(val[col], vc);
+      y_max = std::max(y_max, vc);
+    }
   }
   y_max = y_max > 0 ? y_max * 1.05 : 1;
   auto px = [&](int col) { return kLeft + col; };
@@ -379,10 +440,14 @@ void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, doubl
   polyline(dem, "#222", 1.2);
   polyline(rea, "#d62728", 1.2);
   polyline(aug, "#1f77b4", 1.2);
-  const char* names[] = {"demand", "reactive: ready capacity", "augur: ready capacity"};
-  const char* colors[] = {"#222", "#d62728", "#1f77b4"};
-  for (int i = 0; i < 3; ++i) {
-    const int x = kLeft + 380 + i * 230;
+  if (with_values) polyline(val, "#2ca02c", 1.2);
+  const char* names[] = {"demand", "reactive: ready capacity", "augur: ready capacity",
+                         "values: ready capacity"};
+  const char* colors[] = {"#222", "#d62728", "#1f77b4", "#2ca02c"};
+  const int legend_items = with_values ? 4 : 3;
+  const int legend_x = with_values ? 320 : 380, legend_gap = with_values ? 195 : 230;
+  for (int i = 0; i < legend_items; ++i) {
+    const int x = kLeft + legend_x + i * legend_gap;
     out << "<line x1=\"" << x << "\" x2=\"" << x + 24 << "\" y1=\"18\" y2=\"18\" stroke=\""
         << colors[i] << "\" stroke-width=\"3\"/><text x=\"" << x + 30 << "\" y=\"22\">" << names[i]
         << "</text>\n";
@@ -411,6 +476,7 @@ std::string SimulationJson(const SimulationResult& result) {
                      {"fit_failures", result.fit_failures},
                      {"predictions", result.predictions},
                      {"augur_reason_ticks", reasons}}}};
+  if (result.values) j["values"] = policy(*result.values);
   return j.dump();
 }
 

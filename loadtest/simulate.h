@@ -1,10 +1,14 @@
 #pragma once
 // `simulate`: replays a whole autoscaling loop offline, without a cluster. A demand trace
-// drives two autoscalers side by side through the same KEDA/HPA arithmetic (hpa.h):
+// drives two autoscalers (three with "values") side by side through the same KEDA/HPA
+// arithmetic (hpa.h):
 //   reactive  the HPA gets the current value (what KEDA's prometheus scaler returns);
 //   augur     the HPA gets scaler::Decide's value, computed from forecast::Fit/Predict on
 //             the trace's past only, refitted every refit interval and re-predicted every
-//             refresh interval, with the scaler's ForecastErrorTracker quality gate.
+//             refresh interval, with the scaler's ForecastErrorTracker quality gate;
+//   values    optional: the HPA gets a given series' newest value at or before t (another
+//             autoscaler's recorded metric values, or an offline policy such as
+//             loadtest/policy_bound.py computes), scored the same way.
 // Pods requested at t become ready at t + startup; the report says how often and by how
 // much demand exceeded READY capacity, and at what cost in replica-hours.
 //
@@ -49,6 +53,10 @@ struct SimulationConfig {
   // it is still history for the forecast), and simulate only this long (0 = to the end).
   double from_seconds = 0;
   double limit_seconds = 0;
+  // Optional third policy ("values"): the HPA gets this series' newest value at or
+  // before t (sample-and-hold). It must start no later than the scored window and reach
+  // to within two of its own steps of the run's end; values must be >= 0.
+  std::optional<Trace> values;
 
   // kInvalidArgument naming the field, the value and what is expected.
   absl::Status Validate() const;
@@ -74,11 +82,15 @@ struct SimulationRow {
   int augur_replicas = 0;
   int augur_ready = 0;
   scaler::Reason augur_reason = scaler::Reason::kShortHistory;
+  double values_value = 0;  // the "values" policy, when configured
+  int values_replicas = 0;
+  int values_ready = 0;
 };
 
 struct SimulationResult {
   PolicyReport reactive;
   PolicyReport augur;
+  std::optional<PolicyReport> values;  // when SimulationConfig::values is set
   double evaluated_seconds = 0;
   double step_seconds = 0;  // the trace's median step
   int fits = 0;
@@ -91,21 +103,25 @@ struct SimulationResult {
 
 // Runs the simulation. `row_every` = keep every n-th tick in `rows` (0 = none).
 // `progress` (may be empty) receives the fraction of the trace done, about every 1 %.
-// Errors: kInvalidArgument (bad config; trace shorter than the warm-up), others from
+// Errors: kInvalidArgument (bad config; trace shorter than the warm-up; a values series
+// that does not cover the scored window or has a negative value), others from
 // forecast::Options::Validate.
 absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const SimulationConfig& config,
                                                int row_every = 1,
                                                const std::function<void(double)>& progress = {});
 
 // CSV of the rows: time,demand,reactive_value,reactive_replicas,reactive_ready_capacity,...
+// plus values_value,values_replicas,values_ready_capacity when the values policy ran.
 void WriteSimulationCsv(std::ostream& out, const SimulationResult& result, double capacity);
 
-// A self-contained SVG plot: demand and each policy's ready capacity over time (per pixel
+// A self-contained SVG plot: demand and each policy's ready capacity (the values policy's
+// too, when it ran) over time (per pixel
 // column, the max of demand and the min of capacity, so that short shortfalls show).
 void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, double capacity,
                         const std::string& title);
 
-// {"reactive": {...}, "augur": {...}} plus run details under "run".
+// {"reactive": {...}, "augur": {...}} (and "values": {...} when it ran) plus run details
+// under "run".
 std::string SimulationJson(const SimulationResult& result);
 
 }  // namespace loadtest

@@ -113,6 +113,20 @@ TEST(Commands, SimulateJsonFromATraceFile) {
   CmdResult missing = RunArgs({"simulate", "--trace", "/nonexistent.csv", "--capacity", "10"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("/nonexistent.csv"));
+
+  // --values: the trace itself as a third policy scores as reactive; a missing file is
+  // named; the text report gets a "values" line.
+  r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--startup", "1m", "--warmup", "0s",
+               "--values", path, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["values"], j["reactive"]);
+  r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--warmup", "0s", "--values", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\nvalues "));
+  missing = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--values", "/nonexistent-values.csv"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("--values: cannot open trace file '/nonexistent-values.csv'"));
   std::remove(path.c_str());
 }
 

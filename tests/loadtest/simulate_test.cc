@@ -79,6 +79,66 @@ TEST(Simulate, ReactiveStepIsLateByStartupPlusOneSync) {
   EXPECT_EQ(at_step.augur_reason, scaler::Reason::kCurrentAboveForecast);
 }
 
+TEST(Simulate, ValuesEqualToTheDemandScoreExactlyAsReactive) {
+  Trace trace = MakeTrace(60, 240, [](double s) { return 30 + 25 * std::sin(s / 900); });
+  SimulationConfig config = BaseConfig();
+  config.values = trace;
+  auto r = RunSimulation(trace, config, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->values.has_value());
+  EXPECT_EQ(r->values->underprovisioned_fraction, r->reactive.underprovisioned_fraction);
+  EXPECT_EQ(r->values->unserved_fraction, r->reactive.unserved_fraction);
+  EXPECT_EQ(r->values->replica_hours, r->reactive.replica_hours);
+  EXPECT_EQ(r->values->scale_events, r->reactive.scale_events);
+  EXPECT_GT(r->reactive.scale_events, 0);
+  for (const SimulationRow& row : r->rows) {
+    ASSERT_EQ(row.values_replicas, row.reactive_replicas) << row.time;
+    ASSERT_EQ(row.values_value, row.demand) << row.time;
+  }
+}
+
+TEST(Simulate, ValuesThatAskStartupPlusOneSyncEarlyAreNeverShort) {
+  // The step of ReactiveStepIsLateByStartupPlusOneSync, and values that ask 100 from
+  // 75 s before it: 6 pods at T - 75, 10 at T - 60, all ready at T.
+  Trace trace = MakeTrace(60, 120, [](double s) { return s < 3600 ? 20.0 : 100.0; });
+  SimulationConfig config = BaseConfig();
+  config.startup_seconds = 60;
+  config.values = Trace{{kT0, kT0 + 3525}, {20, 100}};
+  auto r = RunSimulation(trace, config, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->values.has_value());
+  EXPECT_EQ(r->values->underprovisioned_fraction, 0);
+  EXPECT_EQ(r->values->unserved_fraction, 0);
+  EXPECT_DOUBLE_EQ(r->values->replica_hours, (2.0 * 3525 + 6 * 15 + 10 * 3660) / 3600);
+  EXPECT_EQ(r->values->scale_events, 2);
+  EXPECT_GT(r->reactive.underprovisioned_fraction, 0);
+  EXPECT_EQ(r->rows[235].values_replicas, 6);
+  EXPECT_EQ(r->rows[240].values_ready, 10);
+}
+
+TEST(Simulate, RejectsValuesThatMissTheScoredWindowOrAreNegative) {
+  Trace trace = MakeTrace(60, 240, [](double) { return 10.0; });
+  SimulationConfig config = BaseConfig();
+  config.warmup_seconds = 3600;
+  auto message = [&](Trace values) {
+    config.values = std::move(values);
+    return std::string(RunSimulation(trace, config).status().message());
+  };
+  EXPECT_THAT(message(Trace{{kT0 + 3700, kT0 + 14400}, {1, 1}}),
+              testing::HasSubstr("after the scored window's start"));
+  EXPECT_THAT(message(Trace{{kT0, kT0 + 60, kT0 + 120}, {1, 1, 1}}),
+              testing::HasSubstr("expected values up to the end of the trace"));
+  EXPECT_THAT(message(Trace{{kT0, kT0 + 14400}, {1, -2}}),
+              testing::HasSubstr("expected metric values >= 0"));
+  EXPECT_THAT(message(Trace{{kT0, kT0 + 14400}, {1, std::nan("")}}),
+              testing::HasSubstr("expected metric values >= 0"));
+  EXPECT_THAT(message(Trace{}), testing::HasSubstr("empty"));
+  // Covering the window from its start (inside the warm-up) to the end is fine.
+  EXPECT_TRUE(RunSimulation(trace, BaseConfig()).ok());
+  config.values = Trace{{kT0 + 3600, kT0 + 14340}, {1, 1}};
+  EXPECT_TRUE(RunSimulation(trace, config).ok()) << RunSimulation(trace, config).status();
+}
+
 TEST(Simulate, AugurIsReadyForADailyRampThatReactiveMeetsLate) {
   // Every day: 20 at night, a linear ramp to 100 over 09:00-10:00, 100 until 14:00, a
   // ramp down to 20 by 15:00. 5-minute samples, 6 days; scored over the last 3.
@@ -157,6 +217,21 @@ TEST(Simulate, WritesCsvSvgAndJson) {
       EXPECT_TRUE(j[policy].contains(k)) << policy << "." << k;
     }
   }
+  EXPECT_FALSE(j.contains("values"));
+  EXPECT_THAT(svg.str(), testing::Not(testing::HasSubstr("values: ready capacity")));
+
+  // With a values series: three more CSV columns, a third line and a "values" report.
+  config.values = trace;
+  r = RunSimulation(trace, config, 4);
+  ASSERT_TRUE(r.ok());
+  std::ostringstream csv3, svg3;
+  WriteSimulationCsv(csv3, *r, config.capacity);
+  EXPECT_THAT(csv3.str(), testing::HasSubstr(
+                              "augur_reason,values_value,values_replicas,values_ready_capacity\n"));
+  WriteSimulationSvg(svg3, *r, config.capacity, "step");
+  EXPECT_THAT(svg3.str(), testing::HasSubstr("values: ready capacity"));
+  j = nlohmann::json::parse(SimulationJson(*r));
+  EXPECT_EQ(j["values"]["replica_hours"], j["reactive"]["replica_hours"]);
 }
 
 }  // namespace
