@@ -3,13 +3,7 @@
 
 #include "promclient/prometheus_client.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -22,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/fake_http_transport.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_file.h"
 
 namespace promclient {
 namespace {
@@ -452,27 +447,7 @@ TEST_F(PrometheusClientTest, SplitRangeFailureNamesThePart) {
 
 // -- credentials ------------------------------------------------------------------
 
-class TempFile {
- public:
-  TempFile() {
-    char path[] = "/tmp/augur-secret-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
-    path_ = path;
-  }
-  ~TempFile() { unlink(path_.c_str()); }
-  // Writes `content` and stamps the file with `mtime_seconds`, so that a change is seen
-  // even on file systems with coarse timestamps.
-  void Write(const std::string& content, time_t mtime_seconds) {
-    std::ofstream(path_, std::ios::trunc) << content;
-    const timespec times[2] = {{mtime_seconds, 0}, {mtime_seconds, 0}};
-    utimensat(AT_FDCWD, path_.c_str(), times, 0);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::testing_support::TempFile;
 
 std::string AuthorizationOf(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) {

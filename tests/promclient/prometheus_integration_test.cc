@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,14 +22,17 @@
 #include "tests/promclient/loopback_http_server.h"
 #include "tests/testing/prometheus_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_file.h"
 
 namespace promclient {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing_support::IsOk;
 using ::testing_support::StatusIs;
+using ::testing_support::TempFile;
 
 // History ends at kEnd (a whole minute) and spans a week at 1-minute resolution.
 constexpr double kEnd = 1699999980;  // 2023-11-14T22:13:00Z
@@ -367,6 +371,39 @@ TEST(PrometheusTls, CaFileClientCertificateAndInsecureSkipVerify) {
   TlsOptions insecure = system_cas;
   insecure.insecure_skip_verify = true;
   EXPECT_THAT(query_with(insecure), IsOk());
+}
+
+TEST(PrometheusBasicAuth, PasswordFileIsAcceptedAndWrongOrMissingOnesAreUnauthenticated) {
+  // A bcrypt hash (cost 4, to keep start-up fast) of "augur-test-password", made once with
+  // python3-bcrypt; Prometheus' web config takes only hashes.
+  testing_support::PrometheusServerOptions options;
+  options.web_config =
+      "basic_auth_users:\n"
+      "  augur: $2b$04$vGHh2S5UgEyHGUU4IxbIWOuK03yV9skuPrfnXIWZQUbAFgiQEPXeO\n";
+  options.probe_headers = {
+      {"Authorization", "Basic " + absl::Base64Escape("augur:augur-test-password")}};
+  auto server = testing_support::PrometheusServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+
+  auto query_as = [&](const std::string& user, const std::string& password) {
+    TempFile password_file;
+    password_file.Write(password + "\n", 1000);
+    ClientOptions client_options;
+    client_options.base_url = (*server)->url();
+    client_options.timeout = std::chrono::milliseconds(3000);
+    if (!user.empty()) {
+      client_options.basic_auth_user = user;
+      client_options.basic_auth_password_file = password_file.path();
+    }
+    auto client = PrometheusClient::Create(client_options, std::make_shared<CurlHttpTransport>());
+    if (!client.ok()) return client.status();
+    return (*client)->Query("1+1", std::nullopt).status();
+  };
+  EXPECT_THAT(query_as("augur", "augur-test-password"), IsOk());
+  const absl::Status wrong = query_as("augur", "not-the-password");
+  EXPECT_THAT(wrong, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(std::string(wrong.message()), Not(HasSubstr("not-the-password")));
+  EXPECT_THAT(query_as("", ""), StatusIs(absl::StatusCode::kUnauthenticated));
 }
 
 TEST(PrometheusServerFixture, ScrapesTheGivenTargets) {

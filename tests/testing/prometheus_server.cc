@@ -359,6 +359,7 @@ class PrometheusServer::Impl {
     ready.url = url() + "/-/ready";
     ready.timeout = std::chrono::milliseconds(1000);
     ready.tls = options_.probe_tls;
+    ready.headers = options_.probe_headers;
     const auto until = Clock::now() + kReadyDeadline;
     while (Clock::now() < until) {
       int status = 0;

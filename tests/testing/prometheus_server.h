@@ -39,6 +39,9 @@ struct PrometheusServerOptions {
   std::string web_config;
   bool https = false;                // url() says https:// (set with a tls_server_config)
   promclient::TlsOptions probe_tls;  // how the readiness probe connects over HTTPS
+  // Headers the readiness probe sends, e.g. Authorization when web_config sets
+  // basic_auth_users (Prometheus then asks for it on /-/ready too).
+  std::vector<std::pair<std::string, std::string>> probe_headers;
 };
 
 class PrometheusServer {
