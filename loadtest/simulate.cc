@@ -362,7 +362,7 @@ void WriteSimulationCsv(std::ostream& out, const SimulationResult& result, doubl
 
 void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, double capacity,
                         const std::string& title) {
-  constexpr int kWidth = 1200, kHeight = 420, kLeft = 70, kRight = 20, kTop = 40, kBottom = 50;
+  constexpr int kWidth = 1200, kHeight = 420, kLeft = 70, kRight = 20, kTop = 60, kBottom = 50;
   const int plot_w = kWidth - kLeft - kRight;
   const int plot_h = kHeight - kTop - kBottom;
   const auto& rows = result.rows;
@@ -444,12 +444,12 @@ void WriteSimulationSvg(std::ostream& out, const SimulationResult& result, doubl
   const char* names[] = {"demand", "reactive: ready capacity", "augur: ready capacity",
                          "values: ready capacity"};
   const char* colors[] = {"#222", "#d62728", "#1f77b4", "#2ca02c"};
+  // The legend has its own line under the title, so a long title cannot run into it.
   const int legend_items = with_values ? 4 : 3;
-  const int legend_x = with_values ? 320 : 380, legend_gap = with_values ? 195 : 230;
   for (int i = 0; i < legend_items; ++i) {
-    const int x = kLeft + legend_x + i * legend_gap;
-    out << "<line x1=\"" << x << "\" x2=\"" << x + 24 << "\" y1=\"18\" y2=\"18\" stroke=\""
-        << colors[i] << "\" stroke-width=\"3\"/><text x=\"" << x + 30 << "\" y=\"22\">" << names[i]
+    const int x = kLeft + i * 220;
+    out << "<line x1=\"" << x << "\" x2=\"" << x + 24 << "\" y1=\"40\" y2=\"40\" stroke=\""
+        << colors[i] << "\" stroke-width=\"3\"/><text x=\"" << x + 30 << "\" y=\"44\">" << names[i]
         << "</text>\n";
   }
   out << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_w << "\" height=\""
