@@ -214,7 +214,9 @@ Augur is answering a KEDA ScaledObject 'demo/checkout' (target 10 per replica,
 horizon $horizon). Every 15 s, KEDA's HPA sync asks it; the columns are:
   cycle      the time of day on the daily load cycle: $what
   observed   the load now (what a reactive scaler such as KEDA's prometheus trigger uses)
-  augur      Augur's answer: max(observed, forecast peak over the next $horizon)
+  augur      Augur's answer: max(observed, forecast peak over the next $horizon), with
+             'observed' as of Augur's last refresh (every $refresh), so it can trail the
+             column before it by a few seconds of load
   reactive   replicas the HPA would set from 'observed'
   augur      replicas the HPA sets from Augur's answer (ahead of the load when it rises)
 Running for $duration ...
