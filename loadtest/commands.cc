@@ -673,7 +673,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("svg", po::value(&svg_path), "write a plot of demand and ready capacity")
       ("svg-last", po::value(&svg_last)->default_value(svg_last),
        "plot only this last part of the run (0 = all of it)")
-      ("json", po::bool_switch(&json), "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}} (and \"values\": {...})");
+      ("json", po::bool_switch(&json),
+       "print {\"reactive\": {...}, \"augur\": {...}, \"run\": {...}} (and \"values\": {...})");
   po::variables_map vm;
   if (!Parse(args, desc, vm, env)) {
     *env.out << desc << "\n";

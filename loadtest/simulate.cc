@@ -52,8 +52,9 @@ struct PolicyRun {
   double time = 0, under_time = 0, unserved = 0, demand_integral = 0, replica_seconds = 0;
 
   // One HPA sync at t with the scaler's value; then the tick [t, t + dt) is scored.
-  void Tick(double t, double dt, std::optional<double> value, double demand, double capacity, double startup,
-            bool scored) {
+  // `value` nullopt = the metric failed this sync (the HPA holds).
+  void Tick(double t, double dt, std::optional<double> value, double demand, double capacity,
+            double startup, bool scored) {
     pods.Advance(t);
     const HpaDecision d = hpa.Sync(t, value, pods.ready());
     if (d.desired != pods.spec()) {

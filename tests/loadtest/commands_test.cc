@@ -124,7 +124,8 @@ TEST(Commands, SimulateJsonFromATraceFile) {
   r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--warmup", "0s", "--values", path});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\nvalues "));
-  missing = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--values", "/nonexistent-values.csv"});
+  missing = RunArgs(
+      {"simulate", "--trace", path, "--capacity", "10", "--values", "/nonexistent-values.csv"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("--values: cannot open trace file '/nonexistent-values.csv'"));
   std::remove(path.c_str());
