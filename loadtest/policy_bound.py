@@ -108,16 +108,20 @@ def main():
     ahead = max(1, math.ceil((startup + sync) / step))
     tmp = tempfile.mkdtemp(prefix="augur-bound.")
 
-    def simulate(values, name):
+    def simulate(values, name, with_augur):
         path = os.path.join(tmp, f"{name}.csv")
         with open(path, "w") as f:
             f.write("timestamp,value\n")
             for t, v in zip(ts, values):
                 f.write(f"{t:.0f},{v:.6f}\n")
+        # Only the first run's Augur report is printed; the others fit once and skip the
+        # uncertainty sampling (the values policy does not depend on Augur's).
+        refit, samples = ("10m", "100") if with_augur else ("1000d", "0")
         cmd = [lt, "simulate", "--trace", args.trace, "--capacity", str(args.capacity),
                "--startup", "3m", "--horizon", "5m", "--max-forecast-error", "2",
-               "--refresh", "30s", "--refit", "10m", "--warmup", args.warmup,
-               "--quantile", str(args.quantile), "--values", path, "--json"]
+               "--refresh", "30s", "--refit", refit, "--uncertainty-samples", samples,
+               "--warmup", args.warmup, "--quantile", str(args.quantile),
+               "--values", path, "--json"]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"policy_bound: simulate failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -146,7 +150,8 @@ def main():
 
     jobs = [(fi, label, values) for fi, (_, runs) in enumerate(families) for label, values in runs]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda j: simulate(j[2], f"f{j[0]}-{j[1]}"), jobs))
+        results = list(pool.map(
+            lambda ij: simulate(ij[1][2], f"f{ij[1][0]}-{ij[1][1]}", ij[0] == 0), enumerate(jobs)))
 
     first = results[0]
     r_aug = score(first["augur"], first["reactive"])
