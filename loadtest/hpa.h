@@ -3,7 +3,7 @@
 // as a pure, clock-injected state machine: every call takes the time (unix seconds) as
 // an argument, so tests run it on a fake clock and `simulate` on simulated time.
 //
-// Sources (see ../shared/keda-contract.md §2 and §4): kubernetes
+// Sources (see docs/keda.md §2 and §4): kubernetes
 // pkg/controller/podautoscaler/{replica_calculator.go, horizontal.go} (tolerance,
 // stabilisation, behavior rate limits) and kedacore/keda pkg/fallback/fallback.go.
 //

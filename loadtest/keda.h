@@ -1,5 +1,5 @@
 #pragma once
-// `keda`: drives a running external scaler exactly as KEDA does (keda-contract.md §2):
+// `keda`: drives a running external scaler exactly as KEDA does (docs/keda.md §2):
 //   at start            GetMetricSpec (fixes the HPA's target, as at reconcile time)
 //   every pollingInterval  GetMetricSpec -> GetMetrics -> IsActive   (activation 0 <-> 1)
 //   every HPA sync         GetMetricSpec -> GetMetrics -> IsActive   -> HPA arithmetic

@@ -40,7 +40,7 @@ struct SimulationConfig {
   double startup_seconds = 180;     // pod start-up delay
   double sync_seconds = 15;         // the HPA sync period: the simulation's tick
   HpaConfig hpa;                    // target is overwritten by `target`
-  // Augur's scaler, as the metadata keys of design.md set it.
+  // Augur's scaler, as the metadata keys of docs/design.md set it.
   scaler::PolicyConfig policy;      // mode, quantile, horizon, minHistory, maxForecastError
   forecast::Options forecast;       // seasonality etc.
   double history_seconds = 7 * 86400;

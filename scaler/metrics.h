@@ -1,5 +1,5 @@
 #pragma once
-// Augur's own metrics (design.md, "Own metrics"), exported on /metrics with prometheus-cpp.
+// Augur's own metrics (docs/design.md, "Own metrics"), exported on /metrics with prometheus-cpp.
 //
 // Per object (labels namespace, scaledobject, metric): augur_observed_value,
 // augur_forecast_peak, augur_returned_value, augur_answer_age_seconds,

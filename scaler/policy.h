@@ -1,5 +1,5 @@
 #pragma once
-// The answer policy (design.md, "The answer"): from the current value and a forecast to
+// The answer policy (docs/design.md, "The answer"): from the current value and a forecast to
 // the value KEDA gets. Pure functions and a small accuracy tracker, shared by the
 // scaler's Tracker and by `augur-loadtest simulate`, so that the simulation runs exactly
 // the product's logic.

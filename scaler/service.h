@@ -1,5 +1,5 @@
 #pragma once
-// ExternalScalerService: KEDA's externalscaler.ExternalScaler (keda-contract.md), served
+// ExternalScalerService: KEDA's externalscaler.ExternalScaler (docs/keda.md), served
 // from the Tracker's published answers. Every handler catches everything: no exception
 // leaves it, and every error is a status with a message naming the object.
 //

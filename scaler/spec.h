@@ -1,6 +1,6 @@
 #pragma once
 // ScalerSpec: a ScaledObject trigger's metadata (KEDA's scalerMetadata, all strings),
-// parsed and validated. design.md, "Metadata keys", is the reference for every key.
+// parsed and validated. docs/design.md, "Metadata keys", is the reference for every key.
 //
 // Thread-safety: pure functions; a ScalerSpec is a plain value.
 

@@ -1,4 +1,4 @@
-// The HPA arithmetic against worked examples (keda-contract.md §4), on a fake clock:
+// The HPA arithmetic against worked examples (docs/keda.md §4), on a fake clock:
 // every Sync takes the time as an argument.
 
 #include "loadtest/hpa.h"

@@ -1,5 +1,5 @@
 // KedaEmulator on a fake clock against a fake scaler: call order and frequency as KEDA
-// (keda-contract.md §2), the retry of a failed pair, fallback, and the reactive column.
+// (docs/keda.md §2), the retry of a failed pair, fallback, and the reactive column.
 
 #include "loadtest/keda.h"
 
