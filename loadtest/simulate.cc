@@ -7,6 +7,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "loadtest/object_replay.h"
 #include "nlohmann/json.hpp"
 
 namespace loadtest {
@@ -80,88 +81,6 @@ struct PolicyRun {
     report.replica_hours = replica_seconds / 3600;
     report.mean_replicas = time > 0 ? replica_seconds / time : 0;
   }
-};
-
-// Augur's scaler for one object, replayed: refresh = (re)fit when due, predict, decide.
-class AugurReplay {
- public:
-  AugurReplay(const Trace& trace, const SimulationConfig& config, double step)
-      : trace_(trace), config_(config), step_(step) {}
-
-  scaler::Decision Refresh(double t, size_t newest, SimulationResult& result) {
-    const auto& ts = trace_.timestamps;
-    const auto& vs = trace_.values;
-    // Observations that became visible since the last refresh score older forecasts.
-    if (newest + 1 > observed_) {
-      std::vector<double> nt(ts.begin() + observed_, ts.begin() + newest + 1);
-      std::vector<double> nv(vs.begin() + observed_, vs.begin() + newest + 1);
-      tracker_.Observe(nt, nv, step_);
-      observed_ = newest + 1;
-    }
-    const size_t lo = static_cast<size_t>(
-        std::lower_bound(ts.begin(), ts.end(), t - config_.history_seconds) - ts.begin());
-    scaler::PolicyInput input;
-    input.history_seconds = ts[newest] - ts[lo];
-    if (t - ts[newest] <= 2 * step_ + kEps) input.current = vs[newest];
-
-    // As the scaler's Tracker: refit when due (every refresh until a model exists),
-    // forecast (now, now + horizon] at the step plus now + horizon itself, at every refresh.
-    const bool due = !model_ || t - last_fit_ >= config_.refit_seconds - kEps;
-    if (due && newest > lo) {
-      forecast::Series series;
-      series.timestamps.assign(ts.begin() + lo, ts.begin() + newest + 1);
-      series.values.assign(vs.begin() + lo, vs.begin() + newest + 1);
-      auto model = forecast::Fit(series, config_.forecast);
-      ++result.fits;
-      if (model.ok()) {
-        model_.emplace(std::move(model).value());
-        last_fit_ = t;
-        fit_error_.clear();
-      } else {
-        ++result.fit_failures;
-        fit_error_ = std::string(model.status().message());
-      }
-    }
-
-    std::optional<forecast::Forecast> prediction;
-    if (model_) {
-      const double horizon = config_.policy.horizon_seconds;
-      std::vector<double> grid;
-      for (int k = 1; k * step_ <= horizon + 1e-9 && k <= 100000; ++k) grid.push_back(t + k * step_);
-      if (grid.empty() || grid.back() < t + horizon - 1e-9) grid.push_back(t + horizon);
-      forecast::Series recent;
-      const double fitted_until = model_->last_timestamp();
-      size_t first_recent = newest + 1;
-      while (first_recent > lo && ts[first_recent - 1] > fitted_until) --first_recent;
-      recent.timestamps.assign(ts.begin() + first_recent, ts.begin() + newest + 1);
-      recent.values.assign(vs.begin() + first_recent, vs.begin() + newest + 1);
-      auto f = model_->Predict(grid, {config_.policy.quantile}, recent);
-      ++result.predictions;
-      if (f.ok()) {
-        prediction.emplace(std::move(f).value());
-        tracker_.RecordForecast(t, input.current, prediction->timestamps, prediction->yhat);
-      } else {
-        input.no_forecast_detail = absl::StrCat("predict failed: ", f.status().message());
-      }
-    } else if (!fit_error_.empty()) {
-      input.no_forecast_detail = absl::StrCat("fit failed: ", fit_error_);
-    } else {
-      input.no_forecast_detail = "no model yet";
-    }
-    input.forecast = prediction ? &*prediction : nullptr;
-    input.error_ratio = tracker_.Ratio();
-    return scaler::Decide(config_.policy, input);
-  }
-
- private:
-  const Trace& trace_;
-  const SimulationConfig& config_;
-  double step_;
-  scaler::ForecastErrorTracker tracker_;
-  size_t observed_ = 0;
-  std::optional<forecast::Model> model_;
-  double last_fit_ = -1e300;
-  std::string fit_error_;
 };
 
 std::string Fmt(double v, int precision = 6) {
@@ -273,7 +192,13 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   std::optional<PolicyRun> values;
   size_t values_newest = 0;  // index past the newest value at or before t
   if (config.values) values.emplace(hpa, initial);
-  AugurReplay replay(trace, config, step);
+  scaler::ObjectConfig model_config;
+  model_config.step_seconds = step;
+  model_config.history_seconds = config.history_seconds;
+  model_config.refit_interval_seconds = config.refit_seconds;
+  model_config.policy = config.policy;
+  model_config.fit_options = config.forecast;
+  ObjectReplay replay(trace, model_config);
 
   std::map<scaler::Reason, int> reasons;
   const auto n_ticks = static_cast<int64_t>(std::floor((t_end - t0) / dt + kEps));
@@ -282,6 +207,7 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   while (newest + 1 < trace.timestamps.size() && trace.timestamps[newest + 1] <= t0 + kEps) ++newest;
   double last_refresh = -1e300;
   scaler::Decision decision;
+  std::optional<double> augur_value;  // nullopt: the object has no answer (the HPA holds)
   for (int64_t k = 0; k < n_ticks; ++k) {
     const double t = t0 + static_cast<double>(k) * dt;
     while (newest + 1 < trace.timestamps.size() && trace.timestamps[newest + 1] <= t + kEps) {
@@ -289,12 +215,21 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
     }
     const double demand = trace.values[newest];
     if (t - last_refresh >= config.refresh_seconds - kEps) {
-      decision = replay.Refresh(t, newest, result);
+      const ObjectReplay::Refresh r = replay.RefreshAt(t);
+      if (r.fitted) ++result.fits;
+      if (r.fit_failed) ++result.fit_failures;
+      if (r.status.ok()) {
+        if (r.update.predicted) ++result.predictions;
+        decision = r.update.answer->decision;
+        augur_value = decision.value;
+      } else {
+        augur_value.reset();
+      }
       last_refresh = t;
     }
     const bool scored = t >= eval_start - kEps;
     reactive.Tick(t, dt, demand, demand, config.capacity, config.startup_seconds, scored);
-    augur.Tick(t, dt, decision.value, demand, config.capacity, config.startup_seconds, scored);
+    augur.Tick(t, dt, augur_value, demand, config.capacity, config.startup_seconds, scored);
     std::optional<double> values_value;
     if (values) {
       const Trace& v = *config.values;

@@ -36,13 +36,9 @@ std::string FormatSeconds(double s) {
   return buf;
 }
 
-// The row of `f` for `level`. Looked up here rather than through Forecast::Quantile so
-// that the policy (and augur-loadtest simulate, which links only the policy) needs the
-// forecast header and nothing else.
+// The row of `f` for `level`; the median is the point forecast when not requested.
 const std::vector<double>* QuantileRow(const forecast::Forecast& f, double level) {
-  for (size_t i = 0; i < f.quantile_levels.size() && i < f.quantiles.size(); ++i) {
-    if (std::fabs(f.quantile_levels[i] - level) < 1e-9) return &f.quantiles[i];
-  }
+  if (const std::vector<double>* row = f.Quantile(level)) return row;
   if (std::fabs(level - 0.5) < 1e-9 && !f.yhat.empty()) return &f.yhat;
   return nullptr;
 }

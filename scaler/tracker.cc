@@ -11,9 +11,6 @@
 namespace scaler {
 namespace {
 
-constexpr double kBandLow = 0.1;
-constexpr double kBandHigh = 0.9;
-
 std::string Seconds(double s) {
   if (s >= 1 && std::fabs(s - std::round(s)) < 1e-9 && s < 1e9) {
     return common::FormatDuration(std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
@@ -73,6 +70,18 @@ void ThreadPoolExecutor::Submit(std::function<void()> task) {
 // ---------------------------------------------------------------------------------------
 // Tracker
 
+ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples) {
+  ObjectConfig c;
+  c.step_seconds = spec.step_seconds;
+  c.history_seconds = spec.history_seconds;
+  c.refit_interval_seconds = spec.refit_interval_seconds;
+  c.ignore_null_values = spec.ignore_null_values;
+  c.policy = spec.policy;
+  c.fit_options = spec.fit_options;
+  c.fit_options.uncertainty_samples = uncertainty_samples;
+  return c;
+}
+
 std::string ObjectKey(const ObjectRef& ref) {
   // Lengths make the key unambiguous whatever the strings contain.
   std::string key;
@@ -90,9 +99,12 @@ std::string ObjectKey(const ObjectRef& ref) {
   return key;
 }
 
-// The refresh state is touched only by the entry's one refresh in flight; the
-// scheduling fields and the answer are guarded by `mu`.
+// The model and the source-error state are touched only by the entry's one refresh in
+// flight; the scheduling fields and the answer are guarded by `mu`.
 struct Tracker::Entry {
+  Entry(std::shared_ptr<const ScalerSpec> s, ObjectConfig config)
+      : spec(std::move(s)), model(std::move(config)) {}
+
   std::shared_ptr<const ScalerSpec> spec;
   std::shared_ptr<ObjectMetrics> metrics;
 
@@ -105,25 +117,10 @@ struct Tracker::Entry {
   std::atomic<double> last_access{0};
 
   // --- refresh state ---
-  // History, compact: seconds since `base` and float values (8 bytes a point, so that a
-  // week at 1-minute steps costs ~80 kB per object).
-  double base = 0;
-  std::deque<uint32_t> t;
-  std::deque<float> v;
-  bool fetched = false;
-  double next_fetch_start = 0;
-  std::optional<std::pair<double, double>> newest_raw;  // newest sample, NaN included
-  std::shared_ptr<const forecast::Model> model;
-  double last_fit_at = 0;
-  double last_fit_attempt = -1e300;
-  double fit_seconds = 0;
-  std::string fit_error;
-  ForecastErrorTracker errors;
+  ObjectModel model;
+  std::string fit_error;  // the last fit error logged (each new one is logged once)
   std::string last_error;
   int consecutive_errors = 0;
-  std::optional<Reason> last_reason;
-  bool last_active = false;
-  uint64_t activations = 0;
 };
 
 Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& clock,
@@ -158,8 +155,9 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
     *status = allowed;
     return nullptr;
   }
-  auto e = std::make_shared<Entry>();
-  e->spec = std::make_shared<const ScalerSpec>(std::move(*spec));
+  auto shared_spec = std::make_shared<const ScalerSpec>(std::move(*spec));
+  auto e = std::make_shared<Entry>(shared_spec,
+                                   ModelConfigFor(*shared_spec, options_.uncertainty_samples));
   e->last_access.store(now);
   e->in_flight = true;  // its first refresh is submitted below
   {
@@ -427,7 +425,6 @@ void Tracker::RefreshDone(Entry& e, double started_at) {
 void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
   Entry& e = *ep;
   const ScalerSpec& spec = *e.spec;
-  const double step = spec.step_seconds;
   std::vector<LogField> who = {{"namespace", spec.namespace_},
                                {"scaledobject", spec.name},
                                {"metric", spec.metric_name}};
@@ -438,16 +435,10 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
     Log(level, event, fields);
   };
 
-  // 1. Fetch what is new: the whole history the first time, then only the steps after
-  //    the last one queried (on Prometheus' step grid, so that samples line up).
-  double start = e.fetched ? e.next_fetch_start : now - spec.history_seconds;
-  start = std::ceil(start / step) * step;
-  // Refreshing faster than the step: no new step yet, but the newest one is read again
-  // (already-kept samples are skipped), so every refresh checks that the source still
-  // answers and the answer's age says when it last did.
-  if (start > now) start = std::floor(now / step) * step;
+  // 1. Fetch what is new (the model says from where).
+  const double start = e.model.FetchStart(now);
   const double q0 = SteadySeconds();
-  absl::StatusOr<forecast::Series> got = source_.Fetch(spec.query, start, now, step);
+  absl::StatusOr<forecast::Series> got = source_.Fetch(spec.query, start, now, spec.step_seconds);
   if (metrics_ != nullptr) {
     metrics_->ObserveQuery(SteadySeconds() - q0,
                            got.ok() ? "" : CodeLabel(static_cast<int>(got.status().code())));
@@ -483,212 +474,61 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
   e.last_error.clear();
   e.consecutive_errors = 0;
 
-  // 2. Append the new samples; NaN and Inf never enter the history.
-  if (!e.fetched) {
-    e.base = std::floor(start);
-    e.fetched = true;
-  }
-  e.next_fetch_start = std::floor(now / step) * step + step;
-  std::vector<double> new_t, new_v;
-  const double newest_kept = e.t.empty() ? -1e300 : e.base + e.t.back();
-  const forecast::Series& s = *got;
-  for (size_t i = 0; i < s.timestamps.size() && i < s.values.size(); ++i) {
-    const double ts = s.timestamps[i];
-    const double val = s.values[i];
-    if (!std::isfinite(ts) || ts <= newest_kept || ts < e.base) continue;
-    if (!e.newest_raw || ts > e.newest_raw->first) e.newest_raw = std::make_pair(ts, val);
-    if (!std::isfinite(val)) continue;
-    e.t.push_back(static_cast<uint32_t>(std::llround(ts - e.base)));
-    e.v.push_back(static_cast<float>(val));
-    new_t.push_back(e.base + e.t.back());
-    new_v.push_back(val);
-  }
-  const double oldest_allowed = now - spec.history_seconds;
-  while (!e.t.empty() && e.base + e.t.front() < oldest_allowed) {
-    e.t.pop_front();
-    e.v.pop_front();
-  }
-
-  // 3. The current value (design: none if the newest sample is older than 2 steps).
-  std::optional<double> current;
-  absl::Status null_error;
-  if (e.newest_raw && now - e.newest_raw->first <= 2 * step) {
-    if (std::isfinite(e.newest_raw->second)) {
-      current = e.newest_raw->second;
-    } else if (spec.ignore_null_values) {
-      current = 0;
-    } else {
-      null_error = absl::FailedPreconditionError(
-          "the query's newest sample is NaN or Inf (ignoreNullValues is false)");
-    }
-  } else if (!e.newest_raw) {
-    if (spec.ignore_null_values) {
-      current = 0;  // KEDA's prometheus scaler: an empty result is 0
-    } else {
-      null_error = absl::FailedPreconditionError(
-          "the query returned no data (empty result; ignoreNullValues is false)");
-    }
-  }
-  if (!null_error.ok()) {
+  // 2. The model takes the samples; a null result it cannot answer with is the answer.
+  absl::Status ingested = e.model.Ingest(now, start, *got);
+  if (!ingested.ok()) {
     auto answer = std::make_shared<Answer>();
-    answer->status = null_error;
+    answer->status = ingested;
     answer->computed_at = now;
     Publish(e, std::move(answer));
     return;
   }
 
-  // 4. Refit on schedule. With no model yet, every refresh tries (cheap when it fails
-  //    for lack of points).
-  const bool refit_due = e.model == nullptr
-                             ? true
-                             : now - e.last_fit_at >= spec.refit_interval_seconds;
-  if (refit_due && e.t.size() >= 2) {
-    forecast::Series history;
-    history.timestamps.reserve(e.t.size());
-    history.values.reserve(e.v.size());
-    for (size_t i = 0; i < e.t.size(); ++i) {
-      history.timestamps.push_back(e.base + e.t[i]);
-      history.values.push_back(e.v[i]);
-    }
-    forecast::Options fit_options = spec.fit_options;
-    fit_options.uncertainty_samples = options_.uncertainty_samples;
+  // 3. Refit on schedule (every refresh until a model exists).
+  if (e.model.RefitDue(now)) {
     const double f0 = SteadySeconds();
-    absl::StatusOr<forecast::Model> model = forecast::Fit(history, fit_options);
+    FitOutcome fit = e.model.Refit(now);
     const double took = SteadySeconds() - f0;
-    if (metrics_ != nullptr) metrics_->ObserveFit(took, model.ok());
-    if (model.ok()) {
-      e.model = std::make_shared<const forecast::Model>(std::move(*model));
-      e.last_fit_at = now;
-      e.fit_seconds = took;
+    if (metrics_ != nullptr) metrics_->ObserveFit(took, fit.status.ok());
+    if (fit.status.ok()) {
+      e.model.SetFitSeconds(took);
       e.fit_error.clear();
       if (e.metrics) e.metrics->SetFit(took, now);
+      const forecast::FitInfo& info = e.model.model()->info();
       std::string seasonalities;
-      for (const auto& name : e.model->info().seasonalities) {
+      for (const auto& name : info.seasonalities) {
         seasonalities += (seasonalities.empty() ? "" : ",") + name;
       }
       log(LogLevel::kInfo, "fit",
-          {{"points", e.model->info().points_used},
+          {{"points", info.points_used},
            {"seasonalities", seasonalities.empty() ? "none" : seasonalities},
            {"seconds", took}});
     } else {
-      const std::string error(model.status().message());
+      const std::string error(fit.status.message());
       if (error != e.fit_error) log(LogLevel::kWarn, "fit_failed", {{"error", error}});
       e.fit_error = error;
     }
   }
 
-  // 5. Forecast (now, now + horizon] at every refresh, with the new samples as `recent`.
-  std::optional<forecast::Forecast> fc;
-  std::string no_forecast_detail;
-  if (e.model != nullptr) {
-    std::vector<double> ts;
-    for (int k = 1; k * step <= spec.horizon_seconds + 1e-9 && k <= 100000; ++k) {
-      ts.push_back(now + k * step);
-    }
-    if (ts.empty() || ts.back() < now + spec.horizon_seconds - 1e-9) {
-      ts.push_back(now + spec.horizon_seconds);
-    }
-    std::vector<double> levels = {kBandLow, 0.5, kBandHigh};
-    if (std::find(levels.begin(), levels.end(), spec.policy.quantile) == levels.end()) {
-      levels.push_back(spec.policy.quantile);
-      std::sort(levels.begin(), levels.end());
-    }
-    forecast::Series recent;
-    const double fitted_until = e.model->last_timestamp();
-    for (size_t i = 0; i < e.t.size(); ++i) {
-      const double at = e.base + e.t[i];
-      if (at > fitted_until) {
-        recent.timestamps.push_back(at);
-        recent.values.push_back(e.v[i]);
-      }
-    }
-    absl::StatusOr<forecast::Forecast> p = e.model->Predict(ts, levels, recent);
-    if (p.ok()) {
-      fc = std::move(*p);
-    } else {
-      no_forecast_detail = "predict failed: " + std::string(p.status().message());
-    }
-  } else if (!e.fit_error.empty()) {
-    no_forecast_detail = "fit failed: " + e.fit_error;
-  } else {
-    no_forecast_detail = "no model yet (" + std::to_string(e.t.size()) + " points)";
-  }
-
-  // 6. Score past forecasts against the new observations, then decide.
-  e.errors.Observe(new_t, new_v, step);
-  if (fc) e.errors.RecordForecast(now, current, fc->timestamps, fc->yhat);
-
-  PolicyInput input;
-  input.current = current;
-  input.history_seconds = e.t.size() >= 2 ? static_cast<double>(e.t.back() - e.t.front()) : 0;
-  input.forecast = fc ? &*fc : nullptr;
-  input.error_ratio = e.errors.Ratio();
-  input.no_forecast_detail = no_forecast_detail;
-  Decision decision = Decide(spec.policy, input);
-
-  auto answer = std::make_shared<Answer>();
-  answer->decision = decision;
-  answer->computed_at = now;
-  answer->step_seconds = step;
-  HistorySummary& h = answer->history;
-  h.points = e.t.size();
-  if (!e.t.empty()) {
-    h.first_timestamp = e.base + e.t.front();
-    h.last_timestamp = e.base + e.t.back();
-    h.last_value = e.v.back();
-    double sum = 0;
-    h.min = h.max = e.v.front();
-    for (float x : e.v) {
-      sum += x;
-      h.min = std::min<double>(h.min, x);
-      h.max = std::max<double>(h.max, x);
-    }
-    h.mean = sum / e.v.size();
-  }
-  if (e.model != nullptr) {
-    answer->model.fitted = true;
-    answer->model.fitted_at = e.last_fit_at;
-    answer->model.fit_seconds = e.fit_seconds;
-    answer->model.info = e.model->info();
-  }
-  answer->model.fit_error = e.fit_error;
-  if (fc) {
-    answer->forecast_timestamps = fc->timestamps;
-    answer->yhat = fc->yhat;
-    auto row = [&](double level) {
-      for (size_t i = 0; i < fc->quantile_levels.size() && i < fc->quantiles.size(); ++i) {
-        if (std::fabs(fc->quantile_levels[i] - level) < 1e-12) return fc->quantiles[i];
-      }
-      return std::vector<double>();
-    };
-    answer->lower = row(kBandLow);
-    answer->upper = row(kBandHigh);
-    answer->at_quantile = row(spec.policy.quantile);
-    answer->components = std::move(fc->components);
-  }
-  answer->error_ratio = e.errors.Ratio();
-  answer->mase = e.errors.Mase();
-
-  // 7. State changes are logged; metrics follow every answer.
+  // 4. Forecast, score and decide; state changes are logged, metrics follow every answer.
+  AnswerUpdate update = e.model.Update(now);
+  const Decision& decision = update.answer->decision;
   const bool fallback = IsFallback(decision.reason);
-  const bool was_fallback = e.last_reason && IsFallback(*e.last_reason);
-  if (fallback && (!e.last_reason || !was_fallback || *e.last_reason != decision.reason)) {
+  const std::optional<Reason>& last = update.previous_reason;
+  const bool was_fallback = last && IsFallback(*last);
+  if (fallback && (!last || !was_fallback || *last != decision.reason)) {
     log(LogLevel::kInfo, "fallback_entered",
         {{"reason", ReasonName(decision.reason)}, {"detail", decision.detail}});
   } else if (!fallback && was_fallback) {
     log(LogLevel::kInfo, "fallback_left",
         {{"reason", ReasonName(decision.reason)}, {"detail", decision.detail}});
   }
-  e.last_reason = decision.reason;
-  if (decision.active && !e.last_active) ++e.activations;
-  e.last_active = decision.active;
-  answer->activations = e.activations;
   if (e.metrics) {
     e.metrics->SetAnswer(decision.current, decision.peak, decision.value, decision.reason,
-                         answer->mase);
+                         update.answer->mase);
     e.metrics->SetAnswerAge(0);
   }
-  Publish(e, std::move(answer));
+  Publish(e, std::move(update.answer));
 }
 
 void Tracker::RunRefresh(const std::shared_ptr<Entry>& e) {

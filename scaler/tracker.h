@@ -1,9 +1,11 @@
 #pragma once
 // Tracker: one entry per tracked object (namespace, name, metadata). Each entry is
-// refreshed in the background every refreshInterval (an incremental range query for the
-// samples since the last one, history trimmed to `history`), refit every refitInterval,
-// re-forecast at every refresh, and its Answer published atomically. RPCs only read the
-// published Answer: once an object is warm, no RPC waits on Prometheus or on a fit.
+// refreshed in the background every refreshInterval: an incremental range query for the
+// samples since the last one, handed to the object's ObjectModel (object_model.h: history,
+// refit schedule, forecast, policy, Answer), whose Answer is then published atomically.
+// The Tracker owns the registry, the scheduling, the waits, the source errors, logs and
+// metrics; the model owns the answer logic. RPCs only read the published Answer: once an
+// object is warm, no RPC waits on Prometheus or on a fit.
 //
 // Scheduling is explicit so that tests need no sleeps: Tick() starts the refreshes that
 // are due (at most one in flight per object, run on the Executor) and drops idle
@@ -35,6 +37,7 @@
 #include "scaler/clock.h"
 #include "scaler/metric_source.h"
 #include "scaler/metrics.h"
+#include "scaler/object_model.h"
 #include "scaler/policy.h"
 #include "scaler/spec.h"
 
@@ -82,44 +85,9 @@ struct ObjectRef {
 // The identity of a tracked object: namespace, name and the whole metadata.
 std::string ObjectKey(const ObjectRef& ref);
 
-struct HistorySummary {
-  size_t points = 0;
-  double first_timestamp = 0;
-  double last_timestamp = 0;
-  double min = 0, max = 0, mean = 0;
-  double last_value = 0;
-};
-
-struct ModelSummary {
-  bool fitted = false;
-  double fitted_at = 0;     // unix seconds
-  double fit_seconds = 0;   // how long the fit took
-  forecast::FitInfo info;
-  std::string fit_error;    // the last fit's error, if it failed
-};
-
-// What an object answers, as of its last refresh. Immutable once published.
-struct Answer {
-  // Non-OK when the object has no answer to give (e.g. its query returns several
-  // series); the tracker then returns this status to RPCs.
-  absl::Status status;
-  Decision decision;
-  double computed_at = 0;   // unix seconds of the last successful refresh
-  double step_seconds = 0;
-  HistorySummary history;
-  ModelSummary model;
-  // The forecast over (computed_at, computed_at + horizon]: point, 10 % and 90 % bands,
-  // the configured quantile, and the components.
-  std::vector<double> forecast_timestamps, yhat, lower, upper, at_quantile;
-  std::vector<forecast::Component> components;
-  std::optional<double> error_ratio, mase;
-  // How many inactive -> active transitions the object's answers have made so far
-  // (StreamIsActive sends `true` for each, even one shorter than a stream's wake-up).
-  uint64_t activations = 0;
-  // The last refresh's error if it failed (the answer is then the previous one).
-  std::string last_error;
-  int consecutive_errors = 0;
-};
+// The per-object model's configuration for a parsed spec, as the tracker builds it
+// (TrackerOptions::uncertainty_samples applied).
+ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples);
 
 struct TrackedAnswer {
   std::shared_ptr<const ScalerSpec> spec;

@@ -1,0 +1,176 @@
+#pragma once
+// ObjectModel: one tracked object's answer logic (docs/design.md, "The answer"), as a pure
+// state machine: it keeps the object's history, refits on schedule, forecasts the
+// horizon at every refresh, scores its own forecasts, applies the policy and assembles
+// the Answer. It does no I/O, takes no locks, reads no clock and logs nothing: its
+// caller feeds it what the metric source returned and the time of the refresh, and
+// logs or exports what it reports.
+//
+// Two callers drive it the same way, so that the replay runs exactly the product's logic:
+// scaler::Tracker (one model per tracked object, refreshed from Prometheus) and
+// `augur-loadtest simulate` (one model replayed over a trace). One refresh is:
+//
+//   start = model.FetchStart(now);
+//   samples = <the query over [start, now] at the step>;
+//   if (Ingest(now, start, samples) is not OK) -> the object has no answer to give;
+//   if (model.RefitDue(now)) model.Refit(now);
+//   AnswerUpdate u = model.Update(now);
+//
+// Thread-safety: none; an ObjectModel is used by one refresh at a time. The Answers it
+// returns are immutable and may be shared freely.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "forecast/forecast.h"
+#include "scaler/policy.h"
+
+namespace scaler {
+
+// The bands every answer carries besides the policy's quantile (the Inspector's 80 %
+// interval).
+inline constexpr double kBandLow = 0.1;
+inline constexpr double kBandHigh = 0.9;
+
+// What the model needs of an object's parsed metadata (ScalerSpec has all of it).
+struct ObjectConfig {
+  double step_seconds = 60;         // the query's resolution; > 0
+  double history_seconds = 7 * 86400;
+  double refit_interval_seconds = 600;
+  bool ignore_null_values = true;   // empty result / NaN newest sample -> 0 (else an error)
+  PolicyConfig policy;              // mode, quantile, horizon, minHistory, maxForecastError
+  forecast::Options fit_options;
+};
+
+struct HistorySummary {
+  size_t points = 0;
+  double first_timestamp = 0;
+  double last_timestamp = 0;
+  double min = 0, max = 0, mean = 0;
+  double last_value = 0;
+};
+
+struct ModelSummary {
+  bool fitted = false;
+  double fitted_at = 0;     // unix seconds
+  double fit_seconds = 0;   // how long the fit took (as the caller measured it)
+  forecast::FitInfo info;
+  std::string fit_error;    // the last fit's error, if it failed
+};
+
+// What an object answers, as of its last refresh. Immutable once published.
+struct Answer {
+  // Non-OK when the object has no answer to give (e.g. its query returns several
+  // series); RPCs then return this status.
+  absl::Status status;
+  Decision decision;
+  double computed_at = 0;   // unix seconds of the last successful refresh
+  double step_seconds = 0;
+  HistorySummary history;
+  ModelSummary model;
+  // The forecast over (computed_at, computed_at + horizon]: point, kBandLow and
+  // kBandHigh bands, the configured quantile, and the components.
+  std::vector<double> forecast_timestamps, yhat, lower, upper, at_quantile;
+  std::vector<forecast::Component> components;
+  std::optional<double> error_ratio, mase;
+  // How many inactive -> active transitions the object's answers have made so far
+  // (StreamIsActive sends `true` for each, even one shorter than a stream's wake-up).
+  uint64_t activations = 0;
+  // Set by the caller, not by the model: the last refresh's source error if it failed
+  // (the answer is then the previous one), and how many failed in a row.
+  std::string last_error;
+  int consecutive_errors = 0;
+};
+
+// The outcome of one Refit(), for the caller's logs and metrics.
+struct FitOutcome {
+  absl::Status status;   // the fit's error; the previous model (if any) stays
+  size_t points = 0;     // points given to the fit
+};
+
+// The outcome of one Update().
+struct AnswerUpdate {
+  std::shared_ptr<const Answer> answer;
+  // The reason of the previous Update's decision (nullopt at the first), so that the
+  // caller can log entering and leaving fallbacks.
+  std::optional<Reason> previous_reason;
+  bool predicted = false;  // a forecast was computed (a model exists and Predict worked)
+};
+
+class ObjectModel {
+ public:
+  explicit ObjectModel(ObjectConfig config);
+
+  const ObjectConfig& config() const { return config_; }
+
+  // Where the query of a refresh at `now` starts: `now - history` the first time, then
+  // the step after the last one queried, on the step grid (so that samples line up); at
+  // most the newest step at or before `now`, so that a refresh faster than the step still
+  // reads the newest step again (checking that the source answers).
+  double FetchStart(double now) const;
+
+  // Takes the samples the source returned for [fetch_start, now]. Samples at or before
+  // the newest one kept are skipped; NaN and Inf values never enter the history (but a
+  // NaN newest sample is the current value's concern, see below); the history is then
+  // trimmed to [now - history, now]. The current value is the newest sample if it is at
+  // most 2 steps old; an empty history counts as 0 when ignoreNullValues is true.
+  // Errors: kFailedPrecondition when ignoreNullValues is false and the newest sample is
+  // NaN/Inf, or the query has returned no data at all (the object then has no answer).
+  absl::Status Ingest(double now, double fetch_start, const forecast::Series& samples);
+
+  // A refit is due every refitInterval, and at every refresh until a model exists, once
+  // the history has at least 2 points.
+  bool RefitDue(double now) const;
+  // Fits the model on the history (at least 2 points). On failure the previous model,
+  // if any, stays in use.
+  FitOutcome Refit(double now);
+  // How long the last successful fit took, as the caller measured it (for the Answer).
+  void SetFitSeconds(double seconds) { fit_seconds_ = seconds; }
+
+  // Forecasts (now, now + horizon], scores the object's earlier forecasts against the
+  // samples ingested since the previous Update, decides (policy.h) and assembles the
+  // Answer. Never fails: without a model the decision falls back and says why.
+  AnswerUpdate Update(double now);
+
+  // For tests and the Inspector.
+  size_t history_points() const { return t_.size(); }
+  const forecast::Model* model() const { return model_.get(); }
+
+ private:
+  forecast::Series History() const;
+  // The samples after the model's history (the forecast's `recent`).
+  forecast::Series Recent() const;
+  std::vector<double> HorizonGrid(double now) const;
+  HistorySummary Summarize() const;
+
+  ObjectConfig config_;
+  // History, compact: seconds since `base_` and float values (8 bytes a point, so that a
+  // week at 1-minute steps costs ~80 kB per object).
+  double base_ = 0;
+  std::deque<uint32_t> t_;
+  std::deque<float> v_;
+  bool fetched_ = false;
+  double next_fetch_start_ = 0;
+  std::optional<std::pair<double, double>> newest_raw_;  // newest sample, NaN included
+  std::optional<double> current_;
+  // Samples ingested since the last Update (they score earlier forecasts there).
+  std::vector<double> unscored_t_, unscored_v_;
+
+  std::shared_ptr<const forecast::Model> model_;
+  double last_fit_at_ = 0;
+  double fit_seconds_ = 0;
+  std::string fit_error_;
+
+  ForecastErrorTracker errors_;
+  std::optional<Reason> last_reason_;
+  bool last_active_ = false;
+  uint64_t activations_ = 0;
+};
+
+}  // namespace scaler
