@@ -21,6 +21,7 @@ void FillSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, d
   out->set_namespace_(spec.namespace_);
   out->set_name(spec.name);
   out->set_metric_name(spec.metric_name);
+  out->set_trigger(spec.trigger_id);
   out->set_mode(ModeName(spec.policy.mode));
   out->set_refresh_in_flight(in_flight);
   if (answer == nullptr) {

@@ -36,7 +36,8 @@ constexpr int kUsageError = 2;
 
 struct Flags {
   std::string listen, http_listen, prometheus_url;
-  std::vector<std::string> allow_server;
+  std::vector<std::string> allow_server, allow_server_insecure;
+  bool prom_insecure_skip_verify = false;
   std::string bearer_token_file, basic_auth_user, basic_auth_password_file;
   std::string prom_ca_file, prom_cert_file, prom_key_file;
   std::string tls_cert, tls_key, tls_client_ca;
@@ -54,7 +55,9 @@ po::options_description Options(Flags& f) {
       "Options");
   d.add_options()
       ("help,h", "print this help and exit")
-      ("print-metadata-keys", "print every ScaledObject metadata key augur accepts, one a line, and exit")
+      ("print-metadata-keys",
+       "print every ScaledObject metadata key augur accepts, one a line (Augur's own, then "
+       "KEDA's, under '#' headings), and exit")
       ("listen", po::value(&f.listen)->default_value("0.0.0.0:6000"),
        "gRPC address host:port (port 0 = any free port)")
       ("http-listen", po::value(&f.http_listen)->default_value("0.0.0.0:8080"),
@@ -63,6 +66,8 @@ po::options_description Options(Flags& f) {
        "default Prometheus base URL, for objects without serverAddress (always allowed)")
       ("allow-server", po::value(&f.allow_server)->composing(),
        "a Prometheus base URL that serverAddress may name (repeatable; a trailing * allows a prefix)")
+      ("allow-server-insecure", po::value(&f.allow_server_insecure)->composing(),
+       "as --allow-server, and that server's TLS certificate is NOT verified (repeatable)")
       ("prometheus-bearer-token-file", po::value(&f.bearer_token_file)->default_value(""),
        "file holding a bearer token for --prometheus-url (re-read when it changes)")
       ("prometheus-basic-auth-user", po::value(&f.basic_auth_user)->default_value(""),
@@ -71,6 +76,10 @@ po::options_description Options(Flags& f) {
        "file holding the basic-auth password for --prometheus-url")
       ("prometheus-ca-file", po::value(&f.prom_ca_file)->default_value(""),
        "PEM CA bundle to verify --prometheus-url with")
+      ("prometheus-insecure-skip-verify",
+       po::value(&f.prom_insecure_skip_verify)->default_value(false)->implicit_value(true),
+       "do NOT verify the TLS certificate of --prometheus-url (off by default; no metadata key "
+       "changes it)")
       ("prometheus-cert-file", po::value(&f.prom_cert_file)->default_value(""),
        "PEM client certificate for --prometheus-url (mTLS)")
       ("prometheus-key-file", po::value(&f.prom_key_file)->default_value(""),
@@ -179,7 +188,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (vm.count("print-metadata-keys")) {
-    for (const std::string& k : scaler::KnownMetadataKeys()) std::cout << k << "\n";
+    std::cout << "# Augur's keys (each also as <key>FromEnv; an empty value means unset):\n";
+    for (const std::string& k : scaler::AugurMetadataKeys()) std::cout << k << "\n";
+    std::cout << "# KEDA's own keys (its connection to Augur): accepted and ignored:\n";
+    for (const std::string& k : scaler::KedaMetadataKeys()) std::cout << k << "\n";
     return 0;
   }
 
@@ -222,6 +234,15 @@ int main(int argc, char** argv) {
   scaler::PrometheusSourceOptions source_options;
   source_options.default_url = f.prometheus_url;
   source_options.allowed_servers = SplitCommas(f.allow_server);
+  source_options.insecure_servers = SplitCommas(f.allow_server_insecure);
+  source_options.insecure_skip_verify = f.prom_insecure_skip_verify;
+  for (const std::string& s : source_options.insecure_servers) {
+    if (s.rfind("https://", 0) != 0 && s.rfind("http://", 0) != 0) {
+      std::cerr << "augur: --allow-server-insecure '" << scaler::RedactUrl(s)
+                << "': expected an http:// or https:// URL (a trailing * allows a prefix)\n";
+      return kUsageError;
+    }
+  }
   source_options.bearer_token_file = f.bearer_token_file;
   source_options.basic_auth_user = f.basic_auth_user;
   source_options.basic_auth_password_file = f.basic_auth_password_file;
@@ -279,6 +300,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   tracker.Start();
+  if (f.prom_insecure_skip_verify || !source_options.insecure_servers.empty()) {
+    std::string servers = f.prom_insecure_skip_verify ? scaler::RedactUrl(f.prometheus_url) : "";
+    for (const std::string& s : source_options.insecure_servers) {
+      servers += (servers.empty() ? "" : ",") + scaler::RedactUrl(s);
+    }
+    scaler::Log(scaler::LogLevel::kWarn, "prometheus_tls_unverified", {{"servers", servers}});
+  }
   scaler::Log(scaler::LogLevel::kInfo, "listening",
               {{"grpc", BoundAddress(f.listen, (*server)->port())},
                {"http", BoundAddress(f.http_listen, (*http)->port())},

@@ -24,7 +24,8 @@ struct MetricQuery {
   std::vector<std::pair<std::string, std::string>> headers;  // customHeaders
   std::vector<std::pair<std::string, std::string>> params;   // queryParameters
   std::optional<std::chrono::milliseconds> timeout;
-  bool unsafe_ssl = false;
+  // No TLS setting: whether Augur verifies a Prometheus server's certificate is the
+  // operator's decision (augur's flags), never a ScaledObject's (docs/keda.md §7).
 };
 
 class MetricSource {

@@ -163,15 +163,21 @@ ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
 
 std::shared_ptr<ObjectMetrics> ScalerMetrics::ForObject(const std::string& namespace_,
                                                         const std::string& scaled_object,
-                                                        const std::string& metric) {
-  const std::string key = namespace_ + '\0' + scaled_object + '\0' + metric;
+                                                        const std::string& metric,
+                                                        const std::string& trigger) {
+  const std::string key =
+      namespace_ + '\0' + scaled_object + '\0' + metric + '\0' + trigger;
   std::lock_guard<std::mutex> lock(objects_mu_);
   auto it = objects_.find(key);
   if (it != objects_.end()) {
     if (auto alive = it->second.second.lock()) return alive;
   }
   std::shared_ptr<ObjectMetrics> created(new ObjectMetrics(
-      *this, {{"namespace", namespace_}, {"scaledobject", scaled_object}, {"metric", metric}},
+      *this,
+      {{"namespace", namespace_},
+       {"scaledobject", scaled_object},
+       {"metric", metric},
+       {"trigger", trigger}},
       key));
   objects_[key] = {created.get(), created};
   return created;

@@ -1,7 +1,7 @@
 #pragma once
 // Augur's own metrics (docs/design.md, "Own metrics"), exported on /metrics with prometheus-cpp.
 //
-// Per object (labels namespace, scaledobject, metric): augur_observed_value,
+// Per object (labels namespace, scaledobject, metric, trigger): augur_observed_value,
 // augur_forecast_peak, augur_returned_value, augur_answer_age_seconds,
 // augur_answer_reason{reason} (1 for the current reason, 0 for the others),
 // augur_fallback (1 while answering reactively because of a fallback),
@@ -31,9 +31,12 @@ namespace scaler {
 
 class ScalerMetrics;
 
-// The series of one tracked object (shared by objects with the same labels, e.g. one
-// ScaledObject whose metadata changed); removed from the registry when the last holder
-// lets go.
+// The series of one tracked object, removed from the registry when the last holder lets
+// go. The `trigger` label (ScalerSpec::trigger_id, a digest of the trigger's settings)
+// keeps two triggers of one ScaledObject apart: KEDA sends both under the ScaledObject's
+// name, and by default both have the same metric name. Objects with the same labels
+// share the series (the same trigger tracked twice, e.g. metadata that differs only in
+// KEDA's keys, whose answers are the same).
 class ObjectMetrics {
  public:
   ~ObjectMetrics();
@@ -69,7 +72,8 @@ class ScalerMetrics {
 
   std::shared_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
                                            const std::string& scaled_object,
-                                           const std::string& metric);
+                                           const std::string& metric,
+                                           const std::string& trigger);
 
   // `method` is the RPC's short name ("GetMetrics"); `code` the gRPC code's name.
   void ObserveGrpc(const std::string& method, const std::string& code, double seconds);

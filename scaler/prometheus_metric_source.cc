@@ -8,6 +8,15 @@
 namespace scaler {
 namespace {
 
+// Whether normalized `url` is `entry` (a base URL, or a prefix ending in '*').
+bool Matches(const std::string& url, const std::string& entry) {
+  if (!entry.empty() && entry.back() == '*') {
+    const std::string prefix = NormalizeServerUrl(entry.substr(0, entry.size() - 1));
+    return url.compare(0, prefix.size(), prefix) == 0;
+  }
+  return url == NormalizeServerUrl(entry);
+}
+
 // scheme://host[:port] of a normalized URL.
 std::string Origin(const std::string& normalized) {
   const size_t scheme_end = normalized.find("://");
@@ -50,12 +59,9 @@ absl::Status PrometheusMetricSource::Validate(const MetricQuery& query) const {
   if (!options_.default_url.empty() && url == NormalizeServerUrl(options_.default_url)) {
     return absl::OkStatus();
   }
-  for (const std::string& allowed : options_.allowed_servers) {
-    if (!allowed.empty() && allowed.back() == '*') {
-      const std::string prefix = NormalizeServerUrl(allowed.substr(0, allowed.size() - 1));
-      if (url.compare(0, prefix.size(), prefix) == 0) return absl::OkStatus();
-    } else if (url == NormalizeServerUrl(allowed)) {
-      return absl::OkStatus();
+  for (const auto* list : {&options_.allowed_servers, &options_.insecure_servers}) {
+    for (const std::string& allowed : *list) {
+      if (Matches(url, allowed)) return absl::OkStatus();
     }
   }
   return absl::PermissionDeniedError(
@@ -64,17 +70,27 @@ absl::Status PrometheusMetricSource::Validate(const MetricQuery& query) const {
       "--allow-server (add it there to allow it)");
 }
 
+bool PrometheusMetricSource::Insecure(const std::string& url) const {
+  if (options_.insecure_skip_verify && !options_.default_url.empty() &&
+      Origin(url) == Origin(NormalizeServerUrl(options_.default_url))) {
+    return true;
+  }
+  for (const std::string& entry : options_.insecure_servers) {
+    if (Matches(url, entry)) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::shared_ptr<promclient::PrometheusClient>> PrometheusMetricSource::ClientFor(
-    const std::string& url, bool unsafe_ssl) {
+    const std::string& url) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto key = std::make_pair(url, unsafe_ssl);
-  auto it = clients_.find(key);
+  auto it = clients_.find(url);
   if (it != clients_.end()) return it->second;
 
   promclient::ClientOptions o;
   o.base_url = url;
   o.timeout = options_.default_timeout;
-  o.tls.insecure_skip_verify = unsafe_ssl;
+  o.tls.insecure_skip_verify = Insecure(url);
   const bool is_default = !options_.default_url.empty() &&
                           Origin(url) == Origin(NormalizeServerUrl(options_.default_url));
   if (is_default) {
@@ -88,7 +104,7 @@ absl::StatusOr<std::shared_ptr<promclient::PrometheusClient>> PrometheusMetricSo
   auto client = promclient::PrometheusClient::Create(o, transport_);
   if (!client.ok()) return client.status();
   std::shared_ptr<promclient::PrometheusClient> shared(std::move(*client));
-  clients_.emplace(key, shared);
+  clients_.emplace(url, shared);
   return shared;
 }
 
@@ -99,7 +115,7 @@ absl::StatusOr<forecast::Series> PrometheusMetricSource::Fetch(const MetricQuery
   if (!allowed.ok()) return allowed;
   const std::string url =
       NormalizeServerUrl(query.server_address.empty() ? options_.default_url : query.server_address);
-  auto client = ClientFor(url, query.unsafe_ssl);
+  auto client = ClientFor(url);
   if (!client.ok()) return client.status();
 
   promclient::RequestOptions request;

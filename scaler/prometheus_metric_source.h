@@ -1,9 +1,11 @@
 #pragma once
 // PrometheusMetricSource: the real MetricSource, over promclient. One PrometheusClient
-// per (server, unsafeSsl), created on first use. Only allowed servers are queried
-// (Augur must not be a way to reach arbitrary URLs). Credentials from files are sent
-// to the --prometheus-url server (same scheme, host and port) only, never to the other
-// allowed servers.
+// per server, created on first use. Only allowed servers are queried (Augur must not be
+// a way to reach arbitrary URLs). Credentials from files are sent to the
+// --prometheus-url server (same scheme, host and port) only, never to the other allowed
+// servers. TLS certificates are verified unless the operator said otherwise for that
+// server (--prometheus-insecure-skip-verify, --allow-server-insecure); no metadata key
+// changes it (KEDA's `unsafeSsl` is about KEDA's connection to Augur).
 //
 // Thread-safety: thread-safe.
 
@@ -23,6 +25,11 @@ namespace scaler {
 struct PrometheusSourceOptions {
   std::string default_url;                   // --prometheus-url ("" = none)
   std::vector<std::string> allowed_servers;  // --allow-server; a trailing '*' = prefix
+  // Allowed too, and their certificates are not verified (--allow-server-insecure; same
+  // matching as allowed_servers).
+  std::vector<std::string> insecure_servers;
+  // Do not verify the certificate of the default server (--prometheus-insecure-skip-verify).
+  bool insecure_skip_verify = false;
   // Credential files for the default server (--prometheus-*-file).
   std::string bearer_token_file;
   std::string basic_auth_user;               // with basic_auth_password_file
@@ -44,12 +51,14 @@ class PrometheusMetricSource final : public MetricSource {
 
  private:
   absl::StatusOr<std::shared_ptr<promclient::PrometheusClient>> ClientFor(
-      const std::string& url, bool unsafe_ssl);
+      const std::string& url);
+  // Whether `url` (normalized) skips certificate verification.
+  bool Insecure(const std::string& url) const;
 
   PrometheusSourceOptions options_;
   std::shared_ptr<promclient::HttpTransport> transport_;
   std::mutex mu_;
-  std::map<std::pair<std::string, bool>, std::shared_ptr<promclient::PrometheusClient>> clients_;
+  std::map<std::string, std::shared_ptr<promclient::PrometheusClient>> clients_;
 };
 
 // "https://u:p@Host:9090/prom/" -> "https://host:9090/prom" (lowercase scheme and host,

@@ -351,7 +351,7 @@ grpc::Status ExternalScalerService::StreamIsActive(
     const ObjectRef ref = ToObjectRef(*request);
     auto spec = tracker_.Track(ref);
     if (!spec.ok()) return ToGrpcStatus(spec.status());
-    bool sent = false;
+    bool seen = false;  // an answer of the object has been looked at
     uint64_t activations = 0;
     uint64_t version = 0;
     while (!shutting_down_ && !context->IsCancelled()) {
@@ -360,14 +360,17 @@ grpc::Status ExternalScalerService::StreamIsActive(
       // KEDA's polling sees the error, and the stream resumes with the next answer.
       if (got.ok()) {
         const Answer& answer = *got->answer;
-        // The current state at once, then `true` for each inactive -> active transition
-        // (KEDA scales up on every `true` and ignores `false`).
-        if (!sent || answer.activations > activations) {
+        // Only `true`: at once if the object is active when the stream opens, then for
+        // each inactive -> active transition. Never `false`: KEDA up to v2.17 acts on a
+        // `false` (with a stale copy of the ScaledObject, so a `false` on every stream
+        // (re)open could scale a workload to zero early); v2.18+ ignores it. Deactivation
+        // is left to KEDA's polling of IsActive (docs/keda.md §2, §7).
+        if (seen ? answer.activations > activations : answer.decision.active) {
           externalscaler::IsActiveResponse message;
-          message.set_result(sent ? true : answer.decision.active);
+          message.set_result(true);
           if (!writer->Write(message)) break;  // the client left
-          sent = true;
         }
+        seen = true;
         activations = answer.activations;
       }
       if (shutting_down_) break;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <string_view>
 
 #include "common/duration.h"
 
@@ -30,9 +31,24 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+constexpr std::string_view kFromEnv = "FromEnv";
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool Contains(const std::vector<std::string>& keys, const std::string& key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
 std::string ClosestKey(const std::string& key) {
-  // Case-insensitive distance, so that `targetvalue` points at `targetValue`.
-  const std::string lower = Lower(key);
+  // Case-insensitive distance, so that `targetvalue` points at `targetValue`; a
+  // `...FromEnv` key is matched on its base (`horiznFromEnv` -> `horizonFromEnv`).
+  const std::string lowered = Lower(key);
+  if (lowered.size() > kFromEnv.size() && EndsWith(lowered, "fromenv")) {
+    return ClosestKey(key.substr(0, key.size() - kFromEnv.size())) + std::string(kFromEnv);
+  }
+  const std::string lower = lowered;
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (const std::string& known : KnownMetadataKeys()) {
@@ -127,16 +143,56 @@ bool ValidMetricName(const std::string& s) {
 
 }  // namespace
 
-const std::vector<std::string>& KnownMetadataKeys() {
+const std::vector<std::string>& AugurMetadataKeys() {
   static const std::vector<std::string>* keys = new std::vector<std::string>{
       "query",         "targetValue",      "serverAddress",    "activationThreshold",
       "metricName",    "horizon",          "history",          "step",
       "seasonality",   "quantile",         "mode",             "refreshInterval",
       "refitInterval", "minHistory",       "maxForecastError", "ignoreNullValues",
       "namespace",     "customHeaders",    "queryParameters",  "timeout",
-      "unsafeSsl",     "scalerAddress",    "enableTLS",
   };
   return *keys;
+}
+
+const std::vector<std::string>& KedaMetadataKeys() {
+  // scalerAddress, enableTLS and unsafeSsl are KEDA's external-scaler keys; caCert,
+  // tlsClientCert and tlsClientKey are TriggerAuthentication parameters that keda.sh also
+  // shows in metadata; tlsCertFile was a metadata key up to v2.16 (docs/keda.md §2, §7).
+  static const std::vector<std::string>* keys = new std::vector<std::string>{
+      "scalerAddress", "enableTLS",    "unsafeSsl",  "caCert",
+      "tlsClientCert", "tlsClientKey", "tlsCertFile",
+  };
+  return *keys;
+}
+
+const std::vector<std::string>& KnownMetadataKeys() {
+  static const std::vector<std::string>* keys = [] {
+    auto* all = new std::vector<std::string>(AugurMetadataKeys());
+    all->insert(all->end(), KedaMetadataKeys().begin(), KedaMetadataKeys().end());
+    return all;
+  }();
+  return *keys;
+}
+
+std::string TriggerId(const std::map<std::string, std::string>& effective_settings) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  auto mix = [&h](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // separator: ("ab","c") and ("a","bc") differ
+    h *= 1099511628211ull;
+  };
+  for (const auto& [key, value] : effective_settings) {
+    mix(key);
+    mix(key == "customHeaders" || key == "queryParameters" ? std::string("-") : value);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(8, '0');
+  const uint32_t folded = static_cast<uint32_t>(h ^ (h >> 32));
+  for (int i = 0; i < 8; ++i) out[i] = kHex[(folded >> (28 - 4 * i)) & 0xf];
+  return out;
 }
 
 std::string DefaultMetricName(const std::string& scaled_object_name) {
@@ -174,39 +230,69 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   ScalerSpec spec;
   spec.name = name;
   spec.namespace_ = namespace_;
-  const std::vector<std::string>& known = KnownMetadataKeys();
+
+  // The effective settings: each of Augur's keys with its value and the name it came
+  // under (`query` or `queryFromEnv`).
+  struct Setting {
+    std::string key;  // as given
+    std::string value;
+  };
+  std::map<std::string, Setting> settings;
   for (const auto& [key, value] : metadata) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return absl::InvalidArgumentError("unknown metadata key '" + key + "': did you mean '" +
-                                        ClosestKey(key) + "'? Known keys: query, targetValue, serverAddress, ... (see `augur --print-metadata-keys`)");
+    const bool from_env = EndsWith(key, kFromEnv) && key.size() > kFromEnv.size();
+    const std::string base = from_env ? key.substr(0, key.size() - kFromEnv.size()) : key;
+    if (Contains(KedaMetadataKeys(), key) || (from_env && Contains(KedaMetadataKeys(), base))) {
+      continue;  // KEDA's own: its value is never read
+    }
+    if (!Contains(AugurMetadataKeys(), base)) {
+      return absl::InvalidArgumentError(
+          "unknown metadata key '" + key + "': did you mean '" + ClosestKey(key) +
+          "'? Known keys: query, targetValue, serverAddress, ... (see `augur "
+          "--print-metadata-keys`; each of Augur's keys may also be given as <key>FromEnv)");
+    }
+    if (Trim(value).empty()) continue;  // as in KEDA: an empty value is no value
+    auto [it, inserted] = settings.emplace(base, Setting{key, value});
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          "metadata keys '" + base + "' and '" + base + std::string(kFromEnv) +
+          "' are both set: expected only one of them (" + base + std::string(kFromEnv) +
+          " takes its value from the workload's environment)");
     }
   }
-  auto get = [&](const std::string& key) -> const std::string* {
-    auto it = metadata.find(key);
-    return it == metadata.end() ? nullptr : &it->second;
+  {
+    std::map<std::string, std::string> effective;
+    for (const auto& [base, setting] : settings) effective.emplace(base, setting.value);
+    spec.trigger_id = TriggerId(effective);
+  }
+  auto get = [&](const std::string& key) -> const Setting* {
+    auto it = settings.find(key);
+    return it == settings.end() ? nullptr : &it->second;
   };
   absl::Status s;
-  const std::string* v;
+  const Setting* v;
 
   v = get("query");
-  if (v == nullptr || Trim(*v).empty()) {
+  if (v == nullptr) {
     return absl::InvalidArgumentError(
-        "metadata key 'query' is required: expected PromQL returning exactly one series, "
-        "e.g. sum(rate(http_requests_total{job=\"web\"}[2m]))");
+        "metadata key 'query' (or 'queryFromEnv') is required: expected PromQL returning "
+        "exactly one series, e.g. sum(rate(http_requests_total{job=\"web\"}[2m]))");
   }
-  spec.query.query = *v;
+  spec.query.query = v->value;
 
   v = get("targetValue");
   if (v == nullptr) {
     return absl::InvalidArgumentError(
-        "metadata key 'targetValue' is required: expected the per-replica target, a number > 0");
+        "metadata key 'targetValue' (or 'targetValueFromEnv') is required: expected the "
+        "per-replica target, a number > 0");
   }
-  s = ParseDouble("targetValue", *v, &spec.target_value);
+  s = ParseDouble(v->key, v->value, &spec.target_value);
   if (!s.ok()) return s;
-  if (spec.target_value <= 0) return Bad("targetValue", *v, "a number > 0 (the HPA rejects targets <= 0)");
+  if (spec.target_value <= 0) {
+    return Bad(v->key, v->value, "a number > 0 (the HPA rejects targets <= 0)");
+  }
 
   v = get("serverAddress");
-  spec.query.server_address = v != nullptr ? Trim(*v) : defaults.prometheus_url;
+  spec.query.server_address = v != nullptr ? Trim(v->value) : defaults.prometheus_url;
   if (spec.query.server_address.empty()) {
     return absl::InvalidArgumentError(
         "metadata key 'serverAddress' is missing and augur has no --prometheus-url: expected "
@@ -215,40 +301,41 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   {
     const std::string& a = spec.query.server_address;
     if (a.rfind("http://", 0) != 0 && a.rfind("https://", 0) != 0) {
-      return Bad("serverAddress", a, "an http:// or https:// URL");
+      return Bad(v != nullptr ? v->key : "serverAddress", a, "an http:// or https:// URL");
     }
   }
 
   if ((v = get("activationThreshold"))) {
-    s = ParseDouble("activationThreshold", *v, &spec.policy.activation_threshold);
+    s = ParseDouble(v->key, v->value, &spec.policy.activation_threshold);
     if (!s.ok()) return s;
   }
 
   if ((v = get("metricName"))) {
-    if (!ValidMetricName(*v)) {
-      return Bad("metricName", *v,
+    const std::string metric = Trim(v->value);
+    if (!ValidMetricName(metric)) {
+      return Bad(v->key, v->value,
                  "lowercase letters, digits and '-', not starting or ending with '-' (the HPA "
                  "lowercases metric names)");
     }
-    spec.metric_name = *v;
+    spec.metric_name = metric;
   } else {
     spec.metric_name = DefaultMetricName(name);
   }
 
   if ((v = get("horizon"))) {
-    s = ParseSeconds("horizon", *v, false, &spec.horizon_seconds);
+    s = ParseSeconds(v->key, v->value, false, &spec.horizon_seconds);
     if (!s.ok()) return s;
   }
   if ((v = get("history"))) {
-    s = ParseSeconds("history", *v, false, &spec.history_seconds);
+    s = ParseSeconds(v->key, v->value, false, &spec.history_seconds);
     if (!s.ok()) return s;
   }
-  if ((v = get("step")) && Trim(*v) != "auto") {
-    s = ParseSeconds("step", *v, false, &spec.step_seconds);
+  if ((v = get("step")) && Trim(v->value) != "auto") {
+    s = ParseSeconds(v->key, v->value, false, &spec.step_seconds);
     if (!s.ok()) return s;
-    if (spec.step_seconds < 1) return Bad("step", *v, "auto or a duration >= 1s");
+    if (spec.step_seconds < 1) return Bad(v->key, v->value, "auto or a duration >= 1s");
     if (spec.history_seconds / spec.step_seconds > 11000 * 100) {
-      return Bad("step", *v, "a step giving at most 1,100,000 points over the history");
+      return Bad(v->key, v->value, "a step giving at most 1,100,000 points over the history");
     }
     spec.step_auto = false;
   } else {
@@ -256,24 +343,24 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   }
 
   if ((v = get("seasonality"))) {
-    spec.seasonality = Trim(*v);
+    spec.seasonality = Trim(v->value);
     s = forecast::ParseSeasonality(spec.seasonality, spec.fit_options);
     if (!s.ok()) {
-      return Bad("seasonality", *v,
+      return Bad(v->key, v->value,
                  "auto, none, or periods such as 1d,1w (" + std::string(s.message()) + ")");
     }
   }
 
   if ((v = get("quantile"))) {
-    s = ParseDouble("quantile", *v, &spec.policy.quantile);
+    s = ParseDouble(v->key, v->value, &spec.policy.quantile);
     if (!s.ok()) return s;
     if (!(spec.policy.quantile > 0 && spec.policy.quantile < 1)) {
-      return Bad("quantile", *v, "a number strictly between 0 and 1, e.g. 0.5 or 0.9");
+      return Bad(v->key, v->value, "a number strictly between 0 and 1, e.g. 0.5 or 0.9");
     }
   }
 
   if ((v = get("mode"))) {
-    const std::string m = Lower(Trim(*v));
+    const std::string m = Lower(Trim(v->value));
     if (m == "predictive") {
       spec.policy.mode = Mode::kPredictive;
     } else if (m == "forecast") {
@@ -281,49 +368,49 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     } else if (m == "shadow") {
       spec.policy.mode = Mode::kShadow;
     } else {
-      return Bad("mode", *v, "predictive, forecast or shadow");
+      return Bad(v->key, v->value, "predictive, forecast or shadow");
     }
   }
 
   if ((v = get("refreshInterval"))) {
-    s = ParseSeconds("refreshInterval", *v, false, &spec.refresh_interval_seconds);
+    s = ParseSeconds(v->key, v->value, false, &spec.refresh_interval_seconds);
     if (!s.ok()) return s;
-    if (spec.refresh_interval_seconds < 1) return Bad("refreshInterval", *v, "a duration >= 1s");
+    if (spec.refresh_interval_seconds < 1) return Bad(v->key, v->value, "a duration >= 1s");
   }
   if ((v = get("refitInterval"))) {
-    s = ParseSeconds("refitInterval", *v, false, &spec.refit_interval_seconds);
+    s = ParseSeconds(v->key, v->value, false, &spec.refit_interval_seconds);
     if (!s.ok()) return s;
   }
   spec.policy.min_history_seconds = 3600;
   if ((v = get("minHistory"))) {
-    s = ParseSeconds("minHistory", *v, true, &spec.policy.min_history_seconds);
+    s = ParseSeconds(v->key, v->value, true, &spec.policy.min_history_seconds);
     if (!s.ok()) return s;
   }
   if ((v = get("maxForecastError"))) {
-    s = ParseDouble("maxForecastError", *v, &spec.policy.max_forecast_error);
+    s = ParseDouble(v->key, v->value, &spec.policy.max_forecast_error);
     if (!s.ok()) return s;
     if (spec.policy.max_forecast_error <= 0) {
-      return Bad("maxForecastError", *v,
+      return Bad(v->key, v->value,
                  "a number > 0 (the model's error relative to the naive forecast's, e.g. 1.0)");
     }
   }
   if ((v = get("ignoreNullValues"))) {
-    s = ParseBool("ignoreNullValues", *v, &spec.ignore_null_values);
+    s = ParseBool(v->key, v->value, &spec.ignore_null_values);
     if (!s.ok()) return s;
   }
-  if ((v = get("namespace"))) spec.query.prom_namespace = Trim(*v);
+  if ((v = get("namespace"))) spec.query.prom_namespace = Trim(v->value);
   if ((v = get("customHeaders"))) {
-    s = ParsePairs("customHeaders", *v, &spec.query.headers);
+    s = ParsePairs(v->key, v->value, &spec.query.headers);
     if (!s.ok()) return s;
   }
   if ((v = get("queryParameters"))) {
-    s = ParsePairs("queryParameters", *v, &spec.query.params);
+    s = ParsePairs(v->key, v->value, &spec.query.params);
     if (!s.ok()) return s;
   }
   if ((v = get("timeout"))) {
     // As KEDA: an integer number of milliseconds, or a duration string.
-    const std::string t = Trim(*v);
-    const bool digits = !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    const std::string t = Trim(v->value);
+    const bool digits = std::all_of(t.begin(), t.end(), [](char c) {
       return std::isdigit(static_cast<unsigned char>(c));
     });
     long long ms = 0;
@@ -331,23 +418,15 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
       ms = std::atoll(t.c_str());
     } else {
       double seconds = 0;
-      s = ParseSeconds("timeout", *v, false, &seconds);
-      if (!s.ok()) return Bad("timeout", *v, "milliseconds (e.g. 3000) or a duration (e.g. 3s)");
+      s = ParseSeconds(v->key, v->value, false, &seconds);
+      if (!s.ok()) {
+        return Bad(v->key, v->value, "milliseconds (e.g. 3000) or a duration (e.g. 3s)");
+      }
       ms = static_cast<long long>(std::llround(seconds * 1000));
     }
-    if (ms <= 0) return Bad("timeout", *v, "a timeout > 0 (milliseconds or a duration)");
+    if (ms <= 0) return Bad(v->key, v->value, "a timeout > 0 (milliseconds or a duration)");
     spec.query.timeout = std::chrono::milliseconds(ms);
   }
-  if ((v = get("unsafeSsl"))) {
-    s = ParseBool("unsafeSsl", *v, &spec.query.unsafe_ssl);
-    if (!s.ok()) return s;
-  }
-  if ((v = get("enableTLS"))) {
-    bool ignored = false;
-    s = ParseBool("enableTLS", *v, &ignored);
-    if (!s.ok()) return s;
-  }
-  // scalerAddress is KEDA's own (its connection to us): accepted, not used.
   spec.policy.horizon_seconds = spec.horizon_seconds;
   return spec;
 }

@@ -21,6 +21,10 @@ struct ScalerSpec {
   std::string namespace_; // the ScaledObject's namespace
   MetricQuery query;      // query, serverAddress, namespace, customHeaders, ...
   std::string metric_name;  // lowercase [a-z0-9-]
+  // Tells apart the triggers of one ScaledObject in Augur's own metrics (the `trigger`
+  // label): KEDA sends every trigger of a ScaledObject under the same name, with that
+  // trigger's metadata. See TriggerId().
+  std::string trigger_id;
   double target_value = 0;  // > 0
   double horizon_seconds = 300;
   double history_seconds = 7 * 86400;
@@ -38,15 +42,33 @@ struct SpecDefaults {
   std::string prometheus_url;  // serverAddress when the metadata has none
 };
 
-// Parses and validates `metadata` for the ScaledObject `namespace_`/`name`.
-// Errors: kInvalidArgument naming the key, the value and what is expected; for an
-// unknown key, naming the closest known key.
+// Parses and validates `metadata` for the ScaledObject `namespace_`/`name`, as KEDA
+// sends it (docs/keda.md §2, §7):
+//  - each of Augur's keys may also come as `<key>FromEnv` (KEDA puts the target
+//    container's environment variable there); it is validated as `<key>`, and giving both
+//    is an error;
+//  - an empty (or blank) value means the key is unset, as in KEDA;
+//  - KEDA's own client keys (KedaMetadataKeys(), also as `<key>FromEnv`) configure KEDA's
+//    connection to Augur: accepted and ignored, their values never read.
+// Errors: kInvalidArgument naming the key (as given), the value and what is expected; for
+// an unknown key, naming the closest known key; for a key given both ways, naming both.
 absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
                                      const std::map<std::string, std::string>& metadata,
                                      const SpecDefaults& defaults);
 
-// Every metadata key Augur accepts (its own and KEDA's), in the design's order.
+// Augur's own metadata keys, in the design's order (each also accepted as <key>FromEnv).
+const std::vector<std::string>& AugurMetadataKeys();
+// KEDA's client keys that KEDA forwards with the metadata: accepted and ignored.
+const std::vector<std::string>& KedaMetadataKeys();
+// Both lists: every key Augur accepts besides the <key>FromEnv forms.
 const std::vector<std::string>& KnownMetadataKeys();
+
+// The trigger's id in Augur's metrics: 8 hex digits of a 64-bit FNV-1a hash of the
+// effective settings (Augur's keys after FromEnv and empty values are resolved, KEDA's
+// keys left out, the values of customHeaders and queryParameters left out because they
+// may carry credentials). Stable across restarts and replicas; two triggers of one
+// ScaledObject differ in their settings, hence in their id.
+std::string TriggerId(const std::map<std::string, std::string>& effective_settings);
 
 // The HPA-safe default metric name: "augur-" + name, lowercased, every character outside
 // [a-z0-9-] replaced with '-'.

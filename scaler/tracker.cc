@@ -168,7 +168,8 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
       return it->second;  // another caller won the race
     }
     if (metrics_ != nullptr) {
-      e->metrics = metrics_->ForObject(e->spec->namespace_, e->spec->name, e->spec->metric_name);
+      e->metrics = metrics_->ForObject(e->spec->namespace_, e->spec->name, e->spec->metric_name,
+                                       e->spec->trigger_id);
       metrics_->SetTrackedObjects(entries_.size());
     }
   }
@@ -176,6 +177,7 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
       {{"namespace", e->spec->namespace_},
        {"scaledobject", e->spec->name},
        {"metric", e->spec->metric_name},
+       {"trigger", e->spec->trigger_id},
        {"mode", ModeName(e->spec->policy.mode)},
        {"server", RedactUrl(e->spec->query.server_address)},
        {"history", Seconds(e->spec->history_seconds)},

@@ -65,12 +65,21 @@ def augur_truth(augur, c):
     rc, keys_text = run([augur, "--print-metadata-keys"])
     if rc != 0:
         c.fail("augur --print-metadata-keys", f"exit code {rc}: {keys_text[:300]}")
-    keys = {line.strip() for line in keys_text.splitlines() if line.strip()}
+    # Augur's keys, then KEDA's, each list under a '#' heading.
+    keys, keda_keys, section = set(), set(), None
+    for line in keys_text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            section = "keda" if "KEDA" in line else "augur"
+        elif line:
+            (keda_keys if section == "keda" else keys).add(line)
+    if not keda_keys:
+        c.fail("augur --print-metadata-keys", "lists no KEDA keys under a '# KEDA...' heading")
     if not flags:
         c.fail("augur --help", "lists no flags")
     if not keys:
         c.fail("augur --print-metadata-keys", "prints no keys")
-    return flags, keys, help_text
+    return flags, keys, keda_keys, help_text
 
 
 def port_of(addr):
@@ -218,7 +227,8 @@ def check_deployment(rel, d, flags, help_text, c):
 
 def check(args):
     c = Checker()
-    flags, keys, help_text = augur_truth(args.augur, c)
+    flags, augur_keys, keda_keys, help_text = augur_truth(args.augur, c)
+    keys = augur_keys | keda_keys
     docs = load_documents(args.k8s, c)
 
     deployments = {}
@@ -270,7 +280,8 @@ def check(args):
             scaled += 1
             md = t.get("metadata") or {}
             for k, v in md.items():
-                if k not in keys:
+                base = k[:-len("FromEnv")] if k.endswith("FromEnv") and len(k) > len("FromEnv") else k
+                if k not in keys and base not in keys:
                     c.fail(where, f"metadata key {k!r} is not one `augur --print-metadata-keys` knows")
                 if not isinstance(v, str):
                     c.fail(where, f"metadata value of {k!r} is not a string (KEDA needs strings; quote it)")
@@ -287,7 +298,7 @@ def check(args):
                 elif svc_port != port:
                     c.fail(where, f"scalerAddress port {port} is not the Service's grpc port {svc_port}")
             for k in ("query", "targetValue"):
-                if k not in md:
+                if k not in md and k + "FromEnv" not in md:
                     c.fail(where, f"required metadata key {k!r} is missing")
             if d["kind"] == "ScaledObject":
                 fb = spec.get("fallback") or {}

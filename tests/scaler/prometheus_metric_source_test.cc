@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scaler/spec.h"
 #include "tests/testing/fake_http_transport.h"
 #include "tests/testing/status_matchers.h"
 
@@ -126,6 +127,72 @@ TEST_F(PrometheusMetricSourceTest, ServerErrorsPassThrough) {
   MetricQuery q;
   q.query = "up";
   EXPECT_THAT(source.Fetch(q, 1000, 1120, 60), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// An empty matrix for every request: the tests below look at how requests are sent.
+void AnswerEmpty(FakeHttpTransport& transport) {
+  transport.SetHandler([](const promclient::HttpRequest&) {
+    promclient::HttpResponse r;
+    r.status_code = 200;
+    r.content_type = "application/json";
+    r.body = R"({"status":"success","data":{"resultType":"matrix","result":[]}})";
+    return absl::StatusOr<promclient::HttpResponse>(r);
+  });
+}
+
+TEST_F(PrometheusMetricSourceTest, CertificatesAreVerifiedUnlessTheOperatorSaysOtherwise) {
+  AnswerEmpty(*transport_);
+  options_.insecure_servers = {"https://dev-prom.example:9090", "https://lab.example/*"};
+  auto source = Make();
+  auto fetch = [&](const std::string& server) {
+    MetricQuery q;
+    q.query = "up";
+    q.server_address = server;
+    EXPECT_THAT(source.Validate(q), IsOk()) << server;
+    EXPECT_THAT(source.Fetch(q, 1000, 1120, 60), IsOk()) << server;
+    return transport_->requests().back().tls.insecure_skip_verify;
+  };
+  EXPECT_FALSE(fetch(""));  // --prometheus-url without --prometheus-insecure-skip-verify
+  EXPECT_FALSE(fetch("http://thanos:10902"));
+  EXPECT_FALSE(fetch("https://mimir.example/tenants/a"));
+  EXPECT_TRUE(fetch("https://DEV-PROM.example:9090/"));  // --allow-server-insecure: allowed too
+  EXPECT_TRUE(fetch("https://lab.example/team-a"));
+}
+
+TEST_F(PrometheusMetricSourceTest, InsecureSkipVerifyAppliesToTheDefaultServerOnly) {
+  AnswerEmpty(*transport_);
+  options_.insecure_skip_verify = true;
+  options_.allowed_servers.push_back("http://prom:9090/tenant-b");
+  auto source = Make();
+  MetricQuery q;
+  q.query = "up";
+  ASSERT_THAT(source.Fetch(q, 1000, 1120, 60), IsOk());
+  EXPECT_TRUE(transport_->requests().back().tls.insecure_skip_verify);
+  q.server_address = "http://prom:9090/tenant-b";  // the same server under a path prefix
+  ASSERT_THAT(source.Fetch(q, 1000, 1120, 60), IsOk());
+  EXPECT_TRUE(transport_->requests().back().tls.insecure_skip_verify);
+  q.server_address = "http://thanos:10902";
+  ASSERT_THAT(source.Fetch(q, 1000, 1120, 60), IsOk());
+  EXPECT_FALSE(transport_->requests().back().tls.insecure_skip_verify);
+}
+
+// KEDA's `unsafeSsl` means "do not verify the scaler's certificate" (KEDA -> Augur). A
+// ScaledObject author must not be able to turn off the verification of Augur's own
+// (credentialed) connection to Prometheus with it.
+TEST_F(PrometheusMetricSourceTest, MetadataUnsafeSslNeverDisablesVerificationOfPrometheus) {
+  AnswerEmpty(*transport_);
+  options_.default_url = "https://prom:9090";
+  auto source = Make();
+  for (const char* value : {"true", "True", "1"}) {
+    for (const char* key : {"unsafeSsl", "unsafeSslFromEnv"}) {
+      auto spec = ParseSpec("web", "shop",
+                            {{"query", "up"}, {"targetValue", "1"}, {key, value}},
+                            {"https://prom:9090"});
+      ASSERT_THAT(spec, IsOk());
+      ASSERT_THAT(source.Fetch(spec->query, 1000, 1120, 60), IsOk());
+      EXPECT_FALSE(transport_->requests().back().tls.insecure_skip_verify) << key << "=" << value;
+    }
+  }
 }
 
 TEST(NormalizeServerUrl, DropsUserInfoCaseAndTrailingSlash) {

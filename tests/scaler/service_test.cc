@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,7 +19,9 @@
 #include "gtest/gtest.h"
 #include "inspector.grpc.pb.h"
 #include "prometheus/registry.h"
+#include "scaler/log.h"
 #include "scaler/server.h"
+#include "scaler/spec.h"
 #include "tests/scaler/fakes.h"
 #include "tests/scaler/wire_clients.h"
 
@@ -259,9 +263,10 @@ TEST_P(MetadataErrorTest, IsInvalidArgumentNamingKeyValueAndExpectation) {
 INSTANTIATE_TEST_SUITE_P(
     AllKeys, MetadataErrorTest,
     ::testing::Values(
-        BadMetadata{{{"query", "<erase>"}}, {"'query' is required", "PromQL"}},
-        BadMetadata{{{"query", "  "}}, {"'query' is required"}},
-        BadMetadata{{{"targetValue", "<erase>"}}, {"'targetValue' is required", "> 0"}},
+        BadMetadata{{{"query", "<erase>"}}, {"'query' (or 'queryFromEnv') is required", "PromQL"}},
+        BadMetadata{{{"query", "  "}}, {"'query' (or 'queryFromEnv') is required"}},
+        BadMetadata{{{"targetValue", "<erase>"}},
+                    {"'targetValue' (or 'targetValueFromEnv') is required", "> 0"}},
         BadMetadata{{{"targetValue", "0"}}, {"'targetValue'", "'0'", "> 0"}},
         BadMetadata{{{"targetValue", "-3"}}, {"'targetValue'", "'-3'", "> 0"}},
         BadMetadata{{{"targetValue", "ten"}}, {"'targetValue'", "'ten'", "number"}},
@@ -289,8 +294,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadMetadata{{{"queryParameters", "=x"}}, {"'queryParameters'", "key=value"}},
         BadMetadata{{{"timeout", "soon"}}, {"'timeout'", "'soon'", "milliseconds"}},
         BadMetadata{{{"timeout", "0"}}, {"'timeout'", "> 0"}},
-        BadMetadata{{{"unsafeSsl", "yes"}}, {"'unsafeSsl'", "'yes'", "true or false"}},
-        BadMetadata{{{"enableTLS", "on"}}, {"'enableTLS'", "'on'", "true or false"}}),
+        BadMetadata{{{"horizon", "<erase>"}, {"horizonFromEnv", "soon"}},
+                    {"'horizonFromEnv'", "'soon'", "duration"}},
+        BadMetadata{{{"queryFromEnv", "sum(up)"}}, {"'query'", "'queryFromEnv'", "only one"}},
+        BadMetadata{{{"quantilFromEnv", "0.9"}}, {"'quantilFromEnv'", "'quantileFromEnv'"}}),
     // Readable, stable test names: "<index>_<key>_<value>" with non-alphanumerics as '_'.
     [](const ::testing::TestParamInfo<BadMetadata>& info) {
       std::string name = std::to_string(info.index);
@@ -314,8 +321,12 @@ TEST_F(ServiceTest, KedaOwnKeysAndAllValidKeysAreAccepted) {
   externalscaler::GetMetricSpecResponse r;
   grpc::Status s = GetMetricSpec(
       Ref({{"scalerAddress", "augur.keda:6000"},
-           {"enableTLS", "false"},
+           {"enableTLS", ""},  // as Helm renders an unset value
            {"unsafeSsl", "true"},
+           {"caCert", "/etc/keda/ca.crt"},
+           {"tlsClientCert", "-----BEGIN CERTIFICATE-----"},
+           {"tlsClientKey", "-----BEGIN PRIVATE KEY-----"},
+           {"tlsCertFile", "/certs/tls.crt"},
            {"serverAddress", "http://prometheus:9090"},
            {"activationThreshold", "3"},
            {"metricName", "shop-web"},
@@ -341,6 +352,143 @@ TEST_F(ServiceTest, ServerOutsideAllowListIsPermissionDenied) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(tracker_->size(), 0u);
   EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &r).ok());
+}
+
+// What a new user hit first (issue 15): KEDA forwards `queryFromEnv` under that name with
+// the workload's environment value, and Helm renders unset values as "".
+TEST_F(ServiceTest, FromEnvKeysAndEmptyValuesWorkThroughEveryRpc) {
+  auto ref = Ref({{"query", "<erase>"},
+                  {"queryFromEnv", "sum(rate(requests_total[2m]))"},
+                  {"targetValueFromEnv", "7.5"},
+                  {"targetValue", ""},
+                  {"enableTLS", ""},
+                  {"quantile", ""}});
+  externalscaler::GetMetricSpecResponse spec;
+  grpc::Status s = GetMetricSpec(ref, &spec);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_DOUBLE_EQ(spec.metricspecs(0).targetsizefloat(), 7.5);
+  EXPECT_GT(Value(ref), 0);
+  bool active = false;
+  EXPECT_TRUE(IsActive(ref, &active).ok());
+  EXPECT_DOUBLE_EQ(Explain(ref).settings().quantile(), 0.5);  // "" = the default
+  EXPECT_EQ(Explain(ref).settings().query(), "sum(rate(requests_total[2m]))");
+}
+
+// KEDA's client keys carry KEDA's own TLS material when a user puts it in the metadata
+// (keda.sh shows it there): accepted, and their values appear nowhere.
+TEST_F(ServiceTest, KedaKeyValuesNeverAppearInLogsInspectorOrMetrics) {
+  const std::string secret = "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEF";
+  std::ostringstream log;
+  ConfigureLogging(LogLevel::kDebug, LogFormat::kText, log);
+  auto ref = Ref({{"tlsClientKey", secret},
+                  {"tlsClientCert", secret + "cert"},
+                  {"caCert", secret + "ca"},
+                  {"tlsCertFile", secret + "file"},
+                  {"unsafeSslFromEnv", secret + "env"}});
+  EXPECT_GT(Value(ref), 0);
+  AdvanceAndTick(300);
+  const std::string explained = Explain(ref).DebugString();
+  auto stub = augur::v1::Inspector::NewStub(channel_);
+  grpc::ClientContext ctx;
+  augur::v1::ListResponse list;
+  ASSERT_TRUE(stub->List(&ctx, augur::v1::ListRequest(), &list).ok());
+  std::string metrics;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) metrics += l.name + "=" + l.value + "\n";
+    }
+  }
+  ConfigureLogging(LogLevel::kInfo, LogFormat::kText);
+  EXPECT_THAT(log.str(), HasSubstr("object_tracked"));  // the log was captured
+  for (const std::string& where : {log.str(), explained, list.DebugString(), metrics}) {
+    EXPECT_THAT(where, ::testing::Not(HasSubstr("MIIEvQ"))) << where;
+  }
+}
+
+// KEDA applies `fallback` only when GetMetricSpec succeeds: a failing GetMetricSpec fails
+// the whole ScaledObject, other triggers included (docs/keda.md §7). So it answers from
+// the metadata alone, whatever Prometheus or the object's refreshes are doing.
+TEST_F(ServiceTest, GetMetricSpecAnswersFromMetadataWhilePrometheusIsDown) {
+  source_.Fail(absl::UnavailableError("connection refused (127.0.0.1:9090)"));
+  externalscaler::GetMetricSpecResponse spec;
+  grpc::Status s = GetMetricSpec(Ref(), &spec);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(spec.metricspecs_size(), 1);
+  EXPECT_EQ(spec.metricspecs(0).metricname(), "augur-web");
+  EXPECT_DOUBLE_EQ(spec.metricspecs(0).targetsizefloat(), 7.5);
+  // KEDA's fallback sees the failure where it counts it: GetMetrics and IsActive.
+  externalscaler::GetMetricsResponse values;
+  EXPECT_EQ(GetMetrics(Ref(), "augur-web", &values).error_code(), grpc::StatusCode::UNAVAILABLE);
+  bool active;
+  EXPECT_EQ(IsActive(Ref(), &active).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // Likewise for an object whose query cannot be answered at all.
+  source_.Fail(absl::InvalidArgumentError("the query returned 3 series, expected exactly one"));
+  EXPECT_TRUE(GetMetricSpec(Ref({{"quantile", "0.9"}}), &spec).ok());
+  EXPECT_EQ(GetMetrics(Ref({{"quantile", "0.9"}}), "augur-web", &values).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServiceTest, GetMetricSpecAnswersAtOnceForAColdObject) {
+  ManualExecutor* executor = RebuildWithManualRefreshes();
+  externalscaler::GetMetricSpecResponse spec;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status s = stub_->GetMetricSpec(&ctx, Ref(), &spec);  // the first refresh has not run
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(spec.metricspecs(0).metricname(), "augur-web");
+  EXPECT_EQ(executor->pending(), 1u);
+  executor->RunAll();
+}
+
+TEST_F(ServiceTest, GetMetricSpecAnswersWhileTheAnswerIsStale) {
+  auto ref = Ref();
+  EXPECT_GT(Value(ref), 0);
+  source_.Fail(absl::UnavailableError("connection refused"));
+  AdvanceAndTick(300);  // older than --max-staleness (2m)
+  externalscaler::GetMetricsResponse values;
+  ASSERT_EQ(GetMetrics(ref, "augur-web", &values).error_code(), grpc::StatusCode::UNAVAILABLE);
+  externalscaler::GetMetricSpecResponse spec;
+  EXPECT_TRUE(GetMetricSpec(ref, &spec).ok());
+}
+
+TEST_F(ServiceTest, GetMetricSpecFailsOnlyForBadMetadataOrAForbiddenServer) {
+  source_.SetAllowed({"http://prometheus:9090"});
+  externalscaler::GetMetricSpecResponse spec;
+  EXPECT_EQ(GetMetricSpec(Ref({{"serverAddress", "http://evil.example:9090"}}), &spec).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(GetMetricSpec(Ref({{"horizon", "soon"}}), &spec).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(GetMetricSpec(Ref(), &spec).ok());
+}
+
+// Two Augur triggers on one ScaledObject: KEDA sends both under the ScaledObject's name,
+// with each trigger's metadata; by default both have the metric name augur-<name>.
+TEST_F(ServiceTest, TwoTriggersOfOneScaledObjectNeverShareASeries) {
+  auto requests = Ref();
+  auto errors = Ref({{"query", "sum(rate(errors_total[2m]))"}, {"targetValue", "2"}});
+  EXPECT_GT(Value(requests), 0);
+  EXPECT_GT(Value(errors), 0);
+  std::set<std::string> triggers;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "augur_returned_value") continue;
+    for (const auto& m : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      EXPECT_EQ(labels["scaledobject"], "web");
+      EXPECT_EQ(labels["metric"], "augur-web");
+      triggers.insert(labels["trigger"]);
+    }
+  }
+  EXPECT_EQ(triggers.size(), 2u);
+  EXPECT_FALSE(triggers.count(""));
+  // The Inspector names the same ids, so each series can be told to its trigger.
+  auto stub = augur::v1::Inspector::NewStub(channel_);
+  grpc::ClientContext ctx;
+  augur::v1::ListResponse list;
+  ASSERT_TRUE(stub->List(&ctx, augur::v1::ListRequest(), &list).ok());
+  std::set<std::string> listed;
+  for (const auto& o : list.objects()) listed.insert(o.trigger());
+  EXPECT_EQ(listed, triggers);
 }
 
 // At 04:00 UTC the daily cycle rises towards its 06:00 peak.
@@ -665,7 +813,10 @@ TEST_F(ServiceTest, DifferentMetadataIsADifferentObject) {
   EXPECT_EQ(tracker_->size(), 2u);
 }
 
-TEST_F(ServiceTest, StreamIsActiveSendsStateThenOnlyActivations) {
+// KEDA up to v2.17 acts on a `false` from StreamIsActive (with a stale copy of the
+// ScaledObject): the stream sends nothing until the object is active, then `true` on
+// each inactive -> active transition, never `false`.
+TEST_F(ServiceTest, StreamIsActiveSendsNothingUntilActiveThenOnlyActivations) {
   // A metric whose level the test controls.
   double level = 1;
   std::mutex level_mu;
@@ -681,12 +832,17 @@ TEST_F(ServiceTest, StreamIsActiveSendsStateThenOnlyActivations) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto reader = stub_->StreamIsActive(&ctx, ref);
-  externalscaler::IsActiveResponse msg;
-  ASSERT_TRUE(reader->Read(&msg));
-  EXPECT_FALSE(msg.result());  // the current state at once
-
+  // Inactive answers: the stream wakes for each and sends nothing (the first message read
+  // below is the `true` that follows).
+  bool active = true;
+  for (int i = 0; i < 3; ++i) {
+    AdvanceAndTick(300);
+    ASSERT_TRUE(IsActive(ref, &active).ok());
+    EXPECT_FALSE(active);
+  }
   set_level(10);
   AdvanceAndTick(300);  // inactive -> active
+  externalscaler::IsActiveResponse msg;
   ASSERT_TRUE(reader->Read(&msg));
   EXPECT_TRUE(msg.result());
 
@@ -707,6 +863,18 @@ TEST_F(ServiceTest, StreamIsActiveSendsStateThenOnlyActivations) {
       << end.error_code() << " " << end.error_message();
 }
 
+TEST_F(ServiceTest, StreamIsActiveSendsTrueAtOnceForAnActiveObject) {
+  auto ref = Ref({{"activationThreshold", "1"}});  // the daily cycle stays above 50
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->StreamIsActive(&ctx, ref);
+  externalscaler::IsActiveResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.result());
+  ctx.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(ServiceTest, StreamIsActiveRejectsBadMetadata) {
   grpc::ClientContext ctx;
   auto reader = stub_->StreamIsActive(&ctx, Ref({{"mode", "fast"}}));
@@ -717,7 +885,7 @@ TEST_F(ServiceTest, StreamIsActiveRejectsBadMetadata) {
 
 TEST_F(ServiceTest, StreamIsActiveEndsWhenTheClientLeaves) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  auto reader = stub_->StreamIsActive(ctx.get(), Ref());
+  auto reader = stub_->StreamIsActive(ctx.get(), Ref({{"activationThreshold", "1"}}));
   externalscaler::IsActiveResponse msg;
   ASSERT_TRUE(reader->Read(&msg));
   ctx->TryCancel();
@@ -805,14 +973,16 @@ TEST_F(ServiceTest, MetricsExportPerObjectAndPerProcessSeries) {
       seen[family.name + "{" + labels + "}"] = v;
     }
   }
-  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,";
+  const std::string trigger =
+      ParseSpec("web", "shop", ToObjectRef(Ref()).metadata, {"http://prometheus:9090"})->trigger_id;
+  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,trigger=" + trigger + ",";
   EXPECT_TRUE(seen.count("augur_returned_value{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_forecast_peak{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_observed_value{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_model_error{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_last_fit_duration_seconds{" + obj + "}"));
   EXPECT_EQ(seen["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,"
-                 "scaledobject=web,}"],
+                 "scaledobject=web,trigger=" + trigger + ",}"],
             1);
   EXPECT_EQ(seen["augur_tracked_objects{}"], 1);
   EXPECT_EQ(seen["augur_grpc_requests_total{code=ok,method=GetMetrics,}"], 1);

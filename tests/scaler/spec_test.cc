@@ -1,5 +1,7 @@
 #include "scaler/spec.h"
 
+#include <functional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -7,6 +9,7 @@
 namespace scaler {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing_support::IsOk;
 using ::testing_support::StatusIs;
@@ -35,7 +38,6 @@ TEST(ParseSpec, DefaultsFollowTheDesign) {
   EXPECT_DOUBLE_EQ(spec->policy.activation_threshold, 0);
   EXPECT_DOUBLE_EQ(spec->policy.horizon_seconds, 300);
   EXPECT_TRUE(spec->ignore_null_values);
-  EXPECT_FALSE(spec->query.unsafe_ssl);
 }
 
 TEST(ParseSpec, EveryKeyIsApplied) {
@@ -58,7 +60,6 @@ TEST(ParseSpec, EveryKeyIsApplied) {
              {"customHeaders", "X-Scope-OrgID=a, X-B = b"},
              {"queryParameters", "dedup=true"},
              {"timeout", "1.5s"},
-             {"unsafeSsl", "True"},
              {"scalerAddress", "augur:6000"},
              {"enableTLS", "1"}});
   auto spec = ParseSpec("web", "shop", md, {});
@@ -84,7 +85,6 @@ TEST(ParseSpec, EveryKeyIsApplied) {
   EXPECT_EQ(spec->query.headers[1], std::make_pair(std::string("X-B"), std::string("b")));
   ASSERT_EQ(spec->query.params.size(), 1u);
   EXPECT_EQ(spec->query.timeout, std::chrono::milliseconds(1500));
-  EXPECT_TRUE(spec->query.unsafe_ssl);
 }
 
 TEST(ParseSpec, TimeoutAsIntegerIsMilliseconds) {
@@ -112,15 +112,168 @@ TEST(ParseSpec, UnknownKeyNamesTheClosestKnownOne) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'ignoreNullValues'")));
 }
 
-TEST(KnownMetadataKeys, CoversTheDesignTable) {
-  const auto& keys = KnownMetadataKeys();
-  for (const char* k :
-       {"query", "targetValue", "serverAddress", "activationThreshold", "metricName", "horizon",
-        "history", "step", "seasonality", "quantile", "mode", "refreshInterval", "refitInterval",
-        "minHistory", "maxForecastError", "ignoreNullValues", "namespace", "customHeaders",
-        "queryParameters", "timeout", "unsafeSsl", "scalerAddress", "enableTLS"}) {
-    EXPECT_THAT(keys, ::testing::Contains(std::string(k)));
+// Every one of Augur's keys, with a valid value and the value's effect on the spec.
+struct KeyCase {
+  std::string key, value;
+  std::function<bool(const ScalerSpec&)> applied;
+};
+
+std::vector<KeyCase> EveryAugurKey() {
+  return {
+      {"query", "sum(rate(x[1m]))", [](const ScalerSpec& s) { return s.query.query == "sum(rate(x[1m]))"; }},
+      {"targetValue", "42", [](const ScalerSpec& s) { return s.target_value == 42; }},
+      {"serverAddress", "http://thanos:9090", [](const ScalerSpec& s) { return s.query.server_address == "http://thanos:9090"; }},
+      {"activationThreshold", "3", [](const ScalerSpec& s) { return s.policy.activation_threshold == 3; }},
+      {"metricName", "shop-rps", [](const ScalerSpec& s) { return s.metric_name == "shop-rps"; }},
+      {"horizon", "10m", [](const ScalerSpec& s) { return s.horizon_seconds == 600; }},
+      {"history", "2d", [](const ScalerSpec& s) { return s.history_seconds == 2 * 86400; }},
+      {"step", "2m", [](const ScalerSpec& s) { return s.step_seconds == 120 && !s.step_auto; }},
+      {"seasonality", "1d", [](const ScalerSpec& s) { return s.seasonality == "1d"; }},
+      {"quantile", "0.8", [](const ScalerSpec& s) { return s.policy.quantile == 0.8; }},
+      {"mode", "shadow", [](const ScalerSpec& s) { return s.policy.mode == Mode::kShadow; }},
+      {"refreshInterval", "15s", [](const ScalerSpec& s) { return s.refresh_interval_seconds == 15; }},
+      {"refitInterval", "1h", [](const ScalerSpec& s) { return s.refit_interval_seconds == 3600; }},
+      {"minHistory", "2h", [](const ScalerSpec& s) { return s.policy.min_history_seconds == 7200; }},
+      {"maxForecastError", "1.5", [](const ScalerSpec& s) { return s.policy.max_forecast_error == 1.5; }},
+      {"ignoreNullValues", "false", [](const ScalerSpec& s) { return !s.ignore_null_values; }},
+      {"namespace", "tenant", [](const ScalerSpec& s) { return s.query.prom_namespace == "tenant"; }},
+      {"customHeaders", "X-A=1", [](const ScalerSpec& s) { return s.query.headers.size() == 1; }},
+      {"queryParameters", "dedup=true", [](const ScalerSpec& s) { return s.query.params.size() == 1; }},
+      {"timeout", "2500", [](const ScalerSpec& s) { return s.query.timeout == std::chrono::milliseconds(2500); }},
+  };
+}
+
+TEST(KnownMetadataKeys, AugursAndKedasKeysTogether) {
+  std::vector<std::string> augur;
+  for (const KeyCase& k : EveryAugurKey()) augur.push_back(k.key);
+  EXPECT_EQ(AugurMetadataKeys(), augur);
+  EXPECT_THAT(KedaMetadataKeys(),
+              ::testing::UnorderedElementsAre("scalerAddress", "enableTLS", "unsafeSsl", "caCert",
+                                              "tlsClientCert", "tlsClientKey", "tlsCertFile"));
+  EXPECT_EQ(KnownMetadataKeys().size(), AugurMetadataKeys().size() + KedaMetadataKeys().size());
+}
+
+// KEDA forwards `<key>FromEnv` under that name, with the target container's environment
+// variable as the value (docs/keda.md §7): every key of Augur's must take it.
+TEST(ParseSpec, EveryKeyAlsoComesFromEnv) {
+  for (const KeyCase& k : EveryAugurKey()) {
+    auto md = Minimal();
+    md.erase(k.key);
+    md[k.key + "FromEnv"] = k.value;
+    auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+    ASSERT_THAT(spec, IsOk()) << k.key << "FromEnv";
+    EXPECT_TRUE(k.applied(*spec)) << k.key << "FromEnv=" << k.value;
   }
+}
+
+TEST(ParseSpec, FromEnvIsValidatedAsTheKeyAndNamedAsGiven) {
+  auto md = Minimal();
+  md["horizonFromEnv"] = "5 min";
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://p:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'horizonFromEnv'"), HasSubstr("'5 min'"),
+                             HasSubstr("duration"))));
+  md = Minimal();
+  md.erase("targetValue");
+  md["targetValueFromEnv"] = "0";
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://p:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'targetValueFromEnv'"), HasSubstr("> 0"))));
+}
+
+TEST(ParseSpec, KeyAndItsFromEnvTogetherIsAnErrorNamingBoth) {
+  for (const KeyCase& k : EveryAugurKey()) {
+    auto md = Minimal();
+    md[k.key] = k.value;
+    md[k.key + "FromEnv"] = k.value;
+    EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("'" + k.key + "'"), HasSubstr("'" + k.key + "FromEnv'"),
+                               HasSubstr("only one"))))
+        << k.key;
+  }
+}
+
+// Helm templates render unset values as "": as in KEDA, an empty value is no value.
+TEST(ParseSpec, EmptyValuesMeanUnset) {
+  for (const KeyCase& k : EveryAugurKey()) {
+    if (k.key == "query" || k.key == "targetValue") continue;
+    for (const std::string& key : {k.key, k.key + "FromEnv"}) {
+      auto md = Minimal();
+      md[key] = "";
+      auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+      ASSERT_THAT(spec, IsOk()) << key;
+      EXPECT_FALSE(k.applied(*spec)) << key << ": the default applies";
+    }
+  }
+  auto md = Minimal();
+  md["horizon"] = "";
+  md["horizonFromEnv"] = "10m";  // an empty key does not clash with its FromEnv form
+  auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+  ASSERT_THAT(spec, IsOk());
+  EXPECT_DOUBLE_EQ(spec->horizon_seconds, 600);
+  md = Minimal();
+  md["query"] = "";
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://p:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'query' (or 'queryFromEnv') is required")));
+}
+
+// KEDA's client settings come verbatim with the metadata; they are KEDA's business, so
+// their values are never parsed (any value goes) and never change Augur's spec.
+TEST(ParseSpec, KedasKeysAreAcceptedAndIgnoredWhateverTheirValue) {
+  auto plain = ParseSpec("web", "shop", Minimal(), {"http://p:9090"});
+  ASSERT_THAT(plain, IsOk());
+  for (const std::string& key : KedaMetadataKeys()) {
+    for (const char* value : {"", "true", "on", "-----BEGIN PRIVATE KEY-----\nMIIE"}) {
+      for (const std::string& k : {key, key + "FromEnv"}) {
+        auto md = Minimal();
+        md[k] = value;
+        auto spec = ParseSpec("web", "shop", md, {"http://p:9090"});
+        ASSERT_THAT(spec, IsOk()) << k << "=" << value;
+        EXPECT_EQ(spec->query.server_address, plain->query.server_address);
+        EXPECT_EQ(spec->trigger_id, plain->trigger_id) << k;
+      }
+    }
+  }
+}
+
+TEST(ParseSpec, UnknownFromEnvKeyNamesTheClosestKnownOne) {
+  auto md = Minimal();
+  md["horiznFromEnv"] = "5m";
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://p:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'horiznFromEnv'"), HasSubstr("did you mean 'horizonFromEnv'"))));
+}
+
+TEST(TriggerId, DiffersBetweenTriggersAndIsStable) {
+  auto a = ParseSpec("web", "shop", Minimal(), {"http://p:9090"});
+  auto md = Minimal();
+  md["query"] = "sum(rate(errors[1m]))";
+  auto b = ParseSpec("web", "shop", md, {"http://p:9090"});
+  md = Minimal();
+  md["horizon"] = "10m";
+  auto c = ParseSpec("web", "shop", md, {"http://p:9090"});
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(c, IsOk());
+  EXPECT_THAT(a->trigger_id, ::testing::MatchesRegex("[0-9a-f]{8}"));
+  EXPECT_NE(a->trigger_id, b->trigger_id);
+  EXPECT_NE(a->trigger_id, c->trigger_id);
+  // A pure function of the settings: the same on every replica and after a restart.
+  EXPECT_EQ(a->trigger_id, TriggerId({{"query", "sum(up)"}, {"targetValue", "10"}}));
+  // `queryFromEnv` with the same value is the same setting.
+  md = Minimal();
+  md.erase("query");
+  md["queryFromEnv"] = "sum(up)";
+  EXPECT_EQ(ParseSpec("web", "shop", md, {"http://p:9090"})->trigger_id, a->trigger_id);
+}
+
+TEST(TriggerId, LeavesOutHeaderAndParameterValues) {
+  EXPECT_EQ(TriggerId({{"customHeaders", "Authorization=Bearer a"}, {"query", "q"}}),
+            TriggerId({{"customHeaders", "Authorization=Bearer b"}, {"query", "q"}}));
+  EXPECT_EQ(TriggerId({{"queryParameters", "key=1"}, {"query", "q"}}),
+            TriggerId({{"queryParameters", "key=2"}, {"query", "q"}}));
+  EXPECT_NE(TriggerId({{"customHeaders", "A=1"}, {"query", "q"}}), TriggerId({{"query", "q"}}));
 }
 
 TEST(AutoStepSeconds, KeepsAtMost11000Points) {
