@@ -86,7 +86,8 @@ po::options_description Options(Flags& f) {
        "PEM key of --prometheus-cert-file")
       ("prometheus-timeout", po::value(&f.prometheus_timeout)->default_value("10s"),
        "default timeout of a Prometheus query (the `timeout` metadata key overrides it)")
-      ("tls-cert", po::value(&f.tls_cert)->default_value(""), "PEM certificate: serve gRPC over TLS")
+      ("tls-cert", po::value(&f.tls_cert)->default_value(""),
+       "PEM certificate: serve gRPC over TLS (the TLS files are re-read when they change)")
       ("tls-key", po::value(&f.tls_key)->default_value(""), "PEM key of --tls-cert")
       ("tls-client-ca", po::value(&f.tls_client_ca)->default_value(""),
        "PEM CA: require and verify client certificates (mTLS)")

@@ -159,7 +159,15 @@ ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
                    .Name("augur_tracked_objects")
                    .Help("Objects currently tracked")
                    .Register(registry)
-                   .Add({})) {}
+                   .Add({})),
+      tls_expiry_(BuildGauge()
+                      .Name("augur_tls_certificate_expiry_timestamp_seconds")
+                      .Help("notAfter of the gRPC server's TLS certificate being served")
+                      .Register(registry)),
+      tls_reloads_(BuildCounter()
+                       .Name("augur_tls_reloads_total")
+                       .Help("Changed TLS files taken (ok) or refused (error)")
+                       .Register(registry)) {}
 
 std::shared_ptr<ObjectMetrics> ScalerMetrics::ForObject(const std::string& namespace_,
                                                         const std::string& scaled_object,
@@ -218,5 +226,13 @@ void ScalerMetrics::ObserveFit(double seconds, bool ok) {
 }
 
 void ScalerMetrics::SetTrackedObjects(size_t n) { tracked_.Set(static_cast<double>(n)); }
+
+void ScalerMetrics::SetTlsCertificateExpiry(double unix_seconds) {
+  tls_expiry_.Add({}).Set(unix_seconds);
+}
+
+void ScalerMetrics::ObserveTlsReload(bool ok) {
+  tls_reloads_.Add({{"result", ok ? "ok" : "error"}}).Increment();
+}
 
 }  // namespace scaler

@@ -10,7 +10,9 @@
 // Per process: augur_grpc_requests_total{method,code},
 // augur_grpc_request_duration_seconds{method}, augur_prometheus_query_duration_seconds,
 // augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
-// augur_fit_duration_seconds, augur_tracked_objects.
+// augur_fit_duration_seconds, augur_tracked_objects; with TLS,
+// augur_tls_certificate_expiry_timestamp_seconds (the served certificate's notAfter) and
+// augur_tls_reloads_total{result} (ok, error: a changed file that was refused).
 //
 // Thread-safety: every method may be called from any thread.
 
@@ -81,6 +83,10 @@ class ScalerMetrics {
   void ObserveQuery(double seconds, const std::string& error_reason);
   void ObserveFit(double seconds, bool ok);
   void SetTrackedObjects(size_t n);
+  // The served server certificate's notAfter (unix seconds).
+  void SetTlsCertificateExpiry(double unix_seconds);
+  // A changed certificate file was taken (ok) or refused.
+  void ObserveTlsReload(bool ok);
 
  private:
   friend class ObjectMetrics;
@@ -100,6 +106,8 @@ class ScalerMetrics {
   prometheus::Family<prometheus::Counter>& fits_;
   prometheus::Family<prometheus::Histogram>& fit_duration_hist_;
   prometheus::Gauge& tracked_;
+  prometheus::Family<prometheus::Gauge>& tls_expiry_;
+  prometheus::Family<prometheus::Counter>& tls_reloads_;
 
   // Hot path: the request counters and histograms per (method, code), looked up once.
   std::mutex mu_;

@@ -1,24 +1,8 @@
 #include "scaler/server.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 namespace scaler {
-
-absl::StatusOr<std::string> ReadFileToString(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError("cannot read " + what + " '" + path +
-                                      "': " + std::strerror(errno));
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 Server::Server(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
                std::chrono::milliseconds stream_poll)
@@ -37,28 +21,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                       std::to_string(ServerOptions::kMaxRpcThreads));
   }
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  std::unique_ptr<ServerCertificates> certificates;
   const bool has_cert = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
   if (has_cert || !options.tls_client_ca_file.empty()) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
       return absl::InvalidArgumentError(
           "TLS needs both --tls-cert and --tls-key (and --tls-client-ca only for mTLS)");
     }
-    auto cert = ReadFileToString(options.tls_cert_file, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    auto key = ReadFileToString(options.tls_key_file, "--tls-key");
-    if (!key.ok()) return key.status();
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    if (!options.tls_client_ca_file.empty()) {
-      auto ca = ReadFileToString(options.tls_client_ca_file, "--tls-client-ca");
-      if (!ca.ok()) return ca.status();
-      ssl.pem_root_certs = *ca;
-      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
+    auto loaded = ServerCertificates::Load(
+        {options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file}, metrics);
+    if (!loaded.ok()) return loaded.status();
+    certificates = *std::move(loaded);
+    credentials = certificates->Credentials();
   }
 
   std::unique_ptr<Server> server(new Server(tracker, clock, metrics, options.stream_poll));
+  server->certificates_ = std::move(certificates);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // KEDA's calls are tiny: bandwidth-delay probing (an HTTP/2 PING on reads) buys nothing
@@ -79,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                   "(expected host:port, e.g. 0.0.0.0:6000)");
   }
   server->scaler_service_.StartUnaryThreads();
+  if (server->certificates_) server->certificates_->StartWatching(options.tls_watch_period);
   for (const char* service : {"", "liveness", "readiness", "externalscaler.ExternalScaler",
                               "augur.v1.Inspector"}) {
     server->health_service_.SetServingStatus(service, true);

@@ -2,7 +2,8 @@
 // Server: the augur gRPC server — ExternalScaler, augur.v1.Inspector,
 // grpc.health.v1.Health (services "", "liveness", "readiness" and each service's own name;
 // scaler/health.h) and server reflection —
-// with optional TLS or mTLS.
+// with optional TLS or mTLS, whose files are re-read when they change
+// (scaler/server_certificates.h).
 //
 // Thread-safety: Start/Shutdown from one thread; the rest from any thread.
 // Ownership: the tracker, clock and metrics must outlive the server.
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "scaler/health.h"
 #include "scaler/inspector.h"
+#include "scaler/server_certificates.h"
 #include "scaler/service.h"
 #include "scaler/tracker.h"
 
@@ -28,6 +30,9 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // How often the TLS files are checked for changes besides before each handshake (for
+  // the log and metrics); 0 = only before handshakes.
+  std::chrono::milliseconds tls_watch_period{10000};
   std::chrono::milliseconds stream_poll{500};
   // Threads (each with its own completion queue) that serve GetMetricSpec, GetMetrics and
   // IsActive. One costs the least CPU per call; two keep the latency tail steadier when
@@ -39,14 +44,16 @@ struct ServerOptions {
 class Server {
  public:
   // Builds and starts the server; health is SERVING once it returns.
-  // Errors: kInvalidArgument (unreadable TLS files, client CA without cert/key,
-  // rpc_threads outside 1..64), kUnavailable (the address could not be bound).
+  // Errors: kInvalidArgument (unreadable or invalid TLS files, client CA without
+  // cert/key, rpc_threads outside 1..64), kUnavailable (the address could not be bound).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
                                                        Tracker& tracker, const Clock& clock,
                                                        ScalerMetrics* metrics);
   ~Server();
 
   int port() const { return port_; }
+  // The TLS material being served; null without TLS.
+  ServerCertificates* certificates() { return certificates_.get(); }
   // A channel to this server that bypasses the network (tests).
   std::shared_ptr<grpc::Channel> InProcessChannel();
   bool ready() const { return ready_; }
@@ -64,13 +71,12 @@ class Server {
   ExternalScalerService scaler_service_;
   InspectorService inspector_service_;
   HealthService health_service_;
+  // Declared before server_: the server's credentials call into it until server_ is gone.
+  std::unique_ptr<ServerCertificates> certificates_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool ready_ = false;
   bool shut_down_ = false;
 };
-
-// Reads a whole file. Errors: kInvalidArgument naming the file and the reason.
-absl::StatusOr<std::string> ReadFileToString(const std::string& path, const std::string& what);
 
 }  // namespace scaler

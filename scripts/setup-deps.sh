@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libeigen3-dev
+  prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libeigen3-dev
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
 )

@@ -2,11 +2,13 @@
 """End-to-end harness: a real Prometheus and the real `augur`, both on loopback.
 
 Usage:
-  harness.py --augur PATH [--prometheus PATH] [--promtool PATH] [--days N] [--tls] -- CMD [ARGS...]
+  harness.py --augur PATH [--prometheus PATH] [--promtool PATH] [--days N]
+             [--tls [--tls-secret-volume]] -- CMD [ARGS...]
 
 What it does, in order (every wait is bounded; everything it starts is ended on exit,
 whatever happens):
-  1. serves a synthetic daily-cycle gauge `augur_e2e_load` on 127.0.0.1:<free port>
+  1. serves a synthetic daily-cycle gauge `augur_e2e_load` and a gauge the test sets,
+     `augur_e2e_switch` (0 until a POST to /switch?value=V), on 127.0.0.1:<free port>
      (a tiny HTTP /metrics endpoint in this process), and later augur's own /metrics;
   2. writes N days of the same series' history as OpenMetrics and backfills it with
      `promtool tsdb create-blocks-from openmetrics` into a temporary data dir;
@@ -24,6 +26,12 @@ whatever happens):
        AUGUR_E2E_PROTO       path of externalscaler.proto (repo root)
        AUGUR_E2E_LOG         augur's log file (for diagnostics)
        AUGUR_E2E_TLS_DIR     with --tls: ca.crt, server.*, client.* from k8s/tls/make-certs.sh
+       AUGUR_E2E_TLS_SECRET_DIR  with --tls-secret-volume: the directory augur's --tls-*
+                             files are in, laid out as kubelet mounts a Secret (tls.crt,
+                             tls.key, ca.crt -> ..data/..., ..data -> ..<timestamp>/), so
+                             that the test can rotate them as Kubernetes does
+       AUGUR_E2E_SWITCH_URL  POST here with ?value=V to set augur_e2e_switch
+       AUGUR_E2E_SWITCH_QUERY  a PromQL query returning that one series
 On failure, the tail of augur's and Prometheus' logs is printed.
 """
 
@@ -45,6 +53,7 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 METRIC = "augur_e2e_load"
+SWITCH = "augur_e2e_switch"
 JOB = "augur-e2e"
 DAY = 86400.0
 BASE, AMPLITUDE, NOISE = 100.0, 60.0, 3.0
@@ -112,12 +121,28 @@ def tail(path, lines=30):
 
 
 def serve_workload():
-    """Serves the current synthetic load on 127.0.0.1:<free port>/metrics."""
+    """Serves the current synthetic load and the switch on 127.0.0.1:<free port>/metrics."""
+    switch = {"value": 0.0}
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            try:
+                path, _, query = self.path.partition("?")
+                params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+                if path != "/switch" or "value" not in params:
+                    raise ValueError("expected POST /switch?value=V")
+                switch["value"] = float(params["value"])
+                self.send_response(204)
+            except ValueError:
+                self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_GET(self):
             body = (f"# HELP {METRIC} Synthetic load for Augur's end-to-end tests.\n"
-                    f"# TYPE {METRIC} gauge\n{METRIC} {load_at(time.time()):.3f}\n").encode()
+                    f"# TYPE {METRIC} gauge\n{METRIC} {load_at(time.time()):.3f}\n"
+                    f"# HELP {SWITCH} A level the test sets (POST /switch?value=V).\n"
+                    f"# TYPE {SWITCH} gauge\n{SWITCH} {switch['value']:.3f}\n").encode()
             self.send_response(200 if self.path.startswith("/metrics") else 404)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
@@ -159,6 +184,19 @@ def wait_http_ok(url, timeout_s, proc=None):
     return False
 
 
+def mount_like_kubelet(volume, files):
+    """Lays out `files` ({name: source path}) in `volume` as kubelet mounts a Secret:
+    the data in a timestamped directory, `..data` pointing at it, and each name a symlink
+    through `..data` (an update swaps `..data` atomically)."""
+    os.makedirs(volume)
+    stamp = "..2026_01_01_00_00_00.000000001"
+    os.makedirs(os.path.join(volume, stamp))
+    for name, src in files.items():
+        shutil.copyfile(src, os.path.join(volume, stamp, name))
+        os.symlink(os.path.join("..data", name), os.path.join(volume, name))
+    os.symlink(stamp, os.path.join(volume, "..data"))
+
+
 def parse_listening(line):
     """Returns (grpc, http) addresses from augur's `event=listening ... grpc=H:P http=H:P`."""
     fields = {}
@@ -178,6 +216,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=240, help="seconds CMD may run")
     ap.add_argument("--tls", action="store_true",
                     help="serve mTLS with certificates from k8s/tls/make-certs.sh (AUGUR_E2E_TLS_DIR)")
+    ap.add_argument("--tls-secret-volume", action="store_true",
+                    help="with --tls: augur reads its files from a kubelet-style Secret volume "
+                         "(AUGUR_E2E_TLS_SECRET_DIR) that the test may rotate")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -241,7 +282,7 @@ def main():
 
         augur_argv = [args.augur, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
                       "--prometheus-url", prom_url, "--log-format", "text"]
-        tls_dir = ""
+        tls_dir = secret_dir = ""
         if args.tls:
             # The same certificates the k8s/tls example makes (server name
             # augur.augur.svc.cluster.local, client CN keda-operator).
@@ -251,9 +292,15 @@ def main():
             if r.returncode != 0:
                 log(f"k8s/tls/make-certs.sh failed:\n{r.stdout}\n{r.stderr}")
                 return 1
-            augur_argv += ["--tls-cert", os.path.join(tls_dir, "server.crt"),
-                           "--tls-key", os.path.join(tls_dir, "server.key"),
-                           "--tls-client-ca", os.path.join(tls_dir, "ca.crt")]
+            files = {"tls.crt": os.path.join(tls_dir, "server.crt"),
+                     "tls.key": os.path.join(tls_dir, "server.key"),
+                     "ca.crt": os.path.join(tls_dir, "ca.crt")}
+            if args.tls_secret_volume:
+                secret_dir = os.path.join(tmp, "secret-volume")
+                mount_like_kubelet(secret_dir, files)
+                files = {name: os.path.join(secret_dir, name) for name in files}
+            augur_argv += ["--tls-cert", files["tls.crt"], "--tls-key", files["tls.key"],
+                           "--tls-client-ca", files["ca.crt"]]
         augur = procs.start(augur_argv, augur_log)
         grpc_addr = http_addr = None
         deadline = time.monotonic() + 30
@@ -286,6 +333,9 @@ def main():
             "AUGUR_E2E_PROTO": os.path.join(REPO, "externalscaler.proto"),
             "AUGUR_E2E_LOG": augur_log,
             "AUGUR_E2E_TLS_DIR": tls_dir,
+            "AUGUR_E2E_TLS_SECRET_DIR": secret_dir,
+            "AUGUR_E2E_SWITCH_URL": f"http://{instance}/switch",
+            "AUGUR_E2E_SWITCH_QUERY": f'{SWITCH}{{job="{JOB}"}}',
         })
         try:
             rc = subprocess.run(cmd, env=env, timeout=args.timeout, preexec_fn=die_with_parent).returncode

@@ -297,7 +297,8 @@ TEST_F(AugurIntegrationTest, HealthReflectionInspectorAndHttpEndpoints) {
   EXPECT_EQ(readyz->status_code, 200);
   auto metrics = get("/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_THAT(metrics->body, HasSubstr("augur_returned_value{metric=\"augur-api\",namespace=\"it\",scaledobject=\"api\"}"));
+  EXPECT_THAT(metrics->body, HasSubstr("augur_returned_value{metric=\"augur-api\",namespace=\"it\","
+                                       "scaledobject=\"api\",trigger=\""));
   EXPECT_THAT(metrics->body, HasSubstr("augur_grpc_requests_total{code=\"ok\",method=\"Inspector.Explain\"}"));
   EXPECT_THAT(metrics->body, HasSubstr("augur_tracked_objects 1"));
   EXPECT_EQ(augur->Terminate(5), 0) << augur->log();
