@@ -11,6 +11,7 @@ packages=(
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libeigen3-dev
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
+  kubernetes-client
 )
 
 missing=()
@@ -25,6 +26,17 @@ if command -v npm >/dev/null 2>&1; then
   filtered=()
   for p in "${missing[@]}"; do
     case "$p" in npm|nodejs) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+# kubectl (for `kubectl kustomize` in the manifest tests): Debian's kubernetes-client,
+# unless a kubectl is already installed (another package owning /usr/bin/kubectl would
+# make dpkg refuse Debian's).
+if command -v kubectl >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    [ "$p" = kubernetes-client ] || filtered+=("$p")
   done
   missing=("${filtered[@]+"${filtered[@]}"}")
 fi

@@ -1,24 +1,38 @@
 #!/usr/bin/env python3
 """Checks that the Kubernetes manifests parse and agree with the code.
 
-Usage: check_manifests.py --augur PATH [--k8s DIR] [--dockerfile PATH] [--metrics-source FILE...]
+Usage: check_manifests.py --augur PATH [--k8s DIR] [--kubectl PATH] [--dockerfile PATH]
+                          [--readme PATH] [--metrics-source FILE...]
 
 The truth comes from the binary, not from a copied list:
   * flags:          every `--flag` that `augur --help` prints;
   * metadata keys:  every line of `augur --print-metadata-keys`;
   * defaults:       the default ports (6000 gRPC, 8080 HTTP) as `augur --help` states them.
 Checks:
-  * every *.yaml parses (all documents) and has apiVersion, kind, metadata.name; every
+  * every *.yaml parses (all documents) and has apiVersion, kind, metadata.name (patch
+    files that a kustomization names are checked as part of what it renders); every
     *.json parses;
+  * every directory with a kustomization.yaml renders with `kubectl kustomize` (Debian's
+    kubernetes-client, kustomize 2.0.3, or newer) and what it renders passes the checks
+    below; `kubectl kustomize k8s/` renders exactly k8s/base/;
   * Deployments running augur: every argument is a flag `augur --help` lists (and every
     AUGUR_* env var matches one), --listen/--http-listen ports equal the `grpc`/`http`
     containerPorts and the defaults, probes hit those ports (gRPC probes on the health
     services `liveness`/`readiness`, HTTP probes on /healthz and /readyz), non-root,
     read-only root filesystem, requests and limits set; --tls-* files are mounted;
   * Services and ServiceMonitors name ports that the Deployment exposes;
+  * a PodDisruptionBudget keeps an augur pod up (KEDA has no fallback for an unreachable
+    scaler);
   * ScaledObjects with an external/external-push trigger: every metadata key is one augur
-    knows, scalerAddress points at the Service's gRPC port, `fallback` is configured,
-    enableTLS comes with a TriggerAuthentication carrying caCert/tlsClientCert/tlsClientKey;
+    knows (or its <key>FromEnv form), scalerAddress points at the Service's gRPC port,
+    `fallback` is configured, and then every trigger writes `metricType: AverageValue`
+    (KEDA v2.14-v2.17's webhook requires it); no Augur trigger uses `metricType: Value`
+    (Augur answers a total, which Value multiplies by the replica count); no two
+    ScaledObjects of a namespace scale the same workload (KEDA's webhook refuses the
+    second); enableTLS comes with a TriggerAuthentication carrying
+    caCert/tlsClientCert/tlsClientKey;
+  * NetworkPolicies selecting augur let in only what they name: the grpc port from KEDA's
+    namespace, the http port from Prometheus, and name only augur's ports;
   * the Dockerfile EXPOSEs the container ports;
   * README.md (with --readme) documents every flag and every metadata key, and no flag
     augur does not have;
@@ -32,6 +46,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -87,13 +102,43 @@ def port_of(addr):
     return int(m.group(1)) if m else None
 
 
+def kustomizations(k8s_dir):
+    """{directory: parsed kustomization.yaml} under k8s_dir (unparsable ones left out)."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(k8s_dir, "**", "kustomization.yaml"), recursive=True)):
+        try:
+            with open(path) as f:
+                out[os.path.dirname(path)] = yaml.safe_load(f) or {}
+        except yaml.YAMLError:
+            pass
+    return out
+
+
+def patch_files(k8s_dir, c):
+    """The files kustomizations use as patches (not resources of their own)."""
+    patches = set()
+    for directory, k in kustomizations(k8s_dir).items():
+        names = list(k.get("patchesStrategicMerge") or [])
+        names += [p.get("path") for p in k.get("patchesJson6902") or [] if p.get("path")]
+        for name in names:
+            path = os.path.normpath(os.path.join(directory, name))
+            if not os.path.exists(path):
+                c.fail(os.path.relpath(os.path.join(directory, "kustomization.yaml"), k8s_dir),
+                       f"names patch {name}, which does not exist")
+            patches.add(path)
+    return patches
+
+
 def load_documents(k8s_dir, c):
     docs = []  # (file, doc)
     files = sorted(glob.glob(os.path.join(k8s_dir, "**", "*.yaml"), recursive=True) +
                    glob.glob(os.path.join(k8s_dir, "**", "*.yml"), recursive=True))
     if not files:
         c.fail(k8s_dir, "no manifests found")
+    patches = patch_files(k8s_dir, c)
     for path in files:
+        if os.path.normpath(path) in patches:
+            continue
         rel = os.path.relpath(path, k8s_dir)
         try:
             with open(path) as f:
@@ -106,9 +151,10 @@ def load_documents(k8s_dir, c):
                 c.fail(rel, "a document is not a mapping")
                 continue
             if d.get("kind") == "Kustomization":
-                for res in d.get("resources", []):
-                    if not os.path.exists(os.path.join(os.path.dirname(path), res)):
-                        c.fail(rel, f"lists resource {res}, which does not exist")
+                for field in ("resources", "bases"):
+                    for res in d.get(field) or []:
+                        if not os.path.exists(os.path.join(os.path.dirname(path), res)):
+                            c.fail(rel, f"lists {field[:-1]} {res}, which does not exist")
                 continue
             for field in ("apiVersion", "kind"):
                 if not d.get(field):
@@ -225,23 +271,103 @@ def check_deployment(rel, d, flags, help_text, c):
     return ports
 
 
+def render_kustomizations(k8s_dir, kubectl, c):
+    """{directory relative to k8s_dir: [rendered documents]} of every kustomization."""
+    rendered = {}
+    dirs = sorted(kustomizations(k8s_dir))
+    if dirs and not kubectl:
+        c.fail(k8s_dir, "kubectl not found: it renders the kustomizations (run scripts/setup-deps.sh, "
+               "which installs Debian's kubernetes-client)")
+        return rendered
+    for directory in dirs:
+        rel = os.path.relpath(directory, k8s_dir)
+        r = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            c.fail(f"kubectl kustomize {rel}", f"exit code {r.returncode}: {r.stderr.strip()[:500]}")
+            continue
+        try:
+            rendered[rel] = [d for d in yaml.safe_load_all(r.stdout) if d is not None]
+        except yaml.YAMLError as e:
+            c.fail(f"kubectl kustomize {rel}", f"renders YAML that does not parse: {e}")
+    return rendered
+
+
+def selects(selector, labels):
+    match = (selector or {}).get("matchLabels") or {}
+    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+
+
+def check_disruption_budget(docs, pod_labels, c):
+    if not any(d.get("kind") == "PodDisruptionBudget" and selects((d.get("spec") or {}).get("selector"), labels)
+               and ((d.get("spec") or {}).get("minAvailable", 0) or 0) >= 1
+               for _, d in docs for labels in pod_labels):
+        c.fail("k8s", "no PodDisruptionBudget with minAvailable >= 1 selects the augur pods "
+               "(KEDA has no fallback while Augur is unreachable)")
+
+
+def check_network_policy(rel, d, pod_labels, ports, c):
+    spec = d.get("spec") or {}
+    if not any(selects(spec.get("podSelector"), labels) for labels in pod_labels):
+        return
+    where = f"{rel} NetworkPolicy/{d['metadata']['name']}"
+    by_number = {v: k for k, v in ports.items()}
+    opened = {}
+    for rule in spec.get("ingress") or []:
+        peers = rule.get("from") or []
+        if not peers:
+            c.fail(where, "an ingress rule without `from` admits every client")
+        for p in rule.get("ports") or []:
+            port = p.get("port")
+            name = port if port in ports else by_number.get(port)
+            if name is None:
+                c.fail(where, f"port {port!r} is not a port of the augur container ({ports})")
+                continue
+            opened.setdefault(name, []).extend(peers)
+        if not rule.get("ports"):
+            c.fail(where, "an ingress rule without `ports` opens every port")
+    for name, want in (("grpc", "KEDA's namespace"), ("http", "Prometheus")):
+        if name not in opened:
+            c.fail(where, f"does not let {want} reach the {name} port {ports.get(name)}")
+    for peer in opened.get("grpc", []):
+        ns = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+        if ns is None or "keda" not in ns:
+            c.fail(where, f"the grpc port admits {peer}, not KEDA's namespace")
+    for peer in opened.get("http", []):
+        pods = ((peer.get("podSelector") or {}).get("matchLabels") or {})
+        if "prometheus" not in " ".join(str(v) for v in pods.values()):
+            c.fail(where, f"the http port admits {peer}, not Prometheus' pods")
+
+
 def check(args):
     c = Checker()
     flags, augur_keys, keda_keys, help_text = augur_truth(args.augur, c)
     keys = augur_keys | keda_keys
     docs = load_documents(args.k8s, c)
+    rendered = render_kustomizations(args.k8s, args.kubectl, c)
+    if "." in rendered and "base" in rendered and rendered["."] != rendered["base"]:
+        c.fail("kubectl kustomize k8s", "renders something else than k8s/base (keep the two lists equal)")
 
     deployments = {}
-    for rel, d in docs:
+    pod_labels = []
+    sources = [(rel, d) for rel, d in docs] + [(f"kubectl kustomize {k}", d)
+                                               for k, ds in rendered.items() for d in ds]
+    for rel, d in sources:
         if d.get("kind") == "Deployment":
             ports = check_deployment(rel, d, flags, help_text, c)
             if ports is not None:
                 deployments[(d["metadata"].get("namespace"), d["metadata"]["name"])] = ports
+                pod_labels.append((((d.get("spec") or {}).get("template") or {}).get("metadata") or {})
+                                  .get("labels") or {})
     if not deployments:
         c.fail(args.k8s, "no Deployment runs a container named augur")
     all_ports = {}
     for ports in deployments.values():
         all_ports.update(ports)
+    if deployments:
+        check_disruption_budget(docs, pod_labels, c)
+    for rel, d in docs:
+        if d.get("kind") == "NetworkPolicy":
+            check_network_policy(rel, d, pod_labels, all_ports, c)
 
     services = {}
     for rel, d in docs:
@@ -268,16 +394,31 @@ def check(args):
             trigger_auths[(d["metadata"].get("namespace"), d["metadata"]["name"])] = params
 
     scaled = 0
+    targets = {}  # (namespace, kind, workload) -> ScaledObject
     for rel, d in docs:
         if d.get("kind") not in ("ScaledObject", "ScaledJob"):
             continue
         name, ns = d["metadata"]["name"], d["metadata"].get("namespace")
         where = f"{rel} {d['kind']}/{name}"
         spec = d.get("spec") or {}
+        if d["kind"] == "ScaledObject":
+            ref = spec.get("scaleTargetRef") or {}
+            target = (ns, ref.get("kind", "Deployment"), ref.get("name"))
+            other = targets.setdefault(target, (rel, name))
+            if other[1] != name:
+                c.fail(where, f"scales {target[1]} {target[2]}, as ScaledObject/{other[1]} ({other[0]}) "
+                       "does: KEDA's admission webhook refuses the second")
         for t in spec.get("triggers") or []:
             if t.get("type") not in ("external", "external-push"):
                 continue
             scaled += 1
+            metric_type = t.get("metricType")
+            if metric_type == "Value":
+                c.fail(where, "metricType: Value: Augur answers the total load, which the HPA would "
+                       "multiply by the replica count (use AverageValue)")
+            if d["kind"] == "ScaledObject" and spec.get("fallback") and metric_type != "AverageValue":
+                c.fail(where, "fallback without `metricType: AverageValue` written on the trigger "
+                       "(KEDA v2.14-v2.17's webhook refuses it)")
             md = t.get("metadata") or {}
             for k, v in md.items():
                 base = k[:-len("FromEnv")] if k.endswith("FromEnv") and len(k) > len("FromEnv") else k
@@ -358,6 +499,8 @@ def main():
     ap.add_argument("--dockerfile")
     ap.add_argument("--metrics-source", nargs="*", default=[])
     ap.add_argument("--readme", help="README.md: must document every flag and metadata key")
+    ap.add_argument("--kubectl", default=shutil.which("kubectl"),
+                    help="kubectl for `kubectl kustomize` (default: the one on PATH)")
     args = ap.parse_args()
     problems = check(args)
     if problems:

@@ -2,7 +2,7 @@
 """Proves check_manifests.py can fail: it must pass on a pristine copy of k8s/ and fail,
 naming the problem, on copies with one deliberate mistake each.
 
-Usage: selftest.py --augur PATH --k8s DIR --dockerfile PATH
+Usage: selftest.py --augur PATH --k8s DIR --dockerfile PATH --readme PATH [--kubectl PATH]
 """
 
 import argparse
@@ -18,21 +18,35 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MUTATIONS = [
     ("scaledobject-external.yaml", "targetValue:", "targetvalue:", "'targetvalue'"),
     ("scaledobject-external-push.yaml", "quantile:", "quantil:", "'quantil'"),
-    ("deployment.yaml", "--idle-ttl=15m", "--idle-tll=15m", "--idle-tll"),
-    ("deployment.yaml", "--http-listen=0.0.0.0:8080", "--http-listen=0.0.0.0:8081", "8081"),
-    ("deployment.yaml", "service: readiness", "service: ready", "'ready'"),
-    ("deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
+    ("base/deployment.yaml", "--idle-ttl=15m", "--idle-tll=15m", "--idle-tll"),
+    ("base/deployment.yaml", "--http-listen=0.0.0.0:8080", "--http-listen=0.0.0.0:8081", "8081"),
+    ("base/deployment.yaml", "service: readiness", "service: ready", "'ready'"),
+    ("base/deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
+    ("base/deployment.yaml", "minAvailable: 1", "minAvailable: 0", "PodDisruptionBudget"),
     ("scaledobject-external.yaml", "svc.cluster.local:6000", "svc.cluster.local:6001", "6001"),
     ("scaledobject-external.yaml", "failureThreshold: 3", "failureThresholdd: 3", "fallback"),
+    ("scaledobject-external.yaml", "      metricType: AverageValue   # required:", "      metricType: Value   # required:",
+     "metricType: Value"),
+    ("scaledobject-external-push.yaml", "      metricType: AverageValue", "      # metricType: AverageValue",
+     "fallback without `metricType: AverageValue`"),
+    ("tls/scaledobject-tls.yaml", "    name: payments", "    name: checkout", "admission webhook"),
     ("tls/triggerauthentication.yaml", "parameter: tlsClientKey", "parameter: tlsKey", "tlsClientKey"),
-    ("tls/deployment-tls.yaml", "mountPath: /etc/augur/tls", "mountPath: /etc/augur/certs", "/etc/augur/tls/tls.crt"),
-    ("servicemonitor.yaml", "honorLabels: true", "honorLabels: false", "honorLabels"),
-    ("namespace.yaml", "kind: Namespace", "kind: Namespace\n  bad: [unclosed", "YAML"),
+    ("tls/deployment-tls-patch.yaml", "mountPath: /etc/augur/tls", "mountPath: /etc/augur/certs", "/etc/augur/tls/tls.crt"),
+    ("tls/deployment-tls-patch.yaml", "- op: replace\n  path: /spec/template/spec/containers/0/readinessProbe",
+     "- op: add\n  path: /spec/template/spec/containers/0/startupProbe", "cannot use TLS"),
+    ("tls/kustomization.yaml", "path: deployment-tls-patch.yaml", "path: deployment-tls.yaml", "does not exist"),
+    ("kustomization.yaml", "  - base/servicemonitor.yaml\n", "", "renders something else"),
+    ("base/kustomization.yaml", "  - service.yaml", "  - services.yaml", "kubectl kustomize base"),
+    ("networkpolicy.yaml", "kubernetes.io/metadata.name: keda", "kubernetes.io/metadata.name: default",
+     "not KEDA's namespace"),
+    ("networkpolicy.yaml", "port: 8080   # http", "port: 8081   # http", "8081"),
+    ("base/servicemonitor.yaml", "honorLabels: true", "honorLabels: false", "honorLabels"),
+    ("base/namespace.yaml", "kind: Namespace", "kind: Namespace\n  bad: [unclosed", "YAML"),
 ]
 
 
-def run_checker(augur, k8s, dockerfile, readme=None):
-    extra = ["--readme", readme] if readme else []
+def run_checker(augur, k8s, dockerfile, readme=None, kubectl=None):
+    extra = (["--readme", readme] if readme else []) + (["--kubectl", kubectl] if kubectl else [])
     r = subprocess.run([sys.executable, os.path.join(HERE, "check_manifests.py"), "--augur", augur,
                         "--k8s", k8s, "--dockerfile", dockerfile] + extra,
                        capture_output=True, text=True, timeout=120)
@@ -45,12 +59,13 @@ def main():
     ap.add_argument("--k8s", required=True)
     ap.add_argument("--dockerfile", required=True)
     ap.add_argument("--readme", required=True)
+    ap.add_argument("--kubectl")
     args = ap.parse_args()
     failures = []
     with tempfile.TemporaryDirectory(prefix="augur-manifests-") as tmp:
         pristine = os.path.join(tmp, "pristine")
         shutil.copytree(args.k8s, pristine)
-        rc, out = run_checker(args.augur, pristine, args.dockerfile)
+        rc, out = run_checker(args.augur, pristine, args.dockerfile, kubectl=args.kubectl)
         if rc != 0:
             failures.append(f"the pristine manifests fail the check:\n{out}")
         for i, (rel, old, new, expect) in enumerate(MUTATIONS):
@@ -64,7 +79,7 @@ def main():
                 continue
             with open(path, "w") as f:
                 f.write(text.replace(old, new, 1))
-            rc, out = run_checker(args.augur, copy, args.dockerfile)
+            rc, out = run_checker(args.augur, copy, args.dockerfile, kubectl=args.kubectl)
             verdict = "caught" if rc != 0 and expect in out else "MISSED"
             print(f"{verdict}: {rel}: {old!r} -> {new!r}")
             if verdict == "MISSED":
@@ -73,13 +88,13 @@ def main():
         # README.md must document every flag: drop one row's flag name.
         with open(args.readme) as f:
             readme = f.read()
-        rc, out = run_checker(args.augur, pristine, args.dockerfile, args.readme)
+        rc, out = run_checker(args.augur, pristine, args.dockerfile, args.readme, args.kubectl)
         if rc != 0:
             failures.append(f"the real README fails the check:\n{out}")
         broken = os.path.join(tmp, "README.md")
         with open(broken, "w") as f:
             f.write(readme.replace("`--idle-ttl`", "`idle ttl`"))
-        rc, out = run_checker(args.augur, pristine, args.dockerfile, broken)
+        rc, out = run_checker(args.augur, pristine, args.dockerfile, broken, args.kubectl)
         verdict = "caught" if rc != 0 and "--idle-ttl" in out else "MISSED"
         print(f"{verdict}: README.md without --idle-ttl")
         if verdict == "MISSED":
