@@ -718,8 +718,12 @@ void ServiceTest::ExpectFirstCallsWaitOffTheRpcThreads(ManualExecutor* executor)
       statuses[i] = GetMetrics(Ref({}, "cold"), "augur-cold", &resp);
     });
   }
-  // Bounded: the first call tracks the object and queues its first refresh.
-  for (int i = 0; i < 10000 && executor->pending() == 0; ++i) std::this_thread::yield();
+  // Bounded in time (a count of yields ran out on a busy machine): the first call tracks
+  // the object and queues its first refresh.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (executor->pending() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
   ASSERT_EQ(executor->pending(), 1u);
   // The cold calls wait, but they hold no gRPC thread: the warm object answers now.
   bool active = false;
@@ -829,12 +833,16 @@ TEST_F(ServiceTest, StreamIsActiveSendsNothingUntilActiveThenOnlyActivations) {
     return level;
   });
   auto ref = Ref({{"activationThreshold", "5"}, {"minHistory", "0s"}});
+  // The object has an (inactive) answer before the stream opens, computed on this thread
+  // (the refreshes run inline where the tracker is ticked).
+  bool active = true;
+  ASSERT_TRUE(IsActive(ref, &active).ok());
+  EXPECT_FALSE(active);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto reader = stub_->StreamIsActive(&ctx, ref);
   // Inactive answers: the stream wakes for each and sends nothing (the first message read
   // below is the `true` that follows).
-  bool active = true;
   for (int i = 0; i < 3; ++i) {
     AdvanceAndTick(300);
     ASSERT_TRUE(IsActive(ref, &active).ok());
