@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -632,7 +633,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
   std::string from = "0s", svg_last = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
-  std::string values_path;
+  std::string values_path, shortfall;
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
   int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
   bool json = false;
@@ -652,13 +653,17 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("max-replicas", po::value(&max_replicas)->default_value(max_replicas), "HPA maxReplicas")
       ("scale-down-stabilization", po::value(&stabilization)->default_value(stabilization), "HPA scale-down window")
       ("horizon", po::value(&horizon), "Augur horizon (default startup + 1m)")
-      ("quantile", po::value(&quantile)->default_value(quantile), "Augur forecast quantile")
+      ("shortfall", po::value(&shortfall),
+       "Augur shortfall budget, e.g. 2% (the default when --quantile is not given)")
+      ("quantile", po::value(&quantile),
+       "Augur forecast quantile (instead of a shortfall budget)")
       ("mode", po::value(&mode)->default_value(mode), "predictive | forecast | shadow")
       ("history", po::value(&history)->default_value(history), "Augur history window")
       ("refresh", po::value(&refresh)->default_value(refresh), "Augur refreshInterval")
       ("refit", po::value(&refit)->default_value(refit), "Augur refitInterval")
       ("min-history", po::value(&min_history)->default_value(min_history), "Augur minHistory")
-      ("max-forecast-error", po::value(&max_forecast_error)->default_value(max_forecast_error), "Augur maxForecastError")
+      ("max-forecast-error", po::value(&max_forecast_error),
+       "Augur maxForecastError (default 1 with --quantile, none with a budget)")
       ("seasonality", po::value(&seasonality)->default_value(seasonality), "auto | none | 1d,1w ...")
       ("uncertainty-samples", po::value(&uncertainty)->default_value(uncertainty),
        "forecast uncertainty samples (the scaler's --uncertainty-samples default)")
@@ -692,7 +697,19 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   config.hpa.scale_down_stabilization_seconds = Seconds("scale-down-stabilization", stabilization);
   config.policy.horizon_seconds =
       horizon.empty() ? config.startup_seconds + 60 : Seconds("horizon", horizon);
-  config.policy.quantile = quantile;
+  if (vm.count("quantile") && vm.count("shortfall")) {
+    throw UsageError{"--quantile and --shortfall: give one (a budget, or a fixed quantile)"};
+  }
+  if (vm.count("quantile")) {
+    config.policy.quantile = quantile;
+    config.policy.shortfall.reset();
+  } else {
+    absl::StatusOr<double> budget =
+        shortfall.empty() ? absl::StatusOr<double>(scaler::kDefaultShortfall)
+                          : scaler::ParseShortfall(shortfall);
+    if (!budget.ok()) throw UsageError{absl::StrCat("--shortfall ", budget.status().message())};
+    config.policy.shortfall = *budget;
+  }
   if (mode == "predictive") {
     config.policy.mode = scaler::Mode::kPredictive;
   } else if (mode == "forecast") {
@@ -703,7 +720,10 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
     throw UsageError{absl::StrCat("--mode '", mode, "': expected predictive, forecast or shadow")};
   }
   config.policy.min_history_seconds = Seconds("min-history", min_history);
-  config.policy.max_forecast_error = max_forecast_error;
+  config.policy.max_forecast_error =
+      vm.count("max-forecast-error") ? max_forecast_error
+      : config.policy.shortfall      ? std::numeric_limits<double>::infinity()
+                                     : 1.0;
   config.history_seconds = Seconds("history", history);
   config.refresh_seconds = Seconds("refresh", refresh);
   config.refit_seconds = Seconds("refit", refit);

@@ -27,6 +27,8 @@ class ObjectReplay {
   // One refresh at `now` (non-decreasing from call to call).
   Refresh RefreshAt(double now);
 
+  scaler::ObjectModel& model() { return model_; }
+
  private:
   const Trace& trace_;
   scaler::ObjectModel model_;

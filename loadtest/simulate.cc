@@ -157,31 +157,39 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
         t_end - t0, "s): expected a shorter --warmup or a longer trace"));
   }
 
-  if (config.values) {
-    const Trace& v = *config.values;
+  auto check_series = [&](const std::string& what, const Trace& v) -> absl::Status {
     if (v.timestamps.empty()) {
       return absl::InvalidArgumentError(
-          "the values series is empty: expected timestamp,value rows");
+          absl::StrCat(what, " is empty: expected timestamp,value rows"));
     }
     for (size_t i = 0; i < v.values.size(); ++i) {
       if (!(v.values[i] >= 0)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "the values series has ", v.values[i], " at ", Fmt(v.timestamps[i], 12),
+            what, " has ", v.values[i], " at ", Fmt(v.timestamps[i], 12),
             ": expected metric values >= 0"));
       }
     }
     if (v.timestamps.front() > eval_start + kEps) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the values series starts at ", Fmt(v.timestamps.front(), 12),
+          what, " starts at ", Fmt(v.timestamps.front(), 12),
           ", after the scored window's start ", Fmt(eval_start, 12),
           ": expected values from the end of the warm-up on"));
     }
     const double reach = v.timestamps.back() + 2 * std::max(v.MedianStep(), config.sync_seconds);
     if (reach < t_end - dt - kEps) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the values series ends at ", Fmt(v.timestamps.back(), 12), ", before the run's end ",
+          what, " ends at ", Fmt(v.timestamps.back(), 12), ", before the run's end ",
           Fmt(t_end, 12), ": expected values up to the end of the trace"));
     }
+    return absl::OkStatus();
+  };
+  if (config.values) {
+    absl::Status vs = check_series("the values series", *config.values);
+    if (!vs.ok()) return vs;
+  }
+  for (const auto& alt : config.alternatives) {
+    absl::Status vs = check_series("the alternative '" + alt.name + "'", alt.series);
+    if (!vs.ok()) return vs;
   }
 
   HpaConfig hpa = config.hpa;
@@ -190,17 +198,52 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   PolicyRun reactive(hpa, initial);
   PolicyRun augur(hpa, initial);
   std::optional<PolicyRun> values;
-  size_t values_newest = 0;  // index past the newest value at or before t
   if (config.values) values.emplace(hpa, initial);
+  std::vector<PolicyRun> extra(config.extra_policies.size(), PolicyRun(hpa, initial));
+  std::vector<PolicyRun> alternatives(config.alternatives.size(), PolicyRun(hpa, initial));
   scaler::ObjectConfig model_config;
   model_config.step_seconds = step;
   model_config.history_seconds = config.history_seconds;
   model_config.refit_interval_seconds = config.refit_seconds;
+  model_config.refresh_interval_seconds = config.refresh_seconds;
+  model_config.target_value = hpa.target;
+  model_config.ignore_null_values = config.ignore_null_values;
   model_config.policy = config.policy;
   model_config.fit_options = config.forecast;
   ObjectReplay replay(trace, model_config);
+  std::vector<size_t> extra_index;
+  for (const scaler::PolicyConfig& p : config.extra_policies) {
+    extra_index.push_back(replay.model().AddExtraPolicy(p));
+  }
+
+  // A value series as KEDA would serve it: its newest value at or before t while it is
+  // at most two of its own steps old; past that an empty result (0, or an error).
+  struct SeriesCursor {
+    const Trace* series;
+    double step;
+    size_t newest = 0;  // index past the newest value at or before t
+    std::optional<double> At(double t, bool ignore_null) {
+      while (newest < series->timestamps.size() && series->timestamps[newest] <= t + kEps) {
+        ++newest;
+      }
+      // Before its first sample (in the warm-up) the HPA sees a metric error and holds.
+      if (newest == 0) return std::nullopt;
+      if (t - series->timestamps[newest - 1] > 2 * step + kEps) {
+        return ignore_null ? std::optional<double>(0.0) : std::nullopt;
+      }
+      return series->values[newest - 1];
+    }
+  };
+  std::optional<SeriesCursor> values_cursor;
+  if (config.values) values_cursor = SeriesCursor{&*config.values, config.values->MedianStep()};
+  std::vector<SeriesCursor> alt_cursors;
+  for (const auto& alt : config.alternatives) {
+    alt_cursors.push_back(SeriesCursor{&alt.series, alt.series.MedianStep()});
+  }
+  SeriesCursor demand_cursor{&trace, step};
 
   std::map<scaler::Reason, int> reasons;
+  std::map<std::string, int> shapes;
   const auto n_ticks = static_cast<int64_t>(std::floor((t_end - t0) / dt + kEps));
   const int64_t report_every = std::max<int64_t>(1, n_ticks / 100);
   size_t newest = 0;
@@ -208,12 +251,15 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   double last_refresh = -1e300;
   scaler::Decision decision;
   std::optional<double> augur_value;  // nullopt: the object has no answer (the HPA holds)
+  std::vector<std::optional<double>> extra_values(extra.size());
+  std::string shape;
   for (int64_t k = 0; k < n_ticks; ++k) {
     const double t = t0 + static_cast<double>(k) * dt;
     while (newest + 1 < trace.timestamps.size() && trace.timestamps[newest + 1] <= t + kEps) {
       ++newest;
     }
     const double demand = trace.values[newest];
+    const bool gap = t - trace.timestamps[newest] > 2 * step + kEps;
     if (t - last_refresh >= config.refresh_seconds - kEps) {
       const ObjectReplay::Refresh r = replay.RefreshAt(t);
       if (r.fitted) ++result.fits;
@@ -221,26 +267,40 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
       if (r.status.ok()) {
         if (r.update.predicted) ++result.predictions;
         decision = r.update.answer->decision;
-        augur_value = decision.value;
+        augur_value = decision.has_value ? std::optional<double>(decision.value) : std::nullopt;
+        shape = r.update.answer->budget ? r.update.answer->budget->shape : "";
+        for (size_t i = 0; i < extra.size(); ++i) {
+          const scaler::Decision& e = replay.model().ExtraDecision(extra_index[i]);
+          extra_values[i] = e.has_value ? std::optional<double>(e.value) : std::nullopt;
+        }
       } else {
         augur_value.reset();
+        for (auto& v : extra_values) v.reset();
       }
       last_refresh = t;
     }
-    const bool scored = t >= eval_start - kEps;
-    reactive.Tick(t, dt, demand, demand, config.capacity, config.startup_seconds, scored);
+    const bool in_window = t >= eval_start - kEps;
+    const bool scored = in_window && !gap;
+    if (in_window && gap) result.gap_seconds += dt;
+    reactive.Tick(t, dt, demand_cursor.At(t, config.ignore_null_values), demand, config.capacity,
+                  config.startup_seconds, scored);
     augur.Tick(t, dt, augur_value, demand, config.capacity, config.startup_seconds, scored);
+    for (size_t i = 0; i < extra.size(); ++i) {
+      extra[i].Tick(t, dt, extra_values[i], demand, config.capacity, config.startup_seconds, scored);
+    }
+    for (size_t i = 0; i < alternatives.size(); ++i) {
+      alternatives[i].Tick(t, dt, alt_cursors[i].At(t, config.ignore_null_values), demand,
+                           config.capacity, config.startup_seconds, scored);
+    }
     std::optional<double> values_value;
     if (values) {
-      const Trace& v = *config.values;
-      while (values_newest < v.timestamps.size() && v.timestamps[values_newest] <= t + kEps) {
-        ++values_newest;
-      }
-      // Before its first sample (in the warm-up) the HPA sees a metric error and holds.
-      if (values_newest > 0) values_value = v.values[values_newest - 1];
+      values_value = values_cursor->At(t, config.ignore_null_values);
       values->Tick(t, dt, values_value, demand, config.capacity, config.startup_seconds, scored);
     }
-    if (scored) ++reasons[decision.reason];
+    if (scored) {
+      ++reasons[decision.reason];
+      if (!shape.empty()) ++shapes[shape];
+    }
     if (row_every > 0 && k % row_every == 0) {
       SimulationRow row;
       row.time = t;
@@ -271,10 +331,19 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
     values->Finish();
     result.values = values->report;
   }
+  for (PolicyRun& e : extra) {
+    e.Finish();
+    result.extra_policies.push_back(e.report);
+  }
+  for (PolicyRun& a : alternatives) {
+    a.Finish();
+    result.alternatives.push_back(a.report);
+  }
   result.evaluated_seconds = reactive.time;
   for (const auto& [reason, count] : reasons) {
     result.augur_reasons.emplace_back(scaler::ReasonName(reason), count);
   }
+  for (const auto& [name, count] : shapes) result.augur_shapes.emplace_back(name, count);
   if (progress) progress(1.0);
   return result;
 }
@@ -403,6 +472,8 @@ std::string SimulationJson(const SimulationResult& result) {
   };
   nlohmann::json reasons = nlohmann::json::object();
   for (const auto& [name, count] : result.augur_reasons) reasons[name] = count;
+  nlohmann::json shapes = nlohmann::json::object();
+  for (const auto& [name, count] : result.augur_shapes) shapes[name] = count;
   nlohmann::json j{{"reactive", policy(result.reactive)},
                    {"augur", policy(result.augur)},
                    {"run",
@@ -411,7 +482,9 @@ std::string SimulationJson(const SimulationResult& result) {
                      {"fits", result.fits},
                      {"fit_failures", result.fit_failures},
                      {"predictions", result.predictions},
-                     {"augur_reason_ticks", reasons}}}};
+                     {"gap_hours", result.gap_seconds / 3600},
+                     {"augur_reason_ticks", reasons},
+                     {"augur_shape_ticks", shapes}}}};
   if (result.values) j["values"] = policy(*result.values);
   return j.dump();
 }

@@ -14,7 +14,10 @@
 //
 // Model of time: a tick every `sync_seconds` (the HPA sync period) starting at the
 // trace's first timestamp; demand is the trace's newest sample at or before t
-// (sample-and-hold) and is visible to both scalers at once (no scrape lag). Everything
+// (sample-and-hold) and is visible to both scalers at once (no scrape lag). Where the
+// newest sample is more than two of the trace's steps old the trace has a gap: a gap is
+// not demand, so it is not scored, and each scaler gets what KEDA would get there (an
+// empty result: 0 or an error, by `ignore_null_values`; Augur its own rule). Everything
 // within a tick is constant, so the integrals are exact when the trace's timestamps fall
 // on the tick grid (true for steps that are multiples of the sync period).
 //
@@ -57,6 +60,20 @@ struct SimulationConfig {
   // before t (sample-and-hold). It must start no later than the scored window and reach
   // to within two of its own steps of the run's end; values must be >= 0.
   std::optional<Trace> values;
+  // As the metadata key: an empty result (here, a gap: no sample within two steps) is 0
+  // for the reactive scaler and the value policies (true), or an error the HPA holds on
+  // (false). Augur's own rule for a missing current value is its model's (forecast only).
+  bool ignore_null_values = true;
+
+  // The frontier in one replay: more Augur policies decided from the same forecasts and
+  // shortfall record (e.g. other budgets; their mode is Augur's), and more value
+  // policies (e.g. reactive with headroom, peak-hold), each scored as its own policy.
+  std::vector<scaler::PolicyConfig> extra_policies;
+  struct NamedSeries {
+    std::string name;
+    Trace series;
+  };
+  std::vector<NamedSeries> alternatives;
 
   // kInvalidArgument naming the field, the value and what is expected.
   absl::Status Validate() const;
@@ -91,13 +108,19 @@ struct SimulationResult {
   PolicyReport reactive;
   PolicyReport augur;
   std::optional<PolicyReport> values;  // when SimulationConfig::values is set
-  double evaluated_seconds = 0;
+  // SimulationConfig::extra_policies, then ::alternatives, in order.
+  std::vector<PolicyReport> extra_policies, alternatives;
+  double evaluated_seconds = 0;  // scored time (gaps excluded)
+  // Time of the scoring window that fell into a gap of the trace (no sample within two
+  // steps): not scored, as a gap is not demand.
+  double gap_seconds = 0;
   double step_seconds = 0;  // the trace's median step
   int fits = 0;
   int fit_failures = 0;
   int predictions = 0;
-  // Ticks spent in each of Augur's reasons over the evaluated window (reason name -> count).
-  std::vector<std::pair<std::string, int>> augur_reasons;
+  // Ticks spent in each of Augur's reasons over the evaluated window (reason name -> count),
+  // and (budget mode) on each policy shape (shortfall.h).
+  std::vector<std::pair<std::string, int>> augur_reasons, augur_shapes;
   std::vector<SimulationRow> rows;  // every `row_every` ticks (all ticks if 1)
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,10 +14,62 @@ namespace {
 constexpr double kTimeEps = 1e-6;
 // A forecast grid longer than this many steps is cut (a horizon of weeks at 1 s steps).
 constexpr int kMaxGridSteps = 100000;
+// The HPA's default scale-down stabilisation window (docs/keda.md §4): how long it keeps
+// the largest recommendation, which the shortfall record emulates.
+constexpr double kHpaScaleDownStabilizationSeconds = 300;
+// The shortfall record's memory: two days, or 500 steps for coarse series (so that a
+// budget of 1 % still sees a few shortfalls).
+constexpr double kRecordMemorySeconds = 2 * 86400;
+constexpr double kRecordMemorySteps = 500;
+
+ShortfallConfig RecordConfigFor(const ObjectConfig& c) {
+  ShortfallConfig r;
+  r.target_value = c.target_value;
+  r.lead_seconds = c.policy.horizon_seconds;
+  r.hold_seconds = kHpaScaleDownStabilizationSeconds;
+  r.step_seconds = c.step_seconds;
+  r.score_every_seconds = std::min(c.refresh_interval_seconds, c.step_seconds);
+  r.memory_seconds = std::max(kRecordMemorySeconds, kRecordMemorySteps * c.step_seconds);
+  return r;
+}
+
+std::string Percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%%", share * 100);
+  return buf;
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+std::string Hours(double seconds) {
+  char buf[32];
+  if (seconds >= 2 * 86400) {
+    std::snprintf(buf, sizeof buf, "%.1fd", seconds / 86400);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  }
+  return buf;
+}
 
 }  // namespace
 
-ObjectModel::ObjectModel(ObjectConfig config) : config_(std::move(config)) {}
+ObjectModel::ObjectModel(ObjectConfig config)
+    : config_(std::move(config)), record_(RecordConfigFor(config_)) {
+  main_.policy = config_.policy;
+}
+
+size_t ObjectModel::AddExtraPolicy(const PolicyConfig& policy) {
+  PolicyState state;
+  state.policy = policy;
+  // The record's ingredients are built for the object's own mode.
+  state.policy.mode = config_.policy.mode;
+  extra_.push_back(std::move(state));
+  return extra_.size() - 1;
+}
 
 double ObjectModel::FetchStart(double now) const {
   const double step = config_.step_seconds;
@@ -153,19 +206,106 @@ HistorySummary ObjectModel::Summarize() const {
   return h;
 }
 
+void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
+                            const AnswerInputs& inputs, const std::string& no_forecast_detail) {
+  PolicyInput input;
+  input.current = current_;
+  input.history_seconds = t_.size() >= 2 ? static_cast<double>(t_.back() - t_.front()) : 0;
+  input.forecast = fc;
+  input.error_ratio = errors_.Ratio();
+  input.no_forecast_detail = no_forecast_detail;
+  state.budget.reset();
+  if (state.policy.shortfall) {
+    const double b = *state.policy.shortfall;
+    const BudgetChoice choice = record_.Choose(b, state.last_shape);
+    const std::vector<ShapeDef>& shapes = Shapes();
+    BudgetInput in;
+    BudgetState bs;
+    bs.budget = b;
+    if (choice.chosen) {
+      const int s = *choice.chosen;
+      const ShapeOption& o = choice.options[s];
+      state.last_shape = s;
+      in.answer = record_.AnswerOf(inputs, s, o.theta);
+      in.use_headroom = shapes[s].kind == ShapeDef::kHeadroom;
+      bs.calibrated = true;
+      bs.shape = shapes[s].name;
+      bs.theta = o.theta;
+      bs.reachable = o.reachable;
+      bs.expected_rate = o.rate;
+    }
+    if (choice.best_forecast) {
+      const int s = *choice.best_forecast;
+      in.forecast_peak = record_.AnswerOf(inputs, s, choice.options[s].theta, false);
+    } else if (fc != nullptr) {
+      // Cold start: the model's own interval at the budget's tail.
+      if (const std::vector<double>* cold = fc->Quantile(1 - b)) {
+        in.forecast_peak = *std::max_element(cold->begin(), cold->end());
+        if (!choice.chosen) {
+          in.answer = in.forecast_peak;
+          bs.shape = shapes[0].name;
+        }
+      }
+    }
+    for (size_t s = 0; s < shapes.size(); ++s) {
+      if (shapes[s].kind == ShapeDef::kHeadroom && choice.options[s].calibrated) {
+        in.headroom_value = record_.AnswerOf(inputs, static_cast<int>(s), choice.options[s].theta);
+      }
+    }
+    if (in.answer && current_ && (in.use_headroom || !in.forecast_peak ||
+                                  *in.answer > *in.forecast_peak)) {
+      bs.headroom = *in.answer - *current_;
+    } else if (in.forecast_peak && !inputs.yhat.empty()) {
+      bs.headroom = *in.forecast_peak - *std::max_element(inputs.yhat.begin(), inputs.yhat.end());
+    }
+    bs.realised_rate = record_.RealisedRate();
+    bs.window_seconds = record_.ScoredSeconds();
+    bs.total_scored_seconds = record_.TotalScoredSeconds();
+    bs.total_short_seconds = record_.TotalShortSeconds();
+
+    std::string detail = "budget " + Percent(b) + ": ";
+    if (!choice.chosen) {
+      detail += "the model's " + Percent(1 - b) + " quantile (record " +
+                Hours(record_.ScoredSeconds()) + " of the " + Hours(choice.needed_seconds) +
+                " it needs)";
+    } else {
+      const ShapeOption& o = choice.options[*choice.chosen];
+      detail += bs.shape + " theta " + Number(bs.theta) +
+                (o.reachable ? "" : " (the largest tried: the budget is out of reach)") +
+                ", record " + Percent(o.rate) + " short at it";
+      if (bs.realised_rate) {
+        detail += ", realised " + Percent(*bs.realised_rate) + " over " +
+                  Hours(record_.ScoredSeconds());
+      }
+    }
+    in.detail = std::move(detail);
+    input.budget = std::move(in);
+    state.budget = bs;
+  }
+  state.decision = Decide(state.policy, input);
+}
+
 AnswerUpdate ObjectModel::Update(double now) {
   AnswerUpdate update;
   auto answer = std::make_shared<Answer>();
 
-  // Forecast (now, now + horizon], with the samples since the fit as `recent`.
+  // Forecast (now, now + horizon], with the samples since the fit as `recent`: the bands,
+  // each policy's quantile, and a budget's tail (its cold start).
   std::optional<forecast::Forecast> fc;
   std::string no_forecast_detail;
   if (model_ != nullptr) {
     std::vector<double> levels = {kBandLow, 0.5, kBandHigh};
-    if (std::find(levels.begin(), levels.end(), config_.policy.quantile) == levels.end()) {
-      levels.push_back(config_.policy.quantile);
-      std::sort(levels.begin(), levels.end());
+    auto want = [&levels](double level) {
+      for (double l : levels) {
+        if (std::fabs(l - level) < 1e-9) return;
+      }
+      levels.push_back(level);
+    };
+    want(config_.policy.shortfall ? 1 - *config_.policy.shortfall : config_.policy.quantile);
+    for (const PolicyState& e : extra_) {
+      want(e.policy.shortfall ? 1 - *e.policy.shortfall : e.policy.quantile);
     }
+    std::sort(levels.begin(), levels.end());
     absl::StatusOr<forecast::Forecast> p = model_->Predict(HorizonGrid(now), levels, Recent());
     if (p.ok()) {
       fc = std::move(*p);
@@ -179,19 +319,38 @@ AnswerUpdate ObjectModel::Update(double now) {
     no_forecast_detail = absl::StrCat("no model yet (", t_.size(), " points)");
   }
 
-  // Score past forecasts against the new observations, then decide.
+  // Score past forecasts and answers against the new observations.
   errors_.Observe(unscored_t_, unscored_v_, config_.step_seconds);
+  record_.Observe(unscored_t_, unscored_v_);
   unscored_t_.clear();
   unscored_v_.clear();
   if (fc) errors_.RecordForecast(now, current_, fc->timestamps, fc->yhat);
 
-  PolicyInput input;
-  input.current = current_;
-  input.history_seconds = t_.size() >= 2 ? static_cast<double>(t_.back() - t_.front()) : 0;
-  input.forecast = fc ? &*fc : nullptr;
-  input.error_ratio = errors_.Ratio();
-  input.no_forecast_detail = no_forecast_detail;
-  answer->decision = Decide(config_.policy, input);
+  // What this refresh's answers are made of (shortfall.h).
+  AnswerInputs inputs;
+  inputs.current = current_;
+  inputs.floor_at_current = config_.policy.mode != Mode::kForecast;
+  const std::vector<double>* high = fc ? fc->Quantile(kBandHigh) : nullptr;
+  if (fc && high != nullptr && !fc->yhat.empty()) {
+    inputs.yhat = fc->yhat;
+    inputs.width.resize(fc->yhat.size());
+    for (size_t k = 0; k < fc->yhat.size(); ++k) {
+      const double w = (*high)[k] - fc->yhat[k];
+      inputs.width[k] = std::isfinite(w) && w > 0 ? w : 0;
+      if (!std::isfinite(inputs.yhat[k])) inputs.yhat[k] = 0;
+    }
+  }
+
+  DecideFor(main_, fc ? &*fc : nullptr, inputs, no_forecast_detail);
+  for (PolicyState& e : extra_) DecideFor(e, fc ? &*fc : nullptr, inputs, no_forecast_detail);
+  record_.RecordAnswer(now, inputs,
+                       main_.decision.has_value ? std::optional<double>(main_.decision.value)
+                                                : std::nullopt);
+  answer->decision = main_.decision;
+  if (!main_.decision.has_value) {
+    answer->status = absl::UnavailableError(main_.decision.detail);
+  }
+  answer->budget = main_.budget;
 
   answer->computed_at = now;
   answer->step_seconds = config_.step_seconds;
@@ -212,10 +371,11 @@ AnswerUpdate ObjectModel::Update(double now) {
     answer->yhat = fc->yhat;
     answer->lower = row(kBandLow);
     answer->upper = row(kBandHigh);
-    answer->at_quantile = row(config_.policy.quantile);
+    answer->at_quantile = row(config_.policy.shortfall ? 1 - *config_.policy.shortfall
+                                                       : config_.policy.quantile);
     answer->components = std::move(fc->components);
   }
-  answer->error_ratio = input.error_ratio;
+  answer->error_ratio = errors_.Ratio();
   answer->mase = errors_.Mase();
 
   update.previous_reason = last_reason_;

@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "forecast/forecast.h"
 #include "scaler/policy.h"
+#include "scaler/shortfall.h"
 
 namespace scaler {
 
@@ -42,7 +43,9 @@ inline constexpr double kBandHigh = 0.9;
 struct ObjectConfig {
   double step_seconds = 60;         // the query's resolution; > 0
   double history_seconds = 7 * 86400;
+  double refresh_interval_seconds = 30;
   double refit_interval_seconds = 600;
+  double target_value = 1;          // the HPA's per-pod target (the shortfall record's pod)
   bool ignore_null_values = true;   // empty result / NaN newest sample -> 0 (else an error)
   PolicyConfig policy;              // mode, quantile, horizon, minHistory, maxForecastError
   forecast::Options fit_options;
@@ -64,6 +67,20 @@ struct ModelSummary {
   std::string fit_error;    // the last fit's error, if it failed
 };
 
+// The shortfall budget's state at an answer (budget mode).
+struct BudgetState {
+  double budget = 0;              // the share of time accepted short
+  bool calibrated = false;        // false: the model's own intervals (cold start)
+  std::string shape;              // the policy shape the answer is built on (shortfall.h)
+  double theta = 0;               // the shape's headroom parameter (shortfall.h)
+  double headroom = 0;            // the answer's headroom in the metric's unit
+  bool reachable = true;          // the record says some headroom meets the budget
+  double expected_rate = 0;       // the record's estimate at the chosen headroom
+  std::optional<double> realised_rate;  // of the actual answers, over `window_seconds`
+  double window_seconds = 0;      // the record's effective window (scored time)
+  double total_scored_seconds = 0, total_short_seconds = 0;  // ever, unforgotten
+};
+
 // What an object answers, as of its last refresh. Immutable once published.
 struct Answer {
   // Non-OK when the object has no answer to give (e.g. its query returns several
@@ -79,6 +96,7 @@ struct Answer {
   std::vector<double> forecast_timestamps, yhat, lower, upper, at_quantile;
   std::vector<forecast::Component> components;
   std::optional<double> error_ratio, mase;
+  std::optional<BudgetState> budget;  // budget mode only
   // How many inactive -> active transitions the object's answers have made so far
   // (StreamIsActive sends `true` for each, even one shorter than a stream's wake-up).
   uint64_t activations = 0;
@@ -141,6 +159,14 @@ class ObjectModel {
   // For tests and the Inspector.
   size_t history_points() const { return t_.size(); }
   const forecast::Model* model() const { return model_.get(); }
+  const ShortfallRecord& shortfall_record() const { return record_; }
+
+  // Extra policies decided from the same forecast and record at every Update (for
+  // `augur-loadtest simulate`'s frontier: one replay, many budgets). Returns the index
+  // to pass to ExtraDecision().
+  size_t AddExtraPolicy(const PolicyConfig& policy);
+  // The extra policy's decision at the last Update.
+  const Decision& ExtraDecision(size_t index) const { return extra_[index].decision; }
 
  private:
   forecast::Series History() const;
@@ -148,6 +174,15 @@ class ObjectModel {
   forecast::Series Recent() const;
   std::vector<double> HorizonGrid(double now) const;
   HistorySummary Summarize() const;
+  // The policy's inputs and decision from a forecast (may be null) for one policy.
+  struct PolicyState {
+    PolicyConfig policy;
+    std::optional<int> last_shape;
+    Decision decision;
+    std::optional<BudgetState> budget;
+  };
+  void DecideFor(PolicyState& state, const forecast::Forecast* fc, const AnswerInputs& inputs,
+                 const std::string& no_forecast_detail);
 
   ObjectConfig config_;
   // History, compact: seconds since `base_` and float values (8 bytes a point, so that a
@@ -168,6 +203,9 @@ class ObjectModel {
   std::string fit_error_;
 
   ForecastErrorTracker errors_;
+  ShortfallRecord record_;
+  PolicyState main_;
+  std::vector<PolicyState> extra_;
   std::optional<Reason> last_reason_;
   bool last_active_ = false;
   uint64_t activations_ = 0;

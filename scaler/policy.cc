@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace scaler {
 namespace {
@@ -58,6 +59,25 @@ double Sanitize(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
 }  // namespace
 
+absl::StatusOr<double> ParseShortfall(const std::string& text) {
+  std::string t;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') t += c;
+  }
+  const bool percent = !t.empty() && t.back() == '%';
+  if (percent) t.pop_back();
+  char* end = nullptr;
+  const double v = t.empty() ? std::nan("") : std::strtod(t.c_str(), &end);
+  const double share = percent ? v / 100 : v;
+  if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(share) || share <= 0 ||
+      share > 0.5) {
+    return absl::InvalidArgumentError(
+        "'" + text + "' is not a shortfall budget: expected a share of time in (0, 50%], "
+        "written as a percentage such as 2% or 0.5%, or as a fraction such as 0.02");
+  }
+  return share;
+}
+
 const char* ReasonName(Reason r) {
   switch (r) {
     case Reason::kForecast:
@@ -74,20 +94,29 @@ const char* ReasonName(Reason r) {
       return "no_forecast";
     case Reason::kNoCurrent:
       return "no_current";
+    case Reason::kHeadroom:
+      return "headroom";
   }
   return "unknown";
 }
 
 bool IsFallback(Reason r) {
-  return r == Reason::kShortHistory || r == Reason::kForecastError || r == Reason::kNoForecast;
+  return r == Reason::kShortHistory || r == Reason::kForecastError ||
+         r == Reason::kNoForecast || r == Reason::kHeadroom;
 }
 
 Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
   Decision d;
   if (input.current && std::isfinite(*input.current)) d.current = *input.current;
 
+  const BudgetInput* budget = input.budget ? &*input.budget : nullptr;
   std::string peak_problem;
-  if (input.forecast != nullptr) {
+  if (budget != nullptr) {
+    d.peak = budget->forecast_peak;
+    if (!d.peak) {
+      peak_problem = input.no_forecast_detail.empty() ? "no model" : input.no_forecast_detail;
+    }
+  } else if (input.forecast != nullptr) {
     const std::vector<double>* row = QuantileRow(*input.forecast, config.quantile);
     if (row == nullptr) {
       peak_problem = "the forecast has no quantile " + FormatNumber(config.quantile);
@@ -101,11 +130,35 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
 
   const std::string current_text =
       d.current ? "current " + FormatNumber(*d.current) : "no current value";
-  // Every fallback answers reactively: the current value, or 0 without one.
+  const std::string budget_text = budget != nullptr && !budget->detail.empty()
+                                      ? " [" + budget->detail + "]"
+                                      : "";
+  // Every fallback answers reactively: the current value (plus the budget's headroom
+  // when it has one). Without a current value (a gap in the data) the forecast is the
+  // only estimate left: its peak, whatever the gate thinks of it against a naive forecast
+  // that has no value either; without both there is no answer (never a low number
+  // standing for "unknown": KEDA then counts a failure, docs/keda.md §7).
+  auto no_answer = [&](std::string why) {
+    d.has_value = false;
+    d.value = 0;
+    d.detail = std::move(why) + "; no current value (newest sample older than 2 steps) and no "
+               "forecast: no answer" + budget_text;
+  };
   auto fallback = [&](Reason reason, std::string why) {
     d.reason = reason;
-    d.value = Sanitize(d.current.value_or(0));
-    d.detail = std::move(why) + "; answering " + current_text;
+    if (!d.current) {
+      if (!d.peak) return no_answer(std::move(why));
+      d.value = Sanitize(*d.peak);
+      d.detail = std::move(why) + "; no current value (newest sample older than 2 steps): "
+                 "answering the forecast peak " + FormatNumber(*d.peak) + budget_text;
+    } else if (budget != nullptr && budget->headroom_value) {
+      d.value = Sanitize(*budget->headroom_value);
+      d.detail = std::move(why) + "; answering " + current_text + " plus headroom: " +
+                 FormatNumber(d.value) + budget_text;
+    } else {
+      d.value = Sanitize(d.current.value_or(0));
+      d.detail = std::move(why) + "; answering " + current_text + budget_text;
+    }
   };
 
   if (input.history_seconds < config.min_history_seconds) {
@@ -120,24 +173,46 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
                                          FormatNumber(config.max_forecast_error));
   } else if (config.mode == Mode::kShadow) {
     d.reason = Reason::kShadow;
-    d.value = Sanitize(d.current.value_or(0));
-    d.detail = "shadow mode: answering " + current_text + " (forecast peak " +
-               FormatNumber(*d.peak) + " not used)";
+    if (!d.current) {
+      no_answer("shadow mode (forecast peak " + FormatNumber(*d.peak) + " not used)");
+    } else {
+      d.value = Sanitize(*d.current);
+      d.detail = "shadow mode: answering " + current_text + " (forecast peak " +
+                 FormatNumber(*d.peak) + " not used)";
+    }
   } else if (!d.current) {
     d.reason = Reason::kNoCurrent;
     d.value = Sanitize(*d.peak);
     d.detail = "no current value (newest sample older than 2 steps): answering the forecast peak " +
-               FormatNumber(*d.peak);
+               FormatNumber(*d.peak) + budget_text;
+  } else if (budget != nullptr && budget->use_headroom && budget->headroom_value) {
+    fallback(Reason::kHeadroom,
+             "the current value plus headroom meets the shortfall budget more cheaply than "
+             "the forecast (forecast peak " + FormatNumber(*d.peak) + ")");
+  } else if (budget != nullptr && budget->answer) {
+    // The shape's own floor (the current value, or a multiple of it) may be the answer.
+    const double value = std::max(*budget->answer, *d.peak);
+    if (config.mode == Mode::kPredictive && value > *d.peak) {
+      d.reason = Reason::kCurrentAboveForecast;
+      d.value = Sanitize(std::max(value, *d.current));
+      d.detail = current_text + " (floor " + FormatNumber(d.value) + ") > forecast peak " +
+                 FormatNumber(*d.peak) + ": answering the floor" + budget_text;
+    } else {
+      d.reason = Reason::kForecast;
+      d.value = Sanitize(config.mode == Mode::kPredictive ? std::max(value, *d.current) : value);
+      d.detail = "forecast peak " + FormatNumber(*d.peak) + " over the next " +
+                 FormatSeconds(config.horizon_seconds) + " (" + current_text + ")" + budget_text;
+    }
   } else if (config.mode == Mode::kPredictive && *d.current > *d.peak) {
     d.reason = Reason::kCurrentAboveForecast;
     d.value = Sanitize(*d.current);
     d.detail = "current " + FormatNumber(*d.current) + " > forecast peak " +
-               FormatNumber(*d.peak) + ": answering the current value";
+               FormatNumber(*d.peak) + ": answering the current value" + budget_text;
   } else {
     d.reason = Reason::kForecast;
     d.value = Sanitize(*d.peak);
     d.detail = "forecast peak " + FormatNumber(*d.peak) + " over the next " +
-               FormatSeconds(config.horizon_seconds) + " (" + current_text + ")";
+               FormatSeconds(config.horizon_seconds) + " (" + current_text + ")" + budget_text;
   }
   d.active = d.value > config.activation_threshold;
   return d;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "forecast/forecast.h"
 
 namespace scaler {
@@ -31,21 +32,42 @@ enum class Reason {
   kForecastError,     // fallback: recent accuracy worse than naive by > maxForecastError
   kNoForecast,        // fallback: the model could not be fitted (see the detail)
   kNoCurrent,         // no current value (newest sample older than 2 steps): forecast only
+  kHeadroom,          // budget: the current value plus headroom meets the shortfall budget
+                      // more cheaply than the forecast does (on the object's own record)
 };
-const char* ReasonName(Reason r);  // "forecast", "short_history", ... (snake_case)
-bool IsFallback(Reason r);         // kShortHistory, kForecastError, kNoForecast
+const char* ReasonName(Reason r);
+
+// The default shortfall budget (docs/design.md, "The answer"): see docs/loadtest.md for
+// how it was chosen.
+inline constexpr double kDefaultShortfall = 0.02;
+
+// Parses a shortfall budget as users write it: "2%", "0.5%" or a share such as "0.02".
+// Errors: kInvalidArgument saying what is expected (a share in (0, 50%]).
+absl::StatusOr<double> ParseShortfall(const std::string& text);  // "forecast", "short_history", ... (snake_case)
+// kShortHistory, kForecastError, kNoForecast, and kHeadroom (the forecast is not used).
+bool IsFallback(Reason r);
 
 struct PolicyConfig {
   Mode mode = Mode::kPredictive;
-  double quantile = 0.5;              // forecast quantile to scale on
+  // The shortfall budget (share of time with demand above ready capacity, in (0, 0.5]):
+  // when set, the headroom is chosen from the object's own record to meet it
+  // (shortfall.h) and `quantile` is not used. nullopt = scale on `quantile`.
+  std::optional<double> shortfall;
+  double quantile = 0.5;              // forecast quantile to scale on (no budget)
   double horizon_seconds = 300;       // peak over (now, now + horizon]
   double min_history_seconds = 3600;  // below: reactive
-  double max_forecast_error = 1.0;    // model MAE / naive MAE above this: reactive
+  // Model MAE / naive MAE above this: reactive. +inf = no point-error gate (the budget's
+  // default: its record judges what the forecast delivers instead).
+  double max_forecast_error = 1.0;
   double activation_threshold = 0;    // active when value > this
 };
 
 struct Decision {
-  double value = 0;                  // what GetMetrics returns
+  // False: no current value and no forecast (a gap in the data before a model exists, or
+  // shadow mode in a gap): the object has no answer to give, and RPCs fail (UNAVAILABLE)
+  // so that KEDA counts a failure instead of scaling on a made-up 0.
+  bool has_value = true;
+  double value = 0;                  // what GetMetrics returns (0 without a value)
   bool active = false;               // value > activation_threshold
   std::optional<double> current;     // newest sample, if fresh
   std::optional<double> peak;        // max forecast over the horizon at `quantile`
@@ -53,22 +75,40 @@ struct Decision {
   std::string detail;                // human-readable why, e.g. "history 40m < minHistory 1h"
 };
 
+// What the shortfall budget chose (budget mode), computed by the caller from its record.
+struct BudgetInput {
+  // The chosen shape's answer (its current-value floor included), and the forecast part
+  // of the best forecast shape (the peak reported; answered when there is no current
+  // value). nullopt when missing (no forecast; no current value for headroom).
+  std::optional<double> answer;
+  std::optional<double> forecast_peak;
+  // The current value plus the headroom that meets the budget without a forecast
+  // (nullopt: not calibrated yet, or no current value). Fallbacks answer it instead of
+  // the bare current value.
+  std::optional<double> headroom_value;
+  bool use_headroom = false;  // the chosen shape is reactive scaling with headroom
+  std::string detail;         // e.g. "budget 2%: forecast theta 1.4, record 2% short at it"
+};
+
 // Inputs to one decision. `forecast` may be null (no model); when present it holds the
-// steps in (now, now + horizon] and the quantile config.quantile.
+// steps in (now, now + horizon] and the quantile config.quantile (quantile mode).
 struct PolicyInput {
   std::optional<double> current;
   double history_seconds = 0;
   const forecast::Forecast* forecast = nullptr;
   std::optional<double> error_ratio;  // ForecastErrorTracker::Ratio(), if known
   std::string no_forecast_detail;     // why forecast is null, for the detail text
+  std::optional<BudgetInput> budget;  // budget mode (config.shortfall set)
 };
 
-// The policy. Never fails: with no current value and no forecast the value is 0 and
-// the reason says why. Order: short history, no usable forecast (no row for
-// config.quantile, or no finite point), forecast error gate, shadow, no current value,
-// then the mode. The peak is reported in every case where a forecast exists (also in
-// shadow mode and in fallbacks). The value is never negative nor non-finite (such values
-// become 0, as KEDA itself does).
+// The policy. Never fails: with no current value and no forecast it has no value
+// (Decision::has_value) and the detail says why. Order: short history, no usable forecast (no row for
+// config.quantile, or no finite point; budget mode: no forecast_peak), forecast error
+// gate, shadow, no current value, the budget's headroom choice, then the mode. The peak
+// is reported in every case where a forecast exists (also in shadow mode and in
+// fallbacks). Fallbacks answer the current value, or in budget mode the budget's
+// headroom value when it has one. The value is never negative nor non-finite (such
+// values become 0, as KEDA itself does).
 Decision Decide(const PolicyConfig& config, const PolicyInput& input);
 
 // Measures an object's own recent forecasts against what then happened, relative to the

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string_view>
 
 #include "common/duration.h"
@@ -147,7 +148,8 @@ const std::vector<std::string>& AugurMetadataKeys() {
   static const std::vector<std::string>* keys = new std::vector<std::string>{
       "query",         "targetValue",      "serverAddress",    "activationThreshold",
       "metricName",    "horizon",          "history",          "step",
-      "seasonality",   "quantile",         "mode",             "refreshInterval",
+      "seasonality",   "shortfall",        "quantile",         "mode",
+      "refreshInterval",
       "refitInterval", "minHistory",       "maxForecastError", "ignoreNullValues",
       "namespace",     "customHeaders",    "queryParameters",  "timeout",
   };
@@ -351,11 +353,33 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     }
   }
 
+  // A shortfall budget (the default) or, when set, a fixed quantile; not both.
+  const auto* shortfall = get("shortfall");
   if ((v = get("quantile"))) {
+    if (shortfall != nullptr) {
+      return absl::InvalidArgumentError(
+          "metadata keys '" + shortfall->key + "' and '" + v->key +
+          "' are both set: expected one of them (a shortfall budget that Augur keeps by "
+          "itself, or a fixed forecast quantile)");
+    }
     s = ParseDouble(v->key, v->value, &spec.policy.quantile);
     if (!s.ok()) return s;
     if (!(spec.policy.quantile > 0 && spec.policy.quantile < 1)) {
       return Bad(v->key, v->value, "a number strictly between 0 and 1, e.g. 0.5 or 0.9");
+    }
+    spec.policy.shortfall.reset();
+  } else {
+    spec.policy.shortfall = kDefaultShortfall;
+    // The budget's record judges what the forecast delivers; the point-error gate applies
+    // only when maxForecastError is set.
+    spec.policy.max_forecast_error = std::numeric_limits<double>::infinity();
+    if (shortfall != nullptr) {
+      absl::StatusOr<double> b = ParseShortfall(shortfall->value);
+      if (!b.ok()) {
+        return absl::InvalidArgumentError("metadata key '" + shortfall->key + "': " +
+                                          std::string(b.status().message()));
+      }
+      spec.policy.shortfall = *b;
     }
   }
 

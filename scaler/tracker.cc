@@ -74,7 +74,9 @@ ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples) {
   ObjectConfig c;
   c.step_seconds = spec.step_seconds;
   c.history_seconds = spec.history_seconds;
+  c.refresh_interval_seconds = spec.refresh_interval_seconds;
   c.refit_interval_seconds = spec.refit_interval_seconds;
+  c.target_value = spec.target_value;
   c.ignore_null_values = spec.ignore_null_values;
   c.policy = spec.policy;
   c.fit_options = spec.fit_options;

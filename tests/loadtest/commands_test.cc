@@ -104,8 +104,8 @@ TEST(Commands, SimulateJsonFromATraceFile) {
     f << "timestamp,value\n";
     for (int i = 0; i < 120; ++i) f << 1763856000 + i * 60 << "," << (i < 60 ? 20 : 100) << "\n";
   }
-  CmdResult r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--target", "10", "--startup", "1m", "--warmup",
-                   "0s", "--json"});
+  CmdResult r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--target", "10",
+                         "--startup", "1m", "--warmup", "0s", "--quantile", "0.5", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_DOUBLE_EQ(j["reactive"]["underprovisioned_fraction"].get<double>(), 75.0 / 7200);

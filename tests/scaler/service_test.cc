@@ -512,11 +512,12 @@ TEST_F(ServiceTest, PredictiveAnswersAheadOfTheRiseAndNeverBelowCurrent) {
 TEST_F(ServiceTest, ModesOnFallingLoad) {
   clock_.Set(std::floor(kT0 / kDay) * kDay + 12 * 3600);
   const double current = Daily(clock_.Now());
-  const double predictive = Value(Ref({{"mode", "predictive"}}));
-  const double forecast = Value(Ref({{"mode", "forecast"}}));
+  const double predictive = Value(Ref({{"mode", "predictive"}, {"quantile", "0.5"}}));
+  const double forecast = Value(Ref({{"mode", "forecast"}, {"quantile", "0.5"}}));
   const double shadow = Value(Ref({{"mode", "shadow"}}));
   EXPECT_NEAR(predictive, current, 1e-3);
-  EXPECT_EQ(Explain(Ref({{"mode", "predictive"}})).reason(), "current_above_forecast");
+  EXPECT_EQ(Explain(Ref({{"mode", "predictive"}, {"quantile", "0.5"}})).reason(),
+            "current_above_forecast");
   EXPECT_LT(forecast, current - 0.5);
   EXPECT_GT(forecast, current - 3);
   EXPECT_NEAR(shadow, current, 1e-3);
@@ -529,7 +530,7 @@ TEST_F(ServiceTest, QuantileRaisesTheAnswer) {
   // Noise so that the bands are wide enough to matter.
   source_.SetValues([](double t) { return Daily(t) + 10 * std::sin(t * 12.9898); });
   clock_.Set(std::floor(kT0 / kDay) * kDay + 4 * 3600);
-  const double median = Value(Ref({{"mode", "forecast"}}));
+  const double median = Value(Ref({{"mode", "forecast"}, {"quantile", "0.5"}}));
   const double high = Value(Ref({{"mode", "forecast"}, {"quantile", "0.95"}}));
   EXPECT_GT(high, median);
 }

@@ -1,6 +1,8 @@
 #include "scaler/spec.h"
 
+#include <limits>
 #include <functional>
+#include <limits>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -29,12 +31,14 @@ TEST(ParseSpec, DefaultsFollowTheDesign) {
   EXPECT_TRUE(spec->step_auto);
   EXPECT_DOUBLE_EQ(spec->step_seconds, 60);  // 10,080 points <= 11,000
   EXPECT_EQ(spec->seasonality, "auto");
-  EXPECT_DOUBLE_EQ(spec->policy.quantile, 0.5);
+  // A shortfall budget by default, judged by its own record (no point-error gate).
+  ASSERT_TRUE(spec->policy.shortfall.has_value());
+  EXPECT_DOUBLE_EQ(*spec->policy.shortfall, kDefaultShortfall);
   EXPECT_EQ(spec->policy.mode, Mode::kPredictive);
   EXPECT_DOUBLE_EQ(spec->refresh_interval_seconds, 30);
   EXPECT_DOUBLE_EQ(spec->refit_interval_seconds, 600);
   EXPECT_DOUBLE_EQ(spec->policy.min_history_seconds, 3600);
-  EXPECT_DOUBLE_EQ(spec->policy.max_forecast_error, 1.0);
+  EXPECT_EQ(spec->policy.max_forecast_error, std::numeric_limits<double>::infinity());
   EXPECT_DOUBLE_EQ(spec->policy.activation_threshold, 0);
   EXPECT_DOUBLE_EQ(spec->policy.horizon_seconds, 300);
   EXPECT_TRUE(spec->ignore_null_values);
@@ -129,7 +133,10 @@ std::vector<KeyCase> EveryAugurKey() {
       {"history", "2d", [](const ScalerSpec& s) { return s.history_seconds == 2 * 86400; }},
       {"step", "2m", [](const ScalerSpec& s) { return s.step_seconds == 120 && !s.step_auto; }},
       {"seasonality", "1d", [](const ScalerSpec& s) { return s.seasonality == "1d"; }},
-      {"quantile", "0.8", [](const ScalerSpec& s) { return s.policy.quantile == 0.8; }},
+      {"shortfall", "5%", [](const ScalerSpec& s) { return s.policy.shortfall == 0.05; }},
+      {"quantile", "0.8", [](const ScalerSpec& s) {
+         return s.policy.quantile == 0.8 && !s.policy.shortfall && s.policy.max_forecast_error == 1.0;
+       }},
       {"mode", "shadow", [](const ScalerSpec& s) { return s.policy.mode == Mode::kShadow; }},
       {"refreshInterval", "15s", [](const ScalerSpec& s) { return s.refresh_interval_seconds == 15; }},
       {"refitInterval", "1h", [](const ScalerSpec& s) { return s.refit_interval_seconds == 3600; }},
@@ -141,6 +148,39 @@ std::vector<KeyCase> EveryAugurKey() {
       {"queryParameters", "dedup=true", [](const ScalerSpec& s) { return s.query.params.size() == 1; }},
       {"timeout", "2500", [](const ScalerSpec& s) { return s.query.timeout == std::chrono::milliseconds(2500); }},
   };
+}
+
+// A budget as users write it; a fixed quantile instead of it, not with it; the
+// point-error gate only where asked for in budget mode.
+TEST(ParseSpec, ShortfallBudgetOrQuantile) {
+  for (const auto& [text, share] : std::vector<std::pair<std::string, double>>{
+           {"2%", 0.02}, {"0.5%", 0.005}, {" 10 % ", 0.10}, {"0.03", 0.03}, {"50%", 0.5}}) {
+    auto md = Minimal();
+    md["shortfall"] = text;
+    auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+    ASSERT_THAT(spec, IsOk()) << text;
+    EXPECT_DOUBLE_EQ(spec->policy.shortfall.value_or(-1), share) << text;
+  }
+  for (const std::string bad : {"0%", "-1%", "60%", "two percent", "2%%", "nan", "0.7"}) {
+    auto md = Minimal();
+    md["shortfall"] = bad;
+    EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("'shortfall'"), HasSubstr("(0, 50%]"), HasSubstr("2%"))))
+        << bad;
+  }
+  auto both = Minimal();
+  both["shortfall"] = "2%";
+  both["quantile"] = "0.9";
+  EXPECT_THAT(ParseSpec("web", "shop", both, {"http://prom:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'shortfall'"), HasSubstr("'quantile'"))));
+  auto gated = Minimal();
+  gated["maxForecastError"] = "2";
+  auto spec = ParseSpec("web", "shop", gated, {"http://prom:9090"});
+  ASSERT_THAT(spec, IsOk());
+  EXPECT_TRUE(spec->policy.shortfall.has_value());
+  EXPECT_EQ(spec->policy.max_forecast_error, 2.0);
 }
 
 TEST(KnownMetadataKeys, AugursAndKedasKeysTogether) {

@@ -1,0 +1,313 @@
+#include "scaler/shortfall.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace scaler {
+namespace {
+
+// The grids span what budgets from 0.1 % to 50 % need on real load. A forecast shape's
+// theta is in units of its own 80 % half-band (1 = the 90 % quantile), so heavy tails
+// reach far beyond it; the headroom's is a fraction of the current value.
+const std::vector<double> kForecastGrid = {-1,   -0.5, -0.25, 0,   0.25, 0.5, 0.75, 1,
+                                           1.25, 1.5,  1.75,  2,   2.5,  3,   3.5,  4,
+                                           5,    6,    7,     8,   10,   12,  15,   20};
+const std::vector<double> kHeadroomGrid = {0,   0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                           0.25, 0.3,  0.4,  0.5,   0.6, 0.8,  1.0,
+                                           1.25, 1.5,  2,    2.5,   3,   4};
+
+const std::vector<ShapeDef> kShapes = {
+    {"forecast", ShapeDef::kForecast, 1.0, 1.0, &kForecastGrid},
+    {"headroom", ShapeDef::kHeadroom, 1.0, 1.0, &kHeadroomGrid},
+    {"forecast-flat", ShapeDef::kForecast, 0.0, 1.0, &kForecastGrid},
+    {"forecast-half", ShapeDef::kForecast, 0.5, 1.0, &kForecastGrid},
+    {"forecast-current110", ShapeDef::kForecast, 1.0, 1.1, &kForecastGrid},
+    {"forecast-flat-current110", ShapeDef::kForecast, 0.0, 1.1, &kForecastGrid},
+};
+
+// Capacity is compared with demand to this relative precision (what a pod count times a
+// target equal to the demand is: exactly enough).
+constexpr double kRelEps = 1e-9;
+// Another shape must be this much cheaper before the choice switches to it.
+constexpr double kSwitchMargin = 0.03;
+
+}  // namespace
+
+const std::vector<ShapeDef>& Shapes() { return kShapes; }
+
+ShortfallRecord::ShortfallRecord(ShortfallConfig config) : config_(std::move(config)) {
+  const size_t n = kShapes.size();
+  enabled_.assign(n, config_.shapes.empty());
+  for (int s : config_.shapes) {
+    if (s >= 0 && static_cast<size_t>(s) < n) enabled_[s] = true;
+  }
+  // Experiments only: AUGUR_SHAPES=0,1 restricts the shapes.
+  if (const char* env = std::getenv("AUGUR_SHAPES")) {
+    enabled_.assign(n, false);
+    for (const char* p = env; *p;) {
+      const int s = std::atoi(p);
+      if (s >= 0 && static_cast<size_t>(s) < n) enabled_[s] = true;
+      const char* comma = std::strchr(p, ',');
+      if (comma == nullptr) break;
+      p = comma + 1;
+    }
+  }
+  short_.resize(n);
+  pods_.resize(n);
+  weight_by_.resize(n);
+  for (size_t s = 0; s < n; ++s) {
+    const size_t g = kShapes[s].grid->size();
+    short_[s].assign(g, 0);
+    pods_[s].assign(g, 0);
+    weight_by_[s].assign(g, 0);
+  }
+}
+
+bool ShortfallRecord::Enabled(int shape) const { return enabled_[shape]; }
+
+std::optional<double> ShortfallRecord::AnswerOf(const AnswerInputs& in, int shape, double theta,
+                                                bool with_floor) const {
+  const ShapeDef& def = kShapes[shape];
+  if (def.kind == ShapeDef::kHeadroom) {
+    if (!in.current) return std::nullopt;
+    return *in.current * (1 + theta);
+  }
+  if (in.yhat.empty()) return std::nullopt;
+  double best = -1e300;
+  if (with_floor && in.floor_at_current && in.current) best = def.current_factor * *in.current;
+  const double flat = (1 - def.proportional) * typical_width_;
+  for (size_t k = 0; k < in.yhat.size() && k < in.width.size(); ++k) {
+    best = std::max(best, in.yhat[k] + theta * (def.proportional * in.width[k] + flat));
+  }
+  return best;
+}
+
+int ShortfallRecord::Recommend(double answer, int current) const {
+  const double target = config_.target_value;
+  if (current > 0 && std::isfinite(answer) &&
+      std::fabs(answer / (target * current) - 1) <= config_.tolerance) {
+    return current;  // within tolerance: the HPA leaves the count alone
+  }
+  if (!std::isfinite(answer) || answer <= 0) return 1;
+  return static_cast<int>(std::max(1.0, std::ceil(answer / target - kRelEps)));
+}
+
+void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
+                                   std::optional<double> answered) {
+  // The typical band width: an exponentially weighted mean over refreshes, forgotten as
+  // the sums are.
+  if (!in.width.empty()) {
+    double mean = 0;
+    for (double w : in.width) mean += w;
+    mean /= static_cast<double>(in.width.size());
+    if (typical_width_at_ < -1e299) {
+      typical_width_ = mean;
+    } else {
+      const double a = 1 - std::exp(-(now - typical_width_at_) / config_.memory_seconds);
+      typical_width_ += a * (mean - typical_width_);
+    }
+    typical_width_at_ = now;
+  }
+
+  const Record* prev = records_.empty() ? nullptr : &records_.back();
+  const double window_start = now - config_.hold_seconds;
+  // The records inside the stabilisation window (newest first), for the desired count.
+  std::vector<const Record*> window;
+  for (auto it = records_.rbegin(); it != records_.rend() && it->time >= window_start - 1e-9; ++it) {
+    window.push_back(&*it);
+  }
+  Record r;
+  r.time = now;
+  r.desired.resize(kShapes.size());
+  r.recommended.resize(kShapes.size());
+  for (size_t s = 0; s < kShapes.size(); ++s) {
+    if (!enabled_[s]) continue;
+    const std::vector<double>& grid = *kShapes[s].grid;
+    r.recommended[s].resize(grid.size());
+    r.desired[s].resize(grid.size());
+    for (size_t g = 0; g < grid.size(); ++g) {
+      const int current = prev != nullptr ? prev->desired[s][g] : 0;
+      const std::optional<double> a = AnswerOf(in, static_cast<int>(s), grid[g]);
+      // Without this shape's inputs the HPA sees a metric error and holds.
+      const int rec = a ? Recommend(*a, current) : current;
+      int desired = rec;
+      for (const Record* w : window) desired = std::max(desired, w->recommended[s][g]);
+      r.recommended[s][g] = rec;
+      r.desired[s][g] = desired;
+    }
+  }
+  {
+    const int current = prev != nullptr ? prev->answered_desired : 0;
+    const int rec = answered ? Recommend(*answered, current) : current;
+    int desired = rec;
+    for (const Record* w : window) desired = std::max(desired, w->answered_recommended);
+    r.answered = answered.has_value() || (prev != nullptr && prev->answered);
+    r.answered_recommended = rec;
+    r.answered_desired = desired;
+  }
+  records_.push_back(std::move(r));
+  // Keep what the oldest instant still to score, and the next recommendation, may need.
+  const double oldest_needed =
+      std::min(pending_ ? pending_->first - config_.lead_seconds : now, window_start) -
+      config_.step_seconds;
+  while (records_.size() > 2 && records_[1].time < oldest_needed) records_.pop_front();
+}
+
+void ShortfallRecord::Observe(const std::vector<double>& timestamps,
+                              const std::vector<double>& values) {
+  const size_t n = std::min(timestamps.size(), values.size());
+  for (size_t i = 0; i < n; ++i) {
+    const double t = timestamps[i];
+    const double v = values[i];
+    if (!std::isfinite(t) || !std::isfinite(v)) continue;
+    if (pending_ && t <= pending_->first) continue;
+    if (pending_) {
+      // The pending sample's demand holds until this one, for at most two steps.
+      const double from = std::max(pending_->first, scored_until_);
+      const double until = std::min(t, pending_->first + 2 * config_.step_seconds);
+      const double every = std::max(1.0, config_.score_every_seconds);
+      for (double at = from; at < until - 1e-9; at += every) {
+        ScoreInstant(at, pending_->second, std::min(every, until - at));
+      }
+      scored_until_ = std::max(scored_until_, until);
+    }
+    pending_ = std::make_pair(t, v);
+  }
+}
+
+void ShortfallRecord::Forget(double until) {
+  if (until <= forgotten_at_) return;
+  if (forgotten_at_ > -1e299 && config_.memory_seconds > 0) {
+    const double f = std::exp(-(until - forgotten_at_) / config_.memory_seconds);
+    realised_short_ *= f;
+    realised_weight_ *= f;
+    for (size_t s = 0; s < kShapes.size(); ++s) {
+      if (!enabled_[s]) continue;
+      for (double& x : short_[s]) x *= f;
+      for (double& x : pods_[s]) x *= f;
+      for (double& x : weight_by_[s]) x *= f;
+    }
+  }
+  forgotten_at_ = until;
+}
+
+void ShortfallRecord::ScoreInstant(double t, double demand, double weight) {
+  // The pods ready at t: those desired at t - lead (the newest record then), less any
+  // let go since; the pods paid for: those desired at t.
+  const double asked_by = t - config_.lead_seconds;
+  auto newest_at = [this](double when) {
+    auto it = std::upper_bound(records_.begin(), records_.end(), when + 1e-9,
+                               [](double x, const Record& r) { return x < r.time; });
+    return static_cast<std::ptrdiff_t>(it - records_.begin()) - 1;  // -1: none
+  };
+  const std::ptrdiff_t i_lead = newest_at(asked_by);
+  const std::ptrdiff_t i_t = newest_at(t);
+  if (i_lead < 0) return;  // nothing answered early enough for this instant
+  const Record& at_lead = records_[i_lead];
+  const Record& at_t = records_[i_t];
+  Forget(t);
+  const double served = config_.target_value * (1 + config_.tolerance);
+  const double limit = demand * (1 - kRelEps);
+  for (size_t s = 0; s < kShapes.size(); ++s) {
+    if (!enabled_[s]) continue;
+    for (size_t g = 0; g < at_lead.desired[s].size(); ++g) {
+      int ready = at_lead.desired[s][g];
+      if (ready <= 0) continue;  // this shape never answered yet
+      for (std::ptrdiff_t i = i_lead + 1; i <= i_t; ++i) {
+        ready = std::min(ready, records_[i].desired[s][g]);
+      }
+      weight_by_[s][g] += weight;
+      pods_[s][g] += weight * at_t.desired[s][g];
+      if (limit > ready * served) short_[s][g] += weight;
+    }
+  }
+  if (at_lead.answered) {
+    int ready = at_lead.answered_desired;
+    for (std::ptrdiff_t i = i_lead + 1; i <= i_t; ++i) {
+      ready = std::min(ready, records_[i].answered_desired);
+    }
+    const bool is_short = limit > ready * served;
+    realised_weight_ += weight;
+    total_seconds_ += weight;
+    if (is_short) {
+      realised_short_ += weight;
+      total_short_seconds_ += weight;
+    }
+  }
+}
+
+std::optional<double> ShortfallRecord::RealisedRate() const {
+  if (realised_weight_ <= 0) return std::nullopt;
+  return realised_short_ / realised_weight_;
+}
+
+std::vector<std::pair<double, double>> ShortfallRecord::Frontier(int s) const {
+  std::vector<std::pair<double, double>> out;
+  for (size_t g = 0; g < short_[s].size(); ++g) {
+    const double w = weight_by_[s][g];
+    out.emplace_back(w > 0 ? short_[s][g] / w : 0, w > 0 ? pods_[s][g] / w : 0);
+  }
+  return out;
+}
+
+BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous) const {
+  BudgetChoice c;
+  c.options.resize(kShapes.size());
+  c.needed_seconds = std::min(
+      std::max(6 * 3600.0, 3 * std::max(config_.step_seconds, config_.score_every_seconds) / budget),
+      0.5 * config_.memory_seconds);
+  for (size_t s = 0; s < kShapes.size(); ++s) {
+    if (!enabled_[s]) continue;
+    const std::vector<double>& grid = *kShapes[s].grid;
+    if (weight_by_[s].empty() || weight_by_[s].back() < c.needed_seconds) continue;
+    const std::vector<std::pair<double, double>> f = Frontier(static_cast<int>(s));
+    ShapeOption& o = c.options[s];
+    o.calibrated = true;
+    size_t g = 0;
+    while (g < f.size() && f[g].first > budget) ++g;
+    if (g == f.size()) {  // not even the largest theta meets the budget
+      o.theta = grid.back();
+      o.rate = f.back().first;
+      o.pods = f.back().second;
+    } else if (g == 0) {
+      o.reachable = true;
+      o.theta = grid[0];
+      o.rate = f[0].first;
+      o.pods = f[0].second;
+    } else {
+      o.reachable = true;
+      const double r0 = f[g - 1].first, r1 = f[g].first;
+      const double frac = r0 > r1 ? (r0 - budget) / (r0 - r1) : 1.0;
+      o.theta = grid[g - 1] + frac * (grid[g] - grid[g - 1]);
+      o.rate = budget;
+      o.pods = f[g - 1].second + frac * (f[g].second - f[g - 1].second);
+    }
+  }
+  // a better than b: meets the budget where b does not; else fewer pods (both meet it)
+  // or a lower rate (neither does), by more than `margin`.
+  auto better = [](const ShapeOption& a, const ShapeOption& b, double margin) {
+    if (a.reachable != b.reachable) return a.reachable;
+    return a.reachable ? a.pods < b.pods * (1 - margin) : a.rate < b.rate * (1 - margin);
+  };
+  auto best_of = [&](bool forecast_only) {
+    std::optional<int> best;
+    for (size_t s = 0; s < kShapes.size(); ++s) {
+      if (!c.options[s].calibrated) continue;
+      if (forecast_only && kShapes[s].kind != ShapeDef::kForecast) continue;
+      if (!best || better(c.options[s], c.options[*best], 0)) best = static_cast<int>(s);
+    }
+    if (best && previous && *previous != *best && c.options[*previous].calibrated &&
+        (!forecast_only || kShapes[*previous].kind == ShapeDef::kForecast) &&
+        !better(c.options[*best], c.options[*previous], kSwitchMargin)) {
+      best = *previous;
+    }
+    return best;
+  };
+  c.chosen = best_of(false);
+  c.best_forecast = best_of(true);
+  return c;
+}
+
+}  // namespace scaler

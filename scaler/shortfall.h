@@ -1,0 +1,169 @@
+#pragma once
+// ShortfallRecord: what an object's answers bought, judged from its own record, so that
+// Augur can keep capacity shortfalls near a budget (the `shortfall` metadata key: the
+// share of time the user accepts demand above what the ready pods serve) by itself.
+//
+// Augur cannot see the pods, so it emulates what its answers bought with the HPA's rules
+// (docs/keda.md §4): each answer is a recommendation of ceil(answer / targetValue) pods
+// (at least one), unless it is within the HPA's 10 % tolerance of the current count;
+// the desired count is the largest recommendation of the last `hold` (the scale-down
+// stabilisation, 5 minutes by default); a pod asked for is ready `lead` later (the
+// horizon: pod start-up plus KEDA and HPA delays, which is what the horizon is defined to
+// be), a pod let go is gone at once. A pod serves targetValue x (1 + tolerance): the HPA
+// itself sees no need to scale within that band. Demand at t is short when it exceeds
+// the ready pods' service. Demand is the newest sample, held until the next one (a sample
+// more than two steps before the next is a gap: the time after those two steps is not
+// scored).
+//
+// The record keeps what answers are made of, not only the answers. Each policy shape is
+// a one-parameter family of answers (shapes below): the forecast plus theta times a
+// width, never below the current value (times a factor) in predictive mode; or the
+// current value times (1 + theta), i.e. reactive scaling with headroom. Every theta of a
+// fixed grid runs its own emulated HPA, as if that theta had always been used, and every
+// scored instant is evaluated for each: was it short, and how many pods did it pay for.
+// Exponentially forgotten sums of both are, per shape, the object's own recent frontier:
+// shortfall rate and pods as functions of theta. A budget then picks per shape the
+// smallest theta whose rate is at most the budget (interpolated between grid points),
+// and the shape that meets it with the fewest pods (a shape that does not pay for itself
+// loses: the gate judges what the policy delivers, not point accuracy). The actual
+// answers are scored too: the realised rate.
+//
+// Cost: per refresh, (shapes x grid x (forecast steps + records in the hold window));
+// per scored instant, (shapes x grid x records in the lead window). Memory: the records
+// of one lead + hold + 2 steps window and (shapes x grid) sums.
+//
+// Thread-safety: none; owned by one ObjectModel. Times are unix seconds.
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scaler {
+
+// What one refresh's answers are made of.
+struct AnswerInputs {
+  std::optional<double> current;  // the newest sample, if fresh
+  bool floor_at_current = true;   // predictive (and shadow): never below the current value
+  // The forecast over the horizon: point forecast and the distance to its 90 % band,
+  // per step (empty: no forecast at this refresh).
+  std::vector<double> yhat, width;
+};
+
+// A policy shape: answer(theta) = max(current_factor x current [floor],
+//     max_k yhat_k + theta x (proportional x width_k + (1 - proportional) x typical width))
+// for kind kForecast; current x (1 + theta) for kind kHeadroom.
+struct ShapeDef {
+  enum Kind { kForecast, kHeadroom };
+  const char* name;
+  Kind kind;
+  double proportional;    // 1: the band's own width; 0: the record's typical width
+  double current_factor;  // the floor's factor on the current value (predictive)
+  const std::vector<double>* grid;  // theta grid, ascending
+};
+// The shapes the record evaluates, in order; index 0 is the forecast with its own band
+// (what a cold object uses, from the model's intervals).
+const std::vector<ShapeDef>& Shapes();
+
+struct ShortfallConfig {
+  double target_value = 1;      // the HPA's AverageValue target; > 0
+  double tolerance = 0.1;       // the HPA's tolerance; a pod serves target x (1 + this)
+  double lead_seconds = 300;    // answer -> ready capacity (the horizon)
+  double hold_seconds = 300;    // the HPA's scale-down stabilisation window
+  double step_seconds = 60;     // the history's step (demand is held at most 2 steps)
+  // Scored instants are spaced at most this far apart within a sample's interval.
+  double score_every_seconds = 30;
+  // The sums forget with this time constant (the record's effective window).
+  double memory_seconds = 2 * 86400;
+  // Shapes evaluated (indexes into Shapes()); empty = all.
+  std::vector<int> shapes;
+};
+
+// What a budget asks of the record, per shape and overall.
+struct ShapeOption {
+  bool calibrated = false;  // enough record for this shape
+  bool reachable = false;   // some theta of the grid meets the budget on the record
+  double theta = 0;         // the smallest theta meeting it (the grid's last if unreachable)
+  double rate = 0;          // the record's shortfall rate at theta
+  double pods = 0;          // the record's mean pods asked for at theta
+};
+struct BudgetChoice {
+  std::vector<ShapeOption> options;  // per shape of Shapes()
+  std::optional<int> chosen;         // nullopt: no shape calibrated yet
+  std::optional<int> best_forecast;  // the chosen forecast-kind shape, if any calibrated
+  double needed_seconds = 0;         // scored time a shape needs to be calibrated
+};
+
+class ShortfallRecord {
+ public:
+  explicit ShortfallRecord(ShortfallConfig config);
+
+  // One refresh at `now`: what its answers are made of, and the value actually answered
+  // (nullopt when the object answered nothing: the HPA then holds).
+  void RecordAnswer(double now, const AnswerInputs& inputs, std::optional<double> answered);
+
+  // New samples of demand (timestamps increasing across calls; older ones are ignored).
+  // Scores every instant whose demand is now known.
+  void Observe(const std::vector<double>& timestamps, const std::vector<double>& values);
+
+  // Per shape, the smallest theta meeting `budget` (a share of time in (0, 1)) on the
+  // record; and the shape that meets it with the fewest pods (one that meets it beats
+  // one that does not; among those that do not, the lower rate), with hysteresis:
+  // `previous` keeps its shape unless another is cheaper by more than 3 %. A shape is
+  // calibrated once it has a few shortfalls' worth of scored time at the budget's rate
+  // (at least 6 hours, at most half the memory).
+  BudgetChoice Choose(double budget, std::optional<int> previous) const;
+
+  // Shape `shape`'s answer at `theta` for `inputs`; nullopt when its inputs are missing
+  // (no forecast, or no current value for kHeadroom). `with_floor` false leaves out the
+  // current-value floor (the forecast part alone).
+  std::optional<double> AnswerOf(const AnswerInputs& inputs, int shape, double theta,
+                                 bool with_floor = true) const;
+
+  // The record's own frontier of a shape: (rate, mean pods) per grid theta.
+  std::vector<std::pair<double, double>> Frontier(int shape) const;
+  // Realised shortfall rate of the actual answers over the record's window; nullopt
+  // before anything was scored.
+  std::optional<double> RealisedRate() const;
+  double ScoredSeconds() const { return realised_weight_; }
+  // Scored time ever (not forgotten), and the part of it that was short.
+  double TotalScoredSeconds() const { return total_seconds_; }
+  double TotalShortSeconds() const { return total_short_seconds_; }
+  // The typical width of the forecast's band (the flat shapes' unit).
+  double typical_width() const { return typical_width_; }
+
+  const ShortfallConfig& config() const { return config_; }
+
+ private:
+  // One refresh: the emulated HPA's recommendation and desired pods for each shape and
+  // grid theta (and for the actual answers).
+  struct Record {
+    double time;
+    std::vector<std::vector<int>> desired, recommended;  // [shape][theta]
+    int answered_desired = 0, answered_recommended = 0;
+    bool answered = false;
+  };
+  // The HPA's recommendation for `answer` with `current` pods (0 = none yet).
+  int Recommend(double answer, int current) const;
+  void ScoreInstant(double t, double demand, double weight);
+  void Forget(double until);
+  bool Enabled(int shape) const;
+
+  ShortfallConfig config_;
+  std::vector<bool> enabled_;
+  std::deque<Record> records_;
+  std::optional<std::pair<double, double>> pending_;  // newest sample, not yet scored
+  double scored_until_ = -1e300;                       // instants before this are done
+  double forgotten_at_ = -1e300;
+  double typical_width_ = 0;
+  double typical_width_at_ = -1e300;
+  // Exponentially forgotten sums: seconds scored, seconds short and pod-seconds per
+  // shape and theta; realised short seconds.
+  std::vector<std::vector<double>> short_, pods_, weight_by_;
+  double realised_short_ = 0, realised_weight_ = 0;
+  double total_seconds_ = 0, total_short_seconds_ = 0;
+};
+
+}  // namespace scaler
