@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "boost/program_options.hpp"
 #include "common/duration.h"
@@ -26,6 +27,7 @@
 #include "loadtest/workload.h"
 #include "nlohmann/json.hpp"
 #ifdef AUGUR_LOADTEST_SIMULATE
+#include "loadtest/frontier.h"
 #include "loadtest/simulate.h"
 #endif
 #ifdef AUGUR_LOADTEST_PROMCLIENT
@@ -633,7 +635,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
   std::string from = "0s", svg_last = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
-  std::string values_path, shortfall;
+  std::string values_path, shortfall, frontier_svg, budgets;
+  bool frontier = false;
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
   int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
   bool json = false;
@@ -674,6 +677,13 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("values", po::value(&values_path),
        "timestamp,value CSV scored as a third policy: the HPA gets its newest value at or\n"
        "before t (another autoscaler's recorded metric values, or an offline policy)")
+      ("frontier", po::bool_switch(&frontier),
+       "the price of safety: Augur across shortfall budgets against reactive scaling with\n"
+       "headroom and peak-hold, in one replay; the extra replica-hours each needs to reach\n"
+       "0.5x and 0.25x of reactive's under-provisioned time (with --json: as JSON)")
+      ("budgets", po::value(&budgets),
+       "--frontier's budgets, e.g. 0.5%,1%,2%,5% (default 0.1% ... 30%)")
+      ("frontier-svg", po::value(&frontier_svg), "--frontier: write a plot of both frontiers")
       ("csv", po::value(&csv_path), "write the run as CSV")
       ("svg", po::value(&svg_path), "write a plot of demand and ready capacity")
       ("svg-last", po::value(&svg_last)->default_value(svg_last),
@@ -746,6 +756,39 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       return kFailure;
     }
     config.values = std::move(values).value();
+  }
+  if (frontier) {
+    FrontierOptions options;
+    if (!budgets.empty()) {
+      options.budgets.clear();
+      for (absl::string_view part : absl::StrSplit(budgets, ',')) {
+        absl::StatusOr<double> b = scaler::ParseShortfall(std::string(part));
+        if (!b.ok()) throw UsageError{absl::StrCat("--budgets: ", b.status().message())};
+        options.budgets.push_back(*b);
+      }
+    }
+    auto report = RunFrontier(*trace, config, options, FractionProgress(env, "simulate"));
+    if (!report.ok()) {
+      *env.err << "simulate: " << report.status().message() << "\n";
+      return kFailure;
+    }
+    if (!frontier_svg.empty()) {
+      std::ofstream f(frontier_svg, std::ios::trunc);
+      WriteFrontierSvg(f, *report,
+                       absl::StrCat(trace_path.substr(trace_path.find_last_of('/') + 1),
+                                    ": the price of safety (capacity ", capacity, "/pod, start-up ",
+                                    startup, ")"));
+      if (!f) {
+        *env.err << "simulate: cannot write '" << frontier_svg << "'\n";
+        return kFailure;
+      }
+    }
+    if (json) {
+      *env.out << FrontierJson(*report) << "\n";
+    } else {
+      WriteFrontierText(*env.out, *report);
+    }
+    return 0;
   }
   // Rows for the CSV/plot: about one per trace step (at least one per tick).
   const int row_every = std::max(1, static_cast<int>(std::lround(trace->MedianStep() / config.sync_seconds)));
