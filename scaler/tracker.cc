@@ -125,7 +125,7 @@ struct Tracker::Entry {
   std::string last_error;
   int consecutive_errors = 0;
 
-  // --- recent record (Recent()), guarded by mu; compact: 8 + 24 bytes an item ---
+  // --- recent record (Recent()), guarded by mu; compact: 8 + 32 bytes an item ---
   struct CompactAnswer {
     double at;
     float current, peak, value;  // NaN = none

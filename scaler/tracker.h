@@ -75,7 +75,7 @@ struct TrackerOptions {
   // Period of the background Tick() started by Start() (real time).
   std::chrono::milliseconds tick_period{250};
   // How many recent observations and answers each object keeps for Recent() (the web
-  // view): 360 of each, ~11 kB per object; 3 h of answers at 30 s refreshes.
+  // view): 360 of each, ~14 kB per object; 3 h of answers at 30 s refreshes.
   size_t recent_capacity = 360;
 };
 
