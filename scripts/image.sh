@@ -2,19 +2,22 @@
 # Builds Augur's container image from the Dockerfile with podman, without any container
 # registry, then smoke-tests it. The Debian 12 bases are made here: debootstrap (minbase)
 # from this machine's configured Debian mirror, imported with `podman import` as
-# localhost/augur-base:bookworm (build stage) and :bookworm-slim (runtime stage: no docs,
-# man pages or locales, as Docker's debian:12-slim); the build runs with --pull=never.
+# localhost/augur-base:bookworm (build stage) and :bookworm-slim (runtime stage: no docs
+# but copyright files, no man pages, locales or iconv modules); the build runs with
+# --pull=never.
 #
 #   scripts/image.sh                  # build augur:<version> and smoke-test it
 #   scripts/image.sh --no-smoke       # build only
 #   scripts/image.sh --rebuild-base   # remake the debootstrapped bases first
 #   scripts/image.sh --tag augur:dev
 #
-# State (bases, podman storage, build cache) lives in --state DIR (default
-# ~/.cache/augur-image), outside the source tree, so that later runs are warm. podman runs
-# with a private CONTAINERS_CONF: runc (crun refuses hybrid cgroup hierarchies) and
-# default_ulimits set to this process' hard limits (podman's default nofile limit is refused
-# without CAP_SYS_RESOURCE). Needs root (debootstrap, podman's rootful storage).
+# podman's storage (bases, layers) lives in --state DIR (default ~/.cache/augur-image),
+# outside the source tree, so that later runs are warm; the compiler cache is a build cache
+# mount (buildah keeps it in /var/tmp/buildah-cache). podman runs with a private
+# CONTAINERS_CONF: runc (crun refuses hybrid cgroup hierarchies), and default_ulimits at
+# this process' hard nofile limit and the largest nproc limit runc may set (podman's
+# defaults are refused without CAP_SYS_RESOURCE). Needs root (debootstrap, rootful podman).
+# Measured cold and warm times: README.md, "Deploy on Kubernetes".
 # The smoke test (tests/e2e/image_smoke.py): every binary runs, the user is not root, and
 # the containerised augur serves /healthz, /readyz, /metrics and answers KEDA's
 # GetMetricSpec, GetMetrics, IsActive against a Prometheus on loopback.
@@ -29,7 +32,7 @@ while (($#)); do
     --no-smoke) smoke=0; shift ;;
     --rebuild-base) rebuild_base=1; shift ;;
     --state) state="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "image.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
