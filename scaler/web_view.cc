@@ -124,6 +124,8 @@ const std::vector<Column>& Columns() {
                 HtmlEscape(s.name()) + "</a>";
        }},
       {"Metric", false, [](const auto& s) { return HtmlEscape(s.metric_name()); }},
+      {"Trigger", false,
+       [](const auto& s) { return "<code>" + HtmlEscape(s.trigger()) + "</code>"; }},
       {"Mode", false, [](const auto& s) { return HtmlEscape(s.mode()); }},
       {"Value", true,
        [](const auto& s) {
@@ -166,7 +168,9 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
   augur::v1::ObjectSummary summary;
   FillObjectSummary(spec, a, state.refresh_in_flight, now, &summary);
   std::string h = "<section class=\"trigger\" data-metric=\"" + HtmlEscape(spec.metric_name) +
-                  "\"><h2>Trigger <code>" + HtmlEscape(spec.metric_name) + "</code></h2>\n";
+                  "\"><h2>Trigger <code>" + HtmlEscape(spec.metric_name) +
+                  "</code> <span class=\"muted\">id " + HtmlEscape(summary.trigger()) +
+                  "</span></h2>\n";
   h += "<dl class=\"summary\">";
   h += Row("Mode", HtmlEscape(summary.mode()));
   if (!summary.has_answer()) {

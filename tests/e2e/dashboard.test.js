@@ -182,6 +182,10 @@ async function main() {
       const n = r.data.result.length;
       console.log(`${n > 0 ? 'ok   ' : 'EMPTY'} ${which.padEnd(6)} ${panel}: ${q.slice(0, 100)}`);
       if (n === 0) failures.push(`${panel} (${which}): ${q}: no data`);
+      // Per-object panels keep triggers apart (one ScaledObject may have several).
+      if (/by \([^)]*\btrigger\b/.test(q) && n > 0 && !r.data.result.every((s) => s.metric.trigger)) {
+        failures.push(`${panel} (${which}): ${q}: a series without its trigger label`);
+      }
     }
   }
 
