@@ -53,6 +53,8 @@ std::string Age(double seconds) {
       std::chrono::milliseconds(static_cast<long long>(std::llround(seconds)) * 1000));
 }
 
+std::string Percent(double share) { return FormatValue(std::round(share * 100000) / 1000) + " %"; }
+
 std::string ObjectPath(const std::string& namespace_, const std::string& name) {
   return "/objects/" + PercentEncode(namespace_) + "/" + PercentEncode(name);
 }
@@ -108,37 +110,59 @@ nlohmann::json Optional(std::optional<double> v) {
   return *v;
 }
 
-// The list's columns. Budget and realised shortfall join here with the capacity policy.
+// The list's columns: escaped HTML from Inspector/List's summary and the answer (null
+// while there is none).
 struct Column {
   const char* title;
   bool numeric;
-  std::function<std::string(const augur::v1::ObjectSummary&)> cell;  // escaped HTML
+  std::function<std::string(const augur::v1::ObjectSummary&, const Answer*)> cell;
 };
+
+const BudgetState* Budget(const Answer* a) {
+  return a != nullptr && a->status.ok() && a->budget ? &*a->budget : nullptr;
+}
 
 const std::vector<Column>& Columns() {
   static const std::vector<Column> kColumns = {
-      {"Namespace", false, [](const auto& s) { return HtmlEscape(s.namespace_()); }},
+      {"Namespace", false, [](const auto& s, const Answer*) { return HtmlEscape(s.namespace_()); }},
       {"Name", false,
-       [](const auto& s) {
+       [](const auto& s, const Answer*) {
          return "<a href=\"" + HtmlEscape(ObjectPath(s.namespace_(), s.name())) + "\">" +
                 HtmlEscape(s.name()) + "</a>";
        }},
-      {"Metric", false, [](const auto& s) { return HtmlEscape(s.metric_name()); }},
+      {"Metric", false, [](const auto& s, const Answer*) { return HtmlEscape(s.metric_name()); }},
       {"Trigger", false,
-       [](const auto& s) { return "<code>" + HtmlEscape(s.trigger()) + "</code>"; }},
-      {"Mode", false, [](const auto& s) { return HtmlEscape(s.mode()); }},
+       [](const auto& s, const Answer*) { return "<code>" + HtmlEscape(s.trigger()) + "</code>"; }},
+      {"Mode", false, [](const auto& s, const Answer*) { return HtmlEscape(s.mode()); }},
       {"Value", true,
-       [](const auto& s) {
+       [](const auto& s, const Answer*) {
          return s.has_answer() ? HtmlEscape(FormatValue(s.value())) : std::string("-");
        }},
       {"Reason", false,
-       [](const auto& s) { return s.has_answer() ? HtmlEscape(s.reason()) : std::string("-"); }},
+       [](const auto& s, const Answer*) {
+         return s.has_answer() ? HtmlEscape(s.reason()) : std::string("-");
+       }},
+      {"Budget", true,
+       [](const auto&, const Answer* a) {
+         const BudgetState* b = Budget(a);
+         return b ? HtmlEscape(Percent(b->budget)) : std::string("-");
+       }},
+      {"Realised shortfall", true,
+       [](const auto&, const Answer* a) {
+         const BudgetState* b = Budget(a);
+         if (b == nullptr) return std::string("-");
+         if (!b->realised_rate) return std::string("<span class=\"muted\">not yet</span>");
+         const bool over = *b->realised_rate > b->budget;
+         return std::string(over ? "<span class=\"bad\">" : "<span>") +
+                HtmlEscape(Percent(*b->realised_rate)) + "</span> <span class=\"muted\">over " +
+                HtmlEscape(Age(b->window_seconds)) + "</span>";
+       }},
       {"Answer age", true,
-       [](const auto& s) {
+       [](const auto& s, const Answer*) {
          return s.has_answer() ? HtmlEscape(Age(s.answer_age_seconds())) : std::string("-");
        }},
       {"Status", false,
-       [](const auto& s) {
+       [](const auto& s, const Answer*) {
          std::string out = s.status() == "ok"
                                ? "ok"
                                : "<span class=\"bad\">" + HtmlEscape(s.status()) + "</span>";
@@ -196,6 +220,17 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
           HtmlEscape(FormatValue(ex.has_peak() ? std::optional<double>(ex.peak()) : std::nullopt)) +
               " over the next " + HtmlEscape(ex.settings().horizon()) + " at quantile " +
               HtmlEscape(FormatValue(ex.settings().quantile())));
+  if (const BudgetState* b = Budget(a)) {
+    std::string v =
+        "budget " + Percent(b->budget) + ", realised " +
+        (b->realised_rate ? Percent(*b->realised_rate) + " over " + Age(b->window_seconds)
+                          : std::string("not yet scored")) +
+        "; expected " + Percent(b->expected_rate) + " at headroom " + FormatValue(b->headroom) +
+        " (" + b->shape + ", " +
+        (b->calibrated ? "calibrated" : "cold start: the model's own intervals") +
+        (b->reachable ? "" : "; no headroom meets the budget") + ")";
+    h += Row("Shortfall", HtmlEscape(v));
+  }
   h += Row("Answer age", HtmlEscape(Age(summary.answer_age_seconds())) + " (computed " +
                              HtmlEscape(FormatTime(a->computed_at)) + ")");
   if (!summary.last_error().empty()) {
@@ -383,7 +418,8 @@ HttpReply WebView::ListPage() const {
     FillObjectSummary(*s.spec, s.answer.get(), s.refresh_in_flight, now, &summary);
     b += "<tr>";
     for (const Column& c : Columns()) {
-      b += std::string(c.numeric ? "<td class=\"num\">" : "<td>") + c.cell(summary) + "</td>";
+      b += std::string(c.numeric ? "<td class=\"num\">" : "<td>") +
+           c.cell(summary, s.answer.get()) + "</td>";
     }
     b += "</tr>\n";
   }
@@ -460,6 +496,20 @@ HttpReply WebView::ObjectJson(const std::string& namespace_, const std::string& 
                          {"active", a.active}});
     }
     t["recent"] = {{"observations", std::move(obs)}, {"answers", std::move(answers)}};
+    t["budget"] = nullptr;
+    if (const BudgetState* b = Budget(state.answer.get())) {
+      t["budget"] = {{"budget", b->budget},
+                     {"calibrated", b->calibrated},
+                     {"shape", b->shape},
+                     {"theta", b->theta},
+                     {"headroom", b->headroom},
+                     {"reachable", b->reachable},
+                     {"expected_rate", b->expected_rate},
+                     {"realised_rate", Optional(b->realised_rate)},
+                     {"window_seconds", b->window_seconds},
+                     {"total_scored_seconds", b->total_scored_seconds},
+                     {"total_short_seconds", b->total_short_seconds}};
+    }
     triggers.push_back(std::move(t));
   }
   return Json(
