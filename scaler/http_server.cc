@@ -42,7 +42,9 @@ void Reply(int fd, const HttpReply& reply, bool head_only) {
   std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " + StatusText(reply.status) +
                     "\r\nContent-Type: " + reply.content_type +
                     "\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                    "\r\nConnection: close\r\n\r\n";
+                    "\r\nConnection: close\r\n";
+  for (const auto& [name, value] : reply.headers) out += name + ": " + value + "\r\n";
+  out += "\r\n";
   if (!head_only) out += reply.body;
   WriteAll(fd, out);
 }
@@ -174,7 +176,7 @@ void HttpServer::AcceptLoop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (active_ >= options_.max_connections) {
-        Reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n"}, false);
+        Reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n", {}}, false);
         ::close(fd);
         continue;
       }
@@ -196,7 +198,7 @@ void HttpServer::Serve(int fd) {
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos) {
     if (request.size() > options_.max_request_bytes) {
-      Reply(fd, {413, "text/plain; charset=utf-8", "request headers too large\n"}, false);
+      Reply(fd, {413, "text/plain; charset=utf-8", "request headers too large\n", {}}, false);
       return;
     }
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
@@ -210,14 +212,14 @@ void HttpServer::Serve(int fd) {
   size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
       line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
-    Reply(fd, {400, "text/plain; charset=utf-8", "malformed request line\n"}, false);
+    Reply(fd, {400, "text/plain; charset=utf-8", "malformed request line\n", {}}, false);
     return;
   }
   std::string_view method = line.substr(0, sp1);
   std::string target(line.substr(sp1 + 1, sp2 - sp1 - 1));
   bool head = method == "HEAD";
   if (method != "GET" && !head) {
-    Reply(fd, {405, "text/plain; charset=utf-8", "only GET and HEAD are supported\n"}, false);
+    Reply(fd, {405, "text/plain; charset=utf-8", "only GET and HEAD are supported\n", {}}, false);
     return;
   }
   std::string path = target.substr(0, target.find('?'));
@@ -225,9 +227,9 @@ void HttpServer::Serve(int fd) {
   try {
     reply = handler_(path);
   } catch (const std::exception& e) {
-    reply = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+    reply = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
   } catch (...) {
-    reply = {500, "text/plain; charset=utf-8", "internal error\n"};
+    reply = {500, "text/plain; charset=utf-8", "internal error\n", {}};
   }
   Reply(fd, reply, head);
 }

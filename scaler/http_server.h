@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -26,6 +28,8 @@ struct HttpReply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // More response headers (name, value); neither may contain CR or LF.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct HttpServerOptions {

@@ -63,71 +63,79 @@ grpc::Status InspectorService::Explain(grpc::ServerContext*,
   return GuardedRpc(metrics_, "Inspector.Explain", [&]() -> grpc::Status {
     auto got = tracker_.Get(ToObjectRef(*request));
     if (!got.ok()) return ToGrpcStatus(got.status());
-    const ScalerSpec& spec = *got->spec;
-    const Answer& a = *got->answer;
-    FillSummary(spec, &a, false, clock_.Now(), response->mutable_object());
-
-    augur::v1::Settings* s = response->mutable_settings();
-    s->set_query(spec.query.query);
-    s->set_server_address(RedactUrl(spec.query.server_address));
-    s->set_target_value(spec.target_value);
-    s->set_activation_threshold(spec.policy.activation_threshold);
-    s->set_horizon(Duration(spec.horizon_seconds));
-    s->set_history(Duration(spec.history_seconds));
-    s->set_step(Duration(spec.step_seconds) + (spec.step_auto ? " (auto)" : ""));
-    s->set_seasonality(spec.seasonality);
-    s->set_quantile(spec.policy.quantile);
-    s->set_refresh_interval(Duration(spec.refresh_interval_seconds));
-    s->set_refit_interval(Duration(spec.refit_interval_seconds));
-    s->set_min_history(Duration(spec.policy.min_history_seconds));
-    s->set_max_forecast_error(spec.policy.max_forecast_error);
-
-    augur::v1::HistorySummary* h = response->mutable_history();
-    h->set_points(a.history.points);
-    h->set_first_timestamp(a.history.first_timestamp);
-    h->set_last_timestamp(a.history.last_timestamp);
-    h->set_step_seconds(a.step_seconds);
-    h->set_min(a.history.min);
-    h->set_max(a.history.max);
-    h->set_mean(a.history.mean);
-    h->set_last_value(a.history.last_value);
-
-    augur::v1::ModelSummary* m = response->mutable_model();
-    m->set_fitted(a.model.fitted);
-    m->set_fitted_at(a.model.fitted_at);
-    m->set_fit_seconds(a.model.fit_seconds);
-    m->set_points_used(a.model.info.points_used);
-    m->set_history_seconds(a.model.info.history_seconds);
-    for (const auto& x : a.model.info.seasonalities) m->add_seasonalities(x);
-    for (double x : a.model.info.changepoints) m->add_changepoints(x);
-    m->set_residual_scale(a.model.info.residual_scale);
-    for (const auto& x : a.model.info.notes) m->add_notes(x);
-    m->set_fit_error(a.model.fit_error);
-    if (a.error_ratio) m->set_error_ratio(*a.error_ratio);
-    if (a.mase) m->set_mase(*a.mase);
-
-    for (size_t i = 0; i < a.forecast_timestamps.size(); ++i) {
-      augur::v1::ForecastPoint* p = response->add_forecast();
-      p->set_timestamp(a.forecast_timestamps[i]);
-      if (i < a.yhat.size()) p->set_yhat(a.yhat[i]);
-      if (i < a.lower.size()) p->set_lower(a.lower[i]);
-      if (i < a.upper.size()) p->set_upper(a.upper[i]);
-      if (i < a.at_quantile.size()) p->set_at_quantile(a.at_quantile[i]);
-    }
-    for (const forecast::Component& c : a.components) {
-      augur::v1::Component* pc = response->add_components();
-      pc->set_name(c.name);
-      for (double x : c.values) pc->add_values(x);
-    }
-    if (a.decision.current) response->set_current(*a.decision.current);
-    if (a.decision.peak) response->set_peak(*a.decision.peak);
-    response->set_value(a.decision.value);
-    response->set_active(a.decision.active);
-    response->set_reason(ReasonName(a.decision.reason));
-    response->set_detail(a.decision.detail);
-    response->set_fallback(IsFallback(a.decision.reason));
+    FillExplanation(*got->spec, *got->answer, false, clock_.Now(), response);
     return grpc::Status::OK;
   });
+}
+
+void FillObjectSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, double now,
+                       augur::v1::ObjectSummary* out) {
+  FillSummary(spec, answer, in_flight, now, out);
+}
+
+void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, double now,
+                     augur::v1::Explanation* response) {
+  FillSummary(spec, &a, in_flight, now, response->mutable_object());
+
+  augur::v1::Settings* s = response->mutable_settings();
+  s->set_query(spec.query.query);
+  s->set_server_address(RedactUrl(spec.query.server_address));
+  s->set_target_value(spec.target_value);
+  s->set_activation_threshold(spec.policy.activation_threshold);
+  s->set_horizon(Duration(spec.horizon_seconds));
+  s->set_history(Duration(spec.history_seconds));
+  s->set_step(Duration(spec.step_seconds) + (spec.step_auto ? " (auto)" : ""));
+  s->set_seasonality(spec.seasonality);
+  s->set_quantile(spec.policy.quantile);
+  s->set_refresh_interval(Duration(spec.refresh_interval_seconds));
+  s->set_refit_interval(Duration(spec.refit_interval_seconds));
+  s->set_min_history(Duration(spec.policy.min_history_seconds));
+  s->set_max_forecast_error(spec.policy.max_forecast_error);
+
+  augur::v1::HistorySummary* h = response->mutable_history();
+  h->set_points(a.history.points);
+  h->set_first_timestamp(a.history.first_timestamp);
+  h->set_last_timestamp(a.history.last_timestamp);
+  h->set_step_seconds(a.step_seconds);
+  h->set_min(a.history.min);
+  h->set_max(a.history.max);
+  h->set_mean(a.history.mean);
+  h->set_last_value(a.history.last_value);
+
+  augur::v1::ModelSummary* m = response->mutable_model();
+  m->set_fitted(a.model.fitted);
+  m->set_fitted_at(a.model.fitted_at);
+  m->set_fit_seconds(a.model.fit_seconds);
+  m->set_points_used(a.model.info.points_used);
+  m->set_history_seconds(a.model.info.history_seconds);
+  for (const auto& x : a.model.info.seasonalities) m->add_seasonalities(x);
+  for (double x : a.model.info.changepoints) m->add_changepoints(x);
+  m->set_residual_scale(a.model.info.residual_scale);
+  for (const auto& x : a.model.info.notes) m->add_notes(x);
+  m->set_fit_error(a.model.fit_error);
+  if (a.error_ratio) m->set_error_ratio(*a.error_ratio);
+  if (a.mase) m->set_mase(*a.mase);
+
+  for (size_t i = 0; i < a.forecast_timestamps.size(); ++i) {
+    augur::v1::ForecastPoint* p = response->add_forecast();
+    p->set_timestamp(a.forecast_timestamps[i]);
+    if (i < a.yhat.size()) p->set_yhat(a.yhat[i]);
+    if (i < a.lower.size()) p->set_lower(a.lower[i]);
+    if (i < a.upper.size()) p->set_upper(a.upper[i]);
+    if (i < a.at_quantile.size()) p->set_at_quantile(a.at_quantile[i]);
+  }
+  for (const forecast::Component& c : a.components) {
+    augur::v1::Component* pc = response->add_components();
+    pc->set_name(c.name);
+    for (double x : c.values) pc->add_values(x);
+  }
+  if (a.decision.current) response->set_current(*a.decision.current);
+  if (a.decision.peak) response->set_peak(*a.decision.peak);
+  response->set_value(a.decision.value);
+  response->set_active(a.decision.active);
+  response->set_reason(ReasonName(a.decision.reason));
+  response->set_detail(a.decision.detail);
+  response->set_fallback(IsFallback(a.decision.reason));
 }
 
 }  // namespace scaler

@@ -11,6 +11,14 @@
 
 namespace scaler {
 
+// What Inspector/List says of one object (`answer` null: none yet), and what
+// Inspector/Explain says of an object with an answer; also used by the web view, so that
+// both show the same data and redact the same way. `now` in unix seconds.
+void FillObjectSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, double now,
+                       augur::v1::ObjectSummary* out);
+void FillExplanation(const ScalerSpec& spec, const Answer& answer, bool in_flight, double now,
+                     augur::v1::Explanation* out);
+
 class InspectorService final : public augur::v1::Inspector::Service {
  public:
   // `tracker` (and `metrics`, if given) must outlive the service.

@@ -27,6 +27,7 @@
 #include "scaler/server.h"
 #include "scaler/spec.h"
 #include "scaler/tracker.h"
+#include "scaler/web_view.h"
 
 namespace po = boost::program_options;
 
@@ -45,6 +46,7 @@ struct Flags {
   std::string log_level, log_format;
   int workers = 4;
   int rpc_threads = 2;
+  bool web_ui = true;
 };
 
 po::options_description Options(Flags& f) {
@@ -61,7 +63,9 @@ po::options_description Options(Flags& f) {
       ("listen", po::value(&f.listen)->default_value("0.0.0.0:6000"),
        "gRPC address host:port (port 0 = any free port)")
       ("http-listen", po::value(&f.http_listen)->default_value("0.0.0.0:8080"),
-       "HTTP address for /metrics, /healthz, /readyz (port 0 = any free port)")
+       "HTTP address for /metrics, /healthz, /readyz and the web view (port 0 = any free port)")
+      ("web-ui", po::value(&f.web_ui)->default_value(true)->value_name("true|false"),
+       "serve the read-only web view (/, /objects/..., /api/v1/...) on the HTTP port")
       ("prometheus-url", po::value(&f.prometheus_url)->default_value(""),
        "default Prometheus base URL, for objects without serverAddress (always allowed)")
       ("allow-server", po::value(&f.allow_server)->composing(),
@@ -274,6 +278,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   scaler::Server* grpc_server = server->get();
+  std::unique_ptr<scaler::WebView> web;
+  if (f.web_ui) web = std::make_unique<scaler::WebView>(tracker, clock);
 
   auto http = scaler::HttpServer::Start(
       f.http_listen, [&](const std::string& path) -> scaler::HttpReply {
@@ -288,9 +294,13 @@ int main(int argc, char** argv) {
           const bool ready = grpc_server->ready();
           reply.status = ready ? 200 : 503;
           reply.body = ready ? "ready\n" : "not ready\n";
+        } else if (auto page = web ? web->Handle(path) : std::nullopt) {
+          reply = std::move(*page);
         } else {
           reply.status = 404;
-          reply.body = "not found: try /metrics, /healthz or /readyz\n";
+          reply.body = web ? "not found: try /, /metrics, /healthz or /readyz\n"
+                           : "not found: try /metrics, /healthz or /readyz (the web view is "
+                             "off: --web-ui=false)\n";
         }
         return reply;
       });

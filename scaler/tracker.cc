@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 
 #include "common/duration.h"
 #include "scaler/log.h"
@@ -123,6 +124,17 @@ struct Tracker::Entry {
   std::string fit_error;  // the last fit error logged (each new one is logged once)
   std::string last_error;
   int consecutive_errors = 0;
+
+  // --- recent record (Recent()), guarded by mu; compact: 8 + 32 bytes an item ---
+  struct CompactAnswer {
+    double at;
+    float current, peak, value;  // NaN = none
+    Reason reason;
+    bool active;
+  };
+  double recent_base = 0;  // observation times are seconds since this
+  std::deque<std::pair<uint32_t, float>> recent_observations;
+  std::deque<CompactAnswer> recent_answers;
 };
 
 Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& clock,
@@ -333,6 +345,32 @@ std::vector<TrackedObjectState> Tracker::List() const {
   return out;
 }
 
+std::vector<std::pair<TrackedObjectState, RecentRecord>> Tracker::Recent(
+    const std::string& namespace_, const std::string& name) const {
+  std::vector<std::pair<TrackedObjectState, RecentRecord>> out;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  for (const auto& [key, e] : entries_) {
+    if (e->spec->namespace_ != namespace_ || e->spec->name != name) continue;
+    std::lock_guard<std::mutex> elock(e->mu);
+    RecentRecord r;
+    r.observations.reserve(e->recent_observations.size());
+    for (const auto& [t, v] : e->recent_observations) {
+      r.observations.emplace_back(e->recent_base + t, v);
+    }
+    r.answers.reserve(e->recent_answers.size());
+    auto opt = [](float x) { return std::isnan(x) ? std::nullopt : std::optional<double>(x); };
+    for (const Entry::CompactAnswer& a : e->recent_answers) {
+      r.answers.push_back({a.at, opt(a.current), opt(a.peak), a.value, a.reason, a.active});
+    }
+    out.emplace_back(TrackedObjectState{e->spec, e->answer, e->in_flight, e->last_access.load()},
+                     std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.first.spec->metric_name < b.first.spec->metric_name;
+  });
+  return out;
+}
+
 size_t Tracker::size() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return entries_.size();
@@ -402,6 +440,17 @@ void Tracker::UpdateAgeMetrics() {
 void Tracker::Publish(Entry& e, std::shared_ptr<const Answer> answer) {
   {
     std::lock_guard<std::mutex> lock(e.mu);
+    // A new answer (not a failed refresh's copy of the previous one) joins the record.
+    if (answer->status.ok() && options_.recent_capacity > 0 &&
+        (e.recent_answers.empty() || answer->computed_at > e.recent_answers.back().at)) {
+      const Decision& d = answer->decision;
+      constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
+      e.recent_answers.push_back({answer->computed_at,
+                                  d.current ? static_cast<float>(*d.current) : kNone,
+                                  d.peak ? static_cast<float>(*d.peak) : kNone,
+                                  static_cast<float>(d.value), d.reason, d.active});
+      while (e.recent_answers.size() > options_.recent_capacity) e.recent_answers.pop_front();
+    }
     e.answer = std::move(answer);
     ++e.version;
   }
@@ -478,6 +527,8 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
   e.last_error.clear();
   e.consecutive_errors = 0;
 
+  RecordObservations(e, *got);
+
   // 2. The model takes the samples; a null result it cannot answer with is the answer.
   absl::Status ingested = e.model.Ingest(now, start, *got);
   if (!ingested.ok()) {
@@ -547,6 +598,28 @@ void Tracker::RunRefresh(const std::shared_ptr<Entry>& e) {
     RefreshFailed(*e, "unknown exception");
   }
   RefreshDone(*e, now);
+}
+
+void Tracker::RecordObservations(Entry& e, const forecast::Series& samples) {
+  const size_t cap = options_.recent_capacity;
+  if (cap == 0) return;
+  std::lock_guard<std::mutex> lock(e.mu);
+  double newest = e.recent_observations.empty()
+                      ? -std::numeric_limits<double>::infinity()
+                      : e.recent_base + e.recent_observations.back().first;
+  const size_t n = std::min(samples.timestamps.size(), samples.values.size());
+  // Only the newest `cap` samples can stay; the first refresh brings the whole history.
+  for (size_t i = n > cap ? n - cap : 0; i < n; ++i) {
+    const double ts = samples.timestamps[i];
+    const double v = samples.values[i];
+    if (!std::isfinite(ts) || !std::isfinite(v) || ts <= newest) continue;
+    if (e.recent_observations.empty()) e.recent_base = std::floor(ts);
+    if (ts < e.recent_base) continue;
+    e.recent_observations.emplace_back(static_cast<uint32_t>(std::llround(ts - e.recent_base)),
+                                       static_cast<float>(v));
+    newest = e.recent_base + e.recent_observations.back().first;
+  }
+  while (e.recent_observations.size() > cap) e.recent_observations.pop_front();
 }
 
 void Tracker::RefreshFailed(Entry& e, const std::string& what) {

@@ -74,6 +74,9 @@ struct TrackerOptions {
   int uncertainty_samples = 100;
   // Period of the background Tick() started by Start() (real time).
   std::chrono::milliseconds tick_period{250};
+  // How many recent observations and answers each object keeps for Recent() (the web
+  // view): 360 of each, ~14 kB per object; 3 h of answers at 30 s refreshes.
+  size_t recent_capacity = 360;
 };
 
 struct ObjectRef {
@@ -92,6 +95,23 @@ ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples);
 struct TrackedAnswer {
   std::shared_ptr<const ScalerSpec> spec;
   std::shared_ptr<const Answer> answer;
+};
+
+// One published answer, as the web view charts it: what GetMetrics returned from `at`
+// until the next one.
+struct RecentAnswer {
+  double at = 0;  // Answer::computed_at, unix seconds
+  std::optional<double> current, peak;
+  double value = 0;
+  Reason reason = Reason::kForecast;
+  bool active = false;
+};
+
+// An object's recent record, oldest first: history samples as fetched (unix seconds,
+// value) and its answers. At most TrackerOptions::recent_capacity of each.
+struct RecentRecord {
+  std::vector<std::pair<double, double>> observations;
+  std::vector<RecentAnswer> answers;
 };
 
 struct TrackedObjectState {
@@ -142,6 +162,11 @@ class Tracker {
 
   std::vector<TrackedObjectState> List() const;
   size_t size() const;
+  // Every tracked object named (namespace_, name) — one per trigger metadata — with a
+  // snapshot of its recent record, ordered as List(). Empty when none is tracked. Does
+  // not track anything nor count as an access (idle objects still expire).
+  std::vector<std::pair<TrackedObjectState, RecentRecord>> Recent(const std::string& namespace_,
+                                                                  const std::string& name) const;
 
   // Answer changes: Generation() increases at every publication; WaitForChange blocks
   // until it differs from `seen`, WakeAll() is called, or `max_wait` passes.
@@ -169,6 +194,8 @@ class Tracker {
   void RunRefresh(const std::shared_ptr<Entry>& e);
   void Refresh(const std::shared_ptr<Entry>& e, double now);
   void RefreshFailed(Entry& e, const std::string& what);
+  // Adds the samples newer than the record's newest to the entry's recent record.
+  void RecordObservations(Entry& e, const forecast::Series& samples);
   void Publish(Entry& e, std::shared_ptr<const Answer> answer);
   void RefreshDone(Entry& e, double started_at);
 

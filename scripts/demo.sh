@@ -9,10 +9,12 @@
 #   4. drives augur exactly as KEDA does (augur-loadtest keda) for a few minutes, printing
 #      the observed load, Augur's answer, and the replicas a reactive scaler and Augur ask
 #      for, side by side;
-#   5. stops by itself, ends every process it started, and says where to look next.
+#   5. draws the run as an SVG picture (scripts/demo_plot.py) and says where it is;
+#   6. stops by itself, ends every process it started, and says where to look next (with
+#      --keep, the web view's URL while everything keeps running).
 #
 # Usage: scripts/demo.sh [--duration 4m] [--speed N] [--keep] [--no-setup] [--no-build]
-#                        [--build-dir DIR]
+#                        [--build-dir DIR] [--svg FILE]
 #   --duration D   how long KEDA is emulated (default 4m; 30s, 10m, ...)
 #   --speed N      time compression: the daily cycle runs N times faster (default 60: a
 #                  simulated day every 24 minutes, so a few minutes show much of the morning
@@ -22,11 +24,13 @@
 #   --no-setup     skip scripts/setup-deps.sh
 #   --no-build     use the binaries already in the build directory
 #   --build-dir    build directory (default build/)
+#   --svg FILE     where the picture of the run goes (default <build dir>/demo.svg): observed
+#                  load, Augur's answer and both replica counts over the run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-duration=4m speed=60 keep=0 setup=1 build=build compile=1
+duration=4m speed=60 keep=0 setup=1 build=build compile=1 svg=""
 while (($#)); do
   case "$1" in
     --duration) duration=${2:?--duration needs a value like 4m}; shift 2 ;;
@@ -37,6 +41,7 @@ while (($#)); do
     --no-setup) setup=0; shift ;;
     --no-build) compile=0; shift ;;
     --build-dir) build=${2:?--build-dir needs a directory}; shift 2 ;;
+    --svg) svg=${2:?--svg needs a file name}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument '$1' (see scripts/demo.sh --help)" >&2; exit 2 ;;
   esac
@@ -64,6 +69,7 @@ if ((compile)); then
 fi
 case "$build" in /*) bdir=$build ;; *) bdir=$repo/$build ;; esac
 augur=$bdir/augur
+[ -n "$svg" ] || svg=$bdir/demo.svg
 lt=$bdir/augur-loadtest
 for b in "$augur" "$lt" "$(command -v prometheus)" "$(command -v promtool)"; do
   [ -x "$b" ] || { echo "demo: $b is missing (build failed, or run scripts/setup-deps.sh)" >&2; exit 1; }
@@ -254,7 +260,15 @@ PY
 printf '%-9s %-6s %10s %10s %10s %8s  %s\n' "time" "cycle" "observed" "augur" "reactive" "augur" "HPA"
 printf '%-9s %-6s %10s %10s %10s %8s\n' "(UTC)" "clock" "load" "answer" "replicas" "replicas"
 "$lt" keda "${keda_flags[@]}" --duration "$duration" --format json 2> "$tmp/keda.log" \
-  | DEMO_NOW=$now DEMO_SPEED=$speed "$py" -u "$tmp/table.py"
+  | tee "$tmp/hpa.jsonl" | DEMO_NOW=$now DEMO_SPEED=$speed "$py" -u "$tmp/table.py"
+
+echo
+if "$py" scripts/demo_plot.py --in "$tmp/hpa.jsonl" --out "$svg" --target 10 \
+     --title "Augur demo: demo/checkout, horizon $horizon, time compressed ${speed}x" 2> "$tmp/plot.log"; then
+  say "Picture of the run (observed load, Augur's answer, both replica counts): $svg"
+else
+  echo "demo: no picture: $(cat "$tmp/plot.log")" >&2
+fi
 
 echo
 say "Augur's own metrics for this object (from its /metrics)"
@@ -270,12 +284,14 @@ Where to look next (while it runs: scripts/demo.sh --keep):
     tr ',' '\n' <<<"$metadata" | sed 's/^\([^=]*\)=\(.*\)$/"\1":"\2"/' | paste -sd, -)}}' \\
     $grpc_addr augur.v1.Inspector/Explain
   curl -s http://$http_addr/metrics | grep ^augur_
+  Web view: http://$http_addr/  (this object: http://$http_addr/objects/demo/checkout)
   Prometheus UI: $prom_url/graph?g0.expr=augur_returned_value&g0.range_input=1h
   Deploy it: README.md, "Deploy on Kubernetes" (kubectl apply -k k8s/)
 EOF
 
 if ((keep)); then
-  say "Everything keeps running (--keep); press Ctrl-C to stop and clean up"
+  say "Everything keeps running (--keep); Augur's web view: http://$http_addr/objects/demo/checkout"
+  say "Press Ctrl-C to stop and clean up"
   while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 1; done
 fi
 say "Stopping everything the demo started"

@@ -2,8 +2,12 @@
 # Installs what Augur needs to build, test and run its demo, from Debian 12's packages
 # (and, for the end-to-end tests' independent gRPC clients, the npm packages pinned in
 # tests/e2e/package-lock.json). Idempotent: installs only what is missing.
+#   scripts/setup-deps.sh           # build, tests, demo
+#   scripts/setup-deps.sh --image   # also what scripts/image.sh needs (podman, runc, debootstrap)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+image=0
+if [ "${1:-}" = "--image" ]; then image=1; fi
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -12,7 +16,11 @@ packages=(
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
   kubernetes-client
+  chromium   # the web view's browser tests (driven by playwright-core from tests/e2e)
 )
+if ((image)); then
+  packages+=(podman runc debootstrap)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,7 @@
 
 Usage:
   harness.py --augur PATH [--prometheus PATH] [--promtool PATH] [--days N]
-             [--tls [--tls-secret-volume]] -- CMD [ARGS...]
+             [--tls [--tls-secret-volume]] [--augur-arg ARG]... -- CMD [ARGS...]
 
 What it does, in order (every wait is bounded; everything it starts is ended on exit,
 whatever happens):
@@ -25,6 +25,7 @@ whatever happens):
        AUGUR_E2E_NOISE       the noise's bound (values are within +- this of the sine)
        AUGUR_E2E_PROTO       path of externalscaler.proto (repo root)
        AUGUR_E2E_LOG         augur's log file (for diagnostics)
+       AUGUR_E2E_POD         the `pod` label Prometheus adds to augur's series (scrape job "augur")
        AUGUR_E2E_TLS_DIR     with --tls: ca.crt, server.*, client.* from k8s/tls/make-certs.sh
        AUGUR_E2E_TLS_SECRET_DIR  with --tls-secret-volume: the directory augur's --tls-*
                              files are in, laid out as kubelet mounts a Secret (tls.crt,
@@ -55,6 +56,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 METRIC = "augur_e2e_load"
 SWITCH = "augur_e2e_switch"
 JOB = "augur-e2e"
+AUGUR_POD = "augur-e2e-0"  # the `pod` target label of augur's scrape (as in a cluster)
 DAY = 86400.0
 BASE, AMPLITUDE, NOISE = 100.0, 60.0, 3.0
 STEP_SECONDS = 60
@@ -212,6 +214,8 @@ def main():
     ap.add_argument("--augur", required=True)
     ap.add_argument("--prometheus", default=shutil.which("prometheus") or "prometheus")
     ap.add_argument("--promtool", default=shutil.which("promtool") or "promtool")
+    ap.add_argument("--augur-arg", action="append", default=[],
+                    help="one more argument for augur (repeatable), e.g. --augur-arg=--web-ui=false")
     ap.add_argument("--days", type=float, default=3)
     ap.add_argument("--timeout", type=float, default=240, help="seconds CMD may run")
     ap.add_argument("--tls", action="store_true",
@@ -281,7 +285,7 @@ def main():
             return 1
 
         augur_argv = [args.augur, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                      "--prometheus-url", prom_url, "--log-format", "text"]
+                      "--prometheus-url", prom_url, "--log-format", "text"] + args.augur_arg
         tls_dir = secret_dir = ""
         if args.tls:
             # The same certificates the k8s/tls example makes (server name
@@ -317,7 +321,9 @@ def main():
             log("augur did not log `event=listening grpc=... http=...`:\n" + tail(augur_log))
             return 1
         with open(augur_targets + ".tmp", "w") as f:
-            f.write(f'[{{"targets": ["{http_addr}"]}}]')
+            # The labels the Prometheus Operator's ServiceMonitor would add to the target.
+            f.write(f'[{{"targets": ["{http_addr}"], '
+                    f'"labels": {{"namespace": "augur", "pod": "{AUGUR_POD}"}}}}]')
         os.replace(augur_targets + ".tmp", augur_targets)
         log(f"prometheus {prom_url}, augur grpc={grpc_addr} http={http_addr}, data in {tmp}")
 
@@ -332,6 +338,7 @@ def main():
             "AUGUR_E2E_NOISE": str(NOISE),
             "AUGUR_E2E_PROTO": os.path.join(REPO, "externalscaler.proto"),
             "AUGUR_E2E_LOG": augur_log,
+            "AUGUR_E2E_POD": AUGUR_POD,
             "AUGUR_E2E_TLS_DIR": tls_dir,
             "AUGUR_E2E_TLS_SECRET_DIR": secret_dir,
             "AUGUR_E2E_SWITCH_URL": f"http://{instance}/switch",

@@ -48,8 +48,8 @@ std::unique_ptr<HttpServer> StartEcho(std::atomic<int>* calls = nullptr) {
   auto server = HttpServer::Start("127.0.0.1:0", [calls](const std::string& path) {
     if (calls) ++*calls;
     if (path == "/boom") throw std::runtime_error("handler failed");
-    if (path != "/healthz") return HttpReply{404, "text/plain", "not found\n"};
-    return HttpReply{200, "text/plain", "ok\n"};
+    if (path != "/healthz") return HttpReply{404, "text/plain", "not found\n", {}};
+    return HttpReply{200, "text/plain", "ok\n", {}};
   });
   EXPECT_THAT(server, IsOk());
   return server.ok() ? std::move(*server) : nullptr;
