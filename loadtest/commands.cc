@@ -657,7 +657,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("scale-down-stabilization", po::value(&stabilization)->default_value(stabilization), "HPA scale-down window")
       ("horizon", po::value(&horizon), "Augur horizon (default startup + 1m)")
       ("shortfall", po::value(&shortfall),
-       "Augur shortfall budget, e.g. 2% (the default when --quantile is not given)")
+       "Augur shortfall budget: 2% (a share of time) or 0.5x (of reactive scaling's);\n"
+       "default 0.5x when --quantile is not given")
       ("quantile", po::value(&quantile),
        "Augur forecast quantile (instead of a shortfall budget)")
       ("mode", po::value(&mode)->default_value(mode), "predictive | forecast | shadow")
@@ -714,8 +715,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
     config.policy.quantile = quantile;
     config.policy.shortfall.reset();
   } else {
-    absl::StatusOr<double> budget =
-        shortfall.empty() ? absl::StatusOr<double>(scaler::kDefaultShortfall)
+    absl::StatusOr<scaler::ShortfallBudget> budget =
+        shortfall.empty() ? absl::StatusOr<scaler::ShortfallBudget>(scaler::kDefaultShortfall)
                           : scaler::ParseShortfall(shortfall);
     if (!budget.ok()) throw UsageError{absl::StrCat("--shortfall ", budget.status().message())};
     config.policy.shortfall = *budget;
@@ -762,9 +763,10 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
     if (!budgets.empty()) {
       options.budgets.clear();
       for (absl::string_view part : absl::StrSplit(budgets, ',')) {
-        absl::StatusOr<double> b = scaler::ParseShortfall(std::string(part));
+        absl::StatusOr<scaler::ShortfallBudget> b = scaler::ParseShortfall(std::string(part));
         if (!b.ok()) throw UsageError{absl::StrCat("--budgets: ", b.status().message())};
-        options.budgets.push_back(*b);
+        if (b->relative) throw UsageError{"--budgets: expected shares of time such as 2%"};
+        options.budgets.push_back(b->value);
       }
     }
     auto report = RunFrontier(*trace, config, options, FractionProgress(env, "simulate"));

@@ -106,7 +106,7 @@ absl::StatusOr<FrontierReport> RunFrontier(const Trace& trace, const SimulationC
           absl::StrCat("budget ", b, ": expected a share of time in (0, 0.5]"));
     }
     scaler::PolicyConfig p = base.policy;
-    p.shortfall = b;
+    p.shortfall = scaler::ShortfallBudget{b, false};
     p.max_forecast_error = std::numeric_limits<double>::infinity();
     config.extra_policies.push_back(p);
   }
@@ -135,8 +135,9 @@ absl::StatusOr<FrontierReport> RunFrontier(const Trace& trace, const SimulationC
   r.reactive = run->reactive;
   r.evaluated_seconds = run->evaluated_seconds;
   r.gap_seconds = run->gap_seconds;
-  r.configured = Point(base.policy.shortfall ? "configured (" + BudgetName(*base.policy.shortfall) + ")"
-                                             : "configured (quantile " + Trimmed(base.policy.quantile) + ")",
+  r.configured = Point(base.policy.shortfall
+                           ? "configured (" + scaler::ShortfallName(*base.policy.shortfall) + ")"
+                           : "configured (quantile " + Trimmed(base.policy.quantile) + ")",
                        run->augur, r.reactive);
   for (size_t i = 0; i < options.budgets.size(); ++i) {
     r.augur.push_back(Point(BudgetName(options.budgets[i]), run->extra_policies[i], r.reactive));

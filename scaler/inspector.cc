@@ -39,6 +39,10 @@ void FillSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, d
   out->set_active(answer->decision.active);
   out->set_reason(ReasonName(answer->decision.reason));
   out->set_answer_age_seconds(now - answer->computed_at);
+  if (answer->budget && answer->budget->budget > 0) {
+    out->set_shortfall_budget(answer->budget->budget);
+    if (answer->budget->realised_rate) out->set_shortfall_realised(*answer->budget->realised_rate);
+  }
 }
 
 }  // namespace
@@ -91,6 +95,7 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
   s->set_refit_interval(Duration(spec.refit_interval_seconds));
   s->set_min_history(Duration(spec.policy.min_history_seconds));
   s->set_max_forecast_error(spec.policy.max_forecast_error);
+  if (spec.policy.shortfall) s->set_shortfall(ShortfallName(*spec.policy.shortfall));
 
   augur::v1::HistorySummary* h = response->mutable_history();
   h->set_points(a.history.points);
@@ -136,6 +141,23 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
   response->set_reason(ReasonName(a.decision.reason));
   response->set_detail(a.decision.detail);
   response->set_fallback(IsFallback(a.decision.reason));
+  if (a.budget) {
+    const BudgetState& b = *a.budget;
+    augur::v1::Budget* pb = response->mutable_budget();
+    pb->set_budget(b.budget);
+    pb->set_calibrated(b.calibrated);
+    pb->set_shape(b.shape);
+    pb->set_theta(b.theta);
+    pb->set_headroom(b.headroom);
+    pb->set_reachable(b.reachable);
+    pb->set_expected_rate(b.expected_rate);
+    if (b.realised_rate) pb->set_realised_rate(*b.realised_rate);
+    pb->set_window_seconds(b.window_seconds);
+    pb->set_total_scored_seconds(b.total_scored_seconds);
+    pb->set_total_short_seconds(b.total_short_seconds);
+    pb->set_setting(b.setting);
+    if (b.reactive_rate) pb->set_reactive_rate(*b.reactive_rate);
+  }
 }
 
 }  // namespace scaler

@@ -16,7 +16,7 @@ using prometheus::BuildHistogram;
 constexpr Reason kAllReasons[] = {Reason::kForecast,       Reason::kCurrentAboveForecast,
                                   Reason::kShadow,         Reason::kShortHistory,
                                   Reason::kForecastError,  Reason::kNoForecast,
-                                  Reason::kNoCurrent};
+                                  Reason::kNoCurrent,      Reason::kHeadroom};
 
 double OrNaN(std::optional<double> v) {
   return v ? *v : std::numeric_limits<double>::quiet_NaN();
@@ -49,7 +49,13 @@ ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& lab
       fallback_(&owner.fallback_.Add(labels)),
       model_error_(&owner.model_error_.Add(labels)),
       fit_duration_(&owner.fit_duration_.Add(labels)),
-      fit_timestamp_(&owner.fit_timestamp_.Add(labels)) {
+      fit_timestamp_(&owner.fit_timestamp_.Add(labels)),
+      budget_(&owner.budget_.Add(labels)),
+      realised_(&owner.realised_.Add(labels)),
+      window_(&owner.window_.Add(labels)),
+      headroom_(&owner.headroom_.Add(labels)),
+      scored_total_(&owner.scored_total_.Add(labels)),
+      short_total_(&owner.short_total_.Add(labels)) {
   for (Reason r : kAllReasons) {
     prometheus::Labels l = labels;
     l["reason"] = ReasonName(r);
@@ -58,6 +64,9 @@ ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& lab
   observed_->Set(OrNaN(std::nullopt));
   peak_->Set(OrNaN(std::nullopt));
   model_error_->Set(OrNaN(std::nullopt));
+  budget_->Set(OrNaN(std::nullopt));
+  realised_->Set(OrNaN(std::nullopt));
+  headroom_->Set(OrNaN(std::nullopt));
 }
 
 ObjectMetrics::~ObjectMetrics() {
@@ -74,6 +83,12 @@ ObjectMetrics::~ObjectMetrics() {
   owner_.model_error_.Remove(model_error_);
   owner_.fit_duration_.Remove(fit_duration_);
   owner_.fit_timestamp_.Remove(fit_timestamp_);
+  owner_.budget_.Remove(budget_);
+  owner_.realised_.Remove(realised_);
+  owner_.window_.Remove(window_);
+  owner_.headroom_.Remove(headroom_);
+  owner_.scored_total_.Remove(scored_total_);
+  owner_.short_total_.Remove(short_total_);
   for (auto& [r, g] : reasons_) owner_.reason_.Remove(g);
 }
 
@@ -88,6 +103,20 @@ void ObjectMetrics::SetAnswer(std::optional<double> observed, std::optional<doub
 }
 
 void ObjectMetrics::SetAnswerAge(double seconds) { age_->Set(seconds); }
+
+void ObjectMetrics::SetBudget(const BudgetMetrics& b) {
+  budget_->Set(OrNaN(b.budget));
+  realised_->Set(OrNaN(b.realised));
+  window_->Set(b.window_seconds);
+  headroom_->Set(OrNaN(b.headroom));
+  // The totals only grow; the counters follow them (a shared series keeps the larger).
+  if (b.total_scored_seconds > scored_total_->Value()) {
+    scored_total_->Increment(b.total_scored_seconds - scored_total_->Value());
+  }
+  if (b.total_short_seconds > short_total_->Value()) {
+    short_total_->Increment(b.total_short_seconds - short_total_->Value());
+  }
+}
 
 void ObjectMetrics::SetFit(double duration_seconds, double timestamp) {
   fit_duration_->Set(duration_seconds);
@@ -131,6 +160,34 @@ ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
                          .Name("augur_last_fit_timestamp_seconds")
                          .Help("Unix time of the object's last model fit")
                          .Register(registry)),
+      budget_(BuildGauge()
+                  .Name("augur_shortfall_budget")
+                  .Help("The object's shortfall budget: the share of time it accepts demand above "
+                        "what its ready pods serve (NaN with a fixed quantile)")
+                  .Register(registry)),
+      realised_(BuildGauge()
+                    .Name("augur_shortfall_realised")
+                    .Help("Share of the record's window in which the object's own answers left "
+                          "demand above what the pods they asked for serve (emulated HPA)")
+                    .Register(registry)),
+      window_(BuildGauge()
+                  .Name("augur_shortfall_window_seconds")
+                  .Help("Scored time behind augur_shortfall_realised (exponentially forgotten)")
+                  .Register(registry)),
+      headroom_(BuildGauge()
+                    .Name("augur_headroom")
+                    .Help("Headroom of the answer over the forecast (or over the current value), "
+                          "in the metric's unit, as the budget chose it")
+                    .Register(registry)),
+      scored_total_(BuildCounter()
+                        .Name("augur_shortfall_scored_seconds_total")
+                        .Help("Time scored against the budget (demand known, no gap)")
+                        .Register(registry)),
+      short_total_(BuildCounter()
+                       .Name("augur_shortfall_short_seconds_total")
+                       .Help("Scored time in which the answers left demand above what their pods "
+                             "serve: increase(short)/increase(scored) is the realised rate")
+                       .Register(registry)),
       grpc_requests_(BuildCounter()
                          .Name("augur_grpc_requests_total")
                          .Help("gRPC requests served, by method and status code")

@@ -6,7 +6,10 @@
 // augur_answer_reason{reason} (1 for the current reason, 0 for the others),
 // augur_fallback (1 while answering reactively because of a fallback),
 // augur_model_error (recent online MASE), augur_last_fit_duration_seconds,
-// augur_last_fit_timestamp_seconds.
+// augur_last_fit_timestamp_seconds; with a shortfall budget, augur_shortfall_budget,
+// augur_shortfall_realised and augur_shortfall_window_seconds (the record's rate and its
+// window), augur_headroom, and the counters augur_shortfall_scored_seconds_total and
+// augur_shortfall_short_seconds_total (for the realised rate over any window in PromQL).
 // Per process: augur_grpc_requests_total{method,code},
 // augur_grpc_request_duration_seconds{method}, augur_prometheus_query_duration_seconds,
 // augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
@@ -33,6 +36,13 @@ namespace scaler {
 
 class ScalerMetrics;
 
+// The shortfall budget's state for /metrics (nullopt: unknown, exported as NaN).
+struct BudgetMetrics {
+  std::optional<double> budget, realised, headroom;
+  double window_seconds = 0;
+  double total_scored_seconds = 0, total_short_seconds = 0;
+};
+
 // The series of one tracked object, removed from the registry when the last holder lets
 // go. The `trigger` label (ScalerSpec::trigger_id, a digest of the trigger's settings)
 // keeps two triggers of one ScaledObject apart: KEDA sends both under the ScaledObject's
@@ -50,9 +60,11 @@ class ObjectMetrics {
                  Reason reason, std::optional<double> model_error);
   void SetAnswerAge(double seconds);
   void SetFit(double duration_seconds, double timestamp);
+  void SetBudget(const BudgetMetrics& budget);
 
  private:
   friend class ScalerMetrics;
+
   ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels, std::string key);
   ScalerMetrics& owner_;
   std::string key_;
@@ -64,6 +76,12 @@ class ObjectMetrics {
   prometheus::Gauge* model_error_;
   prometheus::Gauge* fit_duration_;
   prometheus::Gauge* fit_timestamp_;
+  prometheus::Gauge* budget_;
+  prometheus::Gauge* realised_;
+  prometheus::Gauge* window_;
+  prometheus::Gauge* headroom_;
+  prometheus::Counter* scored_total_;
+  prometheus::Counter* short_total_;
   std::map<Reason, prometheus::Gauge*> reasons_;
 };
 
@@ -99,6 +117,12 @@ class ScalerMetrics {
   prometheus::Family<prometheus::Gauge>& model_error_;
   prometheus::Family<prometheus::Gauge>& fit_duration_;
   prometheus::Family<prometheus::Gauge>& fit_timestamp_;
+  prometheus::Family<prometheus::Gauge>& budget_;
+  prometheus::Family<prometheus::Gauge>& realised_;
+  prometheus::Family<prometheus::Gauge>& window_;
+  prometheus::Family<prometheus::Gauge>& headroom_;
+  prometheus::Family<prometheus::Counter>& scored_total_;
+  prometheus::Family<prometheus::Counter>& short_total_;
   prometheus::Family<prometheus::Counter>& grpc_requests_;
   prometheus::Family<prometheus::Histogram>& grpc_duration_;
   prometheus::Family<prometheus::Histogram>& query_duration_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -30,7 +31,23 @@ ShortfallConfig RecordConfigFor(const ObjectConfig& c) {
   r.step_seconds = c.step_seconds;
   r.score_every_seconds = std::min(c.refresh_interval_seconds, c.step_seconds);
   r.memory_seconds = std::max(kRecordMemorySeconds, kRecordMemorySteps * c.step_seconds);
+  if (const char* env = std::getenv("AUGUR_MEMORY_DAYS")) r.memory_seconds = std::atof(env) * 86400;  // EXPERIMENT
   return r;
+}
+
+// Before the record can tell what a budget needs, the answer is the model's own quantile:
+// the budget's tail for an absolute budget, the 90 % quantile for a relative one (whose
+// share is not known yet).
+constexpr double kColdRelativeLevel = 0.9;
+constexpr double kColdRecordSeconds = 6 * 3600;  // what a relative budget waits for
+
+double ColdLevel(const ShortfallBudget& b) {
+  return b.relative ? kColdRelativeLevel : 1 - b.value;
+}
+
+// The quantile a policy's forecast needs: its own, or a budget's cold start.
+double PolicyLevel(const PolicyConfig& p) {
+  return p.shortfall ? ColdLevel(*p.shortfall) : p.quantile;
 }
 
 std::string Percent(double share) {
@@ -216,12 +233,22 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
   input.no_forecast_detail = no_forecast_detail;
   state.budget.reset();
   if (state.policy.shortfall) {
-    const double b = *state.policy.shortfall;
-    const BudgetChoice choice = record_.Choose(b, state.last_shape);
+    const ShortfallBudget& configured = *state.policy.shortfall;
+    const std::optional<double> reactive = record_.ReactiveRate();
+    std::optional<double> share;
+    if (!configured.relative) {
+      share = configured.value;
+    } else if (reactive) {
+      share = std::max(configured.value * *reactive, kMinRelativeShortfall);
+    }
+    const BudgetChoice choice = share ? record_.Choose(*share, state.last_shape)
+                                      : record_.Choose(1.0, std::nullopt, /*cold=*/true);
     const std::vector<ShapeDef>& shapes = Shapes();
     BudgetInput in;
     BudgetState bs;
-    bs.budget = b;
+    bs.setting = ShortfallName(configured);
+    bs.budget = share.value_or(0);
+    bs.reactive_rate = reactive;
     if (choice.chosen) {
       const int s = *choice.chosen;
       const ShapeOption& o = choice.options[s];
@@ -239,7 +266,7 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
       in.forecast_peak = record_.AnswerOf(inputs, s, choice.options[s].theta, false);
     } else if (fc != nullptr) {
       // Cold start: the model's own interval at the budget's tail.
-      if (const std::vector<double>* cold = fc->Quantile(1 - b)) {
+      if (const std::vector<double>* cold = fc->Quantile(ColdLevel(configured))) {
         in.forecast_peak = *std::max_element(cold->begin(), cold->end());
         if (!choice.chosen) {
           in.answer = in.forecast_peak;
@@ -263,11 +290,15 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
     bs.total_scored_seconds = record_.TotalScoredSeconds();
     bs.total_short_seconds = record_.TotalShortSeconds();
 
-    std::string detail = "budget " + Percent(b) + ": ";
+    std::string detail = "budget " + bs.setting;
+    if (configured.relative && share) {
+      detail += " = " + Percent(*share) + " (reactive " + Percent(*reactive) + ")";
+    }
+    detail += ": ";
     if (!choice.chosen) {
-      detail += "the model's " + Percent(1 - b) + " quantile (record " +
-                Hours(record_.ScoredSeconds()) + " of the " + Hours(choice.needed_seconds) +
-                " it needs)";
+      detail += "the model's " + Percent(ColdLevel(configured)) + " quantile (record " +
+                Hours(record_.ScoredSeconds()) + " of the " +
+                Hours(share ? choice.needed_seconds : kColdRecordSeconds) + " it needs)";
     } else {
       const ShapeOption& o = choice.options[*choice.chosen];
       detail += bs.shape + " theta " + Number(bs.theta) +
@@ -301,10 +332,8 @@ AnswerUpdate ObjectModel::Update(double now) {
       }
       levels.push_back(level);
     };
-    want(config_.policy.shortfall ? 1 - *config_.policy.shortfall : config_.policy.quantile);
-    for (const PolicyState& e : extra_) {
-      want(e.policy.shortfall ? 1 - *e.policy.shortfall : e.policy.quantile);
-    }
+    want(PolicyLevel(config_.policy));
+    for (const PolicyState& e : extra_) want(PolicyLevel(e.policy));
     std::sort(levels.begin(), levels.end());
     absl::StatusOr<forecast::Forecast> p = model_->Predict(HorizonGrid(now), levels, Recent());
     if (p.ok()) {
@@ -371,8 +400,7 @@ AnswerUpdate ObjectModel::Update(double now) {
     answer->yhat = fc->yhat;
     answer->lower = row(kBandLow);
     answer->upper = row(kBandHigh);
-    answer->at_quantile = row(config_.policy.shortfall ? 1 - *config_.policy.shortfall
-                                                       : config_.policy.quantile);
+    answer->at_quantile = row(PolicyLevel(config_.policy));
     answer->components = std::move(fc->components);
   }
   answer->error_ratio = errors_.Ratio();

@@ -69,7 +69,11 @@ struct ModelSummary {
 
 // The shortfall budget's state at an answer (budget mode).
 struct BudgetState {
-  double budget = 0;              // the share of time accepted short
+  std::string setting;            // as configured: "2%", "0.5x reactive"
+  // The share of time accepted short (a relative budget's, once the record knows
+  // reactive scaling's rate; 0 until then).
+  double budget = 0;
+  std::optional<double> reactive_rate;  // reactive scaling's rate on the record
   bool calibrated = false;        // false: the model's own intervals (cold start)
   std::string shape;              // the policy shape the answer is built on (shortfall.h)
   double theta = 0;               // the shape's headroom parameter (shortfall.h)

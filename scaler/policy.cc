@@ -59,23 +59,37 @@ double Sanitize(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
 }  // namespace
 
-absl::StatusOr<double> ParseShortfall(const std::string& text) {
+absl::StatusOr<ShortfallBudget> ParseShortfall(const std::string& text) {
   std::string t;
   for (char c : text) {
     if (c != ' ' && c != '\t') t += c;
   }
   const bool percent = !t.empty() && t.back() == '%';
-  if (percent) t.pop_back();
+  const bool relative = !t.empty() && (t.back() == 'x' || t.back() == 'X');
+  if (percent || relative) t.pop_back();
   char* end = nullptr;
   const double v = t.empty() ? std::nan("") : std::strtod(t.c_str(), &end);
-  const double share = percent ? v / 100 : v;
-  if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(share) || share <= 0 ||
-      share > 0.5) {
+  const bool parsed = !t.empty() && end == t.c_str() + t.size() && std::isfinite(v);
+  ShortfallBudget b;
+  b.relative = relative;
+  b.value = percent ? v / 100 : v;
+  if (!parsed || b.value <= 0 || b.value > (relative ? 1.0 : 0.5)) {
     return absl::InvalidArgumentError(
         "'" + text + "' is not a shortfall budget: expected a share of time in (0, 50%], "
-        "written as a percentage such as 2% or 0.5%, or as a fraction such as 0.02");
+        "written as a percentage such as 2% or 0.5% (or a fraction such as 0.02), or a "
+        "multiple in (0, 1] of what reactive scaling would have, such as 0.5x");
   }
-  return share;
+  return b;
+}
+
+std::string ShortfallName(const ShortfallBudget& b) {
+  char buf[48];
+  if (b.relative) {
+    std::snprintf(buf, sizeof buf, "%gx reactive", b.value);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g%%", b.value * 100);
+  }
+  return buf;
 }
 
 const char* ReasonName(Reason r) {

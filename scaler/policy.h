@@ -37,22 +37,34 @@ enum class Reason {
 };
 const char* ReasonName(Reason r);
 
-// The default shortfall budget (docs/design.md, "The answer"): see docs/loadtest.md for
-// how it was chosen.
-inline constexpr double kDefaultShortfall = 0.02;
+// A shortfall budget: the share of time the user accepts demand above what the ready pods
+// serve. Absolute ("2%": that share of time), or relative to what reactive scaling would
+// have on the object's own record ("0.5x": half of reactive scaling's share).
+struct ShortfallBudget {
+  double value = 0.5;     // the share (absolute), or the multiple of reactive's (relative)
+  bool relative = true;
+};
+// The default (docs/design.md, "The answer"; docs/loadtest.md says how it was chosen):
+// half the shortfall reactive scaling would have.
+inline constexpr ShortfallBudget kDefaultShortfall{0.5, true};
+// A relative budget never asks for less than this share of time (a workload that is
+// never short under reactive scaling does not buy unbounded headroom).
+inline constexpr double kMinRelativeShortfall = 0.0005;
 
-// Parses a shortfall budget as users write it: "2%", "0.5%" or a share such as "0.02".
-// Errors: kInvalidArgument saying what is expected (a share in (0, 50%]).
-absl::StatusOr<double> ParseShortfall(const std::string& text);  // "forecast", "short_history", ... (snake_case)
+// Parses a shortfall budget as users write it: "2%", "0.5%" or a fraction such as "0.02"
+// (absolute, in (0, 50%]); "0.5x" (relative to reactive scaling, in (0, 1]).
+// Errors: kInvalidArgument saying what is expected.
+absl::StatusOr<ShortfallBudget> ParseShortfall(const std::string& text);
+// "2%", "0.5x reactive".
+std::string ShortfallName(const ShortfallBudget& b);  // "forecast", "short_history", ... (snake_case)
 // kShortHistory, kForecastError, kNoForecast, and kHeadroom (the forecast is not used).
 bool IsFallback(Reason r);
 
 struct PolicyConfig {
   Mode mode = Mode::kPredictive;
-  // The shortfall budget (share of time with demand above ready capacity, in (0, 0.5]):
-  // when set, the headroom is chosen from the object's own record to meet it
-  // (shortfall.h) and `quantile` is not used. nullopt = scale on `quantile`.
-  std::optional<double> shortfall;
+  // The shortfall budget: when set, the headroom is chosen from the object's own record
+  // to meet it (shortfall.h) and `quantile` is not used. nullopt = scale on `quantile`.
+  std::optional<ShortfallBudget> shortfall;
   double quantile = 0.5;              // forecast quantile to scale on (no budget)
   double horizon_seconds = 300;       // peak over (now, now + horizon]
   double min_history_seconds = 3600;  // below: reactive

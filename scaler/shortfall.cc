@@ -32,6 +32,8 @@ const std::vector<ShapeDef> kShapes = {
 constexpr double kRelEps = 1e-9;
 // Another shape must be this much cheaper before the choice switches to it.
 constexpr double kSwitchMargin = 0.03;
+// The least scored time before a shape's frontier is used.
+constexpr double kMinCalibratedSeconds = 6 * 3600;
 
 }  // namespace
 
@@ -238,6 +240,19 @@ void ShortfallRecord::ScoreInstant(double t, double demand, double weight) {
   }
 }
 
+std::optional<double> ShortfallRecord::ReactiveRate() const {
+  for (size_t s = 0; s < kShapes.size(); ++s) {
+    if (!enabled_[s] || kShapes[s].kind != ShapeDef::kHeadroom) continue;
+    const std::vector<double>& grid = *kShapes[s].grid;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      if (grid[g] != 0) continue;
+      if (weight_by_[s][g] < kMinCalibratedSeconds) return std::nullopt;
+      return short_[s][g] / weight_by_[s][g];
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<double> ShortfallRecord::RealisedRate() const {
   if (realised_weight_ <= 0) return std::nullopt;
   return realised_short_ / realised_weight_;
@@ -252,11 +267,14 @@ std::vector<std::pair<double, double>> ShortfallRecord::Frontier(int s) const {
   return out;
 }
 
-BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous) const {
+BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
+                                     bool cold) const {
   BudgetChoice c;
   c.options.resize(kShapes.size());
+  if (cold) return c;
   c.needed_seconds = std::min(
-      std::max(6 * 3600.0, 3 * std::max(config_.step_seconds, config_.score_every_seconds) / budget),
+      std::max(kMinCalibratedSeconds,
+               3 * std::max(config_.step_seconds, config_.score_every_seconds) / budget),
       0.5 * config_.memory_seconds);
   for (size_t s = 0; s < kShapes.size(); ++s) {
     if (!enabled_[s]) continue;

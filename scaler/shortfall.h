@@ -114,7 +114,8 @@ class ShortfallRecord {
   // `previous` keeps its shape unless another is cheaper by more than 3 %. A shape is
   // calibrated once it has a few shortfalls' worth of scored time at the budget's rate
   // (at least 6 hours, at most half the memory).
-  BudgetChoice Choose(double budget, std::optional<int> previous) const;
+  // `cold` true: nothing is calibrated (the budget's share is not known yet).
+  BudgetChoice Choose(double budget, std::optional<int> previous, bool cold = false) const;
 
   // Shape `shape`'s answer at `theta` for `inputs`; nullopt when its inputs are missing
   // (no forecast, or no current value for kHeadroom). `with_floor` false leaves out the
@@ -124,6 +125,9 @@ class ShortfallRecord {
 
   // The record's own frontier of a shape: (rate, mean pods) per grid theta.
   std::vector<std::pair<double, double>> Frontier(int shape) const;
+  // The shortfall rate reactive scaling would have had on the record (the headroom shape
+  // at theta 0: the current value as the answer), once it has 6 hours of record.
+  std::optional<double> ReactiveRate() const;
   // Realised shortfall rate of the actual answers over the record's window; nullopt
   // before anything was scored.
   std::optional<double> RealisedRate() const;

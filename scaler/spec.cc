@@ -374,7 +374,7 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     // only when maxForecastError is set.
     spec.policy.max_forecast_error = std::numeric_limits<double>::infinity();
     if (shortfall != nullptr) {
-      absl::StatusOr<double> b = ParseShortfall(shortfall->value);
+      absl::StatusOr<ShortfallBudget> b = ParseShortfall(shortfall->value);
       if (!b.ok()) {
         return absl::InvalidArgumentError("metadata key '" + shortfall->key + "': " +
                                           std::string(b.status().message()));

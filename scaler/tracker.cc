@@ -124,6 +124,7 @@ struct Tracker::Entry {
   std::string fit_error;  // the last fit error logged (each new one is logged once)
   std::string last_error;
   int consecutive_errors = 0;
+  bool budget_missed = false;  // logged as missed, not yet as kept again
 
   // --- recent record (Recent()), guarded by mu; compact: 8 + 32 bytes an item ---
   struct CompactAnswer {
@@ -582,6 +583,33 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
     e.metrics->SetAnswer(decision.current, decision.peak, decision.value, decision.reason,
                          update.answer->mase);
     e.metrics->SetAnswerAge(0);
+    BudgetMetrics bm;
+    if (const std::optional<BudgetState>& b = update.answer->budget) {
+      bm.budget = b->budget;
+      bm.realised = b->realised_rate;
+      bm.headroom = b->headroom;
+      bm.window_seconds = b->window_seconds;
+      bm.total_scored_seconds = b->total_scored_seconds;
+      bm.total_short_seconds = b->total_short_seconds;
+    }
+    e.metrics->SetBudget(bm);
+  }
+  // A budget missed (twice over, on a calibrated record) is logged when it starts and
+  // when it ends (back under 1.5 times the budget).
+  if (const std::optional<BudgetState>& b = update.answer->budget) {
+    if (b->calibrated && b->realised_rate) {
+      const double rate = *b->realised_rate;
+      if (!e.budget_missed && rate > 2 * b->budget) {
+        e.budget_missed = true;
+        log(LogLevel::kWarn, "shortfall_budget_missed",
+            {{"budget", b->budget}, {"realised", rate}, {"window", Seconds(b->window_seconds)},
+             {"shape", b->shape}, {"theta", b->theta}, {"reachable", b->reachable ? "true" : "false"}});
+      } else if (e.budget_missed && rate < 1.5 * b->budget) {
+        e.budget_missed = false;
+        log(LogLevel::kInfo, "shortfall_budget_kept",
+            {{"budget", b->budget}, {"realised", rate}, {"window", Seconds(b->window_seconds)}});
+      }
+    }
   }
   Publish(e, std::move(update.answer));
 }

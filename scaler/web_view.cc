@@ -145,14 +145,20 @@ const std::vector<Column>& Columns() {
       {"Budget", true,
        [](const auto&, const Answer* a) {
          const BudgetState* b = Budget(a);
-         return b ? HtmlEscape(Percent(b->budget)) : std::string("-");
+         if (b == nullptr) return std::string("-");
+         // A relative budget shows its share once the record knows reactive's rate.
+         std::string text = b->setting.empty() ? Percent(b->budget) : b->setting;
+         if (b->budget > 0 && !b->setting.empty() && b->setting.back() != '%') {
+           text += " = " + Percent(b->budget);
+         }
+         return HtmlEscape(text);
        }},
       {"Realised shortfall", true,
        [](const auto&, const Answer* a) {
          const BudgetState* b = Budget(a);
          if (b == nullptr) return std::string("-");
          if (!b->realised_rate) return std::string("<span class=\"muted\">not yet</span>");
-         const bool over = *b->realised_rate > b->budget;
+         const bool over = b->budget > 0 && *b->realised_rate > b->budget;
          return std::string(over ? "<span class=\"bad\">" : "<span>") +
                 HtmlEscape(Percent(*b->realised_rate)) + "</span> <span class=\"muted\">over " +
                 HtmlEscape(Age(b->window_seconds)) + "</span>";
@@ -222,7 +228,13 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
               HtmlEscape(FormatValue(ex.settings().quantile())));
   if (const BudgetState* b = Budget(a)) {
     std::string v =
-        "budget " + Percent(b->budget) + ", realised " +
+        "budget " + (b->setting.empty() ? Percent(b->budget) : b->setting) +
+        (b->budget > 0 && !b->setting.empty() && b->setting.back() != '%'
+             ? " = " + Percent(b->budget)
+             : std::string()) +
+        (b->reactive_rate ? " (reactive scaling: " + Percent(*b->reactive_rate) + ")"
+                          : std::string()) +
+        ", realised " +
         (b->realised_rate ? Percent(*b->realised_rate) + " over " + Age(b->window_seconds)
                           : std::string("not yet scored")) +
         "; expected " + Percent(b->expected_rate) + " at headroom " + FormatValue(b->headroom) +
@@ -498,7 +510,9 @@ HttpReply WebView::ObjectJson(const std::string& namespace_, const std::string& 
     t["recent"] = {{"observations", std::move(obs)}, {"answers", std::move(answers)}};
     t["budget"] = nullptr;
     if (const BudgetState* b = Budget(state.answer.get())) {
-      t["budget"] = {{"budget", b->budget},
+      t["budget"] = {{"setting", b->setting},
+                     {"budget", b->budget},
+                     {"reactive_rate", Optional(b->reactive_rate)},
                      {"calibrated", b->calibrated},
                      {"shape", b->shape},
                      {"theta", b->theta},

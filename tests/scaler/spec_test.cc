@@ -33,7 +33,8 @@ TEST(ParseSpec, DefaultsFollowTheDesign) {
   EXPECT_EQ(spec->seasonality, "auto");
   // A shortfall budget by default, judged by its own record (no point-error gate).
   ASSERT_TRUE(spec->policy.shortfall.has_value());
-  EXPECT_DOUBLE_EQ(*spec->policy.shortfall, kDefaultShortfall);
+  EXPECT_TRUE(spec->policy.shortfall->relative);
+  EXPECT_DOUBLE_EQ(spec->policy.shortfall->value, kDefaultShortfall.value);
   EXPECT_EQ(spec->policy.mode, Mode::kPredictive);
   EXPECT_DOUBLE_EQ(spec->refresh_interval_seconds, 30);
   EXPECT_DOUBLE_EQ(spec->refit_interval_seconds, 600);
@@ -133,7 +134,9 @@ std::vector<KeyCase> EveryAugurKey() {
       {"history", "2d", [](const ScalerSpec& s) { return s.history_seconds == 2 * 86400; }},
       {"step", "2m", [](const ScalerSpec& s) { return s.step_seconds == 120 && !s.step_auto; }},
       {"seasonality", "1d", [](const ScalerSpec& s) { return s.seasonality == "1d"; }},
-      {"shortfall", "5%", [](const ScalerSpec& s) { return s.policy.shortfall == 0.05; }},
+      {"shortfall", "5%", [](const ScalerSpec& s) {
+         return s.policy.shortfall && s.policy.shortfall->value == 0.05 && !s.policy.shortfall->relative;
+       }},
       {"quantile", "0.8", [](const ScalerSpec& s) {
          return s.policy.quantile == 0.8 && !s.policy.shortfall && s.policy.max_forecast_error == 1.0;
        }},
@@ -153,20 +156,34 @@ std::vector<KeyCase> EveryAugurKey() {
 // A budget as users write it; a fixed quantile instead of it, not with it; the
 // point-error gate only where asked for in budget mode.
 TEST(ParseSpec, ShortfallBudgetOrQuantile) {
-  for (const auto& [text, share] : std::vector<std::pair<std::string, double>>{
-           {"2%", 0.02}, {"0.5%", 0.005}, {" 10 % ", 0.10}, {"0.03", 0.03}, {"50%", 0.5}}) {
+  struct Case {
+    std::string text;
+    double value;
+    bool relative;
+  };
+  for (const Case& c : std::vector<Case>{{"2%", 0.02, false},
+                                         {"0.5%", 0.005, false},
+                                         {" 10 % ", 0.10, false},
+                                         {"0.03", 0.03, false},
+                                         {"50%", 0.5, false},
+                                         {"0.5x", 0.5, true},
+                                         {"1X", 1.0, true},
+                                         {"0.25 x", 0.25, true}}) {
     auto md = Minimal();
-    md["shortfall"] = text;
+    md["shortfall"] = c.text;
     auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
-    ASSERT_THAT(spec, IsOk()) << text;
-    EXPECT_DOUBLE_EQ(spec->policy.shortfall.value_or(-1), share) << text;
+    ASSERT_THAT(spec, IsOk()) << c.text;
+    ASSERT_TRUE(spec->policy.shortfall.has_value()) << c.text;
+    EXPECT_DOUBLE_EQ(spec->policy.shortfall->value, c.value) << c.text;
+    EXPECT_EQ(spec->policy.shortfall->relative, c.relative) << c.text;
   }
-  for (const std::string bad : {"0%", "-1%", "60%", "two percent", "2%%", "nan", "0.7"}) {
+  for (const std::string bad : {"0%", "-1%", "60%", "two percent", "2%%", "nan", "0.7", "1.5x", "0x"}) {
     auto md = Minimal();
     md["shortfall"] = bad;
     EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("'shortfall'"), HasSubstr("(0, 50%]"), HasSubstr("2%"))))
+                         AllOf(HasSubstr("'shortfall'"), HasSubstr("(0, 50%]"), HasSubstr("2%"),
+                               HasSubstr("0.5x"))))
         << bad;
   }
   auto both = Minimal();

@@ -107,9 +107,10 @@ TEST_F(WebViewTest, ListsObjectsWithLinksAndEscapesNames) {
   EXPECT_THAT(r.body, HasSubstr("/objects/a%26b/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"));
   EXPECT_THAT(r.body, Not(HasSubstr("<img")));
   EXPECT_THAT(r.body, Not(HasSubstr(kSecret)));
-  // The shortfall budget (the default policy): its column and the 2 % default.
+  // The shortfall budget (the default policy): its column and the default, half of
+  // reactive scaling's shortfall.
   EXPECT_THAT(r.body, HasSubstr("<th>Budget</th><th>Realised shortfall</th>"));
-  EXPECT_THAT(r.body, HasSubstr("<td class=\"num\">2 %</td>"));
+  EXPECT_THAT(r.body, HasSubstr("<td class=\"num\">0.5x reactive</td>"));
   bool csp = false;
   for (const auto& [name, value] : r.headers) {
     if (name == "Content-Security-Policy") csp = value.find("default-src 'none'") == 0;
@@ -177,7 +178,8 @@ TEST_F(WebViewTest, JsonServesTheSameDataAsThePage) {
   EXPECT_EQ(t["explanation"]["reason"], t["summary"]["reason"]);
   EXPECT_EQ(t["explanation"]["settings"]["server_address"], "http://prometheus:9090");
   ASSERT_TRUE(t["budget"].is_object());
-  EXPECT_DOUBLE_EQ(t["budget"]["budget"].get<double>(), 0.02);
+  EXPECT_EQ(t["budget"]["setting"], "0.5x reactive");
+  EXPECT_DOUBLE_EQ(t["budget"]["budget"].get<double>(), 0);  // reactive's rate not known yet
   EXPECT_THAT(one.body, Not(HasSubstr(kSecret)));
 }
 
