@@ -297,7 +297,7 @@ int main(int argc, char** argv) {
         if (path == "/metrics") {
           tracker.UpdateAgeMetrics();
           reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          reply.body = prometheus::TextSerializer().Serialize(registry.Collect());
+          reply.body = prometheus::TextSerializer().Serialize(metrics.Collect());
         } else if (path == "/healthz") {
           reply.body = "ok\n";
         } else if (path == "/readyz") {

@@ -4,7 +4,7 @@
 # ages every 10 s, and checking that memory does not grow after warm-up (<= 2 % of RSS).
 #
 #   scripts/soak.sh [--duration 25m] [--objects 2000] [--phase 4m] [--build-dir build]
-#                   [--out DIR]
+#                   [--out DIR] [--keep-logs]
 #
 # Workload: augur-loadtest workload serves a daily cycle (scraped every 5 s; one day of
 # history backfilled with promtool before Prometheus starts). Two sets of --objects
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=25m objects=2000 phase=4m build=build out=""
+duration=25m objects=2000 phase=4m build=build out="" keep=0
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -28,6 +28,7 @@ while (($#)); do
     --phase) phase=$2; shift 2 ;;
     --build-dir) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --keep-logs) keep=1; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -59,8 +60,12 @@ cleanup() {
   if ((rc != 0)); then
     for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
   fi
-  [ "$out" = "$tmp/out" ] && echo "soak: samples were in $out (removed)"
-  rm -rf "$tmp"
+  if ((keep)); then
+    echo "soak: logs kept in $tmp"
+  else
+    [ "$out" = "$tmp/out" ] && echo "soak: samples were in $out (removed)"
+    rm -rf "$tmp"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT

@@ -974,7 +974,7 @@ TEST_F(ServiceTest, MetricsExportPerObjectAndPerProcessSeries) {
   externalscaler::GetMetricsResponse r;
   GetMetrics(Ref(), "nope", &r);
   std::map<std::string, double> seen;
-  for (const auto& family : registry_.Collect()) {
+  for (const auto& family : metrics_->Collect()) {
     for (const auto& m : family.metric) {
       std::string labels;
       for (const auto& l : m.label) labels += l.name + "=" + l.value + ",";
