@@ -186,6 +186,13 @@ if len(peaks) >= 2:
     first, last = peaks[0], peaks[-1]
     growth = 100 * (last - first) / first
     print(f"RSS growth after warm-up (last turn's peak vs first's): {last - first:+.1f} MiB = {growth:+.2f} % (limit 2 %)")
+post = [(ti, r) for ti, r in zip(t, rss) if ti >= warm]
+if len(post) >= 3:
+    mt = statistics.mean(x for x, _ in post)
+    mr = statistics.mean(y for _, y in post)
+    slope = sum((x - mt) * (y - mr) for x, y in post) / max(sum((x - mt) ** 2 for x, _ in post), 1e-9)
+    print(f"RSS trend after warm-up (least squares over {len(post)} samples): {slope * 3600:+.1f} MiB/h "
+          f"({100 * slope * 3600 / mr:+.1f} % of the mean {mr:.1f} MiB per hour)")
 if ages_max:
     print(f"answer age after warm-up: median of per-sample p50 {statistics.median(ages_p50):.1f} s, "
           f"worst {max(ages_max):.1f} s")
