@@ -87,8 +87,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (size > 3 * kMaxRequest) return 0;
 
-  const std::string reply = Exchange(bytes);
+  std::string reply = Exchange(bytes);
   const size_t head_end = bytes.find("\r\n\r\n");
+  // A complete head without a reply happened twice in ~60,000 runs, after ~25,000
+  // connections, and never on replay: asked once more, a server bug still shows, a
+  // transient one of the loopback harness does not (docs/reliability.md).
+  if (reply.empty() && head_end != std::string_view::npos) reply = Exchange(bytes);
   if (reply.empty()) {
     // Only when the bytes ended before a complete head (within the limit).
     FUZZ_CHECK(head_end == std::string_view::npos);
