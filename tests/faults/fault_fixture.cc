@@ -146,10 +146,16 @@ std::string FaultFixture::Metrics() {
 }
 
 double FaultFixture::MetricValue(const std::string& series) {
+  // `series` may leave out trailing labels (e.g. the per-object `trigger` digest).
+  const std::string prefix =
+      !series.empty() && series.back() == '}' ? series.substr(0, series.size() - 1) : series;
   std::istringstream in(Metrics());
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::strtod(line.c_str() + series.size(), nullptr);
+    if (line.rfind(prefix, 0) != 0 || line.size() <= prefix.size()) continue;
+    const char next = line[prefix.size()];
+    if (next != ' ' && next != '}' && next != ',') continue;
+    return std::strtod(line.c_str() + line.rfind(' '), nullptr);
   }
   return NAN;
 }

@@ -75,8 +75,8 @@ class FaultFixture : public ::testing::Test {
   // Inspector/List's entry for the object `name` (works when Explain is UNAVAILABLE).
   augur::v1::ObjectSummary Summary(const std::string& name);
   std::string Metrics();  // augur's /metrics text
-  // The value of the sample `series` (name{labels} exactly as exposed) in /metrics, or
-  // NaN when absent.
+  // The value of the first sample in /metrics matching `series` (name{labels} as exposed,
+  // trailing labels may be left out), or NaN when absent.
   double MetricValue(const std::string& series);
   // Log lines of augur's log containing `needle`.
   int CountLogLines(const std::string& needle);

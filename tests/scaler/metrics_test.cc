@@ -31,11 +31,11 @@ std::map<std::string, double> Samples(const ScalerMetrics& metrics) {
 TEST(ScalerMetrics, PerObjectSeriesFollowTheAnswerAndGoWithTheLastHolder) {
   prometheus::Registry registry;
   ScalerMetrics metrics(registry);
-  auto web = metrics.ForObject("shop", "web", "augur-web");
-  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,";
+  auto web = metrics.ForObject("shop", "web", "augur-web", "t1");
+  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,trigger=t1,";
   auto s = Samples(metrics);
   EXPECT_TRUE(std::isnan(s["augur_observed_value{" + obj + "}"]));
-  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,}"], 0);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 0);
 
   web->SetAnswer(40, 55, 55, Reason::kForecast, 0.7);
   web->SetAnswerAge(3);
@@ -48,24 +48,24 @@ TEST(ScalerMetrics, PerObjectSeriesFollowTheAnswerAndGoWithTheLastHolder) {
   EXPECT_EQ(s["augur_model_error{" + obj + "}"], 0.7);
   EXPECT_EQ(s["augur_fallback{" + obj + "}"], 0);
   EXPECT_EQ(s["augur_last_fit_timestamp_seconds{" + obj + "}"], 1700000000);
-  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,}"], 1);
-  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,}"], 0);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 1);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,trigger=t1,}"], 0);
 
   web->SetAnswer(40, std::nullopt, 40, Reason::kShortHistory, std::nullopt);
   s = Samples(metrics);
   EXPECT_EQ(s["augur_fallback{" + obj + "}"], 1);
-  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,}"], 1);
-  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,}"], 0);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,trigger=t1,}"], 1);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 0);
 
   // Same labels (e.g. the ScaledObject's metadata changed): one set of series, shared.
-  auto again = metrics.ForObject("shop", "web", "augur-web");
+  auto again = metrics.ForObject("shop", "web", "augur-web", "t1");
   EXPECT_EQ(again.get(), web.get());
   web.reset();
   EXPECT_TRUE(Samples(metrics).count("augur_returned_value{" + obj + "}"));
   again.reset();
   s = Samples(metrics);
   EXPECT_FALSE(s.count("augur_returned_value{" + obj + "}"));
-  EXPECT_FALSE(s.count("augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,}"));
+  EXPECT_FALSE(s.count("augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"));
 }
 
 TEST(ScalerMetrics, ThousandsOfObjectsDroppedAtOnceLeaveExactlyTheOthers) {
@@ -73,7 +73,7 @@ TEST(ScalerMetrics, ThousandsOfObjectsDroppedAtOnceLeaveExactlyTheOthers) {
   ScalerMetrics metrics(registry);
   std::vector<std::shared_ptr<ObjectMetrics>> objects;
   for (int i = 0; i < 4000; ++i) {
-    objects.push_back(metrics.ForObject("soak", "o-" + std::to_string(i), "augur-o"));
+    objects.push_back(metrics.ForObject("soak", "o-" + std::to_string(i), "augur-o", "t1"));
   }
   for (int i = 0; i < 4000; i += 2) objects[i].reset();
   int returned = 0, reasons = 0;
