@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <array>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -192,6 +193,14 @@ class CurlHttpTransport::Impl {
                        " bytes; narrow the query or use a larger step"));
     } else if (code != CURLE_OK) {
       status = MapCurlError(code, error_buffer);
+      // curl says "Couldn't connect to server"; the system's reason says why.
+      long os_errno = 0;
+      if (curl_easy_getinfo(handle, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0) {
+        const std::string reason = std::strerror(static_cast<int>(os_errno));
+        if (!absl::StrContains(status.message(), reason)) {
+          status = absl::Status(status.code(), absl::StrCat(status.message(), " (", reason, ")"));
+        }
+      }
     } else {
       curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status_code);
       char* content_type = nullptr;

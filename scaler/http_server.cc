@@ -193,6 +193,20 @@ void HttpServer::AcceptLoop() {
   ::close(listen_fd_);
 }
 
+absl::StatusOr<HttpRequestLine> ParseHttpRequestLine(std::string_view head) {
+  const std::string_view line = head.substr(0, head.find("\r\n"));
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
+      line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
+    return absl::InvalidArgumentError(
+        "malformed request line: expected 'METHOD TARGET HTTP/1.x'");
+  }
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  return HttpRequestLine{std::string(line.substr(0, sp1)),
+                         std::string(target.substr(0, target.find('?')))};
+}
+
 void HttpServer::Serve(int fd) {
   std::string request;
   char buf[4096];
@@ -206,23 +220,17 @@ void HttpServer::Serve(int fd) {
     if (n <= 0) return;  // closed or timed out before a whole request arrived
     request.append(buf, static_cast<size_t>(n));
   }
-  size_t line_end = request.find("\r\n");
-  std::string_view line(request.data(), line_end);
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
-      line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
+  absl::StatusOr<HttpRequestLine> line = ParseHttpRequestLine(request);
+  if (!line.ok()) {
     Reply(fd, {400, "text/plain; charset=utf-8", "malformed request line\n", {}}, false);
     return;
   }
-  std::string_view method = line.substr(0, sp1);
-  std::string target(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  bool head = method == "HEAD";
-  if (method != "GET" && !head) {
+  const bool head = line->method == "HEAD";
+  if (line->method != "GET" && !head) {
     Reply(fd, {405, "text/plain; charset=utf-8", "only GET and HEAD are supported\n", {}}, false);
     return;
   }
-  std::string path = target.substr(0, target.find('?'));
+  const std::string& path = line->path;
   HttpReply reply;
   try {
     reply = handler_(path);

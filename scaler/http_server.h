@@ -38,6 +38,17 @@ struct HttpServerOptions {
   size_t max_request_bytes = 16 * 1024;               // request line + headers
 };
 
+// The request line of an HTTP/1.x request head ("GET /metrics?x=1 HTTP/1.1\r\n...").
+struct HttpRequestLine {
+  std::string method;  // as sent, e.g. "GET"
+  std::string path;    // the request target without its query string
+};
+
+// Parses the first line of `head` (up to the first CRLF, or all of it without one).
+// Only the request line is read; header lines are not interpreted.
+// Errors: kInvalidArgument ("malformed request line: ...").
+absl::StatusOr<HttpRequestLine> ParseHttpRequestLine(std::string_view head);
+
 // Parses "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 = any free port.
 // Errors: kInvalidArgument saying what is expected.
 absl::Status ParseListenAddress(std::string_view address, std::string* host, int* port);

@@ -47,6 +47,7 @@ struct Flags {
   int workers = 4;
   int rpc_threads = 2;
   bool web_ui = true;
+  long long max_response_bytes = 16LL << 20;
 };
 
 po::options_description Options(Flags& f) {
@@ -90,6 +91,8 @@ po::options_description Options(Flags& f) {
        "PEM key of --prometheus-cert-file")
       ("prometheus-timeout", po::value(&f.prometheus_timeout)->default_value("10s"),
        "default timeout of a Prometheus query (the `timeout` metadata key overrides it)")
+      ("prometheus-max-response-bytes", po::value(&f.max_response_bytes)->default_value(16LL << 20),
+       "a Prometheus answer larger than this is abandoned (RESOURCE_EXHAUSTED), so that a runaway query cannot exhaust memory; at most --workers answers are read at once")
       ("tls-cert", po::value(&f.tls_cert)->default_value(""),
        "PEM certificate: serve gRPC over TLS (the TLS files are re-read when they change)")
       ("tls-key", po::value(&f.tls_key)->default_value(""), "PEM key of --tls-cert")
@@ -223,6 +226,11 @@ int main(int argc, char** argv) {
               << scaler::ServerOptions::kMaxRpcThreads << "\n";
     return kUsageError;
   }
+  if (f.max_response_bytes < 4096) {
+    std::cerr << "augur: --prometheus-max-response-bytes " << f.max_response_bytes
+              << ": expected at least 4096 (bytes)\n";
+    return kUsageError;
+  }
   if (f.workers < 1 || f.workers > 256) {
     std::cerr << "augur: --workers " << f.workers << ": expected 1 to 256\n";
     return kUsageError;
@@ -259,8 +267,10 @@ int main(int argc, char** argv) {
   prometheus::Registry registry;
   scaler::ScalerMetrics metrics(registry);
   scaler::SystemClock clock;
-  scaler::PrometheusMetricSource source(source_options,
-                                        std::make_shared<promclient::CurlHttpTransport>());
+  promclient::CurlTransportOptions transport_options;
+  transport_options.max_body_bytes = static_cast<size_t>(f.max_response_bytes);
+  scaler::PrometheusMetricSource source(
+      source_options, std::make_shared<promclient::CurlHttpTransport>(transport_options));
   auto executor = std::make_unique<scaler::ThreadPoolExecutor>(f.workers);
   scaler::Tracker tracker(tracker_options, source, clock, *executor, &metrics,
                           scaler::SpecDefaults{f.prometheus_url});
@@ -287,7 +297,7 @@ int main(int argc, char** argv) {
         if (path == "/metrics") {
           tracker.UpdateAgeMetrics();
           reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          reply.body = prometheus::TextSerializer().Serialize(registry.Collect());
+          reply.body = prometheus::TextSerializer().Serialize(metrics.Collect());
         } else if (path == "/healthz") {
           reply.body = "ok\n";
         } else if (path == "/readyz") {

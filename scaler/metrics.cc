@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "absl/status/status.h"
@@ -38,156 +39,55 @@ std::string CodeLabel(int code) {
   return s.empty() ? "unknown" : s;
 }
 
-ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels,
-                             std::string key)
+ObjectMetrics::ObjectMetrics(ScalerMetrics& owner, prometheus::Labels labels, std::string key)
     : owner_(owner),
       key_(std::move(key)),
-      observed_(&owner.observed_.Add(labels)),
-      peak_(&owner.peak_.Add(labels)),
-      returned_(&owner.returned_.Add(labels)),
-      age_(&owner.age_.Add(labels)),
-      fallback_(&owner.fallback_.Add(labels)),
-      model_error_(&owner.model_error_.Add(labels)),
-      fit_duration_(&owner.fit_duration_.Add(labels)),
-      fit_timestamp_(&owner.fit_timestamp_.Add(labels)),
-      budget_(&owner.budget_.Add(labels)),
-      realised_(&owner.realised_.Add(labels)),
-      window_(&owner.window_.Add(labels)),
-      headroom_(&owner.headroom_.Add(labels)),
-      scored_total_(&owner.scored_total_.Add(labels)),
-      short_total_(&owner.short_total_.Add(labels)) {
-  for (Reason r : kAllReasons) {
-    prometheus::Labels l = labels;
-    l["reason"] = ReasonName(r);
-    reasons_[r] = &owner.reason_.Add(l);
-  }
-  observed_->Set(OrNaN(std::nullopt));
-  peak_->Set(OrNaN(std::nullopt));
-  model_error_->Set(OrNaN(std::nullopt));
-  budget_->Set(OrNaN(std::nullopt));
-  realised_->Set(OrNaN(std::nullopt));
-  headroom_->Set(OrNaN(std::nullopt));
-}
+      labels_(std::move(labels)),
+      observed_(OrNaN(std::nullopt)),
+      peak_(OrNaN(std::nullopt)),
+      model_error_(OrNaN(std::nullopt)),
+      budget_(OrNaN(std::nullopt)),
+      realised_(OrNaN(std::nullopt)),
+      headroom_(OrNaN(std::nullopt)) {}
 
 ObjectMetrics::~ObjectMetrics() {
   std::lock_guard<std::mutex> lock(owner_.objects_mu_);
   auto it = owner_.objects_.find(key_);
-  // A newer holder of the same labels shares these series: leave them to it.
-  if (it != owner_.objects_.end() && it->second.first != this) return;
-  if (it != owner_.objects_.end()) owner_.objects_.erase(it);
-  owner_.observed_.Remove(observed_);
-  owner_.peak_.Remove(peak_);
-  owner_.returned_.Remove(returned_);
-  owner_.age_.Remove(age_);
-  owner_.fallback_.Remove(fallback_);
-  owner_.model_error_.Remove(model_error_);
-  owner_.fit_duration_.Remove(fit_duration_);
-  owner_.fit_timestamp_.Remove(fit_timestamp_);
-  owner_.budget_.Remove(budget_);
-  owner_.realised_.Remove(realised_);
-  owner_.window_.Remove(window_);
-  owner_.headroom_.Remove(headroom_);
-  owner_.scored_total_.Remove(scored_total_);
-  owner_.short_total_.Remove(short_total_);
-  for (auto& [r, g] : reasons_) owner_.reason_.Remove(g);
+  // A newer holder of the same labels took the key over: leave it to it.
+  if (it != owner_.objects_.end() && it->second.first == this) owner_.objects_.erase(it);
 }
 
 void ObjectMetrics::SetAnswer(std::optional<double> observed, std::optional<double> peak,
                               double returned, Reason reason, std::optional<double> model_error) {
-  observed_->Set(OrNaN(observed));
-  peak_->Set(OrNaN(peak));
-  returned_->Set(returned);
-  fallback_->Set(IsFallback(reason) ? 1 : 0);
-  model_error_->Set(OrNaN(model_error));
-  for (auto& [r, g] : reasons_) g->Set(r == reason ? 1 : 0);
+  observed_.store(OrNaN(observed));
+  peak_.store(OrNaN(peak));
+  returned_.store(returned);
+  fallback_.store(IsFallback(reason) ? 1 : 0);
+  model_error_.store(OrNaN(model_error));
+  for (size_t i = 0; i < std::size(kAllReasons); ++i) {
+    if (kAllReasons[i] == reason) reason_.store(static_cast<int>(i));
+  }
 }
 
-void ObjectMetrics::SetAnswerAge(double seconds) { age_->Set(seconds); }
+void ObjectMetrics::SetAnswerAge(double seconds) { age_.store(seconds); }
 
 void ObjectMetrics::SetBudget(const BudgetMetrics& b) {
-  budget_->Set(OrNaN(b.budget));
-  realised_->Set(OrNaN(b.realised));
-  window_->Set(b.window_seconds);
-  headroom_->Set(OrNaN(b.headroom));
-  // The totals only grow; the counters follow them (a shared series keeps the larger).
-  if (b.total_scored_seconds > scored_total_->Value()) {
-    scored_total_->Increment(b.total_scored_seconds - scored_total_->Value());
-  }
-  if (b.total_short_seconds > short_total_->Value()) {
-    short_total_->Increment(b.total_short_seconds - short_total_->Value());
-  }
+  budget_.store(OrNaN(b.budget));
+  realised_.store(OrNaN(b.realised));
+  headroom_.store(OrNaN(b.headroom));
+  window_.store(b.window_seconds);
+  // Counters never go down (a shared series keeps the larger total).
+  if (b.total_scored_seconds > scored_total_.load()) scored_total_.store(b.total_scored_seconds);
+  if (b.total_short_seconds > short_total_.load()) short_total_.store(b.total_short_seconds);
 }
 
 void ObjectMetrics::SetFit(double duration_seconds, double timestamp) {
-  fit_duration_->Set(duration_seconds);
-  fit_timestamp_->Set(timestamp);
+  fit_duration_.store(duration_seconds);
+  fit_timestamp_.store(timestamp);
 }
 
 ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
-    : observed_(BuildGauge()
-                    .Name("augur_observed_value")
-                    .Help("Newest observed value of the object's query (NaN if none is fresh)")
-                    .Register(registry)),
-      peak_(BuildGauge()
-                .Name("augur_forecast_peak")
-                .Help("Largest forecast over the horizon at the configured quantile")
-                .Register(registry)),
-      returned_(BuildGauge()
-                    .Name("augur_returned_value")
-                    .Help("Value returned to KEDA by GetMetrics")
-                    .Register(registry)),
-      age_(BuildGauge()
-               .Name("augur_answer_age_seconds")
-               .Help("Age of the object's answer (since its last successful refresh)")
-               .Register(registry)),
-      reason_(BuildGauge()
-                  .Name("augur_answer_reason")
-                  .Help("1 for the reason of the current answer, 0 for the others")
-                  .Register(registry)),
-      fallback_(BuildGauge()
-                    .Name("augur_fallback")
-                    .Help("1 while the object answers reactively because of a fallback")
-                    .Register(registry)),
-      model_error_(BuildGauge()
-                       .Name("augur_model_error")
-                       .Help("Recent forecast error of the object's model (online MASE)")
-                       .Register(registry)),
-      fit_duration_(BuildGauge()
-                        .Name("augur_last_fit_duration_seconds")
-                        .Help("Duration of the object's last model fit")
-                        .Register(registry)),
-      fit_timestamp_(BuildGauge()
-                         .Name("augur_last_fit_timestamp_seconds")
-                         .Help("Unix time of the object's last model fit")
-                         .Register(registry)),
-      budget_(BuildGauge()
-                  .Name("augur_shortfall_budget")
-                  .Help("The object's shortfall budget: the share of time it accepts demand above "
-                        "what its ready pods serve (NaN with a fixed quantile)")
-                  .Register(registry)),
-      realised_(BuildGauge()
-                    .Name("augur_shortfall_realised")
-                    .Help("Share of the record's window in which the object's own answers left "
-                          "demand above what the pods they asked for serve (emulated HPA)")
-                    .Register(registry)),
-      window_(BuildGauge()
-                  .Name("augur_shortfall_window_seconds")
-                  .Help("Scored time behind augur_shortfall_realised (exponentially forgotten)")
-                  .Register(registry)),
-      headroom_(BuildGauge()
-                    .Name("augur_headroom")
-                    .Help("Headroom of the answer over the forecast (or over the current value), "
-                          "in the metric's unit, as the budget chose it")
-                    .Register(registry)),
-      scored_total_(BuildCounter()
-                        .Name("augur_shortfall_scored_seconds_total")
-                        .Help("Time scored against the budget (demand known, no gap)")
-                        .Register(registry)),
-      short_total_(BuildCounter()
-                       .Name("augur_shortfall_short_seconds_total")
-                       .Help("Scored time in which the answers left demand above what their pods "
-                             "serve: increase(short)/increase(scored) is the realised rate")
-                       .Register(registry)),
+    : registry_(registry),
       grpc_requests_(BuildCounter()
                          .Name("augur_grpc_requests_total")
                          .Help("gRPC requests served, by method and status code")
@@ -290,6 +190,88 @@ void ScalerMetrics::SetTlsCertificateExpiry(double unix_seconds) {
 
 void ScalerMetrics::ObserveTlsReload(bool ok) {
   tls_reloads_.Add({{"result", ok ? "ok" : "error"}}).Increment();
+}
+
+std::vector<prometheus::MetricFamily> ScalerMetrics::Collect() const {
+  std::vector<prometheus::MetricFamily> families = registry_.Collect();
+  struct PerObject {
+    const char* name;
+    const char* help;
+    const std::atomic<double> ObjectMetrics::*value;  // null: augur_answer_reason
+    bool counter = false;
+  };
+  static const PerObject kFamilies[] = {
+      {"augur_observed_value", "Newest observed value of the object's query (NaN if none is fresh)",
+       &ObjectMetrics::observed_},
+      {"augur_forecast_peak", "Largest forecast over the horizon at the configured quantile",
+       &ObjectMetrics::peak_},
+      {"augur_returned_value", "Value returned to KEDA by GetMetrics", &ObjectMetrics::returned_},
+      {"augur_answer_age_seconds", "Age of the object's answer (since its last successful refresh)",
+       &ObjectMetrics::age_},
+      {"augur_answer_reason", "1 for the reason of the current answer, 0 for the others", nullptr},
+      {"augur_fallback", "1 while the object answers reactively because of a fallback",
+       &ObjectMetrics::fallback_},
+      {"augur_model_error", "Recent forecast error of the object's model (online MASE)",
+       &ObjectMetrics::model_error_},
+      {"augur_last_fit_duration_seconds", "Duration of the object's last model fit",
+       &ObjectMetrics::fit_duration_},
+      {"augur_last_fit_timestamp_seconds", "Unix time of the object's last model fit",
+       &ObjectMetrics::fit_timestamp_},
+      {"augur_shortfall_budget",
+       "The object's shortfall budget: the share of time it accepts demand above what its ready "
+       "pods serve (NaN with a fixed quantile, or while a relative budget's share is unknown)",
+       &ObjectMetrics::budget_},
+      {"augur_shortfall_realised",
+       "Share of the record's window in which the object's own answers left demand above what "
+       "the pods they asked for serve (emulated HPA)",
+       &ObjectMetrics::realised_},
+      {"augur_shortfall_window_seconds",
+       "Scored time behind augur_shortfall_realised (exponentially forgotten)",
+       &ObjectMetrics::window_},
+      {"augur_headroom",
+       "Headroom of the answer over the forecast (or over the current value), in the metric's "
+       "unit, as the budget chose it",
+       &ObjectMetrics::headroom_},
+      {"augur_shortfall_scored_seconds_total",
+       "Time scored against the budget (demand known, no gap)", &ObjectMetrics::scored_total_,
+       true},
+      {"augur_shortfall_short_seconds_total",
+       "Scored time in which the answers left demand above what their pods serve: "
+       "increase(short) / increase(scored) is the realised rate over any window",
+       &ObjectMetrics::short_total_, true},
+  };
+  auto metric = [](const prometheus::Labels& labels, double value, bool counter = false) {
+    prometheus::ClientMetric m;
+    for (const auto& [name, v] : labels) m.label.push_back({name, v});  // sorted, as prometheus-cpp
+    if (counter) {
+      m.counter.value = value;
+    } else {
+      m.gauge.value = value;
+    }
+    return m;
+  };
+  std::lock_guard<std::mutex> lock(objects_mu_);
+  for (const PerObject& f : kFamilies) {
+    prometheus::MetricFamily family;
+    family.name = f.name;
+    family.help = f.help;
+    family.type = f.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    for (const auto& [key, entry] : objects_) {
+      const ObjectMetrics& o = *entry.first;
+      if (f.value != nullptr) {
+        family.metric.push_back(metric(o.labels_, (o.*f.value).load(), f.counter));
+        continue;
+      }
+      const int current = o.reason_.load();
+      for (size_t i = 0; i < std::size(kAllReasons); ++i) {
+        prometheus::Labels labels = o.labels_;
+        labels["reason"] = ReasonName(kAllReasons[i]);
+        family.metric.push_back(metric(labels, static_cast<int>(i) == current ? 1 : 0));
+      }
+    }
+    families.push_back(std::move(family));
+  }
+  return families;
 }
 
 }  // namespace scaler

@@ -9,7 +9,7 @@
 // augur_last_fit_timestamp_seconds; with a shortfall budget, augur_shortfall_budget,
 // augur_shortfall_realised and augur_shortfall_window_seconds (the record's rate and its
 // window), augur_headroom, and the counters augur_shortfall_scored_seconds_total and
-// augur_shortfall_short_seconds_total (for the realised rate over any window in PromQL).
+// augur_shortfall_short_seconds_total (the realised rate over any window in PromQL).
 // Per process: augur_grpc_requests_total{method,code},
 // augur_grpc_request_duration_seconds{method}, augur_prometheus_query_duration_seconds,
 // augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
@@ -17,13 +17,21 @@
 // augur_tls_certificate_expiry_timestamp_seconds (the served certificate's notAfter) and
 // augur_tls_reloads_total{result} (ok, error: a changed file that was refused).
 //
+// The per-object series are kept by augur itself and added to the registry's families by
+// ScalerMetrics::Collect() (serve that, not the registry's Collect()): prometheus-cpp
+// 1.0's Family::Remove scans the whole family, so dropping 2,000 idle objects out of
+// 4,000 took ~20 s of CPU on the tracker's scheduling thread and stalled every refresh
+// (docs/reliability.md, "Soak"); here adding and removing an object is a map operation.
+//
 // Thread-safety: every method may be called from any thread.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -43,7 +51,7 @@ struct BudgetMetrics {
   double total_scored_seconds = 0, total_short_seconds = 0;
 };
 
-// The series of one tracked object, removed from the registry when the last holder lets
+// The series of one tracked object, dropped from Collect() when the last holder lets
 // go. The `trigger` label (ScalerSpec::trigger_id, a digest of the trigger's settings)
 // keeps two triggers of one ScaledObject apart: KEDA sends both under the ScaledObject's
 // name, and by default both have the same metric name. Objects with the same labels
@@ -60,35 +68,29 @@ class ObjectMetrics {
                  Reason reason, std::optional<double> model_error);
   void SetAnswerAge(double seconds);
   void SetFit(double duration_seconds, double timestamp);
+  // NaN budget/realised/headroom when unknown (a fixed quantile: all NaN).
   void SetBudget(const BudgetMetrics& budget);
 
  private:
   friend class ScalerMetrics;
-
-  ObjectMetrics(ScalerMetrics& owner, const prometheus::Labels& labels, std::string key);
+  ObjectMetrics(ScalerMetrics& owner, prometheus::Labels labels, std::string key);
   ScalerMetrics& owner_;
   std::string key_;
-  prometheus::Gauge* observed_;
-  prometheus::Gauge* peak_;
-  prometheus::Gauge* returned_;
-  prometheus::Gauge* age_;
-  prometheus::Gauge* fallback_;
-  prometheus::Gauge* model_error_;
-  prometheus::Gauge* fit_duration_;
-  prometheus::Gauge* fit_timestamp_;
-  prometheus::Gauge* budget_;
-  prometheus::Gauge* realised_;
-  prometheus::Gauge* window_;
-  prometheus::Gauge* headroom_;
-  prometheus::Counter* scored_total_;
-  prometheus::Counter* short_total_;
-  std::map<Reason, prometheus::Gauge*> reasons_;
+  prometheus::Labels labels_;  // namespace, scaledobject, metric, trigger
+  std::atomic<double> observed_, peak_, returned_{0}, age_{0}, fallback_{0}, model_error_;
+  std::atomic<double> fit_duration_{0}, fit_timestamp_{0};
+  std::atomic<double> budget_, realised_, headroom_, window_{0};
+  std::atomic<double> scored_total_{0}, short_total_{0};  // only grow
+  std::atomic<int> reason_{-1};  // index into the reasons (-1: no answer yet, all 0)
 };
 
 class ScalerMetrics {
  public:
   // `registry` must outlive this object and every ObjectMetrics made from it.
   explicit ScalerMetrics(prometheus::Registry& registry);
+
+  // Everything to export: the registry's families and the per-object ones.
+  std::vector<prometheus::MetricFamily> Collect() const;
 
   std::shared_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
                                            const std::string& scaled_object,
@@ -108,21 +110,7 @@ class ScalerMetrics {
 
  private:
   friend class ObjectMetrics;
-  prometheus::Family<prometheus::Gauge>& observed_;
-  prometheus::Family<prometheus::Gauge>& peak_;
-  prometheus::Family<prometheus::Gauge>& returned_;
-  prometheus::Family<prometheus::Gauge>& age_;
-  prometheus::Family<prometheus::Gauge>& reason_;
-  prometheus::Family<prometheus::Gauge>& fallback_;
-  prometheus::Family<prometheus::Gauge>& model_error_;
-  prometheus::Family<prometheus::Gauge>& fit_duration_;
-  prometheus::Family<prometheus::Gauge>& fit_timestamp_;
-  prometheus::Family<prometheus::Gauge>& budget_;
-  prometheus::Family<prometheus::Gauge>& realised_;
-  prometheus::Family<prometheus::Gauge>& window_;
-  prometheus::Family<prometheus::Gauge>& headroom_;
-  prometheus::Family<prometheus::Counter>& scored_total_;
-  prometheus::Family<prometheus::Counter>& short_total_;
+  prometheus::Registry& registry_;
   prometheus::Family<prometheus::Counter>& grpc_requests_;
   prometheus::Family<prometheus::Histogram>& grpc_duration_;
   prometheus::Family<prometheus::Histogram>& query_duration_;
@@ -137,8 +125,8 @@ class ScalerMetrics {
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> grpc_counters_;
   std::map<std::string, prometheus::Histogram*> grpc_histograms_;
-  // Per-object series by label key; creation and removal happen under objects_mu_.
-  std::mutex objects_mu_;
+  // Per-object series by label key; creation, removal and Collect() under objects_mu_.
+  mutable std::mutex objects_mu_;
   std::map<std::string, std::pair<ObjectMetrics*, std::weak_ptr<ObjectMetrics>>> objects_;
 };
 

@@ -229,6 +229,25 @@ double AutoStepSeconds(double history_seconds) {
 absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
                                      const std::map<std::string, std::string>& metadata,
                                      const SpecDefaults& defaults) {
+  if (metadata.size() > kMaxMetadataKeys) {
+    return absl::InvalidArgumentError(
+        "the metadata has " + std::to_string(metadata.size()) + " keys: expected at most " +
+        std::to_string(kMaxMetadataKeys) + " (augur knows " +
+        std::to_string(KnownMetadataKeys().size()) + "; see `augur --print-metadata-keys`)");
+  }
+  size_t metadata_bytes = 0;
+  for (const auto& [key, value] : metadata) metadata_bytes += key.size() + value.size();
+  if (metadata_bytes > kMaxMetadataBytes) {
+    return absl::InvalidArgumentError("the metadata holds " + std::to_string(metadata_bytes) +
+                                      " bytes of keys and values: expected at most " +
+                                      std::to_string(kMaxMetadataBytes));
+  }
+  if (auto q = metadata.find("query"); q != metadata.end() && q->second.size() > kMaxQueryBytes) {
+    return absl::InvalidArgumentError("metadata key 'query' is " +
+                                      std::to_string(q->second.size()) +
+                                      " bytes long: expected PromQL of at most " +
+                                      std::to_string(kMaxQueryBytes) + " bytes");
+  }
   ScalerSpec spec;
   spec.name = name;
   spec.namespace_ = namespace_;
@@ -247,8 +266,10 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
       continue;  // KEDA's own: its value is never read
     }
     if (!Contains(AugurMetadataKeys(), base)) {
+      // A long key is cut: the message stays short and the distance cheap.
+      const std::string shown = key.size() > 64 ? key.substr(0, 64) + "..." : key;
       return absl::InvalidArgumentError(
-          "unknown metadata key '" + key + "': did you mean '" + ClosestKey(key) +
+          "unknown metadata key '" + shown + "': did you mean '" + ClosestKey(key.substr(0, 64)) +
           "'? Known keys: query, targetValue, serverAddress, ... (see `augur "
           "--print-metadata-keys`; each of Augur's keys may also be given as <key>FromEnv)");
     }

@@ -4,6 +4,7 @@
 //
 // Thread-safety: pure functions; a ScalerSpec is a plain value.
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ struct SpecDefaults {
   std::string prometheus_url;  // serverAddress when the metadata has none
 };
 
+// Input-size limits, checked before anything else (any client that reaches the gRPC
+// port can send metadata; KEDA's own triggers are far below them).
+inline constexpr size_t kMaxMetadataKeys = 64;
+inline constexpr size_t kMaxMetadataBytes = 64 * 1024;  // keys and values together
+inline constexpr size_t kMaxQueryBytes = 16 * 1024;     // the `query` value
+
 // Parses and validates `metadata` for the ScaledObject `namespace_`/`name`, as KEDA
 // sends it (docs/keda.md §2, §7):
 //  - each of Augur's keys may also come as `<key>FromEnv` (KEDA puts the target
@@ -51,7 +58,8 @@ struct SpecDefaults {
 //  - KEDA's own client keys (KedaMetadataKeys(), also as `<key>FromEnv`) configure KEDA's
 //    connection to Augur: accepted and ignored, their values never read.
 // Errors: kInvalidArgument naming the key (as given), the value and what is expected; for
-// an unknown key, naming the closest known key; for a key given both ways, naming both.
+// an unknown key, naming the closest known key (a long key cut to 64 characters); for a
+// key given both ways, naming both; for metadata over the limits above, which limit.
 absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
                                      const std::map<std::string, std::string>& metadata,
                                      const SpecDefaults& defaults);

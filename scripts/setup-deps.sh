@@ -17,6 +17,7 @@ packages=(
   prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
   kubernetes-client
   chromium   # the web view's browser tests (driven by playwright-core from tests/e2e)
+  clang libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh: libFuzzer, ASan, UBSan)
 )
 if ((image)); then
   packages+=(podman runc debootstrap)

@@ -3,6 +3,7 @@
 # test (unit, integration against a real Prometheus, end-to-end) through CTest.
 #   scripts/test.sh                 # release build in build/
 #   AUGUR_SANITIZE=1 scripts/test.sh  # ASan + UBSan build in build-asan/
+#   AUGUR_SKIP_FUZZ=1 scripts/test.sh  # without the libFuzzer smoke run (build-fuzz/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -16,3 +17,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -G Ninja "${extra[@]}"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 600
+# The fuzz targets under libFuzzer (clang, ASan + UBSan, build-fuzz/): each corpus
+# replayed, then 5 s of fuzzing per target (about 2 minutes in all on 2 cores).
+if [ "${AUGUR_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz.sh --smoke
+fi

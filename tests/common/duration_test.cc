@@ -43,6 +43,19 @@ TEST(ParseDuration, RejectsMalformedTextSayingWhatIsExpected) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too large")));
 }
 
+// Found by the duration fuzz target: std::stod threw out_of_range on these (an
+// exception out of a parser that promises a Status; `augur --max-staleness <400 digits>s`
+// died of it).
+TEST(ParseDuration, NumbersBeyondDoubleAreAnErrorNotAnException) {
+  EXPECT_THAT(ParseDuration(std::string(400, '9') + "h"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too large")));
+  EXPECT_THAT(ParseDuration("9999915h" + std::string(330, '0')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto tiny = ParseDuration("0." + std::string(400, '0') + "1s");
+  ASSERT_TRUE(tiny.ok()) << tiny.status();
+  EXPECT_EQ(tiny->count(), 0);
+}
+
 TEST(FormatDuration, PrintsTheShortestExactForm) {
   EXPECT_EQ(FormatDuration(milliseconds(90000)), "1m30s");
   EXPECT_EQ(FormatDuration(milliseconds(604800000)), "1w");

@@ -393,7 +393,7 @@ TEST_F(ServiceTest, KedaKeyValuesNeverAppearInLogsInspectorOrMetrics) {
   augur::v1::ListResponse list;
   ASSERT_TRUE(stub->List(&ctx, augur::v1::ListRequest(), &list).ok());
   std::string metrics;
-  for (const auto& family : registry_.Collect()) {
+  for (const auto& family : metrics_->Collect()) {
     for (const auto& m : family.metric) {
       for (const auto& l : m.label) metrics += l.name + "=" + l.value + "\n";
     }
@@ -469,7 +469,7 @@ TEST_F(ServiceTest, TwoTriggersOfOneScaledObjectNeverShareASeries) {
   EXPECT_GT(Value(requests), 0);
   EXPECT_GT(Value(errors), 0);
   std::set<std::string> triggers;
-  for (const auto& family : registry_.Collect()) {
+  for (const auto& family : metrics_->Collect()) {
     if (family.name != "augur_returned_value") continue;
     for (const auto& m : family.metric) {
       std::map<std::string, std::string> labels;
@@ -974,7 +974,7 @@ TEST_F(ServiceTest, MetricsExportPerObjectAndPerProcessSeries) {
   externalscaler::GetMetricsResponse r;
   GetMetrics(Ref(), "nope", &r);
   std::map<std::string, double> seen;
-  for (const auto& family : registry_.Collect()) {
+  for (const auto& family : metrics_->Collect()) {
     for (const auto& m : family.metric) {
       std::string labels;
       for (const auto& l : m.label) labels += l.name + "=" + l.value + ",";

@@ -1,0 +1,89 @@
+// ScalerMetrics' per-object series (scaler/metrics.h): exported by Collect() next to the
+// registry's families, shared by holders of the same labels, gone with the last holder
+// (also when thousands go at once: the soak's mass expiry, docs/reliability.md).
+
+#include "scaler/metrics.h"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace scaler {
+namespace {
+
+// "name{k=v,...}" -> value, for every sample Collect() exports.
+std::map<std::string, double> Samples(const ScalerMetrics& metrics) {
+  std::map<std::string, double> out;
+  for (const auto& family : metrics.Collect()) {
+    for (const auto& m : family.metric) {
+      std::string labels;
+      for (const auto& l : m.label) labels += l.name + "=" + l.value + ",";
+      out[family.name + "{" + labels + "}"] = m.gauge.value + m.counter.value;
+    }
+  }
+  return out;
+}
+
+TEST(ScalerMetrics, PerObjectSeriesFollowTheAnswerAndGoWithTheLastHolder) {
+  prometheus::Registry registry;
+  ScalerMetrics metrics(registry);
+  auto web = metrics.ForObject("shop", "web", "augur-web", "t1");
+  const std::string obj = "metric=augur-web,namespace=shop,scaledobject=web,trigger=t1,";
+  auto s = Samples(metrics);
+  EXPECT_TRUE(std::isnan(s["augur_observed_value{" + obj + "}"]));
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 0);
+
+  web->SetAnswer(40, 55, 55, Reason::kForecast, 0.7);
+  web->SetAnswerAge(3);
+  web->SetFit(0.002, 1700000000);
+  s = Samples(metrics);
+  EXPECT_EQ(s["augur_observed_value{" + obj + "}"], 40);
+  EXPECT_EQ(s["augur_forecast_peak{" + obj + "}"], 55);
+  EXPECT_EQ(s["augur_returned_value{" + obj + "}"], 55);
+  EXPECT_EQ(s["augur_answer_age_seconds{" + obj + "}"], 3);
+  EXPECT_EQ(s["augur_model_error{" + obj + "}"], 0.7);
+  EXPECT_EQ(s["augur_fallback{" + obj + "}"], 0);
+  EXPECT_EQ(s["augur_last_fit_timestamp_seconds{" + obj + "}"], 1700000000);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 1);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,trigger=t1,}"], 0);
+
+  web->SetAnswer(40, std::nullopt, 40, Reason::kShortHistory, std::nullopt);
+  s = Samples(metrics);
+  EXPECT_EQ(s["augur_fallback{" + obj + "}"], 1);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,scaledobject=web,trigger=t1,}"], 1);
+  EXPECT_EQ(s["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"], 0);
+
+  // Same labels (e.g. the ScaledObject's metadata changed): one set of series, shared.
+  auto again = metrics.ForObject("shop", "web", "augur-web", "t1");
+  EXPECT_EQ(again.get(), web.get());
+  web.reset();
+  EXPECT_TRUE(Samples(metrics).count("augur_returned_value{" + obj + "}"));
+  again.reset();
+  s = Samples(metrics);
+  EXPECT_FALSE(s.count("augur_returned_value{" + obj + "}"));
+  EXPECT_FALSE(s.count("augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,scaledobject=web,trigger=t1,}"));
+}
+
+TEST(ScalerMetrics, ThousandsOfObjectsDroppedAtOnceLeaveExactlyTheOthers) {
+  prometheus::Registry registry;
+  ScalerMetrics metrics(registry);
+  std::vector<std::shared_ptr<ObjectMetrics>> objects;
+  for (int i = 0; i < 4000; ++i) {
+    objects.push_back(metrics.ForObject("soak", "o-" + std::to_string(i), "augur-o", "t1"));
+  }
+  for (int i = 0; i < 4000; i += 2) objects[i].reset();
+  int returned = 0, reasons = 0;
+  for (const auto& family : metrics.Collect()) {
+    if (family.name == "augur_returned_value") returned = static_cast<int>(family.metric.size());
+    if (family.name == "augur_answer_reason") reasons = static_cast<int>(family.metric.size());
+  }
+  EXPECT_EQ(returned, 2000);
+  EXPECT_EQ(reasons, 2000 * 7);
+}
+
+}  // namespace
+}  // namespace scaler
