@@ -207,6 +207,10 @@ absl::StatusOr<SimulationResult> RunSimulation(const Trace& trace, const Simulat
   model_config.refit_interval_seconds = config.refit_seconds;
   model_config.refresh_interval_seconds = config.refresh_seconds;
   model_config.target_value = hpa.target;
+  // The replay's pods serve `capacity`: Augur is told so, as a user tells it with the
+  // podCapacity key (its default, targetValue x 1.1, is the same for simulate's default
+  // target).
+  model_config.pod_capacity = config.capacity;
   model_config.ignore_null_values = config.ignore_null_values;
   model_config.policy = config.policy;
   model_config.fit_options = config.forecast;

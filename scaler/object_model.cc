@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -26,12 +25,12 @@ constexpr double kRecordMemorySteps = 500;
 ShortfallConfig RecordConfigFor(const ObjectConfig& c) {
   ShortfallConfig r;
   r.target_value = c.target_value;
+  r.pod_capacity = c.pod_capacity.value_or(0);
   r.lead_seconds = c.policy.horizon_seconds;
   r.hold_seconds = kHpaScaleDownStabilizationSeconds;
   r.step_seconds = c.step_seconds;
   r.score_every_seconds = std::min(c.refresh_interval_seconds, c.step_seconds);
   r.memory_seconds = std::max(kRecordMemorySeconds, kRecordMemorySteps * c.step_seconds);
-  if (const char* env = std::getenv("AUGUR_MEMORY_DAYS")) r.memory_seconds = std::atof(env) * 86400;  // EXPERIMENT
   return r;
 }
 

@@ -46,6 +46,9 @@ struct ObjectConfig {
   double refresh_interval_seconds = 30;
   double refit_interval_seconds = 600;
   double target_value = 1;          // the HPA's per-pod target (the shortfall record's pod)
+  // Demand one ready pod serves (the podCapacity key); nullopt = targetValue x 1.1, the
+  // top of the HPA's tolerance band (shortfall.h).
+  std::optional<double> pod_capacity;
   bool ignore_null_values = true;   // empty result / NaN newest sample -> 0 (else an error)
   PolicyConfig policy;              // mode, quantile, horizon, minHistory, maxForecastError
   forecast::Options fit_options;

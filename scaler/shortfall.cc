@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 namespace scaler {
 namespace {
 
-// The grids span what budgets from 0.1 % to 50 % need on real load. A forecast shape's
-// theta is in units of its own 80 % half-band (1 = the 90 % quantile), so heavy tails
-// reach far beyond it; the headroom's is a fraction of the current value.
+// The grids span what budgets from 0.1 % to 50 % need on real load. The forecast shape's
+// theta is in units of the typical distance from the point forecast to its 90 % band
+// (heavy tails reach far beyond 1); the headroom's is a fraction of the current value.
 const std::vector<double> kForecastGrid = {-1,   -0.5, -0.25, 0,   0.25, 0.5, 0.75, 1,
                                            1.25, 1.5,  1.75,  2,   2.5,  3,   3.5,  4,
                                            5,    6,    7,     8,   10,   12,  15,   20};
@@ -18,13 +16,15 @@ const std::vector<double> kHeadroomGrid = {0,   0.025, 0.05, 0.075, 0.1, 0.15, 0
                                            0.25, 0.3,  0.4,  0.5,   0.6, 0.8,  1.0,
                                            1.25, 1.5,  2,    2.5,   3,   4};
 
+// Measured on the dev traces (docs/loadtest.md, "Choosing the shapes"): a headroom of
+// constant size (the band's typical width) buys the same shortfall for fewer pods than
+// one proportional to each step's band, or halfway between; offering the record several
+// forecast shapes to choose from cost more than it saved (the choice follows the noise of
+// the record). So: one forecast shape, and reactive scaling with headroom for workloads
+// where the forecast does not pay.
 const std::vector<ShapeDef> kShapes = {
-    {"forecast", ShapeDef::kForecast, 1.0, 1.0, &kForecastGrid},
-    {"headroom", ShapeDef::kHeadroom, 1.0, 1.0, &kHeadroomGrid},
-    {"forecast-flat", ShapeDef::kForecast, 0.0, 1.0, &kForecastGrid},
-    {"forecast-half", ShapeDef::kForecast, 0.5, 1.0, &kForecastGrid},
-    {"forecast-current110", ShapeDef::kForecast, 1.0, 1.1, &kForecastGrid},
-    {"forecast-flat-current110", ShapeDef::kForecast, 0.0, 1.1, &kForecastGrid},
+    {"forecast", ShapeDef::kForecast, &kForecastGrid},
+    {"headroom", ShapeDef::kHeadroom, &kHeadroomGrid},
 };
 
 // Capacity is compared with demand to this relative precision (what a pod count times a
@@ -44,17 +44,6 @@ ShortfallRecord::ShortfallRecord(ShortfallConfig config) : config_(std::move(con
   enabled_.assign(n, config_.shapes.empty());
   for (int s : config_.shapes) {
     if (s >= 0 && static_cast<size_t>(s) < n) enabled_[s] = true;
-  }
-  // Experiments only: AUGUR_SHAPES=0,1 restricts the shapes.
-  if (const char* env = std::getenv("AUGUR_SHAPES")) {
-    enabled_.assign(n, false);
-    for (const char* p = env; *p;) {
-      const int s = std::atoi(p);
-      if (s >= 0 && static_cast<size_t>(s) < n) enabled_[s] = true;
-      const char* comma = std::strchr(p, ',');
-      if (comma == nullptr) break;
-      p = comma + 1;
-    }
   }
   short_.resize(n);
   pods_.resize(n);
@@ -78,11 +67,8 @@ std::optional<double> ShortfallRecord::AnswerOf(const AnswerInputs& in, int shap
   }
   if (in.yhat.empty()) return std::nullopt;
   double best = -1e300;
-  if (with_floor && in.floor_at_current && in.current) best = def.current_factor * *in.current;
-  const double flat = (1 - def.proportional) * typical_width_;
-  for (size_t k = 0; k < in.yhat.size() && k < in.width.size(); ++k) {
-    best = std::max(best, in.yhat[k] + theta * (def.proportional * in.width[k] + flat));
-  }
+  if (with_floor && in.floor_at_current && in.current) best = *in.current;
+  for (double y : in.yhat) best = std::max(best, y + theta * typical_width_);
   return best;
 }
 
@@ -210,7 +196,8 @@ void ShortfallRecord::ScoreInstant(double t, double demand, double weight) {
   const Record& at_lead = records_[i_lead];
   const Record& at_t = records_[i_t];
   Forget(t);
-  const double served = config_.target_value * (1 + config_.tolerance);
+  const double served = config_.pod_capacity > 0 ? config_.pod_capacity
+                                                 : config_.target_value * (1 + config_.tolerance);
   const double limit = demand * (1 - kRelEps);
   for (size_t s = 0; s < kShapes.size(); ++s) {
     if (!enabled_[s]) continue;

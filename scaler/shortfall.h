@@ -9,16 +9,16 @@
 // the desired count is the largest recommendation of the last `hold` (the scale-down
 // stabilisation, 5 minutes by default); a pod asked for is ready `lead` later (the
 // horizon: pod start-up plus KEDA and HPA delays, which is what the horizon is defined to
-// be), a pod let go is gone at once. A pod serves targetValue x (1 + tolerance): the HPA
-// itself sees no need to scale within that band. Demand at t is short when it exceeds
-// the ready pods' service. Demand is the newest sample, held until the next one (a sample
+// be), a pod let go is gone at once. A pod serves `pod_capacity` (the podCapacity key; by
+// default targetValue x (1 + tolerance), the top of the band in which the HPA itself sees
+// no need to scale). Demand at t is short when it exceeds the ready pods' service. Demand is the newest sample, held until the next one (a sample
 // more than two steps before the next is a gap: the time after those two steps is not
 // scored).
 //
 // The record keeps what answers are made of, not only the answers. Each policy shape is
-// a one-parameter family of answers (shapes below): the forecast plus theta times a
-// width, never below the current value (times a factor) in predictive mode; or the
-// current value times (1 + theta), i.e. reactive scaling with headroom. Every theta of a
+// a one-parameter family of answers (shapes below): the forecast's peak plus theta times
+// the typical width of its band, never below the current value in predictive mode; or
+// the current value times (1 + theta), i.e. reactive scaling with headroom. Every theta of a
 // fixed grid runs its own emulated HPA, as if that theta had always been used, and every
 // scored instant is evaluated for each: was it short, and how many pods did it pay for.
 // Exponentially forgotten sums of both are, per shape, the object's own recent frontier:
@@ -52,24 +52,23 @@ struct AnswerInputs {
   std::vector<double> yhat, width;
 };
 
-// A policy shape: answer(theta) = max(current_factor x current [floor],
-//     max_k yhat_k + theta x (proportional x width_k + (1 - proportional) x typical width))
-// for kind kForecast; current x (1 + theta) for kind kHeadroom.
+// A policy shape: answer(theta) = max(current [the floor, in predictive mode],
+//     max_k yhat_k + theta x typical width) for kind kForecast (the typical width: an
+// exponentially weighted mean of the 90 % band's distance from the point forecast);
+// current x (1 + theta) for kind kHeadroom.
 struct ShapeDef {
   enum Kind { kForecast, kHeadroom };
   const char* name;
   Kind kind;
-  double proportional;    // 1: the band's own width; 0: the record's typical width
-  double current_factor;  // the floor's factor on the current value (predictive)
   const std::vector<double>* grid;  // theta grid, ascending
 };
-// The shapes the record evaluates, in order; index 0 is the forecast with its own band
-// (what a cold object uses, from the model's intervals).
+// The shapes the record evaluates: "forecast" (index 0) and "headroom" (index 1).
 const std::vector<ShapeDef>& Shapes();
 
 struct ShortfallConfig {
   double target_value = 1;      // the HPA's AverageValue target; > 0
-  double tolerance = 0.1;       // the HPA's tolerance; a pod serves target x (1 + this)
+  double tolerance = 0.1;       // the HPA's tolerance
+  double pod_capacity = 0;      // demand one ready pod serves; 0 = target x (1 + tolerance)
   double lead_seconds = 300;    // answer -> ready capacity (the horizon)
   double hold_seconds = 300;    // the HPA's scale-down stabilisation window
   double step_seconds = 60;     // the history's step (demand is held at most 2 steps)
@@ -135,7 +134,7 @@ class ShortfallRecord {
   // Scored time ever (not forgotten), and the part of it that was short.
   double TotalScoredSeconds() const { return total_seconds_; }
   double TotalShortSeconds() const { return total_short_seconds_; }
-  // The typical width of the forecast's band (the flat shapes' unit).
+  // The typical width of the forecast's band (the forecast shape's unit of theta).
   double typical_width() const { return typical_width_; }
 
   const ShortfallConfig& config() const { return config_; }

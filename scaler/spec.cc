@@ -148,10 +148,10 @@ const std::vector<std::string>& AugurMetadataKeys() {
   static const std::vector<std::string>* keys = new std::vector<std::string>{
       "query",         "targetValue",      "serverAddress",    "activationThreshold",
       "metricName",    "horizon",          "history",          "step",
-      "seasonality",   "shortfall",        "quantile",         "mode",
-      "refreshInterval",
-      "refitInterval", "minHistory",       "maxForecastError", "ignoreNullValues",
-      "namespace",     "customHeaders",    "queryParameters",  "timeout",
+      "seasonality",   "shortfall",        "podCapacity",      "quantile",
+      "mode",          "refreshInterval",  "refitInterval",    "minHistory",
+      "maxForecastError", "ignoreNullValues", "namespace",     "customHeaders",
+      "queryParameters",  "timeout",
   };
   return *keys;
 }
@@ -372,6 +372,18 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
       return Bad(v->key, v->value,
                  "auto, none, or periods such as 1d,1w (" + std::string(s.message()) + ")");
     }
+  }
+
+  if ((v = get("podCapacity"))) {
+    double capacity = 0;
+    s = ParseDouble(v->key, v->value, &capacity);
+    if (!s.ok()) return s;
+    if (capacity < spec.target_value) {
+      return Bad(v->key, v->value,
+                 "the demand one ready pod serves, a number >= targetValue (" +
+                     std::to_string(spec.target_value) + ")");
+    }
+    spec.pod_capacity = capacity;
   }
 
   // A shortfall budget (the default) or, when set, a fixed quantile; not both.

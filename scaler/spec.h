@@ -27,6 +27,9 @@ struct ScalerSpec {
   // trigger's metadata. See TriggerId().
   std::string trigger_id;
   double target_value = 0;  // > 0
+  // What one ready pod serves (podCapacity), for the shortfall budget; nullopt =
+  // targetValue x 1.1 (the top of the HPA's tolerance band).
+  std::optional<double> pod_capacity;
   double horizon_seconds = 300;
   double history_seconds = 7 * 86400;
   double step_seconds = 0;  // resolved: the `step` key or the automatic step

@@ -78,6 +78,7 @@ ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples) {
   c.refresh_interval_seconds = spec.refresh_interval_seconds;
   c.refit_interval_seconds = spec.refit_interval_seconds;
   c.target_value = spec.target_value;
+  c.pod_capacity = spec.pod_capacity;
   c.ignore_null_values = spec.ignore_null_values;
   c.policy = spec.policy;
   c.fit_options = spec.fit_options;

@@ -4,6 +4,7 @@
 #include "loadtest/simulate.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "gmock/gmock.h"
@@ -232,6 +233,72 @@ TEST(Simulate, WritesCsvSvgAndJson) {
   EXPECT_THAT(svg3.str(), testing::HasSubstr("values: ready capacity"));
   j = nlohmann::json::parse(SimulationJson(*r));
   EXPECT_EQ(j["values"]["replica_hours"], j["reactive"]["replica_hours"]);
+}
+
+// A gap (no sample for 2 h) is not demand: it is not scored, the report says how long it
+// was, and each scaler gets what KEDA would get there. The reactive scaler's query comes
+// back empty, which is 0 with ignoreNullValues (so it lets its pods go and is short for
+// the start-up once the samples return) or an error the HPA holds on without it; Augur
+// answers its forecast (the newest sample is too old to be a current value).
+TEST(Simulate, GapsAreNotScoredAndEachScalerSeesWhatKedaWould) {
+  Trace trace;
+  for (int i = 0; i < 2 * 1440; ++i) {
+    const double s = i * 60.0;
+    if (s >= 86400 && s < 86400 + 7200) continue;  // the gap
+    trace.timestamps.push_back(kT0 + s);
+    trace.values.push_back(50);
+  }
+  SimulationConfig config = BaseConfig();
+  config.warmup_seconds = 43200;
+  config.startup_seconds = 120;
+  config.history_seconds = 86400;
+  config.policy.quantile = 0.5;
+  auto r = RunSimulation(trace, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // Gap: from two steps after the last sample before it (at 86,340 s) to the first one
+  // after it (93,600 s), on 15 s ticks.
+  EXPECT_NEAR(r->gap_seconds, 93600 - 86340 - 120, 15);
+  EXPECT_NEAR(r->evaluated_seconds, 1.5 * 86400 - r->gap_seconds, 60);
+  // Reactive: scaled to 1 pod in the gap, back to 5 a start-up (plus a sync) after it.
+  EXPECT_GT(r->reactive.underprovisioned_fraction, 0);
+  EXPECT_NEAR(r->reactive.underprovisioned_fraction * r->evaluated_seconds, 120 + 15, 20);
+  // Augur holds its pods through the gap (no gap time is scored for anyone).
+  EXPECT_EQ(r->augur.underprovisioned_fraction, 0);
+  bool no_current = false;
+  for (const auto& [reason, ticks] : r->augur_reasons) no_current |= reason == "no_current";
+  EXPECT_FALSE(no_current) << "gap ticks are not scored, so no reason is counted in them";
+
+  config.ignore_null_values = false;  // the empty result is an error: the HPA holds
+  r = RunSimulation(trace, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->reactive.underprovisioned_fraction, 0);
+}
+
+// The budget is kept in the replay too (the HPA of hpa.h, not the record's emulation),
+// on a noisy daily cycle, and the report counts the ticks per shape.
+TEST(Simulate, AShortfallBudgetIsKeptThroughTheHpaReplay) {
+  uint64_t state = 99;
+  auto noise = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 40) / static_cast<double>(1ULL << 24);
+  };
+  Trace trace = MakeTrace(60, 5 * 1440, [&](double s) {
+    return (100 + 60 * std::sin(2 * M_PI * s / 86400)) * (0.75 + 0.5 * noise());
+  });
+  SimulationConfig config = BaseConfig();
+  config.warmup_seconds = 2 * 86400;
+  config.history_seconds = 2 * 86400;
+  config.refit_seconds = 3600;
+  config.policy.shortfall = scaler::ShortfallBudget{0.05, false};
+  config.policy.max_forecast_error = std::numeric_limits<double>::infinity();
+  auto r = RunSimulation(trace, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GE(r->augur.underprovisioned_fraction, 0.025);
+  EXPECT_LE(r->augur.underprovisioned_fraction, 0.10);
+  EXPECT_LT(r->augur.underprovisioned_fraction, r->reactive.underprovisioned_fraction);
+  int shaped = 0;
+  for (const auto& [shape, ticks] : r->augur_shapes) shaped += ticks;
+  EXPECT_GT(shaped, 0);
 }
 
 }  // namespace

@@ -137,6 +137,7 @@ std::vector<KeyCase> EveryAugurKey() {
       {"shortfall", "5%", [](const ScalerSpec& s) {
          return s.policy.shortfall && s.policy.shortfall->value == 0.05 && !s.policy.shortfall->relative;
        }},
+      {"podCapacity", "12", [](const ScalerSpec& s) { return s.pod_capacity == 12.0; }},
       {"quantile", "0.8", [](const ScalerSpec& s) {
          return s.policy.quantile == 0.8 && !s.policy.shortfall && s.policy.max_forecast_error == 1.0;
        }},
@@ -198,6 +199,15 @@ TEST(ParseSpec, ShortfallBudgetOrQuantile) {
   ASSERT_THAT(spec, IsOk());
   EXPECT_TRUE(spec->policy.shortfall.has_value());
   EXPECT_EQ(spec->policy.max_forecast_error, 2.0);
+}
+
+TEST(ParseSpec, PodCapacityIsAtLeastTheTarget) {
+  auto md = Minimal();
+  md["podCapacity"] = "8";  // below targetValue 10
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'podCapacity'"), HasSubstr(">= targetValue"))));
+  EXPECT_FALSE(ParseSpec("web", "shop", Minimal(), {"http://prom:9090"})->pod_capacity.has_value());
 }
 
 TEST(KnownMetadataKeys, AugursAndKedasKeysTogether) {
