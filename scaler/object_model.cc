@@ -352,6 +352,12 @@ AnswerUpdate ObjectModel::Update(double now) {
   record_.Observe(unscored_t_, unscored_v_);
   unscored_t_.clear();
   unscored_v_.clear();
+  // The first fetch brings the whole history through here: do not keep its capacity
+  // (160 kB an object for a week at 1-minute steps).
+  if (unscored_t_.capacity() > 1024) {
+    std::vector<double>().swap(unscored_t_);
+    std::vector<double>().swap(unscored_v_);
+  }
   if (fc) errors_.RecordForecast(now, current_, fc->timestamps, fc->yhat);
 
   // What this refresh's answers are made of (shortfall.h).

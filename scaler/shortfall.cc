@@ -296,12 +296,20 @@ BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
     if (a.reachable != b.reachable) return a.reachable;
     return a.reachable ? a.pods < b.pods * (1 - margin) : a.rate < b.rate * (1 - margin);
   };
+  // Reactive scaling with headroom is the simpler policy: a forecast shape must beat it
+  // by the margin to be chosen (the forecast's advantage on a noisy record may be noise).
   auto best_of = [&](bool forecast_only) {
     std::optional<int> best;
-    for (size_t s = 0; s < kShapes.size(); ++s) {
-      if (!c.options[s].calibrated) continue;
-      if (forecast_only && kShapes[s].kind != ShapeDef::kForecast) continue;
-      if (!best || better(c.options[s], c.options[*best], 0)) best = static_cast<int>(s);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t s = 0; s < kShapes.size(); ++s) {
+        const bool headroom = kShapes[s].kind == ShapeDef::kHeadroom;
+        if (!c.options[s].calibrated || headroom != (pass == 0)) continue;
+        if (forecast_only && headroom) continue;
+        const bool over_headroom = best && kShapes[*best].kind == ShapeDef::kHeadroom;
+        if (!best || better(c.options[s], c.options[*best], over_headroom ? kSwitchMargin : 0)) {
+          best = static_cast<int>(s);
+        }
+      }
     }
     if (best && previous && *previous != *best && c.options[*previous].calibrated &&
         (!forecast_only || kShapes[*previous].kind == ShapeDef::kForecast) &&
