@@ -636,7 +636,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string from = "0s", svg_last = "0s";
   std::string mode = "predictive", seasonality = "auto", csv_path, svg_path, stabilization = "300s";
   std::string values_path, shortfall, frontier_svg, budgets;
-  bool frontier = false;
+  bool frontier = false, ignore_null_values = true;
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
   int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
   bool json = false;
@@ -678,6 +678,9 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("values", po::value(&values_path),
        "timestamp,value CSV scored as a third policy: the HPA gets its newest value at or\n"
        "before t (another autoscaler's recorded metric values, or an offline policy)")
+      ("ignore-null-values", po::value(&ignore_null_values)->default_value(true),
+       "in a gap of the trace the reactive scaler's query is empty: 0 (true, as KEDA's\n"
+       "ignoreNullValues) or an error the HPA holds on (false)")
       ("frontier", po::bool_switch(&frontier),
        "the price of safety: Augur across shortfall budgets against reactive scaling with\n"
        "headroom and peak-hold, in one replay; the extra replica-hours each needs to reach\n"
@@ -731,6 +734,7 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
     throw UsageError{absl::StrCat("--mode '", mode, "': expected predictive, forecast or shadow")};
   }
   config.policy.min_history_seconds = Seconds("min-history", min_history);
+  config.ignore_null_values = ignore_null_values;
   config.policy.max_forecast_error =
       vm.count("max-forecast-error") ? max_forecast_error
       : config.policy.shortfall      ? std::numeric_limits<double>::infinity()

@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
-# Reproduces the headline table of docs/loadtest.md: `augur-loadtest simulate` on the
-# request-like traces of ../shared/data/series, reactive vs Augur, 3-minute start-up.
+# Reproduces the headline table of docs/loadtest.md and the README: the price of safety
+# (`augur-loadtest simulate --frontier`) on the request-like traces of ../shared/data/series,
+# with the protocol of ../shared/bench/SCALING.md (3-minute start-up, the scaler's defaults
+# otherwise, capacities such that the median demand needs about 5-20 pods).
 #
 # usage: loadtest/run_simulations.sh [BUILD_DIR] [DATA_DIR]
 #   BUILD_DIR  where augur-loadtest was built (default: build)
 #   DATA_DIR   the traces (default: ../shared/data/series next to the repository)
-# Writes <trace>.json, .csv and .svg to $OUT (default: a new temporary directory) and
-# prints a Markdown table.
-#
-# The headline uses ONE configuration for every trace: the product's defaults (horizon 5m,
-# refresh 30s, refit 10m, mode predictive) with quantile 0.7 and maxForecastError 2.
-#   QUANTILE=0.6      another quantile for every trace
-#   MAX_ERROR=1       another maxForecastError for every trace
-#   REFRESH=15s       another refresh interval for every trace
-#   PER_TRACE=1       the secondary table: the per-trace quantiles below, maxForecastError 2
-#   EXTRA="..."       extra simulate flags for every trace (not ones already given below)
+#   EXTRA="..."  extra simulate flags for every trace
+# Writes <trace>.json (the frontier) and <trace>.svg (both frontiers) to $OUT (default: a
+# new temporary directory) and prints a Markdown table. About 5 minutes on 2 cores.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$repo/build}
@@ -27,52 +22,42 @@ out=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/augur-sim.XXXXXX")}
 mkdir -p "$out"
 read -r -a extra <<<"${EXTRA:-}"
 
-# Policy parameters shared by every trace (metadata keys of the scaler):
-#   horizon 5m (the default) = the 3 min start-up + refresh (30 s) + HPA sync (15 s) + one
-#   more minute; maxForecastError 2 (the default, 1.0, sends worldcup98's 1-minute data
-#   to the reactive fallback most of the time; docs/loadtest.md).
-max_error=${MAX_ERROR:-2}
-common=(--startup 3m --horizon 5m --mode predictive --max-forecast-error "$max_error"
-        --refresh "${REFRESH:-30s}" --refit 10m)
-# trace | capacity per pod (typical demand needs ~5-20 pods) | per-trace quantile | flags
-# The per-trace quantile (PER_TRACE=1 only) is the lowest that met the goal with
-# maxForecastError 2, or the best trade-off: noisier traces need more headroom.
+# trace | capacity per pod | flags (SCALING.md's table)
 runs=(
-  "worldcup98_requests_per_minute|2000|0.8|--from 42d --limit 21d --warmup 0s --history 3d"
-  "nab_elb_requests_8c0756|12|0.6|--warmup 3d --history 7d"
-  "nab_nyc_taxi|1500|0.6|--warmup 14d --history 7d"
-  "nab_tweets_amzn|6|0.7|--warmup 7d --history 7d"
+  "worldcup98_requests_per_minute|2000|--from 42d --limit 21d --warmup 0s --history 3d"
+  "nab_nyc_taxi|1500|--warmup 14d --history 7d"
+  "nab_tweets_amzn|6|--warmup 7d --history 7d"
+  "nab_elb_requests_8c0756|12|--warmup 3d --history 7d"
 )
-if [ -z "${PER_TRACE:-}" ]; then
-  QUANTILE=${QUANTILE:-0.7}
-fi
-echo "maxForecastError $max_error, quantile ${QUANTILE:-per trace}" >&2
-
+pids=()
 for run in "${runs[@]}"; do
-  IFS='|' read -r name capacity quantile flags <<<"$run"
-  quantile=${QUANTILE:-$quantile}
-  echo "simulating $name (capacity $capacity, quantile $quantile) ..." >&2
+  IFS='|' read -r name capacity flags <<<"$run"
+  echo "simulating $name (capacity $capacity) ..." >&2
   # shellcheck disable=SC2086
-  "$lt" simulate --trace "$data/$name.csv" --capacity "$capacity" --quantile "$quantile" \
-    "${common[@]}" $flags ${extra[@]+"${extra[@]}"} --csv "$out/$name.csv" \
-    --svg "$out/$name.svg" --svg-last 3d --json > "$out/$name.json" 2> "$out/$name.log"
+  "$lt" simulate --trace "$data/$name.csv" --capacity "$capacity" --startup 3m $flags \
+    ${extra[@]+"${extra[@]}"} --frontier --frontier-svg "$out/$name.svg" --json \
+    > "$out/$name.json" 2> "$out/$name.log" &
+  pids+=($!)
+  # two at a time (two cores)
+  if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
+for p in "${pids[@]}"; do wait "$p"; done
 
-python3 - "$out" "${QUANTILE:-}" "${runs[@]}" <<'PY'
+python3 - "$out" "${runs[@]}" <<'EOF'
 import json, sys
-out, override, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
-print("| trace | capacity/pod | quantile | reactive under-prov. time | Augur under-prov. time | ratio | reactive unserved | Augur unserved | reactive replica-h | Augur replica-h | extra | scale events (r / A) | goal |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+out, runs = sys.argv[1], sys.argv[2:]
+pct = lambda v: "not reached" if v is None else "%+.1f %%" % (v * 100)
+ratio = lambda v: "-" if v is None else "%.2f" % v
+print("| trace | reactive under-provisioned | Augur / best alternative, extra replica-hours at 0.5x | at 0.25x | ratio 0.5x / 0.25x | Augur at its defaults (0.5x reactive) |")
+print("|---|---|---|---|---|---|")
 for run in runs:
-    name, capacity, quantile, _ = run.split("|", 3)
-    quantile = override or quantile
+    name = run.split("|")[0]
     j = json.load(open(f"{out}/{name}.json"))
-    r, a = j["reactive"], j["augur"]
-    ratio = a["underprovisioned_fraction"] / r["underprovisioned_fraction"] if r["underprovisioned_fraction"] else float("nan")
-    extra = a["replica_hours"] / r["replica_hours"] - 1
-    ok = ratio <= 0.5 and extra <= 0.15
-    print(f"| {name} | {capacity} | {quantile} | {100*r['underprovisioned_fraction']:.2f} % | {100*a['underprovisioned_fraction']:.2f} % | {ratio:.3f} | "
-          f"{100*r['unserved_fraction']:.3f} % | {100*a['unserved_fraction']:.3f} % | {r['replica_hours']:.0f} | {a['replica_hours']:.0f} | "
-          f"{100*extra:+.1f} % | {r['scale_events']} / {a['scale_events']} | {'met' if ok else 'missed'} |")
-print(f"\n(results in {out})")
-PY
+    h, q, c = j["cost_0.5"], j["cost_0.25"], j["configured"]
+    print(f"| {name} | {j['reactive']['underprovisioned_fraction']*100:.2f} % "
+          f"| {pct(h['augur'])} / {pct(h['best_alternative'])} "
+          f"| {pct(q['augur'])} / {pct(q['best_alternative'])} "
+          f"| {ratio(h['ratio'])} / {ratio(q['ratio'])} "
+          f"| {c['ratio']:.2f}x reactive's under-provisioned time, {c['extra']*100:+.1f} % |")
+EOF
+echo "outputs in $out" >&2

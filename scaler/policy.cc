@@ -115,8 +115,7 @@ const char* ReasonName(Reason r) {
 }
 
 bool IsFallback(Reason r) {
-  return r == Reason::kShortHistory || r == Reason::kForecastError ||
-         r == Reason::kNoForecast || r == Reason::kHeadroom;
+  return r == Reason::kShortHistory || r == Reason::kForecastError || r == Reason::kNoForecast;
 }
 
 Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
@@ -204,16 +203,17 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
              "the current value plus headroom meets the shortfall budget more cheaply than "
              "the forecast (forecast peak " + FormatNumber(*d.peak) + ")");
   } else if (budget != nullptr && budget->answer) {
-    // The shape's own floor (the current value, or a multiple of it) may be the answer.
-    const double value = std::max(*budget->answer, *d.peak);
-    if (config.mode == Mode::kPredictive && value > *d.peak) {
+    // The shape's answer includes its floor (the current value, in predictive mode).
+    double value = std::max(*budget->answer, *d.peak);
+    if (config.mode == Mode::kPredictive) value = std::max(value, *d.current);
+    if (value > *d.peak) {
       d.reason = Reason::kCurrentAboveForecast;
-      d.value = Sanitize(std::max(value, *d.current));
-      d.detail = current_text + " (floor " + FormatNumber(d.value) + ") > forecast peak " +
-                 FormatNumber(*d.peak) + ": answering the floor" + budget_text;
+      d.value = Sanitize(value);
+      d.detail = current_text + " > forecast peak " + FormatNumber(*d.peak) +
+                 ": answering the current value" + budget_text;
     } else {
       d.reason = Reason::kForecast;
-      d.value = Sanitize(config.mode == Mode::kPredictive ? std::max(value, *d.current) : value);
+      d.value = Sanitize(value);
       d.detail = "forecast peak " + FormatNumber(*d.peak) + " over the next " +
                  FormatSeconds(config.horizon_seconds) + " (" + current_text + ")" + budget_text;
     }

@@ -57,7 +57,8 @@ inline constexpr double kMinRelativeShortfall = 0.0005;
 absl::StatusOr<ShortfallBudget> ParseShortfall(const std::string& text);
 // "2%", "0.5x reactive".
 std::string ShortfallName(const ShortfallBudget& b);  // "forecast", "short_history", ... (snake_case)
-// kShortHistory, kForecastError, kNoForecast, and kHeadroom (the forecast is not used).
+// kShortHistory, kForecastError, kNoForecast. Not kHeadroom: that is the budget's choice
+// of the cheaper policy, which meets the budget, not a failure to forecast.
 bool IsFallback(Reason r);
 
 struct PolicyConfig {

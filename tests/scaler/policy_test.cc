@@ -139,11 +139,108 @@ TEST(Decide, NoCurrentAnswersThePeak) {
   EXPECT_EQ(d.reason, Reason::kNoCurrent);
 }
 
-TEST(Decide, NothingAtAllIsZero) {
+// No current value and no forecast: no answer at all (KEDA then counts a failure),
+// not a 0 that would scale the workload down.
+TEST(Decide, NothingAtAllIsNoAnswer) {
   Decision d = Decide(PolicyConfig{}, Input(std::nullopt, nullptr));
+  EXPECT_FALSE(d.has_value);
   EXPECT_DOUBLE_EQ(d.value, 0);
   EXPECT_FALSE(d.active);
   EXPECT_THAT(d.detail, HasSubstr("no current value"));
+  EXPECT_THAT(d.detail, HasSubstr("no answer"));
+  PolicyConfig shadow;
+  shadow.mode = Mode::kShadow;
+  forecast::Forecast f = MakeForecast({10, 14, 30});
+  EXPECT_FALSE(Decide(shadow, Input(std::nullopt, &f)).has_value);
+}
+
+// In a gap a tripped error gate (or a short history) still answers the forecast: the
+// naive forecast it is measured against has no value either.
+TEST(Decide, FallbacksWithoutACurrentValueAnswerTheForecast) {
+  forecast::Forecast f = MakeForecast({10, 14, 30, 20, 12});
+  PolicyInput in = Input(std::nullopt, &f);
+  in.error_ratio = 5;
+  Decision d = Decide(PolicyConfig{}, in);
+  EXPECT_TRUE(d.has_value);
+  EXPECT_EQ(d.reason, Reason::kForecastError);
+  EXPECT_DOUBLE_EQ(d.value, 30);
+  EXPECT_THAT(d.detail, HasSubstr("answering the forecast peak 30"));
+  d = Decide(PolicyConfig{}, Input(std::nullopt, &f, 600));
+  EXPECT_EQ(d.reason, Reason::kShortHistory);
+  EXPECT_DOUBLE_EQ(d.value, 30);
+}
+
+PolicyConfig Budget() {
+  PolicyConfig c;
+  c.shortfall = ShortfallBudget{0.02, false};
+  c.max_forecast_error = std::numeric_limits<double>::infinity();
+  return c;
+}
+
+TEST(Decide, BudgetAnswersItsShapesAnswer) {
+  PolicyInput in = Input(12.0, nullptr);
+  BudgetInput b;
+  b.forecast_peak = 30;
+  b.answer = 30;
+  b.headroom_value = 14;
+  b.detail = "budget 2%: forecast theta 1.2";
+  in.budget = b;
+  Decision d = Decide(Budget(), in);
+  EXPECT_DOUBLE_EQ(d.value, 30);
+  EXPECT_EQ(d.reason, Reason::kForecast);
+  EXPECT_EQ(d.peak, 30.0);
+  EXPECT_THAT(d.detail, HasSubstr("[budget 2%: forecast theta 1.2]"));
+  // The current value above the forecast: the floor.
+  in.current = 40;
+  d = Decide(Budget(), in);
+  EXPECT_DOUBLE_EQ(d.value, 40);
+  EXPECT_EQ(d.reason, Reason::kCurrentAboveForecast);
+}
+
+TEST(Decide, BudgetChoosingHeadroomAnswersCurrentPlusHeadroom) {
+  PolicyInput in = Input(12.0, nullptr);
+  BudgetInput b;
+  b.forecast_peak = 30;
+  b.answer = 15;
+  b.headroom_value = 15;
+  b.use_headroom = true;
+  in.budget = b;
+  Decision d = Decide(Budget(), in);
+  EXPECT_DOUBLE_EQ(d.value, 15);
+  EXPECT_EQ(d.reason, Reason::kHeadroom);
+  EXPECT_FALSE(IsFallback(d.reason));  // the budget's choice, not a failure
+  EXPECT_EQ(d.peak, 30.0);
+  EXPECT_THAT(d.detail, HasSubstr("plus headroom: 15"));
+}
+
+TEST(Decide, BudgetFallbacksAnswerCurrentPlusHeadroom) {
+  PolicyInput in = Input(12.0, nullptr, 600);  // short history
+  BudgetInput b;
+  b.forecast_peak = 30;
+  b.answer = 30;
+  b.headroom_value = 15;
+  in.budget = b;
+  Decision d = Decide(Budget(), in);
+  EXPECT_EQ(d.reason, Reason::kShortHistory);
+  EXPECT_DOUBLE_EQ(d.value, 15);
+  // Without a forecast either.
+  in = Input(12.0, nullptr);
+  b.forecast_peak.reset();
+  b.answer.reset();
+  in.budget = b;
+  d = Decide(Budget(), in);
+  EXPECT_EQ(d.reason, Reason::kNoForecast);
+  EXPECT_DOUBLE_EQ(d.value, 15);
+}
+
+TEST(ParseShortfall, AbsoluteAndRelative) {
+  EXPECT_DOUBLE_EQ(ParseShortfall("2%")->value, 0.02);
+  EXPECT_FALSE(ParseShortfall("2%")->relative);
+  EXPECT_TRUE(ParseShortfall("0.5x")->relative);
+  EXPECT_EQ(ShortfallName(*ParseShortfall("0.5x")), "0.5x reactive");
+  EXPECT_EQ(ShortfallName(*ParseShortfall("1.5%")), "1.5%");
+  EXPECT_FALSE(ParseShortfall("").ok());
+  EXPECT_FALSE(ParseShortfall("51%").ok());
 }
 
 TEST(Decide, ActivationIsStrictlyGreater) {
@@ -176,6 +273,7 @@ TEST(ReasonName, AllNamed) {
   EXPECT_STREQ(ReasonName(Reason::kForecastError), "forecast_error");
   EXPECT_STREQ(ReasonName(Reason::kNoForecast), "no_forecast");
   EXPECT_STREQ(ReasonName(Reason::kNoCurrent), "no_current");
+  EXPECT_STREQ(ReasonName(Reason::kHeadroom), "headroom");
 }
 
 // Drives the tracker as the scaler does: every 30 s a forecast of the next 5 steps, then

@@ -535,6 +535,60 @@ TEST_F(ServiceTest, QuantileRaisesTheAnswer) {
   EXPECT_GT(high, median);
 }
 
+// The shortfall budget as users see it: Explain's budget (setting, cold start, then
+// calibrated with a realised rate), List's fields and the per-object metrics. Refreshes
+// every 5 minutes over a day on a clean daily cycle with noise.
+TEST_F(ServiceTest, ShortfallBudgetIsReportedInExplainListAndMetrics) {
+  source_.SetValues([](double t) { return Daily(t) * (1 + 0.2 * std::sin(t * 12.9898)); });
+  auto ref = Ref({{"shortfall", "5%"}, {"horizon", "10m"}});
+  EXPECT_GT(Value(ref), 0);
+  augur::v1::Explanation e = Explain(ref);
+  ASSERT_TRUE(e.has_budget());
+  EXPECT_EQ(e.budget().setting(), "5%");
+  EXPECT_DOUBLE_EQ(e.budget().budget(), 0.05);
+  EXPECT_FALSE(e.budget().calibrated());  // cold: the model's 95 % quantile
+  EXPECT_THAT(e.detail(), HasSubstr("budget 5%: the model's 95% quantile"));
+  EXPECT_EQ(e.settings().shortfall(), "5%");
+  for (int i = 0; i < 12 * 24; ++i) {
+    AdvanceAndTick(300);
+    EXPECT_GT(Value(ref), 0);  // KEDA asks: the object stays tracked (idle TTL 15 m)
+  }
+  e = Explain(ref);
+  ASSERT_TRUE(e.has_budget());
+  EXPECT_TRUE(e.budget().calibrated());
+  EXPECT_TRUE(e.budget().has_realised_rate());
+  EXPECT_GT(e.budget().window_seconds(), 6 * 3600);
+  EXPECT_GT(e.budget().total_scored_seconds(), 0);
+  EXPECT_THAT(e.budget().shape(), ::testing::AnyOf("forecast", "headroom"));
+  EXPECT_THAT(e.detail(), HasSubstr("realised"));
+  auto stub = augur::v1::Inspector::NewStub(channel_);
+  grpc::ClientContext ctx;
+  augur::v1::ListResponse list;
+  ASSERT_TRUE(stub->List(&ctx, augur::v1::ListRequest(), &list).ok());
+  ASSERT_EQ(list.objects_size(), 1);
+  EXPECT_DOUBLE_EQ(list.objects(0).shortfall_budget(), 0.05);
+  EXPECT_TRUE(list.objects(0).has_shortfall_realised());
+  std::map<std::string, double> got;
+  for (const auto& family : metrics_->Collect()) {
+    for (const auto& m : family.metric) {
+      got[family.name] = family.type == prometheus::MetricType::Counter ? m.counter.value
+                                                                         : m.gauge.value;
+    }
+  }
+  EXPECT_DOUBLE_EQ(got["augur_shortfall_budget"], 0.05);
+  EXPECT_DOUBLE_EQ(got["augur_shortfall_realised"], e.budget().realised_rate());
+  EXPECT_GT(got["augur_shortfall_window_seconds"], 6 * 3600);
+  EXPECT_TRUE(std::isfinite(got["augur_headroom"]));
+  EXPECT_GT(got["augur_shortfall_scored_seconds_total"], 0);
+  EXPECT_LE(got["augur_shortfall_short_seconds_total"], got["augur_shortfall_scored_seconds_total"]);
+  // A fixed quantile has no budget: NaN gauges, no budget in Explain.
+  auto fixed = Ref({{"quantile", "0.9"}}, "fixed");
+  augur::v1::Explanation f = Explain(fixed);
+  EXPECT_GT(f.value(), 0);
+  EXPECT_FALSE(f.has_budget());
+  EXPECT_EQ(f.settings().shortfall(), "");
+}
+
 TEST_F(ServiceTest, ShortHistoryFallsBackToCurrent) {
   source_.SetDataStart(kT0 - 1800);  // the metric appeared 30 minutes ago
   auto ref = Ref();
