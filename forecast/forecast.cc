@@ -13,121 +13,14 @@
 #include "absl/strings/str_format.h"
 #include "common/duration.h"
 #include "forecast/eigen_types.h"
+#include "forecast/internal/model_state.h"
 #include "forecast/stats.h"
 
 namespace forecast {
 
-constexpr double kDay = 86400.0;
-constexpr double kWeek = 7 * kDay;
-constexpr double kTwoPi = 6.283185307179586476925286766559;
-
-struct Model::State {
-  // Scaling: ts = (t - t0) / t_scale; the model works on
-  // ys = (g(y) - y_offset) / y_scale, with g the identity or, for logistic growth,
-  // the logit of (y - floor) / (cap - floor).
-  double t0 = 0, t_scale = 1;
-  double y_offset = 0, y_scale = 1;
-  bool logistic = false;
-  double cap = 0, floor = 0;
-  bool constant = false;  // exact constant history: yhat = y_offset
-
-  // Trend (scaled units): m + k ts + sum_j delta_j (ts - cp_j)_+ + sum shift steps.
-  double k = 0, m = 0;
-  std::vector<double> cp, delta;
-  std::vector<double> shift_at, shift_size;
-  double ts_end = 1;   // scaled time of the newest observation
-  double damping = 0;  // scaled time constant; 0 = undamped
-
-  struct Season {
-    std::string name;
-    double period_seconds = 0;
-    int order = 0;
-    std::vector<double> coef;  // cos_1, sin_1, cos_2, sin_2, ...
-  };
-  std::vector<Season> seasons;
-  bool multiplicative = false;
-  double mult_norm = 1;  // mean raw trend in the history
-
-  // Short-term correction: AR on residuals at step_seconds.
-  double step_seconds = 1;
-  double last_t = 0;
-  int corr_kind = 0;         // 0 none, 1 AR(phi), 2 damped exponential smoothing
-  std::vector<double> phi;   // phi[0] multiplies the newest residual
-  std::vector<double> tail;  // newest residuals (scaled), oldest first, gaps filled
-  double es_alpha = 0, es_rho = 1, es_level = 0;
-  double end_shift = 0;  // level shift in progress at the end (see EndShift)
-
-  // Daily profile of the residuals (scaled), one bin per step of the day; empty = none.
-  std::vector<double> profile;
-  size_t ProfileBin(double t, size_t bins) const {
-    const double phase = std::fmod(t - t0, kDay);
-    auto b = static_cast<long long>(std::llround(phase / kDay * static_cast<double>(bins)));
-    b %= static_cast<long long>(bins);
-    if (b < 0) b += static_cast<long long>(bins);
-    return static_cast<size_t>(b);
-  }
-  double Profile(double t) const {
-    return profile.empty() ? 0.0 : profile[ProfileBin(t, profile.size())];
-  }
-
-  // Uncertainty (scaled units).
-  double sigma = 0;             // robust residual scale
-  std::vector<double> h_scale;  // mean |h-step error| for h = 1..H
-  // Sorted pooled errors / (h_scale[h] * width(level)): signed for skewed bands, else
-  // absolute (symmetric bands); at most one of the two is filled.
-  std::vector<double> std_abs;
-  std::vector<double> std_signed;
-  // Width of the errors at a raw level L: ((max(L, 0) + level_kappa) / level_norm)^level_power.
-  double level_power = 0, level_kappa = 1, level_norm = 1;
-  double LevelWidth(double raw_level) const {
-    if (level_power == 0) return 1.0;
-    const double r = (std::max(raw_level, 0.0) + level_kappa) / level_norm;
-    if (level_power == 1) return r;
-    if (level_power == 0.5) return std::sqrt(r);
-    return std::pow(r, level_power);
-  }
-  double trend_var_rate = 0;    // var of trend at dts ahead = rate * dts^3
-  bool nonnegative = false;
-
-  double Trend(double ts) const {
-    auto at = [&](double x) {
-      double v = m + k * x;
-      for (size_t j = 0; j < cp.size(); ++j) {
-        if (x > cp[j]) v += delta[j] * (x - cp[j]);
-      }
-      for (size_t j = 0; j < shift_at.size(); ++j) {
-        if (x >= shift_at[j]) v += shift_size[j];
-      }
-      return v;
-    };
-    if (ts <= ts_end || damping <= 0) return at(ts);
-    double slope = k;
-    for (size_t j = 0; j < cp.size(); ++j) {
-      if (ts_end > cp[j]) slope += delta[j];
-    }
-    const double d = ts - ts_end;
-    return at(ts_end) + slope * damping * (1 - std::exp(-d / damping));
-  }
-
-  double Seasonal(const Season& s, double t) const {
-    const double theta = kTwoPi * std::fmod(t - t0, s.period_seconds) / s.period_seconds;
-    const double c1 = std::cos(theta), s1 = std::sin(theta);
-    double c = c1, sn = s1, v = 0;
-    for (int i = 0; i < s.order; ++i) {
-      v += s.coef[2 * i] * c + s.coef[2 * i + 1] * sn;
-      const double nc = c * c1 - sn * s1;
-      sn = sn * c1 + c * s1;
-      c = nc;
-    }
-    return v;
-  }
-
-  double ToRaw(double ys) const {
-    const double g = y_offset + y_scale * ys;
-    if (!logistic) return g;
-    return floor + (cap - floor) / (1 + std::exp(-g));
-  }
-};
+using internal::kDay;
+using internal::kTwoPi;
+using internal::kWeek;
 
 namespace {
 
@@ -360,19 +253,19 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   fc.quantiles.assign(quantile_levels.size(), std::vector<double>(n));
 
   if (st.constant) {
-    std::fill(fc.yhat.begin(), fc.yhat.end(), st.y_offset);
-    for (auto& row : fc.quantiles) std::fill(row.begin(), row.end(), st.y_offset);
+    std::fill(fc.yhat.begin(), fc.yhat.end(), st.scaling.y_offset);
+    for (auto& row : fc.quantiles) std::fill(row.begin(), row.end(), st.scaling.y_offset);
     fc.components.push_back({"trend", fc.yhat});
     return fc;
   }
 
   auto deterministic = [&](double t, double* trend_out) {
-    const double ts = (t - st.t0) / st.t_scale;
-    const double tr = st.Trend(ts);
+    const double ts = (t - st.scaling.t0) / st.scaling.t_scale;
+    const double tr = st.trend.At(ts);
     double mult = 1;
-    if (st.multiplicative) mult = (st.y_offset + st.y_scale * tr) / st.mult_norm;
-    double v = tr + st.Profile(t);
-    for (const auto& s : st.seasons) v += mult * st.Seasonal(s, t);
+    if (st.multiplicative) mult = (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm;
+    double v = tr + st.profile.At(t, st.scaling.t0);
+    for (const auto& s : st.seasons) v += mult * s.At(t, st.scaling.t0);
     if (trend_out != nullptr) *trend_out = tr;
     return v;
   };
@@ -380,9 +273,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   // The correction's state at the end of the history, brought forward by `recent`
   // (observations newer than the history) without refitting.
   const double step = st.step_seconds;
-  std::vector<double> state = st.tail;
-  double level = st.es_level;
-  double shift = st.end_shift;
+  std::vector<double> state = st.correction.tail;
+  double level = st.correction.es_level;
+  double shift = st.correction.end_shift;
   double origin = st.last_t;
   if (!recent.timestamps.empty()) {
     size_t dropped = 0;
@@ -394,17 +287,19 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       if (idx == 0 || idx > 1000000) continue;
       if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
       double g = rc.y[i];
-      if (st.logistic) {
-        const double u = std::clamp((g - st.floor) / (st.cap - st.floor), 1e-4, 1 - 1e-4);
+      if (st.scaling.logistic) {
+        const double u = std::clamp((g - st.scaling.floor) / (st.scaling.cap - st.scaling.floor),
+                                    1e-4, 1 - 1e-4);
         g = std::log(u / (1 - u));
       }
-      ext[idx - 1] = (g - st.y_offset) / st.y_scale - deterministic(rc.t[i], nullptr);
+      ext[idx - 1] =
+          (g - st.scaling.y_offset) / st.scaling.y_scale - deterministic(rc.t[i], nullptr);
       origin = std::max(origin, st.last_t + static_cast<double>(idx) * step);
     }
     for (double& r : ext) r -= shift;
     std::vector<double> joined = state;
     joined.insert(joined.end(), ext.begin(), ext.end());
-    const double new_shift = EndShift(joined, st.sigma);
+    const double new_shift = EndShift(joined, st.intervals.sigma);
     if (new_shift != 0) {
       shift += new_shift;
       for (double& r : ext) r -= new_shift;
@@ -412,15 +307,17 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       level = 0;
     }
     for (double r : ext) {
-      level = std::isnan(r) ? st.es_rho * level
-                            : (1 - st.es_alpha) * st.es_rho * level + st.es_alpha * r;
+      level = std::isnan(r) ? st.correction.es_rho * level
+                            : (1 - st.correction.es_alpha) * st.correction.es_rho * level +
+                                  st.correction.es_alpha * r;
     }
     const size_t base = state.size();
     state.insert(state.end(), ext.begin(), ext.end());
     for (size_t i = base; i < state.size(); ++i) {
       if (!std::isnan(state[i])) continue;
       double v = 0;
-      for (size_t j = 0; j < st.phi.size() && j < i; ++j) v += st.phi[j] * state[i - 1 - j];
+      for (size_t j = 0; j < st.correction.phi.size() && j < i; ++j)
+        v += st.correction.phi[j] * state[i - 1 - j];
       state[i] = v;
     }
   }
@@ -435,12 +332,12 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     }
   }
   std::vector<double> path;
-  if (st.corr_kind == 1) {
-    path = ArPath(st.phi, state, max_steps);
-  } else if (st.corr_kind == 2) {
+  if (st.correction.kind == internal::CorrectionKind::kAr) {
+    path = ArPath(st.correction.phi, state, max_steps);
+  } else if (st.correction.kind == internal::CorrectionKind::kSmoothing) {
     path.resize(max_steps);
     double v = level;
-    for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= st.es_rho);
+    for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= st.correction.es_rho);
   }
   if (shift != 0) {
     path.resize(max_steps, 0.0);
@@ -458,16 +355,19 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     const double a = std::abs(2 * q - 1);
     z[i] = NormalQuantile(0.5 + a / 2);
     const double sign = q < 0.5 ? -1.0 : 1.0;
-    if (!st.std_signed.empty()) {
-      emp[i] = stats::SortedQuantile(st.std_signed, q);
+    if (!st.intervals.std_signed.empty()) {
+      emp[i] = stats::SortedQuantile(st.intervals.std_signed, q);
     } else {
-      emp[i] = sign * (st.std_abs.empty() ? z[i] : stats::SortedQuantile(st.std_abs, a));
+      emp[i] =
+          sign *
+          (st.intervals.std_abs.empty() ? z[i] : stats::SortedQuantile(st.intervals.std_abs, a));
     }
   }
-  const double H = static_cast<double>(st.h_scale.size());
+  const double H = static_cast<double>(st.intervals.h_scale.size());
   double growth = 0.5;
-  if (st.h_scale.size() >= 4) {
-    const double r = st.h_scale.back() / st.h_scale[st.h_scale.size() / 2 - 1];
+  if (st.intervals.h_scale.size() >= 4) {
+    const double r =
+        st.intervals.h_scale.back() / st.intervals.h_scale[st.intervals.h_scale.size() / 2 - 1];
     growth = std::clamp(std::log2(r), 0.0, 1.0);
   }
   for (size_t j = 0; j < n; ++j) {
@@ -480,18 +380,19 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       corr = path[std::min<size_t>(static_cast<size_t>(steps[j]), path.size()) - 1];
     }
     const double ys = det + corr;
-    fc.yhat[j] = st.ToRaw(ys);
+    fc.yhat[j] = st.scaling.ToRaw(ys);
     // Interval half-width in scaled units.
-    double scale = st.sigma;
-    if (steps[j] > 0 && !st.h_scale.empty()) {
+    double scale = st.intervals.sigma;
+    if (steps[j] > 0 && !st.intervals.h_scale.empty()) {
       const double h = static_cast<double>(steps[j]);
       // Beyond the measured horizons, errors keep growing as they did over the last
       // doubling (flat for stationary residuals, ~sqrt(h) for a random walk).
-      scale = h <= H ? st.h_scale[steps[j] - 1] : st.h_scale.back() * std::pow(h / H, growth);
+      scale = h <= H ? st.intervals.h_scale[steps[j] - 1]
+                     : st.intervals.h_scale.back() * std::pow(h / H, growth);
     }
-    const double dts = std::max(0.0, (t - st.last_t) / st.t_scale);
-    const double trend_sd = std::sqrt(st.trend_var_rate * dts * dts * dts);
-    scale *= st.LevelWidth(fc.yhat[j]);
+    const double dts = std::max(0.0, (t - st.last_t) / st.scaling.t_scale);
+    const double trend_sd = std::sqrt(st.intervals.trend_var_rate * dts * dts * dts);
+    scale *= st.intervals.LevelWidth(fc.yhat[j]);
     for (size_t i = 0; i < quantile_levels.size(); ++i) {
       // The error quantile and the trend's uncertainty add in quadrature on the side of
       // the median the level asks for; an error quantile on the other side (a skewed
@@ -500,24 +401,25 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       const double e = scale * emp[i];
       const double tr = z[i] * trend_sd;
       const double off = e * sign >= 0 ? sign * std::hypot(e, tr) : e + sign * tr;
-      fc.quantiles[i][j] = st.ToRaw(ys + options_.interval_scale * off);
+      fc.quantiles[i][j] = st.scaling.ToRaw(ys + options_.interval_scale * off);
     }
     // Components in the metric's unit; with logistic growth each is its effect on yhat.
-    const double raw_trend = st.ToRaw(tr);
+    const double raw_trend = st.scaling.ToRaw(tr);
     trend_c[j] = raw_trend;
     double acc = tr;
-    double mult = st.multiplicative ? (st.y_offset + st.y_scale * tr) / st.mult_norm : 1.0;
+    double mult =
+        st.multiplicative ? (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm : 1.0;
     for (size_t s = 0; s < st.seasons.size(); ++s) {
-      const double before = st.ToRaw(acc);
-      acc += mult * st.Seasonal(st.seasons[s], t);
-      season_c[s][j] = st.ToRaw(acc) - before;
+      const double before = st.scaling.ToRaw(acc);
+      acc += mult * st.seasons[s].At(t, st.scaling.t0);
+      season_c[s][j] = st.scaling.ToRaw(acc) - before;
     }
     {
-      const double before = st.ToRaw(acc);
-      acc += st.Profile(t);
-      profile_c[j] = st.ToRaw(acc) - before;
+      const double before = st.scaling.ToRaw(acc);
+      acc += st.profile.At(t, st.scaling.t0);
+      profile_c[j] = st.scaling.ToRaw(acc) - before;
     }
-    corr_c[j] = fc.yhat[j] - st.ToRaw(acc);
+    corr_c[j] = fc.yhat[j] - st.scaling.ToRaw(acc);
     if (st.nonnegative) {
       fc.yhat[j] = std::max(0.0, fc.yhat[j]);
       for (auto& row : fc.quantiles) row[j] = std::max(0.0, row[j]);
@@ -527,8 +429,8 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   for (size_t s = 0; s < st.seasons.size(); ++s) {
     fc.components.push_back({st.seasons[s].name, std::move(season_c[s])});
   }
-  if (!st.profile.empty()) fc.components.push_back({"profile", std::move(profile_c)});
-  if (st.corr_kind != 0 || shift != 0) {
+  if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::move(profile_c)});
+  if (st.correction.kind != internal::CorrectionKind::kNone || shift != 0) {
     fc.components.push_back({"correction", std::move(corr_c)});
   }
   return fc;
@@ -601,12 +503,12 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   const double step = info.step_seconds;
   auto state = std::make_shared<Model::State>();
   Model::State& st = *state;
-  st.t0 = c.t.front();
-  st.t_scale = span;
+  st.scaling.t0 = c.t.front();
+  st.scaling.t_scale = span;
   st.last_t = c.t.back();
   st.step_seconds = step;
-  st.ts_end = 1;
-  if (options.trend_damping_seconds > 0) st.damping = options.trend_damping_seconds / span;
+  st.trend.ts_end = 1;
+  if (options.trend_damping_seconds > 0) st.trend.damping = options.trend_damping_seconds / span;
   {
     size_t gaps = 0;
     for (size_t i = 0; i + 1 < n; ++i) gaps += c.t[i + 1] - c.t[i] > 1.5 * step;
@@ -620,7 +522,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   if (y_max - y_min <= 1e-12 * std::max(1.0, std::abs(y_max))) {
     st.constant = true;
-    st.y_offset = c.y.back();
+    st.scaling.y_offset = c.y.back();
     info.notes.push_back("constant series: flat model, zero-width intervals");
     return Model(options, std::move(info), std::move(state));
   }
@@ -628,12 +530,12 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // Transformed, scaled values.
   std::vector<double> g = c.y;
   if (options.growth == Growth::kLogistic) {
-    st.logistic = true;
-    st.cap = *options.cap;
-    st.floor = options.floor.value_or(0.0);
+    st.scaling.logistic = true;
+    st.scaling.cap = *options.cap;
+    st.scaling.floor = options.floor.value_or(0.0);
     size_t clipped = 0;
     for (double& v : g) {
-      double u = (v - st.floor) / (st.cap - st.floor);
+      double u = (v - st.scaling.floor) / (st.scaling.cap - st.scaling.floor);
       if (u < 1e-4 || u > 1 - 1e-4) ++clipped;
       u = std::clamp(u, 1e-4, 1 - 1e-4);
       v = std::log(u / (1 - u));
@@ -644,19 +546,19 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
           absl::StrCat(clipped, " value(s) at or beyond floor/cap clipped for the logit"));
     }
   }
-  st.y_offset = stats::Median(g);
+  st.scaling.y_offset = stats::Median(g);
   {
     std::vector<double> dev(n);
-    for (size_t i = 0; i < n; ++i) dev[i] = std::abs(g[i] - st.y_offset);
+    for (size_t i = 0; i < n; ++i) dev[i] = std::abs(g[i] - st.scaling.y_offset);
     double s = 1.4826 * stats::Median(dev);
     if (!(s > 0)) s = stats::StdDev(g);
     if (!(s > 0)) s = 1;
-    st.y_scale = s;
+    st.scaling.y_scale = s;
   }
   Vector y(n);
-  for (size_t i = 0; i < n; ++i) y[i] = (g[i] - st.y_offset) / st.y_scale;
+  for (size_t i = 0; i < n; ++i) y[i] = (g[i] - st.scaling.y_offset) / st.scaling.y_scale;
   std::vector<double> ts(n);
-  for (size_t i = 0; i < n; ++i) ts[i] = (c.t[i] - st.t0) / st.t_scale;
+  for (size_t i = 0; i < n; ++i) ts[i] = (c.t[i] - st.scaling.t0) / st.scaling.t_scale;
 
   // Seasonalities the history supports.
   std::vector<Seasonality> wanted = options.seasonalities;
@@ -709,7 +611,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
                                         " reduced to ", nyquist, " for the step"));
       order = nyquist;
     }
-    Model::State::Season season;
+    internal::Season season;
     season.name = s.name;
     season.period_seconds = s.period_seconds;
     season.order = order;
@@ -730,7 +632,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         n_cp, std::max(1, static_cast<int>(options.changepoint_range * span / (kDay / 2))));
   }
   for (int j = 0; j < n_cp; ++j) {
-    st.cp.push_back(options.changepoint_range * (j + 1) / (n_cp + 1));
+    st.trend.cp.push_back(options.changepoint_range * (j + 1) / (n_cp + 1));
   }
   int n_season_cols = 0;
   for (const auto& s : st.seasons) n_season_cols += 2 * s.order;
@@ -771,7 +673,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       std::vector<double> cnt;
       long long current = -1;
       for (size_t i = 0; i < n; ++i) {
-        const auto bin = static_cast<long long>(std::floor((c.t[i] - st.t0) / row_step));
+        const auto bin = static_cast<long long>(std::floor((c.t[i] - st.scaling.t0) / row_step));
         if (bin != current) {
           rt.push_back(0);
           sy.push_back(0);
@@ -788,7 +690,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         rt[r] /= cnt[r];
         ry[r] = sy[r] / cnt[r];
         rw[r] = cnt[r];
-        rts.push_back((rt[r] - st.t0) / st.t_scale);
+        rts.push_back((rt[r] - st.scaling.t0) / st.scaling.t_scale);
       }
     }
   }
@@ -903,7 +805,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     for (size_t i = 0; i < nr; ++i) {
       d.X(i, 0) = 1;
       if (n_trend > 1) d.X(i, 1) = rts[i];
-      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, rts[i] - st.cp[j]);
+      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, rts[i] - st.trend.cp[j]);
       for (int j = 0; j < d.n_shift; ++j) {
         d.X(i, n_trend + n_cp + j) = rts[i] >= shifts[j] ? 1.0 : 0.0;
       }
@@ -911,7 +813,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     int col = n_trend + n_cp + d.n_shift;
     d.season_begin = col;
     for (const auto& s : st.seasons) {
-      FillFourier(rt, st.t0, s.period_seconds, s.order, mult, d.X, col);
+      FillFourier(rt, st.scaling.t0, s.period_seconds, s.order, mult, d.X, col);
       col += 2 * s.order;
     }
     return d;
@@ -935,7 +837,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
     const double cut = 3 * sigma;
     for (size_t i = 0; i < nr; ++i) {
-      auto b = static_cast<long long>(std::llround(std::fmod(rt[i] - st.t0, 3600.0) / row_step));
+      auto b =
+          static_cast<long long>(std::llround(std::fmod(rt[i] - st.scaling.t0, 3600.0) / row_step));
       b %= static_cast<long long>(bins);
       const double k = rscale[i] * rscale[i];
       sum[static_cast<size_t>(b)] += k * std::clamp(static_cast<double>(resid[i]), -cut, cut);
@@ -951,7 +854,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       const int order = std::min(5, static_cast<int>(std::floor((3600.0 / row_step - 1) / 2)));
       if (order >= 1) {
         wanted.push_back({"hourly", 3600.0, order, 0});
-        Model::State::Season season;
+        internal::Season season;
         season.name = "hourly";
         season.period_seconds = 3600.0;
         season.order = order;
@@ -993,18 +896,19 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         design = build(shifts, nullptr);
         solve(design.X, 1, beta, resid, sigma);
         info.notes.push_back(absl::StrFormat("level shift of %.4g at %.0f fitted as a step",
-                                             jump * st.y_scale, rt[best_k]));
+                                             jump * st.scaling.y_scale, rt[best_k]));
       }
     }
   }
 
   auto unpack = [&](const Vector& b) {
-    st.m = b[0];
-    st.k = n_trend > 1 ? b[1] : 0.0;
-    st.delta.assign(b.data() + n_trend, b.data() + n_trend + n_cp);
-    st.shift_at = shifts;
-    st.shift_size.assign(b.data() + n_trend + n_cp,
-                         b.data() + n_trend + n_cp + static_cast<Eigen::Index>(shifts.size()));
+    st.trend.m = b[0];
+    st.trend.k = n_trend > 1 ? b[1] : 0.0;
+    st.trend.delta.assign(b.data() + n_trend, b.data() + n_trend + n_cp);
+    st.trend.shift_at = shifts;
+    st.trend.shift_size.assign(
+        b.data() + n_trend + n_cp,
+        b.data() + n_trend + n_cp + static_cast<Eigen::Index>(shifts.size()));
     int col = n_trend + n_cp + static_cast<int>(shifts.size());
     for (auto& s : st.seasons) {
       for (int k = 0; k < 2 * s.order; ++k) s.coef[k] = b[col++];
@@ -1013,14 +917,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   unpack(beta);
 
   if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !st.seasons.empty()) {
-    if (st.logistic) {
+    if (st.scaling.logistic) {
       info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
     } else {
       std::vector<double> raw_trend(nr);
       double mean = 0;
       bool positive = true;
       for (size_t i = 0; i < nr; ++i) {
-        raw_trend[i] = st.y_offset + st.y_scale * st.Trend(rts[i]);
+        raw_trend[i] = st.scaling.y_offset + st.scaling.y_scale * st.trend.At(rts[i]);
         positive = positive && raw_trend[i] > 0;
         mean += raw_trend[i] / static_cast<double>(nr);
       }
@@ -1043,31 +947,31 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   } else {
     std::vector<double> absr(n);
     for (size_t i = 0; i < n; ++i) {
-      const double tr = st.Trend(ts[i]);
+      const double tr = st.trend.At(ts[i]);
       double mult = 1;
-      if (st.multiplicative) mult = (st.y_offset + st.y_scale * tr) / st.mult_norm;
+      if (st.multiplicative) mult = (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm;
       double v = tr;
-      for (const auto& season : st.seasons) v += mult * st.Seasonal(season, c.t[i]);
+      for (const auto& season : st.seasons) v += mult * season.At(c.t[i], st.scaling.t0);
       full_resid[i] = y[i] - v;
       absr[i] = std::abs(full_resid[i]);
     }
     sigma = std::max(1.4826 * stats::Median(absr), 1e-9);
   }
-  st.sigma = sigma;
-  info.residual_scale = sigma * st.y_scale;
+  st.intervals.sigma = sigma;
+  info.residual_scale = sigma * st.scaling.y_scale;
   for (const auto& s : st.seasons) info.seasonalities.push_back(s.name);
   {
     double mean_abs = 0;
     for (int j = 0; j < n_cp; ++j) {
-      mean_abs += std::abs(st.delta[j]) / n_cp;
-      if (std::abs(st.delta[j]) > 0.01 * options.changepoint_prior_scale) {
-        info.changepoints.push_back(st.t0 + st.cp[j] * st.t_scale);
+      mean_abs += std::abs(st.trend.delta[j]) / n_cp;
+      if (std::abs(st.trend.delta[j]) > 0.01 * options.changepoint_prior_scale) {
+        info.changepoints.push_back(st.scaling.t0 + st.trend.cp[j] * st.scaling.t_scale);
       }
     }
     // Future rate changes as Prophet simulates them (as often as in the history, Laplace
     // with the mean fitted magnitude), in closed form: var = rate * 2 b^2 * dt^3 / 3.
     if (options.uncertainty_samples > 0 && n_cp > 0) {
-      st.trend_var_rate = static_cast<double>(n_cp) * 2 * mean_abs * mean_abs / 3.0;
+      st.intervals.trend_var_rate = static_cast<double>(n_cp) * 2 * mean_abs * mean_abs / 3.0;
     }
   }
 
@@ -1105,7 +1009,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     // whether it stands out of the noise.
     std::vector<uint32_t> bin_of(grid_n);
     for (size_t gi = 0; gi < grid_n; ++gi) {
-      bin_of[gi] = static_cast<uint32_t>(st.ProfileBin(time_of(gi), bins));
+      bin_of[gi] =
+          static_cast<uint32_t>(internal::DailyProfile::BinOf(time_of(gi), st.scaling.t0, bins));
     }
     auto build_profile = [&](size_t end, double half_life_days, bool* signal_ok) {
       std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
@@ -1163,11 +1068,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     std::vector<double> profile;
     if (half_life > 0) profile = build_profile(grid_n, half_life, &ok);
     if (ok) {
-      st.profile = std::move(profile);
+      st.profile.bins = std::move(profile);
       for (size_t gi = 0; gi < grid_n; ++gi) {
         if (std::isnan(grid[gi])) continue;
-        grid[gi] -= st.profile[bin_of[gi]];
-        grid_fit[gi] += st.profile[bin_of[gi]];
+        grid[gi] -= st.profile.bins[bin_of[gi]];
+        grid_fit[gi] += st.profile.bins[bin_of[gi]];
       }
       info.notes.push_back(absl::StrFormat(
           "daily profile fitted on the residuals (half-life %.3g days)", half_life));
@@ -1244,7 +1149,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       for (size_t h = 1; h <= steps; ++h) {
         if (std::isnan(win[o + h])) continue;
         cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
-        if (with_levels) cand.levels[h - 1].push_back(st.ToRaw(win_fit[o + h] + path[h - 1]));
+        if (with_levels)
+          cand.levels[h - 1].push_back(st.scaling.ToRaw(win_fit[o + h] + path[h - 1]));
       }
     }
     double total = 0;
@@ -1315,13 +1221,13 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     info.notes.push_back(
         absl::StrCat("only ", window, " residual steps: no short-term correction"));
   }
-  st.corr_kind = best.kind;
+  st.correction.kind = static_cast<internal::CorrectionKind>(best.kind);
   if (best.kind == 1) {
-    st.phi = best.phi;
+    st.correction.phi = best.phi;
     info.notes.push_back(absl::StrCat("short-term correction: AR(", best.phi.size(), ")"));
   } else if (best.kind == 2) {
-    st.es_alpha = best.alpha;
-    st.es_rho = best.rho;
+    st.correction.es_alpha = best.alpha;
+    st.correction.es_rho = best.rho;
     info.notes.push_back(
         absl::StrFormat("short-term correction: smoothed level, alpha %.2f, %.2f kept per hour",
                         best.alpha, std::pow(best.rho, 3600.0 / step)));
@@ -1332,35 +1238,36 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // both relative to a level shift in progress, if any.
   if (options.detect_level_shifts) {
     // On the unclipped residuals: a shift is exactly what clipping would hide.
-    st.end_shift = EndShift(
+    st.correction.end_shift = EndShift(
         std::vector<double>(grid.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(grid_n, 64)),
                             grid.end()),
         sigma);
-    if (st.end_shift != 0) {
-      info.notes.push_back(
-          absl::StrFormat("level shift in progress at the end: %.4g", st.end_shift * st.y_scale));
+    if (st.correction.end_shift != 0) {
+      info.notes.push_back(absl::StrFormat("level shift in progress at the end: %.4g",
+                                           st.correction.end_shift * st.scaling.y_scale));
     }
   }
   {
     std::vector<double> filled = win;
     if (best.kind == 1) FillForward(best.phi, filled);
     const size_t keep = std::min<size_t>(filled.size(), 64);
-    st.tail.assign(filled.end() - static_cast<std::ptrdiff_t>(keep), filled.end());
-    for (double& v : st.tail) {
+    st.correction.tail.assign(filled.end() - static_cast<std::ptrdiff_t>(keep), filled.end());
+    for (double& v : st.correction.tail) {
       if (std::isnan(v)) v = 0;
     }
-    while (st.tail.size() < st.phi.size()) st.tail.insert(st.tail.begin(), 0.0);
+    while (st.correction.tail.size() < st.correction.phi.size())
+      st.correction.tail.insert(st.correction.tail.begin(), 0.0);
     if (best.kind == 2) {
       double l = 0;
       for (double r : win) {
         l = std::isnan(r) ? best.rho * l : (1 - best.alpha) * best.rho * l + best.alpha * r;
       }
-      st.es_level = l;
+      st.correction.es_level = l;
     }
-    if (st.end_shift != 0) {
+    if (st.correction.end_shift != 0) {
       // Relative to the new level, the state is its noise around it: start from 0.
-      st.es_level = 0;
-      std::fill(st.tail.begin(), st.tail.end(), 0.0);
+      st.correction.es_level = 0;
+      std::fill(st.correction.tail.begin(), st.correction.tail.end(), 0.0);
     }
   }
   // Intervals: the chosen correction's empirical h-step errors, measured in units of the
@@ -1368,7 +1275,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   bool enough = !best.errs.empty();
   for (size_t h = 0; h < H && enough; ++h) enough = best.errs[h].size() >= 20;
   if (enough) {
-    const bool level_ok = st.nonnegative && !st.logistic;
+    const bool level_ok = st.nonnegative && !st.scaling.logistic;
     std::vector<double> powers;
     if (!level_ok || options.interval_level_power == 0) {
       powers = {0.0};
@@ -1393,8 +1300,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     // kappa: the noise floor, as a share of the median level (how much of the noise at a
     // level near 0 does not shrink with it).
     auto set_kappa = [&](double share) {
-      st.level_kappa = std::max({share * median_level, 1e-3 * mean_level, 1e-12});
-      st.level_norm = median_level + st.level_kappa;
+      st.intervals.level_kappa = std::max({share * median_level, 1e-3 * mean_level, 1e-12});
+      st.intervals.level_norm = median_level + st.intervals.level_kappa;
     };
     // Laplace negative log-likelihood of the errors with scale s_h * width(level), s_h at
     // its maximum-likelihood value (the mean of |e| / width), up to a constant.
@@ -1412,20 +1319,20 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       if (may_follow_level) {
         for (size_t h = 0; h < H; ++h) {
           for (size_t i = 0; i < best.errs[h].size(); i += every) {
-            log_r.push_back(
-                std::log((std::max(best.levels[h][i], 0.0) + st.level_kappa) / st.level_norm));
+            log_r.push_back(std::log((std::max(best.levels[h][i], 0.0) + st.intervals.level_kappa) /
+                                     st.intervals.level_norm));
           }
         }
       }
       for (double power : powers) {
         if (power == 0 && share != 0.1) continue;  // kappa does not matter without a power
-        st.level_power = power;
+        st.intervals.level_power = power;
         double nll = 0;
         size_t k = 0;
         for (size_t h = 0; h < H; ++h) {
           double sum = 0, logr = 0, cnt = 0;
           for (size_t i = 0; i < best.errs[h].size(); i += every, ++k, ++cnt) {
-            sum += std::abs(best.errs[h][i]) / st.LevelWidth(best.levels[h][i]);
+            sum += std::abs(best.errs[h][i]) / st.intervals.LevelWidth(best.levels[h][i]);
             if (power != 0) logr += log_r[k];
           }
           if (cnt > 0) nll += cnt * std::log(std::max(sum / cnt, 1e-300)) + power * logr;
@@ -1437,7 +1344,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         }
       }
     }
-    st.level_power = chosen;
+    st.intervals.level_power = chosen;
     set_kappa(chosen_share);
     if (may_follow_level) {
       info.notes.push_back(absl::StrFormat(
@@ -1449,14 +1356,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     for (size_t h = 0; h < H; ++h) {
       double sum = 0;
       for (size_t i = 0; i < best.errs[h].size(); ++i) {
-        sum += std::abs(best.errs[h][i]) / st.LevelWidth(best.levels[h][i]);
+        sum += std::abs(best.errs[h][i]) / st.intervals.LevelWidth(best.levels[h][i]);
       }
       scale[h] = sum / static_cast<double>(best.errs[h].size());
       if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
     }
     enough = scale[0] > 0;
     if (enough) {
-      st.h_scale = scale;
+      st.intervals.h_scale = scale;
       // A deterministic thinning (every k-th error in (h, origin) order) keeps the sort
       // cheap; ~1000 values pin the quantiles of interest (5-95 %) to about a percent.
       const size_t pool_every = total > 1500 ? total / 1000 : 1;
@@ -1467,7 +1374,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       for (size_t h = 0; h < H; ++h) {
         for (size_t i = 0; i < best.errs[h].size(); ++i, ++index) {
           if (index % pool_every != 0) continue;
-          const double u = best.errs[h][i] / (scale[h] * st.LevelWidth(best.levels[h][i]));
+          const double u =
+              best.errs[h][i] / (scale[h] * st.intervals.LevelWidth(best.levels[h][i]));
           pooled.push_back(options.skewed_intervals ? u : std::abs(u));
         }
       }
@@ -1478,11 +1386,12 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         for (size_t i = 0; i < keep; ++i) sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
         pooled.swap(sub);
       }
-      (options.skewed_intervals ? st.std_signed : st.std_abs) = std::move(pooled);
+      (options.skewed_intervals ? st.intervals.std_signed : st.intervals.std_abs) =
+          std::move(pooled);
     }
   }
   if (!enough) {
-    st.level_power = 0;
+    st.intervals.level_power = 0;
     info.notes.push_back("too little history for empirical intervals: normal intervals");
   }
   return Model(options, std::move(info), std::move(state));

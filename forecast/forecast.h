@@ -175,8 +175,9 @@ class Model {
   // Timestamp of the newest observation the fit used (unix seconds).
   double last_timestamp() const;
 
-  // Implementation state (parameters, scaling, design of the seasonal terms); public
-  // only so that forecast/*.cc can build it. Not part of the contract.
+  // Implementation state (parameters, scaling, design of the seasonal terms), defined in
+  // forecast/internal/model_state.h; public only so that forecast/ can build it. Not part
+  // of the contract.
   struct State;
   Model(Options options, FitInfo info, std::shared_ptr<const State> state);
 
