@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "forecast/eigen_types.h"
 #include "forecast/internal/model_state.h"
+#include "forecast/internal/prepare.h"
 #include "forecast/stats.h"
 
 namespace forecast {
@@ -23,41 +24,6 @@ using internal::kTwoPi;
 using internal::kWeek;
 
 namespace {
-
-struct Clean {
-  std::vector<double> t, y;
-};
-
-// Sorts by time, averages duplicate timestamps and drops non-finite values.
-Clean CleanSeries(const Series& s, size_t* dropped) {
-  std::vector<std::pair<double, double>> rows;
-  rows.reserve(s.timestamps.size());
-  *dropped = 0;
-  for (size_t i = 0; i < s.timestamps.size(); ++i) {
-    if (std::isfinite(s.timestamps[i]) && std::isfinite(s.values[i])) {
-      rows.emplace_back(s.timestamps[i], s.values[i]);
-    } else {
-      ++*dropped;
-    }
-  }
-  if (!std::is_sorted(rows.begin(), rows.end(),
-                      [](const auto& a, const auto& b) { return a.first < b.first; })) {
-    std::stable_sort(rows.begin(), rows.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-  }
-  Clean c;
-  c.t.reserve(rows.size());
-  c.y.reserve(rows.size());
-  for (size_t i = 0; i < rows.size();) {
-    size_t j = i;
-    double sum = 0;
-    while (j < rows.size() && rows[j].first == rows[i].first) sum += rows[j++].second;
-    c.t.push_back(rows[i].first);
-    c.y.push_back(sum / static_cast<double>(j - i));
-    i = j;
-  }
-  return c;
-}
 
 std::string Seconds(double s) {
   if (s >= 1 && s < 1e12 && std::floor(s) == s) {
@@ -278,8 +244,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   double shift = st.correction.end_shift;
   double origin = st.last_t;
   if (!recent.timestamps.empty()) {
-    size_t dropped = 0;
-    Clean rc = CleanSeries(recent, &dropped);
+    const internal::CleanSeries rc = internal::Clean(recent);
     std::vector<double> ext;
     for (size_t i = 0; i < rc.t.size(); ++i) {
       if (rc.t[i] <= st.last_t + 0.5 * step) continue;
@@ -476,89 +441,27 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
                                                    " timestamps but ", series.values.size(),
                                                    " values"));
   }
-  size_t dropped = 0;
-  Clean c = CleanSeries(series, &dropped);
   FitInfo info;
-  if (dropped > 0) {
-    info.notes.push_back(absl::StrCat(dropped, " non-finite value(s) dropped"));
-  }
-  const size_t merged = series.timestamps.size() - dropped - c.t.size();
-  if (merged > 0) {
-    info.notes.push_back(absl::StrCat(merged, " duplicate timestamp(s) merged (averaged)"));
-  }
-  const size_t n = c.t.size();
-  if (n < 2) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("need at least 2 finite points to fit, got ", n,
-                     (dropped > 0 ? absl::StrCat(" (", dropped, " non-finite dropped)") : "")));
-  }
-  info.points_used = n;
-  info.history_seconds = c.t.back() - c.t.front();
-  {
-    std::vector<double> d(n - 1);
-    for (size_t i = 0; i + 1 < n; ++i) d[i] = c.t[i + 1] - c.t[i];
-    info.step_seconds = stats::Median(d);
-  }
-  const double span = info.history_seconds;
-  const double step = info.step_seconds;
+  absl::StatusOr<internal::Prepared> prepared = internal::Prepare(series, options, info);
+  if (!prepared.ok()) return prepared.status();
+  const internal::Prepared& p = *prepared;
+  const size_t n = p.t.size();
+  const double span = p.span;
+  const double step = p.step;
   auto state = std::make_shared<Model::State>();
   Model::State& st = *state;
-  st.scaling.t0 = c.t.front();
-  st.scaling.t_scale = span;
-  st.last_t = c.t.back();
+  st.scaling = p.scaling;
+  st.last_t = p.t.back();
   st.step_seconds = step;
   st.trend.ts_end = 1;
   if (options.trend_damping_seconds > 0) st.trend.damping = options.trend_damping_seconds / span;
-  {
-    size_t gaps = 0;
-    for (size_t i = 0; i + 1 < n; ++i) gaps += c.t[i + 1] - c.t[i] > 1.5 * step;
-    if (gaps > 0) {
-      info.notes.push_back(absl::StrCat(gaps, " gap(s) longer than 1.5 steps in the history"));
-    }
-  }
-  const double y_min = *std::min_element(c.y.begin(), c.y.end());
-  const double y_max = *std::max_element(c.y.begin(), c.y.end());
-  st.nonnegative = options.clamp_nonnegative && y_min >= 0;
-
-  if (y_max - y_min <= 1e-12 * std::max(1.0, std::abs(y_max))) {
+  st.nonnegative = p.nonnegative;
+  if (p.constant) {
     st.constant = true;
-    st.scaling.y_offset = c.y.back();
-    info.notes.push_back("constant series: flat model, zero-width intervals");
     return Model(options, std::move(info), std::move(state));
   }
-
-  // Transformed, scaled values.
-  std::vector<double> g = c.y;
-  if (options.growth == Growth::kLogistic) {
-    st.scaling.logistic = true;
-    st.scaling.cap = *options.cap;
-    st.scaling.floor = options.floor.value_or(0.0);
-    size_t clipped = 0;
-    for (double& v : g) {
-      double u = (v - st.scaling.floor) / (st.scaling.cap - st.scaling.floor);
-      if (u < 1e-4 || u > 1 - 1e-4) ++clipped;
-      u = std::clamp(u, 1e-4, 1 - 1e-4);
-      v = std::log(u / (1 - u));
-    }
-    info.notes.push_back("logistic growth: fitted on the logit of (y - floor) / (cap - floor)");
-    if (clipped > 0) {
-      info.notes.push_back(
-          absl::StrCat(clipped, " value(s) at or beyond floor/cap clipped for the logit"));
-    }
-  }
-  st.scaling.y_offset = stats::Median(g);
-  {
-    std::vector<double> dev(n);
-    for (size_t i = 0; i < n; ++i) dev[i] = std::abs(g[i] - st.scaling.y_offset);
-    double s = 1.4826 * stats::Median(dev);
-    if (!(s > 0)) s = stats::StdDev(g);
-    if (!(s > 0)) s = 1;
-    st.scaling.y_scale = s;
-  }
-  Vector y(n);
-  for (size_t i = 0; i < n; ++i) y[i] = (g[i] - st.scaling.y_offset) / st.scaling.y_scale;
-  std::vector<double> ts(n);
-  for (size_t i = 0; i < n; ++i) ts[i] = (c.t[i] - st.scaling.t0) / st.scaling.t_scale;
+  const Vector& y = p.y;
+  const std::vector<double>& ts = p.ts;
 
   // Seasonalities the history supports.
   std::vector<Seasonality> wanted = options.seasonalities;
@@ -645,65 +548,19 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     n_season_cols = 0;
   }
 
-  const double sigma0 = [&] {
-    std::vector<double> d(n - 1);
-    for (size_t i = 0; i + 1 < n; ++i) d[i] = std::abs(y[i + 1] - y[i]);
-    double s = 1.4826 * stats::Median(d) / std::sqrt(2.0);
-    return s > 1e-6 ? s : 1e-3;
-  }();
+  const double sigma0 = internal::PointToPointNoise(y);
 
-  // Regression rows: the points themselves or, for long histories, their means over
-  // time bins of a few steps, weighted by their counts. The Gram matrix costs
-  // rows x columns^2, so this keeps the fit's cost bounded; the seasonal terms are far
-  // slower than the bins, and the profile and the correction below use every point.
-  std::vector<double> rt, rts;
-  Vector ry, rw;
-  double row_step = step;
-  {
-    const size_t max_rows = static_cast<size_t>(options.max_fit_rows);
-    if (n <= max_rows) {
-      rt = c.t;
-      rts = ts;
-      ry = y;
-      rw = Vector::Ones(n);
-    } else {
-      const double k = std::ceil(static_cast<double>(n) / static_cast<double>(max_rows));
-      row_step = k * step;
-      std::vector<double> sy;
-      std::vector<double> cnt;
-      long long current = -1;
-      for (size_t i = 0; i < n; ++i) {
-        const auto bin = static_cast<long long>(std::floor((c.t[i] - st.scaling.t0) / row_step));
-        if (bin != current) {
-          rt.push_back(0);
-          sy.push_back(0);
-          cnt.push_back(0);
-          current = bin;
-        }
-        rt.back() += c.t[i];
-        sy.back() += y[i];
-        cnt.back() += 1;
-      }
-      ry.resize(static_cast<Eigen::Index>(rt.size()));
-      rw.resize(static_cast<Eigen::Index>(rt.size()));
-      for (size_t r = 0; r < rt.size(); ++r) {
-        rt[r] /= cnt[r];
-        ry[r] = sy[r] / cnt[r];
-        rw[r] = cnt[r];
-        rts.push_back((rt[r] - st.scaling.t0) / st.scaling.t_scale);
-      }
-    }
-  }
-  const size_t nr = rt.size();
-  const Vector rscale = rw.cwiseSqrt();  // a row's mean has noise sigma / rscale
-  // Weights: counts times recency, normalised to sum to the number of points.
-  Vector w = rw;
-  if (options.recency_half_life_seconds > 0) {
-    for (size_t i = 0; i < nr; ++i) {
-      w[i] *= std::exp2(-(st.last_t - rt[i]) / options.recency_half_life_seconds);
-    }
-  }
-  w *= static_cast<double>(n) / w.sum();
+  // The regression works on rows, the points themselves or the means of short bins of
+  // them; the profile and the correction below use every point.
+  const internal::Rows rows =
+      internal::BinRows(p.t, ts, y, st.scaling, step, static_cast<size_t>(options.max_fit_rows));
+  const size_t nr = rows.size();
+  const std::vector<double>& rt = rows.t;
+  const std::vector<double>& rts = rows.ts;
+  const Vector& ry = rows.y;
+  const Vector& rscale = rows.noise_scale;
+  const double row_step = rows.step;
+  const Vector w = internal::RecencyWeights(rows, st.last_t, options.recency_half_life_seconds, n);
 
   // Solves the penalised, weighted least squares problem with L1 on the changepoint
   // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
@@ -784,7 +641,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       resid = (yw - X * beta).cwiseQuotient(sw);
       std::vector<double> ar(nr);
       for (size_t i = 0; i < nr; ++i) ar[i] = std::abs(resid[i]) * rscale[i];
-      sigma = std::max(1.4826 * stats::Median(ar), 1e-9);
+      sigma = std::max(stats::RobustScale(std::move(ar)), 1e-9);
       if (options.huber_threshold > 0) {
         const double cut = options.huber_threshold * sigma;
         for (size_t i = 0; i < nr; ++i) {
@@ -951,11 +808,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       double mult = 1;
       if (st.multiplicative) mult = (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm;
       double v = tr;
-      for (const auto& season : st.seasons) v += mult * season.At(c.t[i], st.scaling.t0);
+      for (const auto& season : st.seasons) v += mult * season.At(p.t[i], st.scaling.t0);
       full_resid[i] = y[i] - v;
       absr[i] = std::abs(full_resid[i]);
     }
-    sigma = std::max(1.4826 * stats::Median(absr), 1e-9);
+    sigma = std::max(stats::RobustScale(std::move(absr)), 1e-9);
   }
   st.intervals.sigma = sigma;
   info.residual_scale = sigma * st.scaling.y_scale;
@@ -984,7 +841,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // is measured against the level.
   std::vector<double> grid_fit(grid_n, nan);
   for (size_t i = n; i-- > 0;) {
-    const auto idx = static_cast<long long>(std::llround((st.last_t - c.t[i]) / step));
+    const auto idx = static_cast<long long>(std::llround((st.last_t - p.t[i]) / step));
     if (idx >= static_cast<long long>(grid_n)) break;
     const size_t gi = grid_n - 1 - static_cast<size_t>(idx);
     if (std::isnan(grid[gi])) {
