@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/duration.h"
 #include "forecast/eigen_types.h"
+#include "forecast/internal/design.h"
 #include "forecast/internal/model_state.h"
 #include "forecast/internal/prepare.h"
 #include "forecast/stats.h"
@@ -24,13 +25,6 @@ using internal::kTwoPi;
 using internal::kWeek;
 
 namespace {
-
-std::string Seconds(double s) {
-  if (s >= 1 && s < 1e12 && std::floor(s) == s) {
-    return common::FormatDuration(std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
-  }
-  return absl::StrFormat("%gs", s);
-}
 
 // Inverse of the standard normal CDF, by Newton's method on erfc (accurate to ~1e-12).
 double NormalQuantile(double p) {
@@ -401,38 +395,6 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   return fc;
 }
 
-namespace {
-
-struct Design {
-  Matrix X;         // n x p
-  int n_trend = 0;  // columns 0..n_trend-1: 1, ts, changepoints
-  int n_cp = 0;
-  int n_shift = 0;
-  int season_begin = 0;
-  std::vector<std::pair<int, double>> season_cols;  // (first column, ridge prior scale)
-};
-
-// Fourier columns of one seasonality into X.block(0, col, n, 2 * order).
-void FillFourier(const std::vector<double>& t, double t0, double period, int order,
-                 const std::vector<double>* mult, Matrix& X, int col) {
-  const size_t n = t.size();
-  for (size_t i = 0; i < n; ++i) {
-    const double theta = kTwoPi * std::fmod(t[i] - t0, period) / period;
-    const double c1 = std::cos(theta), s1 = std::sin(theta);
-    const double f = mult != nullptr ? (*mult)[i] : 1.0;
-    double c = c1, s = s1;
-    for (int k = 0; k < order; ++k) {
-      X(i, col + 2 * k) = f * c;
-      X(i, col + 2 * k + 1) = f * s;
-      const double nc = c * c1 - s * s1;
-      s = s * c1 + c * s1;
-      c = nc;
-    }
-  }
-}
-
-}  // namespace
-
 absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   absl::Status valid = options.Validate();
   if (!valid.ok()) return valid;
@@ -463,90 +425,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   const Vector& y = p.y;
   const std::vector<double>& ts = p.ts;
 
-  // Seasonalities the history supports.
-  std::vector<Seasonality> wanted = options.seasonalities;
-  if (options.auto_seasonality) {
-    auto has = [&](double period) {
-      return std::any_of(wanted.begin(), wanted.end(), [&](const Seasonality& s) {
-        return std::abs(s.period_seconds - period) < 1;
-      });
-    };
-    if (!has(kDay)) {
-      if (span + 1.5 * step >= 2 * kDay) {
-        wanted.push_back({"daily", kDay, 0, 0});
-      } else {
-        info.notes.push_back(
-            absl::StrCat("history ", Seconds(std::round(span)), " < 2 days: no daily seasonality"));
-      }
-    }
-    if (!has(kWeek)) {
-      if (span + 1.5 * step >= 2 * kWeek) {
-        wanted.push_back({"weekly", kWeek, 0, 0});
-      } else if (span >= 2 * kDay) {
-        info.notes.push_back(absl::StrCat("history ", Seconds(std::round(span)),
-                                          " < 2 weeks: no weekly seasonality"));
-      }
-    }
-  }
-  for (const Seasonality& s : wanted) {
-    int order = s.fourier_order;
-    if (order == 0) {
-      order = std::abs(s.period_seconds - kWeek) < 1 ? 3 : 10;
-      if (std::abs(s.period_seconds - kDay) >= 1 && std::abs(s.period_seconds - kWeek) >= 1) {
-        order = s.period_seconds < kDay ? 5 : 10;
-      }
-    }
-    const int nyquist = static_cast<int>(std::floor((s.period_seconds / step - 1) / 2));
-    if (span < s.period_seconds) {
-      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": history ",
-                                        Seconds(std::round(span)), " shorter than its period ",
-                                        Seconds(s.period_seconds), ": not fitted"));
-      continue;
-    }
-    if (nyquist < 1) {
-      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": period ",
-                                        Seconds(s.period_seconds), " too short for the step ",
-                                        Seconds(step), ": not fitted"));
-      continue;
-    }
-    if (order > nyquist) {
-      info.notes.push_back(absl::StrCat("seasonality ", s.name, ": Fourier order ", order,
-                                        " reduced to ", nyquist, " for the step"));
-      order = nyquist;
-    }
-    internal::Season season;
-    season.name = s.name;
-    season.period_seconds = s.period_seconds;
-    season.order = order;
-    season.coef.assign(2 * order, 0.0);
-    st.seasons.push_back(std::move(season));
-  }
-
-  // Changepoint candidates, evenly spaced in time over the first changepoint_range.
-  int n_cp = options.growth == Growth::kFlat ? 0 : options.n_changepoints;
-  n_cp = std::min<int>(n_cp, static_cast<int>(n / 4));
-  // With a daily cycle, rate changes less than half a day apart cannot be told from it:
-  // at most one candidate per 12 h (this also keeps the fit cheap on a week of data).
-  const bool has_daily = std::any_of(st.seasons.begin(), st.seasons.end(), [](const auto& s) {
-    return std::abs(s.period_seconds - kDay) < 1;
-  });
-  if (has_daily) {
-    n_cp = std::min<int>(
-        n_cp, std::max(1, static_cast<int>(options.changepoint_range * span / (kDay / 2))));
-  }
-  for (int j = 0; j < n_cp; ++j) {
-    st.trend.cp.push_back(options.changepoint_range * (j + 1) / (n_cp + 1));
-  }
-  int n_season_cols = 0;
-  for (const auto& s : st.seasons) n_season_cols += 2 * s.order;
-  const int n_trend = options.growth == Growth::kFlat ? 1 : 2;
-  if (static_cast<int>(n) < n_trend + n_cp + n_season_cols + 4) {
-    if (!st.seasons.empty()) {
-      info.notes.push_back(absl::StrCat("only ", n, " points: seasonalities dropped"));
-    }
-    st.seasons.clear();
-    n_season_cols = 0;
-  }
+  internal::Structure structure = internal::ChooseStructure(options, n, span, step, info);
+  st.trend.cp = structure.changepoints;
+  const int n_cp = static_cast<int>(structure.changepoints.size());
+  const int n_trend = structure.n_trend;
 
   const double sigma0 = internal::PointToPointNoise(y);
 
@@ -566,7 +448,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
   // X is scaled in place by the square roots of the weights (the caller's design is
   // consumed), which saves a copy of the largest matrix of the fit.
-  auto solve = [&](Matrix& X, int n_shift, Vector& beta, Vector& resid, double& sigma) {
+  auto solve = [&](internal::Design& design, Vector& beta, Vector& resid, double& sigma) {
+    Matrix& X = design.X;
+    const int n_shift = design.n_shift;
     const int p = static_cast<int>(X.cols());
     Vector h = Vector::Ones(nr);
     sigma = sigma0;
@@ -607,14 +491,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       pen[0] = 1e-8;
       if (n_trend > 1) pen[1] = 1e-8;
       for (int j = 0; j < n_shift; ++j) pen[n_trend + n_cp + j] = s2 / 4.0;
-      int col = n_trend + n_cp + n_shift;
-      for (size_t si = 0; si < st.seasons.size(); ++si) {
-        double ps = 0;
-        for (const auto& s : wanted) {
-          if (s.name == st.seasons[si].name) ps = s.prior_scale;
-        }
-        if (ps <= 0) ps = options.seasonality_prior_scale;
-        for (int k = 0; k < 2 * st.seasons[si].order; ++k) pen[col++] = s2 / (ps * ps);
+      int col = design.SeasonBegin();
+      for (size_t si = 0; si < design.season_cols.size(); ++si) {
+        const double ps = design.season_priors[si];
+        for (int k = 0; k < design.season_cols[si]; ++k) pen[col++] = s2 / (ps * ps);
       }
       dprev = Vector::Constant(std::max(n_cp, 1), tau);
       // The L1 reweighting converges fully only in the last pass; earlier passes just
@@ -653,43 +533,24 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   };
 
   auto build = [&](const std::vector<double>& shifts, const std::vector<double>* mult) {
-    Design d;
-    d.n_trend = n_trend;
-    d.n_cp = n_cp;
-    d.n_shift = static_cast<int>(shifts.size());
-    const int p = n_trend + n_cp + d.n_shift + n_season_cols;
-    d.X.resize(static_cast<Eigen::Index>(nr), p);
-    for (size_t i = 0; i < nr; ++i) {
-      d.X(i, 0) = 1;
-      if (n_trend > 1) d.X(i, 1) = rts[i];
-      for (int j = 0; j < n_cp; ++j) d.X(i, n_trend + j) = std::max(0.0, rts[i] - st.trend.cp[j]);
-      for (int j = 0; j < d.n_shift; ++j) {
-        d.X(i, n_trend + n_cp + j) = rts[i] >= shifts[j] ? 1.0 : 0.0;
-      }
-    }
-    int col = n_trend + n_cp + d.n_shift;
-    d.season_begin = col;
-    for (const auto& s : st.seasons) {
-      FillFourier(rt, st.scaling.t0, s.period_seconds, s.order, mult, d.X, col);
-      col += 2 * s.order;
-    }
-    return d;
+    return internal::BuildDesign(rows, st.scaling, structure, shifts, mult,
+                                 options.seasonality_prior_scale);
   };
 
   std::vector<double> shifts;
-  Design design = build(shifts, nullptr);
+  internal::Design design = build(shifts, nullptr);
   Vector beta, resid;
   double sigma = sigma0;
-  solve(design.X, 0, beta, resid, sigma);
+  solve(design, beta, resid, sigma);
 
   // Hourly seasonality (cron jobs, hourly batches) is common in server load but not in
   // every series: with auto seasonality it is added when the residuals' mean by minute
   // of the hour stands well out of the noise.
-  const bool hourly_listed = std::any_of(wanted.begin(), wanted.end(), [](const Seasonality& s) {
-    return std::abs(s.period_seconds - 3600) < 1;
-  });
+  const bool hourly_listed =
+      std::any_of(structure.wanted.begin(), structure.wanted.end(),
+                  [](const Seasonality& s) { return std::abs(s.period_seconds - 3600) < 1; });
   if (options.auto_seasonality && !hourly_listed && span + 1.5 * step >= 2 * kDay &&
-      row_step <= 600 && static_cast<int>(nr) > 20 * (n_trend + n_cp + n_season_cols + 8)) {
+      row_step <= 600 && static_cast<int>(nr) > 20 * (structure.Columns() + 8)) {
     const size_t bins = static_cast<size_t>(std::llround(3600.0 / row_step));
     std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
     const double cut = 3 * sigma;
@@ -710,16 +571,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     if (signal > 20 * noise) {
       const int order = std::min(5, static_cast<int>(std::floor((3600.0 / row_step - 1) / 2)));
       if (order >= 1) {
-        wanted.push_back({"hourly", 3600.0, order, 0});
-        internal::Season season;
-        season.name = "hourly";
-        season.period_seconds = 3600.0;
-        season.order = order;
-        season.coef.assign(2 * order, 0.0);
-        st.seasons.push_back(std::move(season));
-        n_season_cols += 2 * order;
+        structure.AddSeason("hourly", 3600.0, order);
         design = build(shifts, nullptr);
-        solve(design.X, 0, beta, resid, sigma);
+        solve(design, beta, resid, sigma);
         info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
       }
     }
@@ -751,29 +605,16 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
       if (std::abs(jump) > 6 * sigma0 && std::abs(jump) > 2.5 * sigma) {
         shifts.push_back(rts[best_k]);
         design = build(shifts, nullptr);
-        solve(design.X, 1, beta, resid, sigma);
+        solve(design, beta, resid, sigma);
         info.notes.push_back(absl::StrFormat("level shift of %.4g at %.0f fitted as a step",
                                              jump * st.scaling.y_scale, rt[best_k]));
       }
     }
   }
 
-  auto unpack = [&](const Vector& b) {
-    st.trend.m = b[0];
-    st.trend.k = n_trend > 1 ? b[1] : 0.0;
-    st.trend.delta.assign(b.data() + n_trend, b.data() + n_trend + n_cp);
-    st.trend.shift_at = shifts;
-    st.trend.shift_size.assign(
-        b.data() + n_trend + n_cp,
-        b.data() + n_trend + n_cp + static_cast<Eigen::Index>(shifts.size()));
-    int col = n_trend + n_cp + static_cast<int>(shifts.size());
-    for (auto& s : st.seasons) {
-      for (int k = 0; k < 2 * s.order; ++k) s.coef[k] = b[col++];
-    }
-  };
-  unpack(beta);
+  internal::Unpack(beta, design, shifts, st.trend, structure.seasons);
 
-  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !st.seasons.empty()) {
+  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !structure.seasons.empty()) {
     if (st.scaling.logistic) {
       info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
     } else {
@@ -792,11 +633,12 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
         st.multiplicative = true;
         st.mult_norm = mean;
         design = build(shifts, &raw_trend);
-        solve(design.X, static_cast<int>(shifts.size()), beta, resid, sigma);
-        unpack(beta);
+        solve(design, beta, resid, sigma);
+        internal::Unpack(beta, design, shifts, st.trend, structure.seasons);
       }
     }
   }
+  st.seasons = std::move(structure.seasons);
   // Residuals of every point (the fit may have used binned rows).
   std::vector<double> full_resid(n);
   if (nr == n) {
