@@ -16,6 +16,7 @@
 #include "forecast/internal/design.h"
 #include "forecast/internal/model_state.h"
 #include "forecast/internal/prepare.h"
+#include "forecast/internal/regression.h"
 #include "forecast/stats.h"
 
 namespace forecast {
@@ -428,7 +429,6 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   internal::Structure structure = internal::ChooseStructure(options, n, span, step, info);
   st.trend.cp = structure.changepoints;
   const int n_cp = static_cast<int>(structure.changepoints.size());
-  const int n_trend = structure.n_trend;
 
   const double sigma0 = internal::PointToPointNoise(y);
 
@@ -439,97 +439,15 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   const size_t nr = rows.size();
   const std::vector<double>& rt = rows.t;
   const std::vector<double>& rts = rows.ts;
-  const Vector& ry = rows.y;
   const Vector& rscale = rows.noise_scale;
   const double row_step = rows.step;
   const Vector w = internal::RecencyWeights(rows, st.last_t, options.recency_half_life_seconds, n);
 
-  // Solves the penalised, weighted least squares problem with L1 on the changepoint
-  // rate changes (IRLS: |d| ~ d^2 / (2 |d_prev|)) and Huber weights on the rows.
-  // X is scaled in place by the square roots of the weights (the caller's design is
-  // consumed), which saves a copy of the largest matrix of the fit.
   auto solve = [&](internal::Design& design, Vector& beta, Vector& resid, double& sigma) {
-    Matrix& X = design.X;
-    const int n_shift = design.n_shift;
-    const int p = static_cast<int>(X.cols());
-    Vector h = Vector::Ones(nr);
-    sigma = sigma0;
-    const Vector sw = w.cwiseSqrt();
-    if (!(w.array() == 1.0).all()) {
-      for (int col = 0; col < p; ++col) X.col(col).array() *= sw.array();
-    }
-    Matrix G0 = Matrix::Zero(p, p);
-    G0.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
-    G0.triangularView<Eigen::StrictlyUpper>() = G0.transpose();
-    const Vector yw = sw.cwiseProduct(ry);
-    const Vector b0 = X.transpose() * yw;
-    beta = Vector::Zero(p);
-    Vector dprev;
-    const double tau = options.changepoint_prior_scale;
-    for (int outer = 0; outer <= options.robust_iterations; ++outer) {
-      Matrix G = G0;
-      Vector b = b0;
-      if (outer > 0 && options.huber_threshold > 0) {
-        // Only the down-weighted rows change: G -= D^T D, one rank-k update.
-        std::vector<Eigen::Index> rows;
-        for (size_t i = 0; i < nr; ++i) {
-          if (h[i] < 1) rows.push_back(static_cast<Eigen::Index>(i));
-        }
-        if (!rows.empty()) {
-          Matrix D(static_cast<Eigen::Index>(rows.size()), p);
-          for (size_t r = 0; r < rows.size(); ++r) {
-            const double f = 1 - h[rows[r]];
-            D.row(static_cast<Eigen::Index>(r)) = std::sqrt(f) * X.row(rows[r]);
-            b -= f * yw[rows[r]] * X.row(rows[r]).transpose();
-          }
-          G.selfadjointView<Eigen::Lower>().rankUpdate(D.transpose(), -1.0);
-          G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
-        }
-      }
-      const double s2 = sigma * sigma;
-      Vector pen = Vector::Zero(p);
-      pen[0] = 1e-8;
-      if (n_trend > 1) pen[1] = 1e-8;
-      for (int j = 0; j < n_shift; ++j) pen[n_trend + n_cp + j] = s2 / 4.0;
-      int col = design.SeasonBegin();
-      for (size_t si = 0; si < design.season_cols.size(); ++si) {
-        const double ps = design.season_priors[si];
-        for (int k = 0; k < design.season_cols[si]; ++k) pen[col++] = s2 / (ps * ps);
-      }
-      dprev = Vector::Constant(std::max(n_cp, 1), tau);
-      // The L1 reweighting converges fully only in the last pass; earlier passes just
-      // need residuals good enough for the Huber weights.
-      const int inner_max = n_cp == 0 ? 1 : (outer == options.robust_iterations ? 8 : 3);
-      for (int inner = 0; inner < inner_max; ++inner) {
-        for (int j = 0; j < n_cp; ++j) {
-          pen[n_trend + j] = (s2 / tau) / std::max(std::abs(dprev[j]), 1e-4 * tau);
-        }
-        Matrix A = G;
-        A.diagonal() += pen;
-        Eigen::LDLT<Matrix> ldlt(A);
-        beta = ldlt.solve(b);
-        if (!beta.allFinite()) {
-          A.diagonal().array() += 1e-6 * (1 + A.diagonal().array().abs());
-          beta = A.colPivHouseholderQr().solve(b);
-        }
-        if (n_cp == 0) break;
-        Vector d = beta.segment(n_trend, n_cp);
-        const double change = (d - dprev).cwiseAbs().maxCoeff();
-        dprev = d;
-        if (change < 1e-4 * tau) break;
-      }
-      resid = (yw - X * beta).cwiseQuotient(sw);
-      std::vector<double> ar(nr);
-      for (size_t i = 0; i < nr; ++i) ar[i] = std::abs(resid[i]) * rscale[i];
-      sigma = std::max(stats::RobustScale(std::move(ar)), 1e-9);
-      if (options.huber_threshold > 0) {
-        const double cut = options.huber_threshold * sigma;
-        for (size_t i = 0; i < nr; ++i) {
-          const double a = std::abs(resid[i]) * rscale[i];
-          h[i] = a > cut ? cut / a : 1.0;
-        }
-      }
-    }
+    internal::RobustFit f = internal::SolveRobust(design, rows, w, sigma0, options);
+    beta = std::move(f.beta);
+    resid = std::move(f.resid);
+    sigma = f.sigma;
   };
 
   auto build = [&](const std::vector<double>& shifts, const std::vector<double>* mult) {
