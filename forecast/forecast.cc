@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "forecast/eigen_types.h"
 #include "forecast/internal/design.h"
+#include "forecast/internal/detectors.h"
 #include "forecast/internal/model_state.h"
 #include "forecast/internal/prepare.h"
 #include "forecast/internal/regression.h"
@@ -71,24 +72,6 @@ void FillForward(const std::vector<double>& phi, std::vector<double>& r) {
     for (size_t j = 0; j < p && j < i; ++j) v += phi[j] * r[i - 1 - j];
     r[i] = v;
   }
-}
-
-// A level shift in progress at the end: the newest residuals (at least 3, oldest first,
-// NaN = missing) all beyond 3 sigma on the same side. Returns the median of the newest
-// (up to 5) of them, else 0.
-double EndShift(const std::vector<double>& r, double sigma) {
-  std::vector<double> run;
-  int sign = 0;
-  for (size_t i = r.size(); i-- > 0 && run.size() < 24;) {
-    if (std::isnan(r[i])) continue;
-    const int sg = r[i] > 3 * sigma ? 1 : (r[i] < -3 * sigma ? -1 : 0);
-    if (sg == 0 || (sign != 0 && sg != sign)) break;
-    sign = sg;
-    run.push_back(r[i]);
-  }
-  // The newest few: a shift often ramps over several steps.
-  if (run.size() > 5) run.resize(5);
-  return run.size() >= 3 ? stats::Median(run) : 0.0;
 }
 
 }  // namespace
@@ -259,7 +242,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     for (double& r : ext) r -= shift;
     std::vector<double> joined = state;
     joined.insert(joined.end(), ext.begin(), ext.end());
-    const double new_shift = EndShift(joined, st.intervals.sigma);
+    const double new_shift = internal::EndShift(joined, st.intervals.sigma);
     if (new_shift != 0) {
       shift += new_shift;
       for (double& r : ext) r -= new_shift;
@@ -396,6 +379,86 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   return fc;
 }
 
+namespace {
+
+// Multiplicative seasonality: the factors of the Fourier columns (the additive fit's raw
+// trend over its mean), or false with a note when that cannot be done.
+bool MultiplicativeFactors(const internal::Rows& rows, Model::State& st,
+                           std::vector<double>& raw_trend, FitInfo& info) {
+  if (st.scaling.logistic) {
+    info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
+    return false;
+  }
+  const size_t nr = rows.size();
+  raw_trend.resize(nr);
+  double mean = 0;
+  bool positive = true;
+  for (size_t i = 0; i < nr; ++i) {
+    raw_trend[i] = st.scaling.y_offset + st.scaling.y_scale * st.trend.At(rows.ts[i]);
+    positive = positive && raw_trend[i] > 0;
+    mean += raw_trend[i] / static_cast<double>(nr);
+  }
+  if (!positive) {
+    info.notes.push_back("multiplicative seasonality needs a positive trend: additive used");
+    return false;
+  }
+  for (double& v : raw_trend) v /= mean;
+  st.multiplicative = true;
+  st.mult_norm = mean;
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+// Stages 2-4: the regression on the design, then the detectors, each of which extends the
+// design and refits when it finds something (an hourly seasonality, one level shift),
+// then the multiplicative refit. Fills st.trend (but cp), st.seasons, st.multiplicative
+// and st.mult_norm; returns the last regression.
+internal::RobustFit FitStructure(const internal::Prepared& p, const internal::Rows& rows,
+                                 const Options& options, internal::Structure& structure,
+                                 Model::State& st, FitInfo& info) {
+  const double sigma0 = internal::PointToPointNoise(p.y);
+  const Vector w =
+      internal::RecencyWeights(rows, st.last_t, options.recency_half_life_seconds, p.t.size());
+  std::vector<double> shifts;
+  auto refit = [&](const std::vector<double>* mult) {
+    internal::Design design = internal::BuildDesign(rows, st.scaling, structure, shifts, mult,
+                                                    options.seasonality_prior_scale);
+    internal::RobustFit fit = internal::SolveRobust(design, rows, w, sigma0, options);
+    internal::Unpack(fit.beta, design, shifts, st.trend, structure.seasons);
+    return fit;
+  };
+  internal::RobustFit fit = refit(nullptr);
+  if (internal::HourlyDetectorApplies(options, structure, p.span, p.step, rows)) {
+    const int order = internal::DetectHourly(rows, fit.resid, st.scaling.t0, fit.sigma);
+    if (order >= 1) {
+      structure.AddSeason("hourly", internal::kHour, order);
+      fit = refit(nullptr);
+      info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
+    }
+  }
+  if (options.detect_level_shifts && options.growth != Growth::kFlat) {
+    const std::optional<internal::LevelShift> shift =
+        internal::DetectLevelShift(fit.resid, sigma0, fit.sigma);
+    if (shift.has_value()) {
+      shifts.push_back(rows.ts[shift->row]);
+      fit = refit(nullptr);
+      info.notes.push_back(absl::StrFormat("level shift of %.4g at %.0f fitted as a step",
+                                           shift->jump * st.scaling.y_scale, rows.t[shift->row]));
+    }
+  }
+  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !structure.seasons.empty()) {
+    std::vector<double> raw_trend;
+    if (MultiplicativeFactors(rows, st, raw_trend, info)) fit = refit(&raw_trend);
+  }
+  st.seasons = std::move(structure.seasons);
+  return fit;
+}
+
+}  // namespace
+
 absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   absl::Status valid = options.Validate();
   if (!valid.ok()) return valid;
@@ -430,133 +493,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   st.trend.cp = structure.changepoints;
   const int n_cp = static_cast<int>(structure.changepoints.size());
 
-  const double sigma0 = internal::PointToPointNoise(y);
-
   // The regression works on rows, the points themselves or the means of short bins of
   // them; the profile and the correction below use every point.
   const internal::Rows rows =
       internal::BinRows(p.t, ts, y, st.scaling, step, static_cast<size_t>(options.max_fit_rows));
   const size_t nr = rows.size();
-  const std::vector<double>& rt = rows.t;
-  const std::vector<double>& rts = rows.ts;
-  const Vector& rscale = rows.noise_scale;
-  const double row_step = rows.step;
-  const Vector w = internal::RecencyWeights(rows, st.last_t, options.recency_half_life_seconds, n);
-
-  auto solve = [&](internal::Design& design, Vector& beta, Vector& resid, double& sigma) {
-    internal::RobustFit f = internal::SolveRobust(design, rows, w, sigma0, options);
-    beta = std::move(f.beta);
-    resid = std::move(f.resid);
-    sigma = f.sigma;
-  };
-
-  auto build = [&](const std::vector<double>& shifts, const std::vector<double>* mult) {
-    return internal::BuildDesign(rows, st.scaling, structure, shifts, mult,
-                                 options.seasonality_prior_scale);
-  };
-
-  std::vector<double> shifts;
-  internal::Design design = build(shifts, nullptr);
-  Vector beta, resid;
-  double sigma = sigma0;
-  solve(design, beta, resid, sigma);
-
-  // Hourly seasonality (cron jobs, hourly batches) is common in server load but not in
-  // every series: with auto seasonality it is added when the residuals' mean by minute
-  // of the hour stands well out of the noise.
-  const bool hourly_listed =
-      std::any_of(structure.wanted.begin(), structure.wanted.end(),
-                  [](const Seasonality& s) { return std::abs(s.period_seconds - 3600) < 1; });
-  if (options.auto_seasonality && !hourly_listed && span + 1.5 * step >= 2 * kDay &&
-      row_step <= 600 && static_cast<int>(nr) > 20 * (structure.Columns() + 8)) {
-    const size_t bins = static_cast<size_t>(std::llround(3600.0 / row_step));
-    std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
-    const double cut = 3 * sigma;
-    for (size_t i = 0; i < nr; ++i) {
-      auto b =
-          static_cast<long long>(std::llround(std::fmod(rt[i] - st.scaling.t0, 3600.0) / row_step));
-      b %= static_cast<long long>(bins);
-      const double k = rscale[i] * rscale[i];
-      sum[static_cast<size_t>(b)] += k * std::clamp(static_cast<double>(resid[i]), -cut, cut);
-      cnt[static_cast<size_t>(b)] += k;
-    }
-    double signal = 0, noise = 0;
-    for (size_t b = 0; b < bins; ++b) {
-      if (cnt[b] < 2) continue;
-      signal += (sum[b] / cnt[b]) * (sum[b] / cnt[b]);
-      noise += sigma * sigma / cnt[b];
-    }
-    if (signal > 20 * noise) {
-      const int order = std::min(5, static_cast<int>(std::floor((3600.0 / row_step - 1) / 2)));
-      if (order >= 1) {
-        structure.AddSeason("hourly", 3600.0, order);
-        design = build(shifts, nullptr);
-        solve(design, beta, resid, sigma);
-        info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
-      }
-    }
-  }
-
-  // One level shift: the split that best separates the residuals' means, kept when the
-  // step is large against the point-to-point noise and both sides are long enough.
-  if (options.detect_level_shifts && options.growth != Growth::kFlat && nr >= 50) {
-    const size_t min_seg = std::max<size_t>(12, nr / 50);
-    std::vector<double> cum(nr + 1, 0.0);
-    for (size_t i = 0; i < nr; ++i) cum[i + 1] = cum[i] + resid[i];
-    double best = 0;
-    size_t best_k = 0;
-    for (size_t k = min_seg; k + min_seg <= nr; ++k) {
-      const double n1 = static_cast<double>(k), n2 = static_cast<double>(nr - k);
-      const double diff = (cum[nr] - cum[k]) / n2 - cum[k] / n1;
-      const double stat = std::abs(diff) * std::sqrt(n1 * n2 / static_cast<double>(nr));
-      if (stat > best) {
-        best = stat;
-        best_k = k;
-      }
-    }
-    if (best_k > 0) {
-      // Local means just around the split: a real shift is sharp, drift is not.
-      const size_t wlen = std::min<size_t>(min_seg, 24);
-      std::vector<double> before(resid.data() + best_k - wlen, resid.data() + best_k);
-      std::vector<double> after(resid.data() + best_k, resid.data() + best_k + wlen);
-      const double jump = stats::Median(after) - stats::Median(before);
-      if (std::abs(jump) > 6 * sigma0 && std::abs(jump) > 2.5 * sigma) {
-        shifts.push_back(rts[best_k]);
-        design = build(shifts, nullptr);
-        solve(design, beta, resid, sigma);
-        info.notes.push_back(absl::StrFormat("level shift of %.4g at %.0f fitted as a step",
-                                             jump * st.scaling.y_scale, rt[best_k]));
-      }
-    }
-  }
-
-  internal::Unpack(beta, design, shifts, st.trend, structure.seasons);
-
-  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !structure.seasons.empty()) {
-    if (st.scaling.logistic) {
-      info.notes.push_back("multiplicative seasonality ignored with logistic growth: additive");
-    } else {
-      std::vector<double> raw_trend(nr);
-      double mean = 0;
-      bool positive = true;
-      for (size_t i = 0; i < nr; ++i) {
-        raw_trend[i] = st.scaling.y_offset + st.scaling.y_scale * st.trend.At(rts[i]);
-        positive = positive && raw_trend[i] > 0;
-        mean += raw_trend[i] / static_cast<double>(nr);
-      }
-      if (!positive) {
-        info.notes.push_back("multiplicative seasonality needs a positive trend: additive used");
-      } else {
-        for (double& v : raw_trend) v /= mean;
-        st.multiplicative = true;
-        st.mult_norm = mean;
-        design = build(shifts, &raw_trend);
-        solve(design, beta, resid, sigma);
-        internal::Unpack(beta, design, shifts, st.trend, structure.seasons);
-      }
-    }
-  }
-  st.seasons = std::move(structure.seasons);
+  const internal::RobustFit fit = FitStructure(p, rows, options, structure, st, info);
+  const Vector& resid = fit.resid;
+  double sigma = fit.sigma;
   // Residuals of every point (the fit may have used binned rows).
   std::vector<double> full_resid(n);
   if (nr == n) {
@@ -855,7 +799,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // both relative to a level shift in progress, if any.
   if (options.detect_level_shifts) {
     // On the unclipped residuals: a shift is exactly what clipping would hide.
-    st.correction.end_shift = EndShift(
+    st.correction.end_shift = internal::EndShift(
         std::vector<double>(grid.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(grid_n, 64)),
                             grid.end()),
         sigma);
