@@ -17,7 +17,9 @@
 #include "forecast/internal/detectors.h"
 #include "forecast/internal/model_state.h"
 #include "forecast/internal/prepare.h"
+#include "forecast/internal/profile.h"
 #include "forecast/internal/regression.h"
+#include "forecast/internal/residuals.h"
 #include "forecast/stats.h"
 
 namespace forecast {
@@ -497,27 +499,9 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // them; the profile and the correction below use every point.
   const internal::Rows rows =
       internal::BinRows(p.t, ts, y, st.scaling, step, static_cast<size_t>(options.max_fit_rows));
-  const size_t nr = rows.size();
   const internal::RobustFit fit = FitStructure(p, rows, options, structure, st, info);
-  const Vector& resid = fit.resid;
-  double sigma = fit.sigma;
-  // Residuals of every point (the fit may have used binned rows).
-  std::vector<double> full_resid(n);
-  if (nr == n) {
-    full_resid.assign(resid.data(), resid.data() + n);
-  } else {
-    std::vector<double> absr(n);
-    for (size_t i = 0; i < n; ++i) {
-      const double tr = st.trend.At(ts[i]);
-      double mult = 1;
-      if (st.multiplicative) mult = (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm;
-      double v = tr;
-      for (const auto& season : st.seasons) v += mult * season.At(p.t[i], st.scaling.t0);
-      full_resid[i] = y[i] - v;
-      absr[i] = std::abs(full_resid[i]);
-    }
-    sigma = std::max(stats::RobustScale(std::move(absr)), 1e-9);
-  }
+  const internal::PointResiduals point = internal::ResidualsOfPoints(p, rows, fit, st);
+  const double sigma = point.sigma;
   st.intervals.sigma = sigma;
   info.residual_scale = sigma * st.scaling.y_scale;
   for (const auto& s : st.seasons) info.seasonalities.push_back(s.name);
@@ -536,109 +520,23 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
     }
   }
 
-  // Residuals on the step grid over the whole history (NaN where there is no point).
-  const size_t grid_n =
-      std::min<size_t>(static_cast<size_t>(std::llround(span / step)) + 1, 2000000);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> grid(grid_n, nan);
-  // The model's fitted value (scaled units) at each grid slot: where the interval width
-  // is measured against the level.
-  std::vector<double> grid_fit(grid_n, nan);
-  for (size_t i = n; i-- > 0;) {
-    const auto idx = static_cast<long long>(std::llround((st.last_t - p.t[i]) / step));
-    if (idx >= static_cast<long long>(grid_n)) break;
-    const size_t gi = grid_n - 1 - static_cast<size_t>(idx);
-    if (std::isnan(grid[gi])) {
-      grid[gi] = full_resid[i];
-      grid_fit[gi] = y[i] - full_resid[i];
-    }
-  }
-  const double cut = (options.huber_threshold > 0 ? options.huber_threshold : 1e9) * sigma;
-
-  // Daily profile: what the smooth Fourier terms miss at each phase of the day (cron
-  // jobs, hourly batches), averaged over the days with recent days weighing more and
-  // shrunk towards 0; kept only when it stands out of the noise. How fast it adapts
-  // (the half-life of a day's weight) is chosen by forecasting the last two days of the
-  // residuals from the days before them.
-  if (options.daily_profile && span + 1.5 * step >= 2 * kDay && kDay / step >= 8 &&
-      kDay / step <= 20000) {
-    const size_t bins = static_cast<size_t>(std::llround(kDay / step));
-    auto time_of = [&](size_t gi) {
-      return st.last_t - static_cast<double>(grid_n - 1 - gi) * step;
-    };
-    // The profile from grid[0, end), ages counted from grid[end - 1]; `signal_ok` says
-    // whether it stands out of the noise.
-    std::vector<uint32_t> bin_of(grid_n);
-    for (size_t gi = 0; gi < grid_n; ++gi) {
-      bin_of[gi] =
-          static_cast<uint32_t>(internal::DailyProfile::BinOf(time_of(gi), st.scaling.t0, bins));
-    }
-    auto build_profile = [&](size_t end, double half_life_days, bool* signal_ok) {
-      std::vector<double> sum(bins, 0.0), wsum(bins, 0.0), w2sum(bins, 0.0);
-      // Weights halve every half-life back from grid[end - 1], by recurrence.
-      const double decay = std::exp2(-step / kDay / half_life_days);
-      double wt = 1;
-      for (size_t gi = end; gi-- > 0; wt *= decay) {
-        const double r = grid[gi];
-        if (std::isnan(r)) continue;
-        const size_t bin = bin_of[gi];
-        sum[bin] += wt * std::clamp(r, -cut, cut);
-        wsum[bin] += wt;
-        w2sum[bin] += wt * wt;
-      }
-      std::vector<double> profile(bins, 0.0);
-      double signal = 0, noise = 0;
-      for (size_t bin = 0; bin < bins; ++bin) {
-        if (wsum[bin] <= 0) continue;
-        const double mean = sum[bin] / wsum[bin];
-        const double n_eff = wsum[bin] * wsum[bin] / w2sum[bin];
-        // Shrink each bin's mean by its noise: mean * m^2 / (m^2 + s^2 / n_eff).
-        const double v = sigma * sigma / n_eff;
-        profile[bin] = mean * mean * mean / (mean * mean + v + 1e-300);
-        signal += mean * mean;
-        noise += v;
-      }
-      *signal_ok = signal > 2 * noise;
-      return profile;
-    };
-    double half_life = options.profile_half_life_days;
-    if (grid_n >= 4 * bins) {
-      // Candidates: the configured half-life, faster and slower ones, and no profile (0).
-      const double candidates[] = {0, half_life / 3, half_life, half_life * 3};
-      double best_err = std::numeric_limits<double>::infinity();
-      for (double hl : candidates) {
-        double err = 0;
-        for (size_t fold = 1; fold <= 2; ++fold) {
-          const size_t end = grid_n - fold * bins;
-          bool ok = false;
-          std::vector<double> prof;
-          if (hl > 0) prof = build_profile(end, hl, &ok);
-          for (size_t gi = end; gi < end + bins; ++gi) {
-            if (std::isnan(grid[gi])) continue;
-            const double pv = ok ? prof[bin_of[gi]] : 0.0;
-            err += std::abs(std::clamp(grid[gi], -cut, cut) - pv);
-          }
-        }
-        if (err < best_err * (1 - 1e-9)) {
-          best_err = err;
-          half_life = hl;
-        }
-      }
-    }
-    bool ok = false;
-    std::vector<double> profile;
-    if (half_life > 0) profile = build_profile(grid_n, half_life, &ok);
-    if (ok) {
-      st.profile.bins = std::move(profile);
-      for (size_t gi = 0; gi < grid_n; ++gi) {
-        if (std::isnan(grid[gi])) continue;
-        grid[gi] -= st.profile.bins[bin_of[gi]];
-        grid_fit[gi] += st.profile.bins[bin_of[gi]];
-      }
+  internal::ResidualGrid rg = internal::OnStepGrid(p, point.r);
+  const double cut = internal::ClipLevel(options, sigma);
+  if (internal::DailyProfileApplies(options, span, step)) {
+    const size_t bins = internal::ProfileBinCount(step);
+    const std::vector<uint32_t> bin_of = internal::ProfileBinOfSlots(rg, st.scaling.t0, bins);
+    internal::ProfileFit profile = internal::FitDailyProfile(
+        rg.resid, bin_of, bins, step, options.profile_half_life_days, sigma, cut);
+    if (!profile.bins.empty()) {
+      internal::RemoveProfile(profile.bins, bin_of, rg);
+      st.profile.bins = std::move(profile.bins);
       info.notes.push_back(absl::StrFormat(
-          "daily profile fitted on the residuals (half-life %.3g days)", half_life));
+          "daily profile fitted on the residuals (half-life %.3g days)", profile.half_life_days));
     }
   }
+  std::vector<double>& grid = rg.resid;
+  std::vector<double>& grid_fit = rg.fit;
+  const size_t grid_n = rg.size();
 
   // Short-term correction, chosen on the newest window by the in-sample error of its
   // forecasts up to ~1 h ahead: none (Prophet), AR(p), or damped exponential smoothing
