@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/duration.h"
 #include "forecast/eigen_types.h"
+#include "forecast/internal/correction.h"
 #include "forecast/internal/design.h"
 #include "forecast/internal/detectors.h"
 #include "forecast/internal/model_state.h"
@@ -47,33 +48,6 @@ double NormalQuantile(double p) {
     if (std::abs(dx) < 1e-13) break;
   }
   return x;
-}
-
-// AR forecast of the next `steps` values from `state` (oldest first).
-std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state,
-                           size_t steps) {
-  std::vector<double> out(steps, 0.0);
-  const size_t p = phi.size();
-  if (p == 0) return out;
-  for (size_t h = 0; h < steps; ++h) {
-    double v = 0;
-    for (size_t j = 0; j < p; ++j) v += phi[j] * state[state.size() - 1 - j];
-    out[h] = v;
-    state.push_back(v);
-  }
-  return out;
-}
-
-// Fills missing (NaN) values in `r` with the AR prediction from the values before them,
-// treating anything before the first present value as 0 (the model's mean).
-void FillForward(const std::vector<double>& phi, std::vector<double>& r) {
-  const size_t p = phi.size();
-  for (size_t i = 0; i < r.size(); ++i) {
-    if (!std::isnan(r[i])) continue;
-    double v = 0;
-    for (size_t j = 0; j < p && j < i; ++j) v += phi[j] * r[i - 1 - j];
-    r[i] = v;
-  }
 }
 
 }  // namespace
@@ -205,89 +179,23 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     return fc;
   }
 
-  auto deterministic = [&](double t, double* trend_out) {
-    const double ts = (t - st.scaling.t0) / st.scaling.t_scale;
-    const double tr = st.trend.At(ts);
-    double mult = 1;
-    if (st.multiplicative) mult = (st.scaling.y_offset + st.scaling.y_scale * tr) / st.mult_norm;
-    double v = tr + st.profile.At(t, st.scaling.t0);
-    for (const auto& s : st.seasons) v += mult * s.At(t, st.scaling.t0);
-    if (trend_out != nullptr) *trend_out = tr;
-    return v;
-  };
-
+  auto deterministic = [&](double t, double* trend_out) { return st.Deterministic(t, trend_out); };
   // The correction's state at the end of the history, brought forward by `recent`
   // (observations newer than the history) without refitting.
   const double step = st.step_seconds;
-  std::vector<double> state = st.correction.tail;
-  double level = st.correction.es_level;
-  double shift = st.correction.end_shift;
-  double origin = st.last_t;
-  if (!recent.timestamps.empty()) {
-    const internal::CleanSeries rc = internal::Clean(recent);
-    std::vector<double> ext;
-    for (size_t i = 0; i < rc.t.size(); ++i) {
-      if (rc.t[i] <= st.last_t + 0.5 * step) continue;
-      const auto idx = static_cast<size_t>(std::llround((rc.t[i] - st.last_t) / step));
-      if (idx == 0 || idx > 1000000) continue;
-      if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
-      double g = rc.y[i];
-      if (st.scaling.logistic) {
-        const double u = std::clamp((g - st.scaling.floor) / (st.scaling.cap - st.scaling.floor),
-                                    1e-4, 1 - 1e-4);
-        g = std::log(u / (1 - u));
-      }
-      ext[idx - 1] =
-          (g - st.scaling.y_offset) / st.scaling.y_scale - deterministic(rc.t[i], nullptr);
-      origin = std::max(origin, st.last_t + static_cast<double>(idx) * step);
-    }
-    for (double& r : ext) r -= shift;
-    std::vector<double> joined = state;
-    joined.insert(joined.end(), ext.begin(), ext.end());
-    const double new_shift = internal::EndShift(joined, st.intervals.sigma);
-    if (new_shift != 0) {
-      shift += new_shift;
-      for (double& r : ext) r -= new_shift;
-      std::fill(state.begin(), state.end(), 0.0);
-      level = 0;
-    }
-    for (double r : ext) {
-      level = std::isnan(r) ? st.correction.es_rho * level
-                            : (1 - st.correction.es_alpha) * st.correction.es_rho * level +
-                                  st.correction.es_alpha * r;
-    }
-    const size_t base = state.size();
-    state.insert(state.end(), ext.begin(), ext.end());
-    for (size_t i = base; i < state.size(); ++i) {
-      if (!std::isnan(state[i])) continue;
-      double v = 0;
-      for (size_t j = 0; j < st.correction.phi.size() && j < i; ++j)
-        v += st.correction.phi[j] * state[i - 1 - j];
-      state[i] = v;
-    }
-  }
-
+  const internal::CorrectionState cs = internal::Advance(st, recent);
+  const double shift = cs.shift;
   size_t max_steps = 0;
   std::vector<long long> steps(n, 0);
   for (size_t j = 0; j < n; ++j) {
-    const double h = (timestamps[j] - origin) / step;
+    const double h = (timestamps[j] - cs.origin) / step;
     if (h > 0.5) {
-      steps[j] = std::min<long long>(std::llround(h), 10000000);
-      max_steps = std::max<size_t>(max_steps, static_cast<size_t>(std::min(steps[j], 100000LL)));
+      steps[j] = std::min<long long>(std::llround(h), internal::kMaxForecastSteps);
+      max_steps = std::max<size_t>(
+          max_steps, static_cast<size_t>(std::min(steps[j], internal::kMaxPathSteps)));
     }
   }
-  std::vector<double> path;
-  if (st.correction.kind == internal::CorrectionKind::kAr) {
-    path = ArPath(st.correction.phi, state, max_steps);
-  } else if (st.correction.kind == internal::CorrectionKind::kSmoothing) {
-    path.resize(max_steps);
-    double v = level;
-    for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= st.correction.es_rho);
-  }
-  if (shift != 0) {
-    path.resize(max_steps, 0.0);
-    for (double& v : path) v += shift;
-  }
+  const std::vector<double> path = internal::CorrectionPath(st.correction, cs, max_steps);
 
   std::vector<double> trend_c(n), corr_c(n), profile_c(n);
   std::vector<std::vector<double>> season_c(st.seasons.size(), std::vector<double>(n));
@@ -534,201 +442,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
           "daily profile fitted on the residuals (half-life %.3g days)", profile.half_life_days));
     }
   }
-  std::vector<double>& grid = rg.resid;
-  std::vector<double>& grid_fit = rg.fit;
-  const size_t grid_n = rg.size();
 
-  // Short-term correction, chosen on the newest window by the in-sample error of its
-  // forecasts up to ~1 h ahead: none (Prophet), AR(p), or damped exponential smoothing
-  // of the residuals (a local level, as in STL + ETS).
-  size_t window = std::min<size_t>(
-      grid_n, static_cast<size_t>(std::max(100.0, options.ar_window_seconds / step)));
-  std::vector<double> win(grid.end() - static_cast<std::ptrdiff_t>(window), grid.end());
-  const std::vector<double> win_fit(grid_fit.end() - static_cast<std::ptrdiff_t>(window),
-                                    grid_fit.end());
-  for (double& v : win) {
-    if (!std::isnan(v)) v = std::clamp(v, -4 * cut, 4 * cut);
-  }
-  const size_t H =
-      std::min<size_t>(256, std::max<size_t>(1, static_cast<size_t>(std::ceil(2 * 3600.0 / step))));
-  const size_t H_score =
-      std::min<size_t>(H, std::max<size_t>(1, static_cast<size_t>(std::llround(3600.0 / step))));
-  const size_t warmup = std::min<size_t>(window / 4, 50);
-  // Candidates are compared on ~150 origins up to 1 h; the chosen one's errors are then
-  // measured on ~400 origins up to 2 h for the intervals.
-  const size_t select_stride = std::max<size_t>(1, (window - warmup) / 150);
-  const size_t stride = std::max<size_t>(1, (window - warmup) / 400);
+  const internal::Candidate best =
+      internal::FitCorrection(rg, options, st.scaling, sigma, cut, st.correction, info);
+  const size_t H = best.errs.size();  // the error horizon; 0 when none was measured
 
-  struct Candidate {
-    int kind = 0;  // 0 none, 1 AR, 2 exponential smoothing
-    std::vector<double> phi;
-    double alpha = 0, rho = 1;
-    double score = std::numeric_limits<double>::infinity();
-    std::vector<std::vector<double>> errs;
-    std::vector<std::vector<double>> levels;  // the in-sample forecast (raw) of each error
-  };
-  // Forecast paths from every scored origin: fills errs and the score.
-  // With `with_levels`, also the in-sample forecast each error belongs to (for the
-  // intervals; the selection does not need it).
-  auto evaluate = [&](Candidate& cand, size_t max_h, size_t stride, bool with_levels) {
-    cand.errs.assign(H, {});
-    cand.levels.assign(with_levels ? H : 0, {});
-    const size_t origins = window / stride + 1;
-    for (size_t h = 0; h < max_h && h < H; ++h) {
-      cand.errs[h].reserve(origins);
-      if (with_levels) cand.levels[h].reserve(origins);
-    }
-    std::vector<double> level(window, 0.0);
-    std::vector<double> filled;
-    if (cand.kind == 2) {
-      double l = 0;
-      for (size_t i = 0; i < window; ++i) {
-        l = std::isnan(win[i]) ? cand.rho * l
-                               : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
-        level[i] = l;
-      }
-    } else if (cand.kind == 1) {
-      filled = win;
-      FillForward(cand.phi, filled);
-    }
-    const size_t p = cand.phi.size();
-    for (size_t o = std::max(warmup, p); o + 1 < window; o += stride) {
-      if (std::isnan(win[o])) continue;
-      const size_t steps = std::min(max_h, window - 1 - o);
-      std::vector<double> path(steps, 0.0);
-      if (cand.kind == 1) {
-        path = ArPath(cand.phi,
-                      std::vector<double>(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
-                                          filled.begin() + static_cast<std::ptrdiff_t>(o + 1)),
-                      steps);
-      } else if (cand.kind == 2) {
-        double v = level[o];
-        for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
-      }
-      for (size_t h = 1; h <= steps; ++h) {
-        if (std::isnan(win[o + h])) continue;
-        cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
-        if (with_levels)
-          cand.levels[h - 1].push_back(st.scaling.ToRaw(win_fit[o + h] + path[h - 1]));
-      }
-    }
-    double total = 0;
-    size_t count = 0;
-    for (size_t h = 0; h < H_score; ++h) {
-      double s = 0;
-      for (double e : cand.errs[h]) s += std::abs(e);
-      if (!cand.errs[h].empty()) {
-        total += s / static_cast<double>(cand.errs[h].size());
-        ++count;
-      }
-    }
-    cand.score =
-        count > 0 ? total / static_cast<double>(count) : std::numeric_limits<double>::infinity();
-  };
-
-  Candidate best;
-  best.kind = 0;
-  if (window > warmup + 20) {
-    evaluate(best, H_score, select_stride, false);
-    std::vector<Candidate> cands;
-    const int p = options.ar_order;
-    if (p > 0) {
-      std::vector<size_t> rows;
-      for (size_t i = static_cast<size_t>(p); i < window; ++i) {
-        bool ok = !std::isnan(win[i]);
-        for (int j = 1; j <= p && ok; ++j) ok = !std::isnan(win[i - j]);
-        if (ok) rows.push_back(i);
-      }
-      if (rows.size() >= static_cast<size_t>(10 * p + 10)) {
-        Matrix A = Matrix::Zero(p, p);
-        Vector b = Vector::Zero(p);
-        Vector x(p);
-        for (size_t i : rows) {
-          for (int j = 0; j < p; ++j) x[j] = win[i - 1 - j];
-          A.noalias() += x * x.transpose();
-          b += win[i] * x;
-        }
-        A.diagonal().array() += 1e-6 * (A.trace() / p + 1e-12);
-        Vector phi = A.ldlt().solve(b);
-        if (phi.allFinite()) {
-          const double l1 = phi.cwiseAbs().sum();
-          if (l1 > 0.999) phi *= 0.999 / l1;
-          Candidate ar;
-          ar.kind = 1;
-          ar.phi.assign(phi.data(), phi.data() + p);
-          cands.push_back(std::move(ar));
-        }
-      }
-    }
-    if (options.smoothing_correction) {
-      for (double alpha : {0.05, 0.2, 0.5, 1.0}) {
-        for (double rho_per_hour : {1.0, 0.7, 0.2}) {
-          Candidate es;
-          es.kind = 2;
-          es.alpha = alpha;
-          es.rho = std::pow(rho_per_hour, step / 3600.0);
-          cands.push_back(std::move(es));
-        }
-      }
-    }
-    for (Candidate& cand : cands) {
-      evaluate(cand, H_score, select_stride, false);
-      if (cand.score < best.score) best = std::move(cand);
-    }
-    evaluate(best, H, stride, true);
-  } else {
-    info.notes.push_back(
-        absl::StrCat("only ", window, " residual steps: no short-term correction"));
-  }
-  st.correction.kind = static_cast<internal::CorrectionKind>(best.kind);
-  if (best.kind == 1) {
-    st.correction.phi = best.phi;
-    info.notes.push_back(absl::StrCat("short-term correction: AR(", best.phi.size(), ")"));
-  } else if (best.kind == 2) {
-    st.correction.es_alpha = best.alpha;
-    st.correction.es_rho = best.rho;
-    info.notes.push_back(
-        absl::StrFormat("short-term correction: smoothed level, alpha %.2f, %.2f kept per hour",
-                        best.alpha, std::pow(best.rho, 3600.0 / step)));
-  } else if (!best.errs.empty()) {
-    info.notes.push_back("short-term correction: none (it did not improve the fit)");
-  }
-  // The state at the end of the history: the newest residuals and the smoothed level,
-  // both relative to a level shift in progress, if any.
-  if (options.detect_level_shifts) {
-    // On the unclipped residuals: a shift is exactly what clipping would hide.
-    st.correction.end_shift = internal::EndShift(
-        std::vector<double>(grid.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(grid_n, 64)),
-                            grid.end()),
-        sigma);
-    if (st.correction.end_shift != 0) {
-      info.notes.push_back(absl::StrFormat("level shift in progress at the end: %.4g",
-                                           st.correction.end_shift * st.scaling.y_scale));
-    }
-  }
-  {
-    std::vector<double> filled = win;
-    if (best.kind == 1) FillForward(best.phi, filled);
-    const size_t keep = std::min<size_t>(filled.size(), 64);
-    st.correction.tail.assign(filled.end() - static_cast<std::ptrdiff_t>(keep), filled.end());
-    for (double& v : st.correction.tail) {
-      if (std::isnan(v)) v = 0;
-    }
-    while (st.correction.tail.size() < st.correction.phi.size())
-      st.correction.tail.insert(st.correction.tail.begin(), 0.0);
-    if (best.kind == 2) {
-      double l = 0;
-      for (double r : win) {
-        l = std::isnan(r) ? best.rho * l : (1 - best.alpha) * best.rho * l + best.alpha * r;
-      }
-      st.correction.es_level = l;
-    }
-    if (st.correction.end_shift != 0) {
-      // Relative to the new level, the state is its noise around it: start from 0.
-      st.correction.es_level = 0;
-      std::fill(st.correction.tail.begin(), st.correction.tail.end(), 0.0);
-    }
-  }
   // Intervals: the chosen correction's empirical h-step errors, measured in units of the
   // width the forecast's level calls for (see Options::interval_level_power).
   bool enough = !best.errs.empty();

@@ -68,3 +68,16 @@ double Intervals::LevelWidth(double raw_level) const {
 }
 
 }  // namespace forecast::internal
+
+namespace forecast {
+
+double Model::State::Deterministic(double t, double* trend_out) const {
+  const double tr = trend.At(scaling.ScaledTime(t));
+  const double mult = SeasonFactor(tr);
+  double v = tr + profile.At(t, scaling.t0);
+  for (const internal::Season& s : seasons) v += mult * s.At(t, scaling.t0);
+  if (trend_out != nullptr) *trend_out = tr;
+  return v;
+}
+
+}  // namespace forecast

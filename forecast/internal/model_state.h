@@ -121,6 +121,9 @@ struct Model::State {
   double SeasonFactor(double tr) const {
     return multiplicative ? (scaling.y_offset + scaling.y_scale * tr) / mult_norm : 1.0;
   }
+  // Trend + daily profile + seasonalities at unix time t (scaled units, no correction);
+  // the trend alone into *trend_out if given.
+  double Deterministic(double t, double* trend_out = nullptr) const;
 };
 
 }  // namespace forecast
