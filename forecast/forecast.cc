@@ -16,6 +16,7 @@
 #include "forecast/internal/correction.h"
 #include "forecast/internal/design.h"
 #include "forecast/internal/detectors.h"
+#include "forecast/internal/intervals.h"
 #include "forecast/internal/model_state.h"
 #include "forecast/internal/prepare.h"
 #include "forecast/internal/profile.h"
@@ -29,28 +30,7 @@ using internal::kDay;
 using internal::kTwoPi;
 using internal::kWeek;
 
-namespace {
-
-// Inverse of the standard normal CDF, by Newton's method on erfc (accurate to ~1e-12).
-double NormalQuantile(double p) {
-  if (p <= 0) return -std::numeric_limits<double>::infinity();
-  if (p >= 1) return std::numeric_limits<double>::infinity();
-  if (p == 0.5) return 0;
-  double x = std::sqrt(-2 * std::log(std::min(p, 1 - p)));  // rough tail start
-  x = p < 0.5 ? -x : x;
-  x = std::clamp(x, -8.0, 8.0);
-  for (int i = 0; i < 50; ++i) {
-    const double cdf = 0.5 * std::erfc(-x / std::sqrt(2.0));
-    const double pdf = std::exp(-0.5 * x * x) / std::sqrt(kTwoPi);
-    if (pdf < 1e-300) break;
-    const double dx = (cdf - p) / pdf;
-    x -= std::clamp(dx, -1.0, 1.0);
-    if (std::abs(dx) < 1e-13) break;
-  }
-  return x;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status Options::Validate() const {
   auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
@@ -199,30 +179,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
 
   std::vector<double> trend_c(n), corr_c(n), profile_c(n);
   std::vector<std::vector<double>> season_c(st.seasons.size(), std::vector<double>(n));
-  // Per level: the normal quantile (trend uncertainty) and the empirical offset in units
-  // of the h-step error scale, signed (skewed bands) or +-|error| quantile (symmetric).
-  std::vector<double> z(quantile_levels.size());
-  std::vector<double> emp(quantile_levels.size());
-  for (size_t i = 0; i < quantile_levels.size(); ++i) {
-    const double q = quantile_levels[i];
-    const double a = std::abs(2 * q - 1);
-    z[i] = NormalQuantile(0.5 + a / 2);
-    const double sign = q < 0.5 ? -1.0 : 1.0;
-    if (!st.intervals.std_signed.empty()) {
-      emp[i] = stats::SortedQuantile(st.intervals.std_signed, q);
-    } else {
-      emp[i] =
-          sign *
-          (st.intervals.std_abs.empty() ? z[i] : stats::SortedQuantile(st.intervals.std_abs, a));
-    }
-  }
-  const double H = static_cast<double>(st.intervals.h_scale.size());
-  double growth = 0.5;
-  if (st.intervals.h_scale.size() >= 4) {
-    const double r =
-        st.intervals.h_scale.back() / st.intervals.h_scale[st.intervals.h_scale.size() / 2 - 1];
-    growth = std::clamp(std::log2(r), 0.0, 1.0);
-  }
+  const internal::BandShape shape = internal::ShapeOf(st.intervals, quantile_levels);
   for (size_t j = 0; j < n; ++j) {
     const double t = timestamps[j];
     double tr = 0;
@@ -235,25 +192,13 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     const double ys = det + corr;
     fc.yhat[j] = st.scaling.ToRaw(ys);
     // Interval half-width in scaled units.
-    double scale = st.intervals.sigma;
-    if (steps[j] > 0 && !st.intervals.h_scale.empty()) {
-      const double h = static_cast<double>(steps[j]);
-      // Beyond the measured horizons, errors keep growing as they did over the last
-      // doubling (flat for stationary residuals, ~sqrt(h) for a random walk).
-      scale = h <= H ? st.intervals.h_scale[steps[j] - 1]
-                     : st.intervals.h_scale.back() * std::pow(h / H, growth);
-    }
+    double scale = internal::ErrorScale(st.intervals, shape, steps[j]);
     const double dts = std::max(0.0, (t - st.last_t) / st.scaling.t_scale);
     const double trend_sd = std::sqrt(st.intervals.trend_var_rate * dts * dts * dts);
     scale *= st.intervals.LevelWidth(fc.yhat[j]);
     for (size_t i = 0; i < quantile_levels.size(); ++i) {
-      // The error quantile and the trend's uncertainty add in quadrature on the side of
-      // the median the level asks for; an error quantile on the other side (a skewed
-      // median) is kept as it is.
       const double sign = quantile_levels[i] < 0.5 ? -1.0 : 1.0;
-      const double e = scale * emp[i];
-      const double tr = z[i] * trend_sd;
-      const double off = e * sign >= 0 ? sign * std::hypot(e, tr) : e + sign * tr;
+      const double off = internal::BandOffset(scale * shape.emp[i], shape.z[i] * trend_sd, sign);
       fc.quantiles[i][j] = st.scaling.ToRaw(ys + options_.interval_scale * off);
     }
     // Components in the metric's unit; with logistic growth each is its effect on yhat.
@@ -401,7 +346,6 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   internal::Structure structure = internal::ChooseStructure(options, n, span, step, info);
   st.trend.cp = structure.changepoints;
-  const int n_cp = static_cast<int>(structure.changepoints.size());
 
   // The regression works on rows, the points themselves or the means of short bins of
   // them; the profile and the correction below use every point.
@@ -413,19 +357,11 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   st.intervals.sigma = sigma;
   info.residual_scale = sigma * st.scaling.y_scale;
   for (const auto& s : st.seasons) info.seasonalities.push_back(s.name);
-  {
-    double mean_abs = 0;
-    for (int j = 0; j < n_cp; ++j) {
-      mean_abs += std::abs(st.trend.delta[j]) / n_cp;
-      if (std::abs(st.trend.delta[j]) > 0.01 * options.changepoint_prior_scale) {
-        info.changepoints.push_back(st.scaling.t0 + st.trend.cp[j] * st.scaling.t_scale);
-      }
-    }
-    // Future rate changes as Prophet simulates them (as often as in the history, Laplace
-    // with the mean fitted magnitude), in closed form: var = rate * 2 b^2 * dt^3 / 3.
-    if (options.uncertainty_samples > 0 && n_cp > 0) {
-      st.intervals.trend_var_rate = static_cast<double>(n_cp) * 2 * mean_abs * mean_abs / 3.0;
-    }
+  info.changepoints =
+      internal::SignificantChangepoints(st.trend, st.scaling, options.changepoint_prior_scale);
+  // Future rate changes as Prophet simulates them, in closed form (no sampling).
+  if (options.uncertainty_samples > 0) {
+    st.intervals.trend_var_rate = internal::TrendVarianceRate(st.trend.delta);
   }
 
   internal::ResidualGrid rg = internal::OnStepGrid(p, point.r);
@@ -445,132 +381,8 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
 
   const internal::Candidate best =
       internal::FitCorrection(rg, options, st.scaling, sigma, cut, st.correction, info);
-  const size_t H = best.errs.size();  // the error horizon; 0 when none was measured
 
-  // Intervals: the chosen correction's empirical h-step errors, measured in units of the
-  // width the forecast's level calls for (see Options::interval_level_power).
-  bool enough = !best.errs.empty();
-  for (size_t h = 0; h < H && enough; ++h) enough = best.errs[h].size() >= 20;
-  if (enough) {
-    const bool level_ok = st.nonnegative && !st.scaling.logistic;
-    std::vector<double> powers;
-    if (!level_ok || options.interval_level_power == 0) {
-      powers = {0.0};
-    } else if (options.interval_level_power > 0) {
-      powers = {options.interval_level_power};
-    } else {
-      powers = {0.0, 0.5, 1.0};
-    }
-    const bool may_follow_level = powers.size() > 1 || powers[0] != 0;
-    double median_level = 0, mean_level = 0;
-    if (may_follow_level) {
-      std::vector<double> all;  // a deterministic subsample is enough for the median
-      size_t total_levels = 0;
-      for (const auto& lv : best.levels) total_levels += lv.size();
-      const size_t every_level = std::max<size_t>(1, total_levels / 2000);
-      for (const auto& lv : best.levels) {
-        for (size_t i = 0; i < lv.size(); i += every_level) all.push_back(std::max(lv[i], 0.0));
-      }
-      median_level = stats::Median(all);
-      for (double l : all) mean_level += l / static_cast<double>(all.size());
-    }
-    // kappa: the noise floor, as a share of the median level (how much of the noise at a
-    // level near 0 does not shrink with it).
-    auto set_kappa = [&](double share) {
-      st.intervals.level_kappa = std::max({share * median_level, 1e-3 * mean_level, 1e-12});
-      st.intervals.level_norm = median_level + st.intervals.level_kappa;
-    };
-    // Laplace negative log-likelihood of the errors with scale s_h * width(level), s_h at
-    // its maximum-likelihood value (the mean of |e| / width), up to a constant.
-    // Scored on a deterministic subsample of about 1000 errors (enough to tell three
-    // powers apart); log(width) = power * log(r), so one log per error serves them all.
-    size_t total = 0;
-    for (const auto& e : best.errs) total += e.size();
-    const size_t every = std::max<size_t>(1, total / 1000);
-    double best_nll = std::numeric_limits<double>::infinity();
-    double chosen = 0, chosen_share = 0.1;
-    std::vector<double> log_r;
-    for (double share : {0.02, 0.1, 0.5}) {
-      set_kappa(share);
-      log_r.clear();
-      if (may_follow_level) {
-        for (size_t h = 0; h < H; ++h) {
-          for (size_t i = 0; i < best.errs[h].size(); i += every) {
-            log_r.push_back(std::log((std::max(best.levels[h][i], 0.0) + st.intervals.level_kappa) /
-                                     st.intervals.level_norm));
-          }
-        }
-      }
-      for (double power : powers) {
-        if (power == 0 && share != 0.1) continue;  // kappa does not matter without a power
-        st.intervals.level_power = power;
-        double nll = 0;
-        size_t k = 0;
-        for (size_t h = 0; h < H; ++h) {
-          double sum = 0, logr = 0, cnt = 0;
-          for (size_t i = 0; i < best.errs[h].size(); i += every, ++k, ++cnt) {
-            sum += std::abs(best.errs[h][i]) / st.intervals.LevelWidth(best.levels[h][i]);
-            if (power != 0) logr += log_r[k];
-          }
-          if (cnt > 0) nll += cnt * std::log(std::max(sum / cnt, 1e-300)) + power * logr;
-        }
-        if (nll < best_nll) {
-          best_nll = nll;
-          chosen = power;
-          chosen_share = share;
-        }
-      }
-    }
-    st.intervals.level_power = chosen;
-    set_kappa(chosen_share);
-    if (may_follow_level) {
-      info.notes.push_back(absl::StrFormat(
-          "interval width follows the level to the power %.1f, floor %.2f of the median "
-          "level (chosen %s)",
-          chosen, chosen_share, powers.size() > 1 ? "by likelihood" : "from the options"));
-    }
-    std::vector<double> scale(H, 0.0);
-    for (size_t h = 0; h < H; ++h) {
-      double sum = 0;
-      for (size_t i = 0; i < best.errs[h].size(); ++i) {
-        sum += std::abs(best.errs[h][i]) / st.intervals.LevelWidth(best.levels[h][i]);
-      }
-      scale[h] = sum / static_cast<double>(best.errs[h].size());
-      if (h > 0) scale[h] = std::max(scale[h], scale[h - 1]);
-    }
-    enough = scale[0] > 0;
-    if (enough) {
-      st.intervals.h_scale = scale;
-      // A deterministic thinning (every k-th error in (h, origin) order) keeps the sort
-      // cheap; ~1000 values pin the quantiles of interest (5-95 %) to about a percent.
-      const size_t pool_every = total > 1500 ? total / 1000 : 1;
-      // Skewed bands pool the signed errors, symmetric ones their absolute values.
-      std::vector<double> pooled;
-      pooled.reserve(total / pool_every + 1);
-      size_t index = 0;
-      for (size_t h = 0; h < H; ++h) {
-        for (size_t i = 0; i < best.errs[h].size(); ++i, ++index) {
-          if (index % pool_every != 0) continue;
-          const double u =
-              best.errs[h][i] / (scale[h] * st.intervals.LevelWidth(best.levels[h][i]));
-          pooled.push_back(options.skewed_intervals ? u : std::abs(u));
-        }
-      }
-      std::sort(pooled.begin(), pooled.end());
-      const size_t keep = 1000;
-      if (pooled.size() > keep) {
-        std::vector<double> sub(keep);
-        for (size_t i = 0; i < keep; ++i) sub[i] = pooled[(i * (pooled.size() - 1)) / (keep - 1)];
-        pooled.swap(sub);
-      }
-      (options.skewed_intervals ? st.intervals.std_signed : st.intervals.std_abs) =
-          std::move(pooled);
-    }
-  }
-  if (!enough) {
-    st.intervals.level_power = 0;
-    info.notes.push_back("too little history for empirical intervals: normal intervals");
-  }
+  internal::FitIntervals(best, st.nonnegative && !st.scaling.logistic, options, st.intervals, info);
   return Model(options, std::move(info), std::move(state));
 }
 

@@ -176,6 +176,17 @@ Design BuildDesign(const Rows& rows, const Scaling& scaling, const Structure& st
   return d;
 }
 
+std::vector<double> SignificantChangepoints(const Trend& trend, const Scaling& scaling,
+                                            double changepoint_prior_scale) {
+  std::vector<double> out;
+  for (size_t j = 0; j < trend.cp.size(); ++j) {
+    if (std::abs(trend.delta[j]) > kReportedChangeShare * changepoint_prior_scale) {
+      out.push_back(scaling.t0 + trend.cp[j] * scaling.t_scale);
+    }
+  }
+  return out;
+}
+
 void Unpack(const Vector& beta, const Design& design, const std::vector<double>& shifts,
             Trend& trend, std::vector<Season>& seasons) {
   const int n_trend = design.n_trend, n_cp = design.n_cp;

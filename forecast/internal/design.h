@@ -81,6 +81,12 @@ Design BuildDesign(const Rows& rows, const Scaling& scaling, const Structure& st
                    const std::vector<double>& shifts, const std::vector<double>* mult,
                    double default_prior_scale);
 
+// FitInfo::changepoints: the candidates whose fitted rate change exceeds this share of
+// changepoint_prior_scale, as unix times.
+inline constexpr double kReportedChangeShare = 0.01;
+std::vector<double> SignificantChangepoints(const Trend& trend, const Scaling& scaling,
+                                            double changepoint_prior_scale);
+
 // Writes the coefficients `beta` of a design into the trend and the seasons.
 void Unpack(const Vector& beta, const Design& design, const std::vector<double>& shifts,
             Trend& trend, std::vector<Season>& seasons);
