@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
+#include "absl/strings/str_format.h"
 #include "forecast/internal/design.h"
 
 namespace forecast::internal {
@@ -102,6 +104,21 @@ void RemoveProfile(const std::vector<double>& profile, const std::vector<uint32_
     grid.resid[gi] -= profile[bin_of[gi]];
     grid.fit[gi] += profile[bin_of[gi]];
   }
+}
+
+void AddDailyProfile(const Options& options, double span, double t0, double sigma, double cut,
+                     ResidualGrid& grid, DailyProfile& out, FitInfo& info) {
+  const double step = grid.step;
+  if (!DailyProfileApplies(options, span, step)) return;
+  const size_t bins = ProfileBinCount(step);
+  const std::vector<uint32_t> bin_of = ProfileBinOfSlots(grid, t0, bins);
+  ProfileFit profile =
+      FitDailyProfile(grid.resid, bin_of, bins, step, options.profile_half_life_days, sigma, cut);
+  if (profile.bins.empty()) return;
+  RemoveProfile(profile.bins, bin_of, grid);
+  out.bins = std::move(profile.bins);
+  info.notes.push_back(absl::StrFormat(
+      "daily profile fitted on the residuals (half-life %.3g days)", profile.half_life_days));
 }
 
 }  // namespace forecast::internal

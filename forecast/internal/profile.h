@@ -64,4 +64,10 @@ ProfileFit FitDailyProfile(const std::vector<double>& resid, const std::vector<u
 void RemoveProfile(const std::vector<double>& profile, const std::vector<uint32_t>& bin_of,
                    ResidualGrid& grid);
 
+// Stage 5 as Fit runs it: when it applies, fits the profile on the grid (history `span`,
+// phase from t0), and if one stands out, moves it out of the grid's residuals into `out`
+// and notes its half-life.
+void AddDailyProfile(const Options& options, double span, double t0, double sigma, double cut,
+                     ResidualGrid& grid, DailyProfile& out, FitInfo& info);
+
 }  // namespace forecast::internal
