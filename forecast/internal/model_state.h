@@ -3,8 +3,12 @@
 // fitted model keeps, one part per stage of the fit that fills it. Fit (forecast.cc)
 // assembles it; Predict (predict.cc) reads it. docs/forecast.md, "Code map: the stages".
 //
-// All values are plain data; a State is immutable once Fit returns it.
+// All values are plain data; a State is immutable once Fit returns it. The evaluators
+// are inline: Fit and Predict call them per point and per in-sample error.
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,9 +38,17 @@ struct Scaling {
   double ScaledTime(double t) const { return (t - t0) / t_scale; }
   // g(y) (not yet centred or scaled); the logit's argument is clipped to
   // [kLogitClip, 1 - kLogitClip].
-  double Transform(double y) const;
+  double Transform(double y) const {
+    if (!logistic) return y;
+    const double u = std::clamp((y - floor) / (cap - floor), kLogitClip, 1 - kLogitClip);
+    return std::log(u / (1 - u));
+  }
   // Scaled value -> the metric's unit.
-  double ToRaw(double ys) const;
+  double ToRaw(double ys) const {
+    const double g = y_offset + y_scale * ys;
+    if (!logistic) return g;
+    return floor + (cap - floor) / (1 + std::exp(-g));
+  }
 };
 
 // Piecewise-linear trend in scaled units: m + k ts + sum_j delta_j (ts - cp_j)_+ plus the
@@ -48,7 +60,27 @@ struct Trend {
   double ts_end = 1;   // scaled time of the newest observation
   double damping = 0;  // scaled time constant; 0 = undamped
 
-  double At(double ts) const;
+  double At(double ts) const {
+    if (ts <= ts_end || damping <= 0) return Undamped(ts);
+    double slope = k;
+    for (size_t j = 0; j < cp.size(); ++j) {
+      if (ts_end > cp[j]) slope += delta[j];
+    }
+    const double d = ts - ts_end;
+    return Undamped(ts_end) + slope * damping * (1 - std::exp(-d / damping));
+  }
+
+ private:
+  double Undamped(double x) const {
+    double v = m + k * x;
+    for (size_t j = 0; j < cp.size(); ++j) {
+      if (x > cp[j]) v += delta[j] * (x - cp[j]);
+    }
+    for (size_t j = 0; j < shift_at.size(); ++j) {
+      if (x >= shift_at[j]) v += shift_size[j];
+    }
+    return v;
+  }
 };
 
 // One fitted Fourier seasonality (design.h chooses the order).
@@ -58,8 +90,20 @@ struct Season {
   int order = 0;
   std::vector<double> coef;  // cos_1, sin_1, cos_2, sin_2, ...
 
-  // Its value at unix time t, the phase counted from t0.
-  double At(double t, double t0) const;
+  // Its value at unix time t, the phase counted from t0; cos/sin of k theta by the
+  // angle-addition recurrence (two trigonometric calls per point).
+  double At(double t, double t0) const {
+    const double theta = kTwoPi * std::fmod(t - t0, period_seconds) / period_seconds;
+    const double c1 = std::cos(theta), s1 = std::sin(theta);
+    double c = c1, sn = s1, v = 0;
+    for (int i = 0; i < order; ++i) {
+      v += coef[2 * i] * c + coef[2 * i + 1] * sn;
+      const double nc = c * c1 - sn * s1;
+      sn = sn * c1 + c * s1;
+      c = nc;
+    }
+    return v;
+  }
 };
 
 // The daily profile of the residuals (profile.h), one bin per step of the day; empty = none.
@@ -70,7 +114,13 @@ struct DailyProfile {
     return bins.empty() ? 0.0 : bins[BinOf(t, t0, bins.size())];
   }
   // The bin of the day that unix time t falls in, the day counted from t0.
-  static size_t BinOf(double t, double t0, size_t n_bins);
+  static size_t BinOf(double t, double t0, size_t n_bins) {
+    const double phase = std::fmod(t - t0, kDay);
+    auto b = static_cast<long long>(std::llround(phase / kDay * static_cast<double>(n_bins)));
+    b %= static_cast<long long>(n_bins);
+    if (b < 0) b += static_cast<long long>(n_bins);
+    return static_cast<size_t>(b);
+  }
 };
 
 enum class CorrectionKind { kNone = 0, kAr = 1, kSmoothing = 2 };
@@ -96,7 +146,13 @@ struct Intervals {
   double level_power = 0, level_kappa = 1, level_norm = 1;
   double trend_var_rate = 0;  // var of the trend at dts (scaled) ahead = rate * dts^3
 
-  double LevelWidth(double raw_level) const;
+  double LevelWidth(double raw_level) const {
+    if (level_power == 0) return 1.0;
+    const double r = (std::max(raw_level, 0.0) + level_kappa) / level_norm;
+    if (level_power == 1) return r;
+    if (level_power == 0.5) return std::sqrt(r);
+    return std::pow(r, level_power);
+  }
 };
 
 }  // namespace forecast::internal
@@ -123,7 +179,14 @@ struct Model::State {
   }
   // Trend + daily profile + seasonalities at unix time t (scaled units, no correction);
   // the trend alone into *trend_out if given.
-  double Deterministic(double t, double* trend_out = nullptr) const;
+  double Deterministic(double t, double* trend_out = nullptr) const {
+    const double tr = trend.At(scaling.ScaledTime(t));
+    const double mult = SeasonFactor(tr);
+    double v = tr + profile.At(t, scaling.t0);
+    for (const internal::Season& s : seasons) v += mult * s.At(t, scaling.t0);
+    if (trend_out != nullptr) *trend_out = tr;
+    return v;
+  }
 };
 
 }  // namespace forecast
