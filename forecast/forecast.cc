@@ -157,7 +157,7 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   for (const internal::Season& s : st.seasons) info.seasonalities.push_back(s.name);
   info.changepoints =
       internal::SignificantChangepoints(st.trend, st.scaling, options.changepoint_prior_scale);
-  if (options.uncertainty_samples > 0) {
+  if (options.trend_uncertainty) {
     st.intervals.trend_var_rate = internal::TrendVarianceRate(st.trend.delta);
   }
   internal::ResidualGrid grid = internal::OnStepGrid(p, point.r);

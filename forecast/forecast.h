@@ -64,10 +64,10 @@ struct Options {
   SeasonalityMode seasonality_mode = SeasonalityMode::kAdditive;
 
   // --- uncertainty ---
-  // > 0: the intervals include trend uncertainty (future rate changes as Prophet
-  // simulates them, computed in closed form, so no sampling happens); 0 = noise only.
-  int uncertainty_samples = 200;
-  uint64_t seed = 0;  // reserved: the fit and the intervals are deterministic without it
+  // Whether the intervals include the trend's uncertainty: future rate changes as Prophet
+  // simulates them, computed in closed form (nothing is sampled, so the fit and the
+  // intervals are deterministic and need no seed). false = the in-sample errors only.
+  bool trend_uncertainty = true;
 
   // The model's own extensions beyond Prophet (short-term residual correction, recency
   // weighting, trend damping, robust loss, ...) are configured here as well; see

@@ -58,9 +58,6 @@ absl::Status Options::Validate() const {
                                  s.prior_scale));
     }
   }
-  if (uncertainty_samples < 0) {
-    return bad(absl::StrCat("uncertainty_samples must be >= 0, got ", uncertainty_samples));
-  }
   if (!(huber_threshold >= 0) || !std::isfinite(huber_threshold)) {
     return bad(absl::StrFormat("huber_threshold must be >= 0 (0 = off), got %g", huber_threshold));
   }
