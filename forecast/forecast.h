@@ -64,10 +64,10 @@ struct Options {
   SeasonalityMode seasonality_mode = SeasonalityMode::kAdditive;
 
   // --- uncertainty ---
-  // > 0: the intervals include trend uncertainty (future rate changes as Prophet
-  // simulates them, computed in closed form, so no sampling happens); 0 = noise only.
-  int uncertainty_samples = 200;
-  uint64_t seed = 0;  // reserved: the fit and the intervals are deterministic without it
+  // Whether the intervals include the trend's uncertainty: future rate changes as Prophet
+  // simulates them, computed in closed form (nothing is sampled, so the fit and the
+  // intervals are deterministic and need no seed). false = the in-sample errors only.
+  bool trend_uncertainty = true;
 
   // The model's own extensions beyond Prophet (short-term residual correction, recency
   // weighting, trend damping, robust loss, ...) are configured here as well; see
@@ -175,8 +175,9 @@ class Model {
   // Timestamp of the newest observation the fit used (unix seconds).
   double last_timestamp() const;
 
-  // Implementation state (parameters, scaling, design of the seasonal terms); public
-  // only so that forecast/*.cc can build it. Not part of the contract.
+  // Implementation state (parameters, scaling, design of the seasonal terms), defined in
+  // forecast/internal/model_state.h; public only so that forecast/ can build it. Not part
+  // of the contract.
   struct State;
   Model(Options options, FitInfo info, std::shared_ptr<const State> state);
 

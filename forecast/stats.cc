@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace forecast::stats {
 
@@ -13,6 +14,10 @@ double Median(std::vector<double> v) {
   if (v.size() % 2 == 1) return hi;
   const double lo = *std::max_element(v.begin(), v.begin() + mid);
   return 0.5 * (lo + hi);
+}
+
+double RobustScale(std::vector<double> abs_values) {
+  return kMadToSigma * Median(std::move(abs_values));
 }
 
 double StdDev(const std::vector<double>& v) {

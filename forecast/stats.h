@@ -5,6 +5,14 @@
 
 namespace forecast::stats {
 
+// MAD -> standard deviation: 1 / Phi^-1(3/4), so that RobustScale of normal noise
+// estimates its sigma (docs/forecast.md, "Preparation").
+inline constexpr double kMadToSigma = 1.4826;
+
+// Robust scale of values whose centre is 0, from their absolute values:
+// kMadToSigma * median(abs_values). 0 for an empty vector.
+double RobustScale(std::vector<double> abs_values);
+
 // Median of `v` (copied; NaN-free input expected). 0 for an empty vector.
 double Median(std::vector<double> v);
 

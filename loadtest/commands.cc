@@ -638,8 +638,8 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string values_path, shortfall, frontier_svg, budgets;
   bool frontier = false, ignore_null_values = true;
   double capacity = 0, target = 0, quantile = 0.5, max_forecast_error = 1.0;
-  int min_replicas = 1, max_replicas = 1000, uncertainty = 100;
-  bool json = false;
+  int min_replicas = 1, max_replicas = 1000, uncertainty_samples = 0;
+  bool json = false, no_trend_uncertainty = false;
   po::options_description desc(
       "augur-loadtest simulate: replay a demand trace through the reactive policy and Augur's\n"
       "(the scaler's own forecast and policy code) with KEDA/HPA timing and pod start-up;\n"
@@ -669,8 +669,11 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
       ("max-forecast-error", po::value(&max_forecast_error),
        "Augur maxForecastError (default 1 with --quantile, none with a budget)")
       ("seasonality", po::value(&seasonality)->default_value(seasonality), "auto | none | 1d,1w ...")
-      ("uncertainty-samples", po::value(&uncertainty)->default_value(uncertainty),
-       "forecast uncertainty samples (the scaler's --uncertainty-samples default)")
+      ("no-trend-uncertainty", po::bool_switch(&no_trend_uncertainty),
+       "forecast intervals without the trend's uncertainty (the scaler has it)")
+      ("uncertainty-samples", po::value(&uncertainty_samples),
+       "deprecated, nothing is sampled (the trend uncertainty is closed-form): 0 is\n"
+       "--no-trend-uncertainty, any other count the default")
       ("warmup", po::value(&warmup)->default_value(warmup), "not scored at the trace's start")
       ("from", po::value(&from)->default_value(from),
        "start this long after the trace's start (earlier data is still history)")
@@ -746,7 +749,11 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   config.limit_seconds = Seconds("limit", limit);
   config.from_seconds = Seconds("from", from);
   Check(forecast::ParseSeasonality(seasonality, config.forecast), "seasonality");
-  config.forecast.uncertainty_samples = uncertainty;
+  if (vm.count("uncertainty-samples") && uncertainty_samples < 0) {
+    throw UsageError{"--uncertainty-samples must be >= 0 (deprecated: use --no-trend-uncertainty)"};
+  }
+  config.forecast.trend_uncertainty =
+      !no_trend_uncertainty && !(vm.count("uncertainty-samples") && uncertainty_samples == 0);
   Check(config.Validate());
 
   auto trace = ReadTraceCsv(trace_path);

@@ -115,11 +115,11 @@ def main():
             for t, v in zip(ts, values):
                 f.write(f"{t:.0f},{v:.6f}\n")
         # Only the first run's Augur report is printed; the others fit once and skip the
-        # uncertainty sampling (the values policy does not depend on Augur's).
-        refit, samples = ("10m", "100") if with_augur else ("1000d", "0")
+        # trend uncertainty (the values policy does not depend on Augur's).
+        refit, trend = ("10m", []) if with_augur else ("1000d", ["--no-trend-uncertainty"])
         cmd = [lt, "simulate", "--trace", args.trace, "--capacity", str(args.capacity),
                "--startup", "3m", "--horizon", "5m", "--max-forecast-error", "2",
-               "--refresh", "30s", "--refit", refit, "--uncertainty-samples", samples,
+               "--refresh", "30s", "--refit", refit, *trend,
                "--warmup", args.warmup, "--quantile", str(args.quantile),
                "--values", path, "--json"]
         done = subprocess.run(cmd, capture_output=True, text=True)

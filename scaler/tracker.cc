@@ -71,7 +71,7 @@ void ThreadPoolExecutor::Submit(std::function<void()> task) {
 // ---------------------------------------------------------------------------------------
 // Tracker
 
-ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples) {
+ObjectConfig ModelConfigFor(const ScalerSpec& spec, bool trend_uncertainty) {
   ObjectConfig c;
   c.step_seconds = spec.step_seconds;
   c.history_seconds = spec.history_seconds;
@@ -82,7 +82,7 @@ ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples) {
   c.ignore_null_values = spec.ignore_null_values;
   c.policy = spec.policy;
   c.fit_options = spec.fit_options;
-  c.fit_options.uncertainty_samples = uncertainty_samples;
+  c.fit_options.trend_uncertainty = trend_uncertainty;
   return c;
 }
 
@@ -173,7 +173,7 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
   }
   auto shared_spec = std::make_shared<const ScalerSpec>(std::move(*spec));
   auto e = std::make_shared<Entry>(shared_spec,
-                                   ModelConfigFor(*shared_spec, options_.uncertainty_samples));
+                                   ModelConfigFor(*shared_spec, options_.trend_uncertainty));
   e->last_access.store(now);
   e->in_flight = true;  // its first refresh is submitted below
   {

@@ -70,8 +70,9 @@ struct TrackerOptions {
   std::chrono::milliseconds first_answer_timeout{2000};
   double max_staleness_seconds = 120;
   double idle_ttl_seconds = 900;
-  // Trend simulations for the forecast intervals (forecast::Options).
-  int uncertainty_samples = 100;
+  // Whether the forecast intervals include the trend's uncertainty
+  // (forecast::Options::trend_uncertainty).
+  bool trend_uncertainty = true;
   // Period of the background Tick() started by Start() (real time).
   std::chrono::milliseconds tick_period{250};
   // How many recent observations and answers each object keeps for Recent() (the web
@@ -89,8 +90,8 @@ struct ObjectRef {
 std::string ObjectKey(const ObjectRef& ref);
 
 // The per-object model's configuration for a parsed spec, as the tracker builds it
-// (TrackerOptions::uncertainty_samples applied).
-ObjectConfig ModelConfigFor(const ScalerSpec& spec, int uncertainty_samples);
+// (TrackerOptions::trend_uncertainty applied).
+ObjectConfig ModelConfigFor(const ScalerSpec& spec, bool trend_uncertainty);
 
 struct TrackedAnswer {
   std::shared_ptr<const ScalerSpec> spec;

@@ -36,7 +36,7 @@ SimulationConfig Config() {
   c.warmup_seconds = 86400;
   c.history_seconds = 86400;
   c.refit_seconds = 3600;
-  c.forecast.uncertainty_samples = 0;
+  c.forecast.trend_uncertainty = false;
   c.policy.shortfall = scaler::kDefaultShortfall;
   c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
   return c;

@@ -79,7 +79,7 @@ TEST(ReplayEquivalence, TrackerAndSimulateReplayDecideIdenticallyAtEveryRefresh)
 
   absl::StatusOr<scaler::ScalerSpec> spec = scaler::ParseSpec("checkout", "default", metadata, {});
   ASSERT_TRUE(spec.ok()) << spec.status();
-  ObjectReplay replay(trace, scaler::ModelConfigFor(*spec, options.uncertainty_samples));
+  ObjectReplay replay(trace, scaler::ModelConfigFor(*spec, options.trend_uncertainty));
 
   std::map<std::string, int> reasons;
   int refreshes = 0;

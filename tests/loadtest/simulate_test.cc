@@ -30,7 +30,7 @@ SimulationConfig BaseConfig() {
   c.capacity = 10;
   c.startup_seconds = 180;
   c.warmup_seconds = 0;
-  c.forecast.uncertainty_samples = 0;
+  c.forecast.trend_uncertainty = false;
   return c;
 }
 

@@ -89,7 +89,7 @@ class ServiceTest : public ::testing::Test {
     o.first_answer_timeout = std::chrono::milliseconds(0);  // refreshes run inline
     o.max_staleness_seconds = 120;
     o.idle_ttl_seconds = 900;
-    o.uncertainty_samples = 20;
+    o.trend_uncertainty = true;
     return o;
   }
 

@@ -199,7 +199,7 @@ TEST_P(BudgetKeptTest, RealisedRateConvergesToTheBudget) {
   c.policy.shortfall = ShortfallBudget{budget, false};
   c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
   c.policy.horizon_seconds = 240;
-  c.fit_options.uncertainty_samples = 0;
+  c.fit_options.trend_uncertainty = false;
   ObjectModel model(c);
   std::vector<double> ts, vs;
   // Two days of history before the start, then five days of refreshes.

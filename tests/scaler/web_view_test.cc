@@ -34,7 +34,7 @@ class WebViewTest : public ::testing::Test {
  protected:
   WebViewTest() {
     TrackerOptions options;
-    options.uncertainty_samples = 20;
+    options.trend_uncertainty = true;
     options.recent_capacity = 50;
     tracker_ = std::make_unique<Tracker>(options, source_, clock_, executor_, nullptr,
                                          SpecDefaults{"http://user:pw@prometheus:9090"});

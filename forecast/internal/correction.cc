@@ -1,0 +1,300 @@
+#include "forecast/internal/correction.h"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "forecast/eigen_types.h"
+#include "forecast/internal/detectors.h"
+#include "forecast/internal/prepare.h"
+
+namespace forecast::internal {
+
+CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut) {
+  const double step = grid.step;
+  const size_t window = std::min<size_t>(
+      grid.size(), static_cast<size_t>(std::max(kMinWindowSteps, ar_window_seconds / step)));
+  CorrectionWindow w;
+  w.resid.assign(grid.resid.end() - static_cast<std::ptrdiff_t>(window), grid.resid.end());
+  w.fit.assign(grid.fit.end() - static_cast<std::ptrdiff_t>(window), grid.fit.end());
+  for (double& v : w.resid) {
+    if (!std::isnan(v)) v = std::clamp(v, -kWindowClipFactor * cut, kWindowClipFactor * cut);
+  }
+  w.H = std::min<size_t>(
+      kMaxErrorSteps,
+      std::max<size_t>(1, static_cast<size_t>(std::ceil(kErrorHorizonSeconds / step))));
+  w.H_score = std::min<size_t>(
+      w.H, std::max<size_t>(1, static_cast<size_t>(std::llround(kScoreHorizonSeconds / step))));
+  w.warmup = std::min<size_t>(window / kWarmupDivisor, kMaxWarmupSteps);
+  w.select_stride = std::max<size_t>(1, (window - w.warmup) / kSelectOrigins);
+  w.stride = std::max<size_t>(1, (window - w.warmup) / kErrorOrigins);
+  return w;
+}
+
+void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
+              bool with_levels, Candidate& cand) {
+  const std::vector<double>& win = w.resid;
+  const size_t window = w.size(), H = w.H;
+  cand.errs.assign(H, {});
+  cand.levels.assign(with_levels ? H : 0, {});
+  const size_t origins = window / stride + 1;
+  for (size_t h = 0; h < max_h && h < H; ++h) {
+    cand.errs[h].reserve(origins);
+    if (with_levels) cand.levels[h].reserve(origins);
+  }
+  std::vector<double> level(window, 0.0);
+  std::vector<double> filled;
+  if (cand.kind == CorrectionKind::kSmoothing) {
+    double l = 0;
+    for (size_t i = 0; i < window; ++i) {
+      l = std::isnan(win[i]) ? cand.rho * l : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
+      level[i] = l;
+    }
+  } else if (cand.kind == CorrectionKind::kAr) {
+    filled = win;
+    FillForward(cand.phi, filled);
+  }
+  const size_t p = cand.phi.size();
+  for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
+    if (std::isnan(win[o])) continue;
+    const size_t steps = std::min(max_h, window - 1 - o);
+    std::vector<double> path(steps, 0.0);
+    if (cand.kind == CorrectionKind::kAr) {
+      path = ArPath(cand.phi,
+                    std::vector<double>(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
+                                        filled.begin() + static_cast<std::ptrdiff_t>(o + 1)),
+                    steps);
+    } else if (cand.kind == CorrectionKind::kSmoothing) {
+      double v = level[o];
+      for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
+    }
+    for (size_t h = 1; h <= steps; ++h) {
+      if (std::isnan(win[o + h])) continue;
+      cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
+      if (with_levels) cand.levels[h - 1].push_back(scaling.ToRaw(w.fit[o + h] + path[h - 1]));
+    }
+  }
+  double total = 0;
+  size_t count = 0;
+  for (size_t h = 0; h < w.H_score; ++h) {
+    double s = 0;
+    for (double e : cand.errs[h]) s += std::abs(e);
+    if (!cand.errs[h].empty()) {
+      total += s / static_cast<double>(cand.errs[h].size());
+      ++count;
+    }
+  }
+  cand.score =
+      count > 0 ? total / static_cast<double>(count) : std::numeric_limits<double>::infinity();
+}
+
+Candidate FitAr(const CorrectionWindow& w, int order) {
+  const std::vector<double>& win = w.resid;
+  const int p = order;
+  Candidate ar;
+  std::vector<size_t> rows;
+  for (size_t i = static_cast<size_t>(p); i < win.size(); ++i) {
+    bool ok = !std::isnan(win[i]);
+    for (int j = 1; j <= p && ok; ++j) ok = !std::isnan(win[i - j]);
+    if (ok) rows.push_back(i);
+  }
+  if (rows.size() < static_cast<size_t>(kArRowsPerCoefficient * p + kArMinRows)) return ar;
+  Matrix A = Matrix::Zero(p, p);
+  Vector b = Vector::Zero(p);
+  Vector x(p);
+  for (size_t i : rows) {
+    for (int j = 0; j < p; ++j) x[j] = win[i - 1 - j];
+    A.noalias() += x * x.transpose();
+    b += win[i] * x;
+  }
+  A.diagonal().array() += kArRidge * (A.trace() / p + 1e-12);  // 1e-12: A may be 0
+  Vector phi = A.ldlt().solve(b);
+  if (!phi.allFinite()) return ar;
+  const double l1 = phi.cwiseAbs().sum();
+  if (l1 > kArMaxAbsSum) phi *= kArMaxAbsSum / l1;
+  ar.kind = CorrectionKind::kAr;
+  ar.phi.assign(phi.data(), phi.data() + p);
+  return ar;
+}
+
+Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
+                           const Options& options, double step) {
+  Candidate best;
+  if (!(w.size() > w.warmup + kMinScoredSteps)) return best;
+  Evaluate(w, scaling, w.H_score, w.select_stride, false, best);
+  std::vector<Candidate> cands;
+  if (options.ar_order > 0) {
+    Candidate ar = FitAr(w, options.ar_order);
+    if (ar.kind == CorrectionKind::kAr) cands.push_back(std::move(ar));
+  }
+  if (options.smoothing_correction) {
+    for (double alpha : kSmoothingAlphas) {
+      for (double rho_per_hour : kSmoothingKeptPerHour) {
+        Candidate es;
+        es.kind = CorrectionKind::kSmoothing;
+        es.alpha = alpha;
+        es.rho = std::pow(rho_per_hour, step / kHour);
+        cands.push_back(std::move(es));
+      }
+    }
+  }
+  for (Candidate& cand : cands) {
+    Evaluate(w, scaling, w.H_score, w.select_stride, false, cand);
+    if (cand.score < best.score) best = std::move(cand);
+  }
+  Evaluate(w, scaling, w.H, w.stride, true, best);
+  return best;
+}
+
+namespace {
+
+void NoteChoice(const Candidate& best, size_t window, double step, FitInfo& info) {
+  if (best.kind == CorrectionKind::kAr) {
+    info.notes.push_back(absl::StrCat("short-term correction: AR(", best.phi.size(), ")"));
+  } else if (best.kind == CorrectionKind::kSmoothing) {
+    info.notes.push_back(
+        absl::StrFormat("short-term correction: smoothed level, alpha %.2f, %.2f kept per hour",
+                        best.alpha, std::pow(best.rho, kHour / step)));
+  } else if (!best.errs.empty()) {
+    info.notes.push_back("short-term correction: none (it did not improve the fit)");
+  } else {
+    info.notes.push_back(
+        absl::StrCat("only ", window, " residual steps: no short-term correction"));
+  }
+}
+
+// The state at the end of the history: the newest residuals (gaps filled) and the
+// smoothed level, both relative to a level shift in progress, if any.
+void EndState(const Candidate& best, const CorrectionWindow& w, Correction& out) {
+  std::vector<double> filled = w.resid;
+  if (best.kind == CorrectionKind::kAr) FillForward(best.phi, filled);
+  const size_t keep = std::min<size_t>(filled.size(), kTailSlots);
+  out.tail.assign(filled.end() - static_cast<std::ptrdiff_t>(keep), filled.end());
+  for (double& v : out.tail) {
+    if (std::isnan(v)) v = 0;
+  }
+  while (out.tail.size() < out.phi.size()) out.tail.insert(out.tail.begin(), 0.0);
+  if (best.kind == CorrectionKind::kSmoothing) {
+    double l = 0;
+    for (double r : w.resid) {
+      l = std::isnan(r) ? best.rho * l : (1 - best.alpha) * best.rho * l + best.alpha * r;
+    }
+    out.es_level = l;
+  }
+  if (out.end_shift != 0) {
+    // Relative to the new level, the state is its noise around it: start from 0.
+    out.es_level = 0;
+    std::fill(out.tail.begin(), out.tail.end(), 0.0);
+  }
+}
+
+}  // namespace
+
+Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
+                        double sigma, double cut, Correction& out, FitInfo& info) {
+  const CorrectionWindow w = MakeWindow(grid, options.ar_window_seconds, cut);
+  Candidate best = ChooseCorrection(w, scaling, options, grid.step);
+  out.kind = best.kind;
+  if (best.kind == CorrectionKind::kAr) out.phi = best.phi;
+  if (best.kind == CorrectionKind::kSmoothing) {
+    out.es_alpha = best.alpha;
+    out.es_rho = best.rho;
+  }
+  NoteChoice(best, w.size(), grid.step, info);
+  if (options.detect_level_shifts) {
+    // On the unclipped residuals: a shift is exactly what clipping would hide.
+    const size_t newest = std::min<size_t>(grid.size(), kTailSlots);
+    out.end_shift =
+        EndShift(std::vector<double>(grid.resid.end() - static_cast<std::ptrdiff_t>(newest),
+                                     grid.resid.end()),
+                 sigma);
+    if (out.end_shift != 0) {
+      info.notes.push_back(absl::StrFormat("level shift in progress at the end: %.4g",
+                                           out.end_shift * scaling.y_scale));
+    }
+  }
+  EndState(best, w, out);
+  return best;
+}
+
+std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state,
+                           size_t steps) {
+  std::vector<double> out(steps, 0.0);
+  const size_t p = phi.size();
+  if (p == 0) return out;
+  for (size_t h = 0; h < steps; ++h) {
+    double v = 0;
+    for (size_t j = 0; j < p; ++j) v += phi[j] * state[state.size() - 1 - j];
+    out[h] = v;
+    state.push_back(v);
+  }
+  return out;
+}
+
+void FillForward(const std::vector<double>& phi, std::vector<double>& r, size_t begin) {
+  const size_t p = phi.size();
+  for (size_t i = begin; i < r.size(); ++i) {
+    if (!std::isnan(r[i])) continue;
+    double v = 0;
+    for (size_t j = 0; j < p && j < i; ++j) v += phi[j] * r[i - 1 - j];
+    r[i] = v;
+  }
+}
+
+CorrectionState Advance(const Model::State& st, const Series& recent) {
+  const Correction& c = st.correction;
+  const double step = st.step_seconds;
+  CorrectionState s{c.tail, c.es_level, c.end_shift, st.last_t};
+  if (recent.timestamps.empty()) return s;
+  const CleanSeries rc = Clean(recent);
+  std::vector<double> ext;  // residuals of the steps after the history, NaN = none
+  for (size_t i = 0; i < rc.t.size(); ++i) {
+    if (rc.t[i] <= st.last_t + 0.5 * step) continue;
+    const auto idx = static_cast<size_t>(std::llround((rc.t[i] - st.last_t) / step));
+    if (idx == 0 || idx > kMaxRecentSteps) continue;
+    if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
+    const double g = st.scaling.Transform(rc.y[i]);
+    ext[idx - 1] = (g - st.scaling.y_offset) / st.scaling.y_scale - st.Deterministic(rc.t[i]);
+    s.origin = std::max(s.origin, st.last_t + static_cast<double>(idx) * step);
+  }
+  for (double& r : ext) r -= s.shift;
+  std::vector<double> joined = s.tail;
+  joined.insert(joined.end(), ext.begin(), ext.end());
+  const double new_shift = EndShift(joined, st.intervals.sigma);
+  if (new_shift != 0) {
+    s.shift += new_shift;
+    for (double& r : ext) r -= new_shift;
+    std::fill(s.tail.begin(), s.tail.end(), 0.0);
+    s.level = 0;
+  }
+  for (double r : ext) {
+    s.level =
+        std::isnan(r) ? c.es_rho * s.level : (1 - c.es_alpha) * c.es_rho * s.level + c.es_alpha * r;
+  }
+  const size_t base = s.tail.size();
+  s.tail.insert(s.tail.end(), ext.begin(), ext.end());
+  FillForward(c.phi, s.tail, base);
+  return s;
+}
+
+std::vector<double> CorrectionPath(const Correction& c, const CorrectionState& s,
+                                   size_t max_steps) {
+  std::vector<double> path;
+  if (c.kind == CorrectionKind::kAr) {
+    path = ArPath(c.phi, s.tail, max_steps);
+  } else if (c.kind == CorrectionKind::kSmoothing) {
+    path.resize(max_steps);
+    double v = s.level;
+    for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= c.es_rho);
+  }
+  if (s.shift != 0) {
+    path.resize(max_steps, 0.0);
+    for (double& v : path) v += s.shift;
+  }
+  return path;
+}
+
+}  // namespace forecast::internal

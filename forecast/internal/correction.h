@@ -1,0 +1,131 @@
+#pragma once
+// INTERNAL to forecast/ (the contract is forecast/forecast.h). Stage 6 of the fit, the
+// short-term correction (docs/forecast.md, "Short-term correction (beyond Prophet)"):
+// on the newest residuals of the step grid, the candidates none (Prophet), AR(p) by
+// least squares and damped exponential smoothing (a local level) are compared by the
+// in-sample error of their forecasts up to 1 h ahead from rolling origins; the chosen
+// one's errors up to 2 h ahead are what the intervals are made of. Predict moves the
+// correction's state forward with observations newer than the fit. Pure functions.
+
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "forecast/forecast.h"
+#include "forecast/internal/model_state.h"
+#include "forecast/internal/residuals.h"
+
+namespace forecast::internal {
+
+// The window is the newest ar_window_seconds of the grid, at least kMinWindowSteps
+// steps; its residuals are clipped at kWindowClipFactor times the clip level.
+inline constexpr double kMinWindowSteps = 100;
+inline constexpr double kWindowClipFactor = 4;
+// Horizons: the candidates are scored up to kScoreHorizonSeconds ahead; the chosen one's
+// errors are measured up to kErrorHorizonSeconds (at most kMaxErrorSteps steps) for the
+// intervals (docs/forecast.md, "Intervals": "up to 2 h").
+inline constexpr double kScoreHorizonSeconds = kHour;
+inline constexpr double kErrorHorizonSeconds = 2 * kHour;
+inline constexpr size_t kMaxErrorSteps = 256;
+// The first min(window / kWarmupDivisor, kMaxWarmupSteps) steps of the window only warm
+// the state up; origins then are spaced to give about kSelectOrigins (scoring) and
+// kErrorOrigins (the intervals' errors).
+inline constexpr size_t kWarmupDivisor = 4;
+inline constexpr size_t kMaxWarmupSteps = 50;
+inline constexpr size_t kSelectOrigins = 150;
+inline constexpr size_t kErrorOrigins = 400;
+// No correction when the window has no more than this many steps after the warm-up.
+inline constexpr size_t kMinScoredSteps = 20;
+// AR(p) needs kArRowsPerCoefficient p + kArMinRows complete rows; its normal equations
+// get a relative ridge of kArRidge; it is made stationary by scaling sum |phi| down to
+// kArMaxAbsSum (docs/forecast.md: "bounding sum |phi| < 1").
+inline constexpr int kArRowsPerCoefficient = 10;
+inline constexpr int kArMinRows = 10;
+inline constexpr double kArRidge = 1e-6;
+inline constexpr double kArMaxAbsSum = 0.999;
+// The smoothing candidates' grid (docs/forecast.md: alpha in {0.05, 0.2, 0.5, 1}, kept
+// per hour in {1, 0.7, 0.2}).
+inline constexpr double kSmoothingAlphas[] = {0.05, 0.2, 0.5, 1.0};
+inline constexpr double kSmoothingKeptPerHour[] = {1.0, 0.7, 0.2};
+// The state kept at the end of the history: the newest kTailSlots residuals; a level
+// shift in progress is looked for among as many.
+inline constexpr size_t kTailSlots = 64;
+
+// The newest part of the residual grid the correction is chosen on, and its horizons.
+struct CorrectionWindow {
+  std::vector<double> resid;  // clipped; NaN = missing
+  std::vector<double> fit;    // the model's fitted value (scaled) at each slot
+  size_t H = 1;               // error horizon (steps)
+  size_t H_score = 1;         // scoring horizon (steps), <= H
+  size_t warmup = 0;
+  size_t select_stride = 1;  // origin spacing when scoring candidates
+  size_t stride = 1;         // origin spacing when measuring the chosen one's errors
+  size_t size() const { return resid.size(); }
+};
+CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut);
+
+// One candidate correction and what its in-sample forecasts got wrong.
+struct Candidate {
+  CorrectionKind kind = CorrectionKind::kNone;
+  std::vector<double> phi;    // kAr
+  double alpha = 0, rho = 1;  // kSmoothing: weight of a new residual; decay per step
+  double score = std::numeric_limits<double>::infinity();  // mean |error| up to H_score
+  // errs[h - 1]: errors h steps ahead (scaled), in (origin) order; levels[h - 1]: the raw
+  // value of the in-sample forecast each error belongs to (only when asked for).
+  std::vector<std::vector<double>> errs;
+  std::vector<std::vector<double>> levels;
+};
+
+// Forecasts from every `stride`-th origin of the window up to max_h steps: fills
+// cand.errs (and with with_levels cand.levels, raw through `scaling`) and cand.score.
+void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
+              bool with_levels, Candidate& cand);
+
+// AR(order) by least squares on the window's complete rows, or kind kNone when there
+// are too few of them or the solution is not finite.
+Candidate FitAr(const CorrectionWindow& w, int order);
+
+// The chosen candidate with its errors up to H (for the intervals); kind kNone with no
+// errors when the window is too short to choose. `step` sets the smoothing decays.
+Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
+                           const Options& options, double step);
+
+// Stage 6 as Fit runs it: chooses the correction on the grid, sets `out` (kind,
+// parameters, the state at the end of the history relative to a level shift in
+// progress) and notes what it chose; returns the chosen candidate (its errs/levels feed
+// the intervals).
+Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
+                        double sigma, double cut, Correction& out, FitInfo& info);
+
+// AR forecast of the next `steps` values from `state` (oldest first).
+std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state, size_t steps);
+
+// Fills missing (NaN) values of r[begin, end) with the AR prediction from the values
+// before them, anything before r[0] counting as 0 (the model's mean).
+void FillForward(const std::vector<double>& phi, std::vector<double>& r, size_t begin = 0);
+
+// --- Predict ---
+// Observations more than this many steps after the history are ignored by Predict.
+inline constexpr size_t kMaxRecentSteps = 1000000;
+// Forecast steps are capped at kMaxForecastSteps; the correction's path is computed for
+// at most kMaxPathSteps and holds its last value after (it has converged by then).
+inline constexpr long long kMaxForecastSteps = 10000000;
+inline constexpr long long kMaxPathSteps = 100000;
+
+// The correction's state at the newest observation Predict knows of.
+struct CorrectionState {
+  std::vector<double> tail;  // newest residuals, oldest first, gaps filled
+  double level = 0;          // smoothed level
+  double shift = 0;          // level shift in progress
+  double origin = 0;         // time of the newest step (unix seconds)
+};
+
+// The state at the end of the history brought forward by `recent` (any order; points
+// not after the history are ignored) without a refit.
+CorrectionState Advance(const Model::State& st, const Series& recent);
+
+// The correction at 1..max_steps steps after the state's origin (scaled units), the
+// level shift included; empty when there is no correction and no shift.
+std::vector<double> CorrectionPath(const Correction& c, const CorrectionState& s, size_t max_steps);
+
+}  // namespace forecast::internal

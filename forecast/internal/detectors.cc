@@ -1,0 +1,89 @@
+#include "forecast/internal/detectors.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "forecast/stats.h"
+
+namespace forecast::internal {
+
+bool HourlyDetectorApplies(const Options& options, const Structure& structure, double span,
+                           double step, const Rows& rows) {
+  const bool hourly_listed =
+      std::any_of(structure.wanted.begin(), structure.wanted.end(), [](const Seasonality& s) {
+        return std::abs(s.period_seconds - kHour) < kPeriodToleranceSeconds;
+      });
+  return options.auto_seasonality && !hourly_listed && Covers(span, step, kHourlyMinHistory) &&
+         rows.step <= kHourlyMaxRowStep &&
+         static_cast<int>(rows.size()) >
+             kHourlyRowsPerColumn * (structure.Columns() + kHourlySpareColumns);
+}
+
+int DetectHourly(const Rows& rows, const Vector& resid, double t0, double sigma) {
+  const size_t bins = static_cast<size_t>(std::llround(kHour / rows.step));
+  std::vector<double> sum(bins, 0.0), cnt(bins, 0.0);
+  const double cut = kHourlyClipSigmas * sigma;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    auto b = static_cast<long long>(std::llround(std::fmod(rows.t[i] - t0, kHour) / rows.step));
+    b %= static_cast<long long>(bins);
+    const double k = rows.noise_scale[i] * rows.noise_scale[i];
+    sum[static_cast<size_t>(b)] += k * std::clamp(static_cast<double>(resid[i]), -cut, cut);
+    cnt[static_cast<size_t>(b)] += k;
+  }
+  double signal = 0, noise = 0;
+  for (size_t b = 0; b < bins; ++b) {
+    if (cnt[b] < kHourlyMinBinWeight) continue;
+    signal += (sum[b] / cnt[b]) * (sum[b] / cnt[b]);
+    noise += sigma * sigma / cnt[b];
+  }
+  if (!(signal > kHourlySignalToNoise * noise)) return 0;
+  const int order =
+      std::min(kHourlyMaxOrder, static_cast<int>(std::floor((kHour / rows.step - 1) / 2)));
+  return std::max(order, 0);
+}
+
+std::optional<LevelShift> DetectLevelShift(const Vector& resid, double sigma0, double sigma) {
+  const size_t nr = static_cast<size_t>(resid.size());
+  if (nr < kShiftMinRows) return std::nullopt;
+  const size_t min_seg = std::max<size_t>(kShiftMinSegment, nr / kShiftSegmentDivisor);
+  std::vector<double> cum(nr + 1, 0.0);
+  for (size_t i = 0; i < nr; ++i) cum[i + 1] = cum[i] + resid[i];
+  double best = 0;
+  size_t best_k = 0;
+  for (size_t k = min_seg; k + min_seg <= nr; ++k) {
+    const double n1 = static_cast<double>(k), n2 = static_cast<double>(nr - k);
+    const double diff = (cum[nr] - cum[k]) / n2 - cum[k] / n1;
+    const double stat = std::abs(diff) * std::sqrt(n1 * n2 / static_cast<double>(nr));
+    if (stat > best) {
+      best = stat;
+      best_k = k;
+    }
+  }
+  if (best_k == 0) return std::nullopt;
+  const size_t wlen = std::min<size_t>(min_seg, kShiftLocalWindow);
+  std::vector<double> before(resid.data() + best_k - wlen, resid.data() + best_k);
+  std::vector<double> after(resid.data() + best_k, resid.data() + best_k + wlen);
+  const double jump = stats::Median(after) - stats::Median(before);
+  if (std::abs(jump) > kShiftMinJumpPointNoise * sigma0 &&
+      std::abs(jump) > kShiftMinJumpResidual * sigma) {
+    return LevelShift{best_k, jump};
+  }
+  return std::nullopt;
+}
+
+double EndShift(const std::vector<double>& r, double sigma) {
+  std::vector<double> run;
+  int sign = 0;
+  for (size_t i = r.size(); i-- > 0 && run.size() < kEndShiftLookback;) {
+    if (std::isnan(r[i])) continue;
+    const double cut = kEndShiftSigmas * sigma;
+    const int sg = r[i] > cut ? 1 : (r[i] < -cut ? -1 : 0);
+    if (sg == 0 || (sign != 0 && sg != sign)) break;
+    sign = sg;
+    run.push_back(r[i]);
+  }
+  if (run.size() > kEndShiftNewest) run.resize(kEndShiftNewest);
+  return run.size() >= kEndShiftMinRun ? stats::Median(run) : 0.0;
+}
+
+}  // namespace forecast::internal
