@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # (file under k8s/, text to replace, replacement, what the checker's output must mention)
 MUTATIONS = [
     ("scaledobject-external.yaml", "targetValue:", "targetvalue:", "'targetvalue'"),
-    ("scaledobject-external-push.yaml", "quantile:", "quantil:", "'quantil'"),
+    ("scaledobject-external-push.yaml", "shortfall:", "shortfal:", "'shortfal'"),
     ("base/deployment.yaml", "--idle-ttl=15m", "--idle-tll=15m", "--idle-tll"),
     ("base/deployment.yaml", "--http-listen=0.0.0.0:8080", "--http-listen=0.0.0.0:8081", "8081"),
     ("base/deployment.yaml", "service: readiness", "service: ready", "'ready'"),
