@@ -17,17 +17,3 @@ function(augur_generate_grpc target)
                     IMPORT_DIRS ${PROJECT_SOURCE_DIR}
                     PROTOC_OUT_DIR ${PROJECT_BINARY_DIR})
 endfunction()
-
-# Adds every immediate subfolder of the current folder that has a CMakeLists.txt,
-# so that each module's tests and benchmarks can be added without editing this file.
-macro(augur_add_present_subdirectories)
-  file(GLOB _augur_children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
-       ${CMAKE_CURRENT_SOURCE_DIR}/*)
-  list(SORT _augur_children)
-  foreach(_child IN LISTS _augur_children)
-    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${_child}
-       AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_child}/CMakeLists.txt)
-      add_subdirectory(${_child})
-    endif()
-  endforeach()
-endmacro()

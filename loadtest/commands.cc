@@ -25,15 +25,11 @@
 #include "loadtest/openmetrics.h"
 #include "loadtest/pattern.h"
 #include "loadtest/workload.h"
-#include "nlohmann/json.hpp"
-#ifdef AUGUR_LOADTEST_SIMULATE
 #include "loadtest/frontier.h"
 #include "loadtest/simulate.h"
-#endif
-#ifdef AUGUR_LOADTEST_PROMCLIENT
+#include "nlohmann/json.hpp"
 #include "promclient/curl_http_transport.h"
 #include "promclient/prometheus_client.h"
-#endif
 
 namespace loadtest {
 namespace {
@@ -434,7 +430,6 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
   }
 
   std::function<absl::StatusOr<double>(double)> observe;
-#ifdef AUGUR_LOADTEST_PROMCLIENT
   std::unique_ptr<promclient::PrometheusClient> prom;
   if (!observe_query.empty()) {
     promclient::ClientOptions options;
@@ -460,12 +455,6 @@ int Keda(const std::vector<std::string>& args, const CommandEnv& env) {
       return std::isfinite(v) ? v : 0.0;
     };
   }
-#else
-  if (!observe_query.empty()) {
-    *env.err << "keda: this build has no Prometheus client (promclient): --observe-query unavailable\n";
-    return kFailure;
-  }
-#endif
 
   if (push && !env.wait_until) {
     *env.err << "keda: --push needs a wait_until hook in this CommandEnv\n";
@@ -629,7 +618,6 @@ int Bench(const std::vector<std::string>& args, const CommandEnv& env) {
 
 // ---------------------------------------------------------------- simulate
 
-#ifdef AUGUR_LOADTEST_SIMULATE
 int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   std::string trace_path, startup = "3m", sync = "15s", horizon, history = "7d";
   std::string refresh = "30s", refit = "10m", min_history = "1h", warmup = "1d", limit = "0s";
@@ -850,12 +838,6 @@ int Simulate(const std::vector<std::string>& args, const CommandEnv& env) {
   *env.out << "\n";
   return 0;
 }
-#else
-int Simulate(const std::vector<std::string>&, const CommandEnv& env) {
-  *env.err << "simulate: this build lacks the forecast/scaler_policy targets\n";
-  return kFailure;
-}
-#endif
 
 struct Subcommand {
   const char* name;
