@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "common/version.h"
 
 namespace cli {
 
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
   std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     PrintUsage(std::cout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::cout << common::VersionLine("augur-forecast") << "\n";
     return 0;
   }
   for (const cli::Command& c : cli::Commands()) {

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "boost/program_options.hpp"
 #include "common/duration.h"
+#include "common/version.h"
 #include "grpcpp/grpcpp.h"
 #include "loadtest/bench.h"
 #include "loadtest/hpa.h"
@@ -870,6 +871,10 @@ int RunLoadtest(int argc, const char* const* argv, const CommandEnv& env) {
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     TopUsage(*env.out);
+    return 0;
+  }
+  if (name == "--version") {
+    *env.out << common::VersionLine("augur-loadtest") << "\n";
     return 0;
   }
   for (const Subcommand& c : kSubcommands) {

@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/duration.h"
+#include "common/version.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "promclient/curl_http_transport.h"
@@ -58,6 +59,7 @@ po::options_description Options(Flags& f) {
       "Options");
   d.add_options()
       ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
       ("print-metadata-keys",
        "print every ScaledObject metadata key augur accepts, one a line (Augur's own, then "
        "KEDA's, under '#' headings), and exit")
@@ -120,7 +122,9 @@ std::string EnvName(const std::string& env, const po::options_description& d) {
   for (char c : env.substr(kPrefix.size())) {
     name.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  if (name == "help" || name == "print-metadata-keys") return "";
+  // Actions, not settings: AUGUR_VERSION in a container's environment must not turn the
+  // server into a version printer.
+  if (name == "help" || name == "version" || name == "print-metadata-keys") return "";
   return d.find_nothrow(name, false) != nullptr ? name : "";
 }
 
@@ -195,6 +199,10 @@ int main(int argc, char** argv) {
     std::cout << desc << "\n";
     return 0;
   }
+  if (vm.count("version")) {
+    std::cout << common::VersionLine("augur") << "\n";
+    return 0;
+  }
   if (vm.count("print-metadata-keys")) {
     std::cout << "# Augur's keys (each also as <key>FromEnv; an empty value means unset):\n";
     for (const std::string& k : scaler::AugurMetadataKeys()) std::cout << k << "\n";
@@ -266,6 +274,7 @@ int main(int argc, char** argv) {
 
   prometheus::Registry registry;
   scaler::ScalerMetrics metrics(registry);
+  scaler::ExportBuildInfo(registry, common::Version(), common::Revision());
   scaler::SystemClock clock;
   promclient::CurlTransportOptions transport_options;
   transport_options.max_body_bytes = static_cast<size_t>(f.max_response_bytes);
@@ -332,7 +341,9 @@ int main(int argc, char** argv) {
               {{"grpc", BoundAddress(f.listen, (*server)->port())},
                {"http", BoundAddress(f.http_listen, (*http)->port())},
                {"tls", f.tls_cert.empty() ? "off" : (f.tls_client_ca.empty() ? "tls" : "mtls")},
-               {"prometheus", scaler::RedactUrl(f.prometheus_url)}});
+               {"prometheus", scaler::RedactUrl(f.prometheus_url)},
+               {"version", std::string(common::Version())},
+               {"revision", std::string(common::Revision())}});
 
   int received = 0;
   sigwait(&signals, &received);

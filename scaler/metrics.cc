@@ -182,6 +182,16 @@ void ScalerMetrics::ObserveFit(double seconds, bool ok) {
   if (ok) fit_duration_hist_.Add({}, SlowBuckets()).Observe(seconds);
 }
 
+void ExportBuildInfo(prometheus::Registry& registry, std::string_view version,
+                     std::string_view revision) {
+  BuildGauge()
+      .Name("augur_build_info")
+      .Help("Augur's version and source revision (always 1)")
+      .Register(registry)
+      .Add({{"version", std::string(version)}, {"revision", std::string(revision)}})
+      .Set(1);
+}
+
 void ScalerMetrics::SetTrackedObjects(size_t n) { tracked_.Set(static_cast<double>(n)); }
 
 void ScalerMetrics::SetTlsCertificateExpiry(double unix_seconds) {

@@ -179,6 +179,14 @@ TEST_F(ForecastCli, BacktestScoresTheModelBesideTheNaiveForecast) {
   EXPECT_LT(augur_mase, naive_mase) << r.out;
 }
 
+TEST_F(ForecastCli, VersionPrintsTheProjectVersionAndExitsZero) {
+  Result r = Run("--version");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, testing::MatchesRegex("augur-forecast " AUGUR_PROJECT_VERSION
+                                           " \\(revision [A-Za-z0-9._+-]+\\)\n"));
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(ForecastCli, BacktestNeedsEnoughHistory) {
   const std::string in = Synthetic("short.csv", 1);
   Result r = Run("backtest --input " + in);

@@ -61,6 +61,14 @@ TEST(Commands, HelpForEveryCommandAndUsageErrors) {
   EXPECT_EQ(RunArgs({"--help"}).code, 0);
 }
 
+TEST(Commands, VersionPrintsTheProjectVersionAndExitsZero) {
+  CmdResult r = RunArgs({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, testing::MatchesRegex("augur-loadtest " AUGUR_PROJECT_VERSION
+                                           " \\(revision [A-Za-z0-9._+-]+\\)\n"));
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(Commands, MalformedValuesAreUsageErrorsThatSayWhatIsExpected) {
   CmdResult r = RunArgs({"backfill", "--step", "fast"});
   EXPECT_EQ(r.code, 2);
