@@ -449,6 +449,13 @@ TEST(AugurFlags, BadFlagsExitTwoWithUsage) {
   unsetenv("AUGUR_IDLE_TTL");
   EXPECT_EQ(env->Terminate(5), 2);
   EXPECT_THAT(env->log(), HasSubstr("--idle-ttl 'a while'"));
+  // Values out of range are usage errors too, checked by scaler::Config::Validate.
+  auto threads = AugurProcess::Start({"--rpc-threads", "0"}, dir_);
+  EXPECT_EQ(threads->Terminate(5), 2);
+  EXPECT_THAT(threads->log(), HasSubstr("augur: --rpc-threads 0: expected 1 to 64"));
+  auto url = AugurProcess::Start({"--prometheus-url", "prometheus:9090"}, dir_);
+  EXPECT_EQ(url->Terminate(5), 2);
+  EXPECT_THAT(url->log(), HasSubstr("--prometheus-url 'prometheus:9090': expected an http://"));
   std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 
