@@ -287,7 +287,7 @@ TEST_F(AugurIntegrationTest, HealthReflectionInspectorAndHttpEndpoints) {
     promclient::HttpRequest r;
     r.url = "http://" + augur->http_address() + path;
     r.timeout = std::chrono::seconds(5);
-    return http.Get(r);
+    return http.Send(r);
   };
   auto healthz = get("/healthz");
   ASSERT_TRUE(healthz.ok()) << healthz.status();
