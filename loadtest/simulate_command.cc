@@ -20,6 +20,7 @@
 #include "loadtest/frontier.h"
 #include "loadtest/pattern.h"
 #include "loadtest/simulate.h"
+#include "scaler/spec.h"
 
 namespace loadtest {
 namespace {
@@ -151,16 +152,9 @@ absl::StatusOr<SimulationConfig> SimulateCommand::Config(const common::FlagSet& 
     }
     config.policy.shortfall = *budget;
   }
-  if (mode_ == "predictive") {
-    config.policy.mode = scaler::Mode::kPredictive;
-  } else if (mode_ == "forecast") {
-    config.policy.mode = scaler::Mode::kForecast;
-  } else if (mode_ == "shadow") {
-    config.policy.mode = scaler::Mode::kShadow;
-  } else {
-    return common::UsageError(
-        absl::StrCat("--mode '", mode_, "': expected predictive, forecast or shadow"));
-  }
+  absl::StatusOr<scaler::Mode> mode = scaler::ParseMode(mode_);
+  if (!mode.ok()) return common::UsageError(absl::StrCat("--mode ", mode.status().message()));
+  config.policy.mode = *mode;
   config.policy.max_forecast_error =
       flags.Given("max-forecast-error") ? max_forecast_error_
       : config.policy.shortfall          ? std::numeric_limits<double>::infinity()

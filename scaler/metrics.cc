@@ -1,11 +1,11 @@
 #include "scaler/metrics.h"
 
-#include <cctype>
 #include <cmath>
 #include <iterator>
 #include <limits>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 
 namespace scaler {
 namespace {
@@ -34,8 +34,8 @@ prometheus::Histogram::BucketBoundaries SlowBuckets() {
 }  // namespace
 
 std::string CodeLabel(int code) {
-  std::string s = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string s =
+      absl::AsciiStrToLower(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
   return s.empty() ? "unknown" : s;
 }
 
