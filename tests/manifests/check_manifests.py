@@ -34,7 +34,8 @@ Checks:
     caCert/tlsClientCert/tlsClientKey;
   * NetworkPolicies selecting augur let in only what they name: the grpc port from KEDA's
     namespace, the http port from Prometheus, and name only augur's ports;
-  * every image tag `augur:X` in k8s/, the Dockerfile and README.md is augur's version;
+  * every image tag `augur:X` (and `augur_X_` package name, `augur X` version line) in
+    k8s/, the Dockerfile and README.md is augur's version;
   * the Dockerfile EXPOSEs the container ports;
   * README.md (with --readme) documents every flag and every metadata key, and no flag
     augur does not have;
@@ -103,17 +104,20 @@ def augur_truth(augur, c):
     return flags, keys, keda_keys, help_text, (m.group(1) if m else None)
 
 
-# `augur:0.2.0` as an image reference (deployment image:, docker build -t, docker run).
-IMAGE_TAG = re.compile(r"(?<![\w.-])augur:([0-9][\w.+-]*)")
+# augur's version where people read it: an image reference (augur:0.2.0 in image:,
+# docker build -t, docker run), the package (augur_0.2.0_amd64.deb), --version's output
+# (augur 0.2.0 (revision ...)).
+VERSION_MENTION = re.compile(r"(?<![\w.-])augur([:_ ])([0-9]+\.[0-9]+\.[0-9]+(?:-[\w.]+)?)")
 
 
 def check_image_tags(path, where, version, c):
-    """Every augur:TAG in the file must be augur's version (tags are written by hand)."""
+    """Every mention of a version of augur in the file must be its version (they are
+    written by hand)."""
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            for tag in IMAGE_TAG.findall(line):
+            for sep, tag in VERSION_MENTION.findall(line):
                 if tag != version:
-                    c.fail(f"{where}:{n}", f"image tag augur:{tag} is not augur's version {version} "
+                    c.fail(f"{where}:{n}", f"augur{sep}{tag}: {tag} is not augur's version {version} "
                                            f"(`augur --version`; bump it with project(VERSION))")
 
 
