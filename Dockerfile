@@ -1,8 +1,9 @@
 # Augur's container image: a Debian 12 build stage with the -dev packages, and a runtime
 # stage with only the shared libraries the binaries load (checked against `ldd` by
 # tests/manifests/check_runtime_packages.py), stripped binaries, running as a non-root user.
-#   docker build -t augur:0.1.0 .
-#   docker run --rm -p 6000:6000 -p 8080:8080 augur:0.1.0 --prometheus-url=http://prometheus:9090
+#   docker build -t augur:0.2.0 --build-arg AUGUR_REVISION="$(git describe --always --dirty)" .
+# (the context has no .git: without AUGUR_REVISION, `augur --version` says "revision unknown")
+#   docker run --rm -p 6000:6000 -p 8080:8080 augur:0.2.0 --prometheus-url=http://prometheus:9090
 # Without a registry (podman, locally debootstrapped bases, --pull=never): scripts/image.sh,
 # which builds this file with BUILD_BASE/RUNTIME_BASE set to its own bases and smoke-tests
 # the image.
@@ -20,12 +21,13 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 ARG AUGUR_TARGETS="augur augur-forecast augur-loadtest"
+ARG AUGUR_REVISION=""
 # The compiler cache survives between builds (a cache mount, not a layer): a rebuild after
 # a source change recompiles only what changed.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-      -DAUGUR_BUILD_TESTS=OFF -DAUGUR_BUILD_BENCH=OFF \
+      -DAUGUR_BUILD_TESTS=OFF -DAUGUR_BUILD_BENCH=OFF -DAUGUR_REVISION="${AUGUR_REVISION}" \
  && cmake --build /build --target ${AUGUR_TARGETS} -j"$(nproc)" \
  && mkdir -p /out \
  && for t in ${AUGUR_TARGETS}; do strip --strip-all -o /out/$t /build/$t; done

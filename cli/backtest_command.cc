@@ -3,35 +3,27 @@
 // the last 30 % of the series, the model and the naive last-value forecast scored side
 // by side at each horizon.
 #include <algorithm>
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
-#include <iostream>
+#include <cstdio>
 #include <map>
-#include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "cli/command.h"
-#include "common/duration.h"
+#include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "common/flags.h"
 #include "forecast/forecast.h"
 
-namespace po = boost::program_options;
-
 namespace cli {
-
-// Defined in predict_command.cc.
-struct ModelFlags;
-std::shared_ptr<ModelFlags> NewModelFlags();
-void AddModelFlags(po::options_description& desc, ModelFlags& f);
-absl::StatusOr<forecast::Options> ToOptions(const ModelFlags& f);
-absl::StatusOr<forecast::Series> ReadInput(const std::string& path);
-std::string FormatNumber(double v);
-
 namespace {
+
+namespace po = boost::program_options;
 
 constexpr double kDay = 86400;
 
@@ -49,82 +41,73 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-int RunBacktest(int argc, char** argv) {
-  std::string input, horizons_text = "10m,60m", history_text = "14d", min_history_text = "3d";
-  int origins = 24;
-  double interval = 0.8;
-  std::shared_ptr<ModelFlags> model = NewModelFlags();
-  po::options_description desc(
-      "Usage: augur-forecast backtest --input SERIES.csv [options]\n\n"
-      "Scores the model on your own timestamp,value series with the accuracy protocol:\n"
-      "forecasts from rolling origins over the last 30 % of the series, each given at most\n"
-      "--history of the past, scored per horizon against the naive last-value forecast.\n"
-      "mase = MAE / in-sample MAE of the one-day seasonal naive forecast before the first\n"
-      "origin; peak_under = share of origins whose forecast peak is below the actual peak;\n"
-      "peak_over = mean surplus of the forecast peak, relative to the mean actual peak.\n\n"
-      "Options");
-  // clang-format off
-  desc.add_options()("help,h", "show this help")
-      ("input", po::value(&input), "series CSV (timestamp,value); - for stdin")
-      ("horizon", po::value(&horizons_text)->default_value(horizons_text),
-       "comma-separated horizons to score, e.g. 5m,10m,60m")
-      ("origins", po::value(&origins)->default_value(origins), "number of forecast origins")
-      ("history", po::value(&history_text)->default_value(history_text),
-       "most history given to the model at each origin")
-      ("min-history", po::value(&min_history_text)->default_value(min_history_text),
-       "no origin with less history than this")
-      ("interval", po::value(&interval)->default_value(interval),
-       "central interval whose coverage is scored");
-  // clang-format on
-  AddModelFlags(desc, *model);
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "augur-forecast backtest: " << e.what() << "\n\n" << desc << "\n";
-    return 2;
+class BacktestCommand final : public Command {
+ public:
+  std::string Caption() const override {
+    return "Usage: augur-forecast backtest --input SERIES.csv [options]\n\n"
+           "Scores the model on your own timestamp,value series with the accuracy protocol:\n"
+           "forecasts from rolling origins over the last 30 % of the series, each given at most\n"
+           "--history of the past, scored per horizon against the naive last-value forecast.\n"
+           "mase = MAE / in-sample MAE of the one-day seasonal naive forecast before the first\n"
+           "origin; peak_under = share of origins whose forecast peak is below the actual peak;\n"
+           "peak_over = mean surplus of the forecast peak, relative to the mean actual peak.\n\n"
+           "Options";
   }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
+
+  void DefineFlags(common::FlagSet& flags) override {
+    // clang-format off
+    flags.Add()
+        ("input", po::value(&input_), "series CSV (timestamp,value); - for stdin")
+        ("horizon", po::value(&horizons_text_)->default_value(horizons_text_),
+         "comma-separated horizons to score, e.g. 5m,10m,60m")
+        ("origins", po::value(&origins_)->default_value(origins_), "number of forecast origins")
+        ("history", po::value(&history_text_)->default_value(history_text_),
+         "most history given to the model at each origin")
+        ("min-history", po::value(&min_history_text_)->default_value(min_history_text_),
+         "no origin with less history than this")
+        ("interval", po::value(&interval_)->default_value(interval_),
+         "central interval whose coverage is scored");
+    // clang-format on
+    model_.Define(flags);
   }
-  auto usage_error = [&](const std::string& msg) {
-    std::cerr << "augur-forecast backtest: " << msg << "\n\n" << desc << "\n";
-    return 2;
-  };
-  if (input.empty()) return usage_error("--input is required");
-  if (origins < 2 || origins > 10000) return usage_error("--origins must be in [2, 10000]");
-  if (!(interval > 0 && interval < 1)) return usage_error("--interval must be in (0, 1)");
-  auto seconds = [](const std::string& text) -> absl::StatusOr<double> {
-    auto d = common::ParseDuration(text);
-    if (!d.ok()) return d.status();
-    return static_cast<double>(d->count()) / 1000.0;
-  };
+
+  absl::Status Run(const common::FlagSet&, const CommandEnv& env) override;
+
+ private:
+  std::string input_, horizons_text_ = "10m,60m", history_text_ = "14d",
+                      min_history_text_ = "3d";
+  int origins_ = 24;
+  double interval_ = 0.8;
+  ModelFlags model_;
+};
+
+absl::Status BacktestCommand::Run(const common::FlagSet&, const CommandEnv& env) {
+  if (input_.empty()) return common::UsageError("--input is required");
+  if (origins_ < 2 || origins_ > 10000) return common::UsageError("--origins must be in [2, 10000]");
+  if (!(interval_ > 0 && interval_ < 1)) return common::UsageError("--interval must be in (0, 1)");
   std::vector<std::pair<std::string, double>> horizons;
-  for (absl::string_view part : absl::StrSplit(horizons_text, ',')) {
-    auto h = seconds(std::string(part));
+  for (absl::string_view part : absl::StrSplit(horizons_text_, ',')) {
+    absl::StatusOr<double> h = common::DurationFlagSeconds("horizon", part);
     if (!h.ok() || !(*h > 0)) {
-      return usage_error("--horizon \"" + std::string(part) +
-                         "\": expected durations such as 10m,60m");
+      return common::UsageError(
+          absl::StrCat("--horizon \"", part, "\": expected durations such as 10m,60m"));
     }
     horizons.emplace_back(std::string(part), *h);
   }
-  auto history = seconds(history_text);
-  auto min_history = seconds(min_history_text);
-  if (!history.ok() || !(*history > 0))
-    return usage_error("--history: expected a duration such as 14d");
+  absl::StatusOr<double> history = common::DurationFlagSeconds("history", history_text_);
+  if (!history.ok() || !(*history > 0)) {
+    return common::UsageError("--history: expected a duration such as 14d");
+  }
+  absl::StatusOr<double> min_history =
+      common::DurationFlagSeconds("min-history", min_history_text_);
   if (!min_history.ok() || !(*min_history >= 0)) {
-    return usage_error("--min-history: expected a duration such as 3d");
+    return common::UsageError("--min-history: expected a duration such as 3d");
   }
-  auto options = ToOptions(*model);
-  if (!options.ok()) return usage_error(std::string(options.status().message()));
+  absl::StatusOr<forecast::Options> options = model_.ToOptions();
+  if (!options.ok()) return options.status();
 
-  auto series = ReadInput(input);
-  if (!series.ok()) {
-    std::cerr << "augur-forecast backtest: " << series.status().message() << "\n";
-    return 1;
-  }
+  absl::StatusOr<forecast::Series> series = ReadInput(input_, *env.in);
+  if (!series.ok()) return series.status();
   // Sorted, unique, finite rows (duplicates averaged, as Fit does).
   std::map<double, std::pair<double, int>> merged;
   for (size_t i = 0; i < series->timestamps.size(); ++i) {
@@ -139,8 +122,8 @@ int RunBacktest(int argc, char** argv) {
     y.push_back(sum.first / sum.second);
   }
   if (t.size() < 3) {
-    std::cerr << "augur-forecast backtest: need at least 3 finite points, got " << t.size() << "\n";
-    return 1;
+    return absl::FailedPreconditionError(
+        absl::StrCat("need at least 3 finite points, got ", t.size()));
   }
   std::vector<double> d(t.size() - 1);
   for (size_t i = 0; i + 1 < t.size(); ++i) d[i] = t[i + 1] - t[i];
@@ -163,17 +146,16 @@ int RunBacktest(int argc, char** argv) {
   }
   lo = std::max(lo, first_ok);
   if (n < steps_ahead + 2 || lo >= n - 1 - steps_ahead) {
-    std::cerr << "augur-forecast backtest: no forecast origin: the series (" << n << " points over "
-              << FormatNumber((t.back() - t[0]) / 3600) << " h) needs --min-history "
-              << min_history_text << " before its last 30 % and " << FormatNumber(max_h / 60)
-              << " min of data after each origin\n";
-    return 1;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no forecast origin: the series (", n, " points over ",
+        FormatNumber((t.back() - t[0]) / 3600), " h) needs --min-history ", min_history_text_,
+        " before its last 30 % and ", FormatNumber(max_h / 60), " min of data after each origin"));
   }
   const size_t hi = n - 1 - steps_ahead;
   std::vector<size_t> origin_idx;
-  for (int k = 0; k < origins; ++k) {
+  for (int k = 0; k < origins_; ++k) {
     origin_idx.push_back(lo +
-                         (hi - lo) * static_cast<size_t>(k) / static_cast<size_t>(origins - 1));
+                         (hi - lo) * static_cast<size_t>(k) / static_cast<size_t>(origins_ - 1));
   }
   origin_idx.erase(std::unique(origin_idx.begin(), origin_idx.end()), origin_idx.end());
 
@@ -189,7 +171,7 @@ int RunBacktest(int argc, char** argv) {
 
   std::map<double, size_t> index_of;
   for (size_t i = 0; i < n; ++i) index_of[t[i]] = i;
-  const double lo_q = (1 - interval) / 2, hi_q = 1 - lo_q;
+  const double lo_q = (1 - interval_) / 2, hi_q = 1 - lo_q;
   const double z = [&] {
     // Normal quantile for the naive forecast's interval, by bisection on erfc.
     double a = 0, b = 10;
@@ -214,16 +196,14 @@ int RunBacktest(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     auto fitted = forecast::Fit(hist, *options);
     if (!fitted.ok()) {
-      std::cerr << "augur-forecast backtest: origin " << FormatNumber(t0) << ": "
-                << fitted.status().message() << "\n";
-      return 1;
+      return absl::Status(fitted.status().code(),
+                          absl::StrCat("origin ", FormatNumber(t0), ": ", fitted.status().message()));
     }
     auto fc = fitted->Predict(ts, {lo_q, hi_q});
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!fc.ok()) {
-      std::cerr << "augur-forecast backtest: " << fc.status().message() << "\n";
-      return 1;
+      return fc.status();
     }
     // Naive: the last value, with a random-walk interval from the history's differences.
     double ss = 0;
@@ -271,7 +251,7 @@ int RunBacktest(int argc, char** argv) {
       }
     }
   }
-  std::cout << "method,horizon,origins,mae,mase,coverage80,peak_under,peak_over,median_fit_ms\n";
+  *env.out << "method,horizon,origins,mae,mase,coverage80,peak_under,peak_over,median_fit_ms\n";
   for (const char* method : {"augur", "naive"}) {
     for (const auto& [hname, hsec] : horizons) {
       const Scores& s = scores[method][hname];
@@ -283,18 +263,17 @@ int RunBacktest(int argc, char** argv) {
         std::sort(fit.begin(), fit.end());
         median_ms = fit[fit.size() / 2];
       }
-      std::cout << method << "," << hname << "," << s.under.size() << "," << Fixed(mae) << ","
+      *env.out << method << "," << hname << "," << s.under.size() << "," << Fixed(mae) << ","
                 << Fixed(mae / scale) << "," << Fixed(Mean(s.cover)) << "," << Fixed(Mean(s.under))
                 << "," << Fixed(Mean(s.over) / Mean(s.peak)) << ","
                 << (std::isnan(median_ms) ? std::string() : Fixed(median_ms)) << "\n";
     }
   }
-  return 0;
+  return absl::OkStatus();
 }
 
-const bool kRegistered = RegisterCommand(
-    {"backtest", "score the model on your own series (rolling origins, MASE, coverage)",
-     RunBacktest});
-
 }  // namespace
+
+std::unique_ptr<Command> NewBacktestCommand() { return std::make_unique<BacktestCommand>(); }
+
 }  // namespace cli

@@ -1,11 +1,9 @@
 // augur-forecast query: reads a metric's history from Prometheus exactly as Augur does
 // (promclient) and prints it as CSV or JSON.
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
-#include <iostream>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,17 +12,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "cli/command.h"
-#include "common/duration.h"
+#include "absl/strings/str_cat.h"
+#include "cli/commands.h"
+#include "common/flags.h"
 #include "promclient/curl_http_transport.h"
 #include "promclient/prometheus_client.h"
-
-namespace po = boost::program_options;
 
 namespace cli {
 namespace {
 
-constexpr char kName[] = "augur-forecast query";
+namespace po = boost::program_options;
 
 // The shortest text that reads back as the same double; NaN and infinities as
 // Prometheus writes them.
@@ -138,159 +135,130 @@ std::string ToJson(const promclient::QueryResult& result) {
   return out.dump() + "\n";
 }
 
-// "K=V" flags into pairs. Errors name the flag, never the value (it may be a secret).
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParsePairs(
-    const std::string& flag, const std::vector<std::string>& items) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (const std::string& item : items) {
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          "--" + flag + " expects NAME=VALUE (e.g. --" + flag +
-          (flag == "header" ? " X-Scope-OrgID=tenant1)" : " dedup=false)"));
-    }
-    pairs.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+class QueryCommand final : public Command {
+ public:
+  std::string Caption() const override {
+    return "Usage: augur-forecast query --server URL --query PROMQL [--range 7d] [options]\n\n"
+           "Reads a metric's history from Prometheus (or Thanos, Mimir, VictoriaMetrics) the way\n"
+           "Augur does and prints it.\n\n"
+           "CSV output: one series prints `timestamp,value` (unix seconds); several series print\n"
+           "`series,timestamp,value` where `series` is the label set, e.g. {pod=\"a\"}, quoted as\n"
+           "CSV requires. NaN and infinities print as NaN, +Inf, -Inf. A gap in the data is a\n"
+           "missing row. JSON output: {\"resultType\", \"series\": [{\"labels\": {...},\n"
+           "\"samples\": [[timestamp, value], ...]}], \"warnings\"}, with NaN/Inf as strings.\n"
+           "Prometheus' warnings go to stderr.\n\n"
+           "Exit status: 0 success, 1 Prometheus or network error (its message on stderr),\n"
+           "2 bad usage.\n\nOptions";
   }
-  return pairs;
-}
 
-absl::StatusOr<double> Seconds(const std::string& flag, const std::string& text) {
-  auto d = common::ParseDuration(text);
-  if (!d.ok()) {
-    return absl::InvalidArgumentError("--" + flag + ": " + std::string(d.status().message()));
+  void DefineFlags(common::FlagSet& flags) override {
+    // clang-format off
+    flags.Add()
+        ("server", po::value(&server_),
+         "Prometheus base URL, path prefix allowed (http://prometheus:9090, "
+         "https://host/prometheus)")
+        ("query", po::value(&query_), "PromQL expression")
+        ("range", po::value(&range_text_)->default_value(range_text_),
+         "how much history to read, ending at --end (e.g. 7d)")
+        ("end", po::value(&end_text_),
+         "end of the range: unix seconds, now-<duration> or RFC 3339 (default: now)")
+        ("step", po::value(&step_text_),
+         "resolution (e.g. 1m; default: the smallest of 1s,2s,5s,..,1d keeping <= 11,000 points)")
+        ("instant", po::bool_switch(&instant_), "instant query at --end instead of a range")
+        ("format", po::value(&format_)->default_value(format_), "csv or json")
+        ("timeout", po::value(&timeout_text_)->default_value(timeout_text_),
+         "per-request timeout (e.g. 10s)")
+        ("header", po::value(&header_items_)->composing(),
+         "extra HTTP header NAME=VALUE, repeatable (e.g. X-Scope-OrgID=tenant1)")
+        ("param", po::value(&param_items_)->composing(),
+         "extra URL query parameter NAME=VALUE, repeatable")
+        ("bearer-token-file", po::value(&options_.bearer_token_file),
+         "file holding a bearer token (re-read when it changes)")
+        ("basic-auth-user", po::value(&options_.basic_auth_user), "basic auth user")
+        ("basic-auth-password-file", po::value(&options_.basic_auth_password_file),
+         "file holding the basic auth password")
+        ("ca-file", po::value(&options_.tls.ca_file), "PEM CA bundle to verify the server")
+        ("cert-file", po::value(&options_.tls.client_cert_file), "PEM client certificate (mTLS)")
+        ("key-file", po::value(&options_.tls.client_key_file), "PEM key of --cert-file")
+        ("insecure-skip-verify", po::bool_switch(&options_.tls.insecure_skip_verify),
+         "do not verify the server's certificate (testing only)");
+    // clang-format on
   }
-  return std::chrono::duration<double>(*d).count();
-}
 
-int RunQuery(int argc, char** argv) {
-  std::string server, query, range_text = "1h", step_text, end_text, format = "csv";
-  std::string timeout_text = "10s";
-  std::vector<std::string> header_items, param_items;
-  promclient::ClientOptions options;
-  bool instant = false;
-  po::options_description desc(
-      "Usage: augur-forecast query --server URL --query PROMQL [--range 7d] [options]\n\n"
-      "Reads a metric's history from Prometheus (or Thanos, Mimir, VictoriaMetrics) the way\n"
-      "Augur does and prints it.\n\n"
-      "CSV output: one series prints `timestamp,value` (unix seconds); several series print\n"
-      "`series,timestamp,value` where `series` is the label set, e.g. {pod=\"a\"}, quoted as\n"
-      "CSV requires. NaN and infinities print as NaN, +Inf, -Inf. A gap in the data is a\n"
-      "missing row. JSON output: {\"resultType\", \"series\": [{\"labels\": {...},\n"
-      "\"samples\": [[timestamp, value], ...]}], \"warnings\"}, with NaN/Inf as strings.\n"
-      "Prometheus' warnings go to stderr.\n\n"
-      "Exit status: 0 success, 1 Prometheus or network error (its message on stderr),\n"
-      "2 bad usage.\n\nOptions");
-  desc.add_options()("help,h", "show this help")(
-      "server", po::value(&server),
-      "Prometheus base URL, path prefix allowed "
-      "(http://prometheus:9090, https://host/prometheus)")("query", po::value(&query),
-                                                           "PromQL expression")(
-      "range", po::value(&range_text)->default_value(range_text),
-      "how much history to read, ending at --end (e.g. 7d)")(
-      "end", po::value(&end_text), "end of the range, unix seconds (default: now)")(
-      "step", po::value(&step_text),
-      "resolution (e.g. 1m; default: the smallest of 1s,2s,5s,..,1d keeping <= 11,000 points)")(
-      "instant", po::bool_switch(&instant), "instant query at --end instead of a range")(
-      "format", po::value(&format)->default_value(format), "csv or json")(
-      "timeout", po::value(&timeout_text)->default_value(timeout_text),
-      "per-request timeout (e.g. 10s)")(
-      "header", po::value(&header_items)->composing(),
-      "extra HTTP header NAME=VALUE, repeatable (e.g. X-Scope-OrgID=tenant1)")(
-      "param", po::value(&param_items)->composing(),
-      "extra URL query parameter NAME=VALUE, repeatable")(
-      "bearer-token-file", po::value(&options.bearer_token_file),
-      "file holding a bearer token (re-read when it changes)")(
-      "basic-auth-user", po::value(&options.basic_auth_user), "basic auth user")(
-      "basic-auth-password-file", po::value(&options.basic_auth_password_file),
-      "file holding the basic auth password")("ca-file", po::value(&options.tls.ca_file),
-                                              "PEM CA bundle to verify the server")(
-      "cert-file", po::value(&options.tls.client_cert_file), "PEM client certificate (mTLS)")(
-      "key-file", po::value(&options.tls.client_key_file), "PEM key of --cert-file")(
-      "insecure-skip-verify", po::bool_switch(&options.tls.insecure_skip_verify),
-      "do not verify the server's certificate (testing only)");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << kName << ": " << e.what() << "\n\n" << desc << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  auto usage_error = [&](const std::string& msg) {
-    std::cerr << kName << ": " << msg << "\n\n" << desc << "\n";
-    return 2;
-  };
-  if (server.empty()) return usage_error("--server is required (e.g. http://prometheus:9090)");
-  if (query.empty()) return usage_error("--query is required");
-  if (format != "csv" && format != "json") {
-    return usage_error("--format must be csv or json, got \"" + format + "\"");
-  }
-  auto range = Seconds("range", range_text);
-  if (!range.ok()) return usage_error(std::string(range.status().message()));
-  if (!(*range > 0)) return usage_error("--range must be > 0 (e.g. 7d)");
-  auto timeout = Seconds("timeout", timeout_text);
-  if (!timeout.ok()) return usage_error(std::string(timeout.status().message()));
-  if (!(*timeout >= 0.001)) return usage_error("--timeout must be at least 1ms (e.g. 10s)");
-  std::optional<double> step;
-  if (!step_text.empty()) {
-    auto s = Seconds("step", step_text);
-    if (!s.ok()) return usage_error(std::string(s.status().message()));
-    if (!(*s >= 0.001)) return usage_error("--step must be at least 1ms (e.g. 1m)");
-    step = *s;
-  }
-  double end;
-  if (end_text.empty()) {
-    end = std::floor(
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  } else {
-    try {
-      size_t used = 0;
-      end = std::stod(end_text, &used);
-      if (used != end_text.size() || !std::isfinite(end)) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      return usage_error("--end expects unix seconds (e.g. 1700000000), got \"" + end_text + "\"");
-    }
-  }
-  auto headers = ParsePairs("header", header_items);
-  if (!headers.ok()) return usage_error(std::string(headers.status().message()));
-  auto params = ParsePairs("param", param_items);
-  if (!params.ok()) return usage_error(std::string(params.status().message()));
+  absl::Status Run(const common::FlagSet&, const CommandEnv& env) override;
 
-  options.base_url = server;
+ private:
+  std::string server_, query_, range_text_ = "1h", step_text_, end_text_, format_ = "csv";
+  std::string timeout_text_ = "10s";
+  std::vector<std::string> header_items_, param_items_;
+  promclient::ClientOptions options_;
+  bool instant_ = false;
+};
+
+absl::Status QueryCommand::Run(const common::FlagSet&, const CommandEnv& env) {
+  if (server_.empty()) {
+    return common::UsageError("--server is required (e.g. http://prometheus:9090)");
+  }
+  if (query_.empty()) return common::UsageError("--query is required");
+  if (format_ != "csv" && format_ != "json") {
+    return common::UsageError("--format must be csv or json, got \"" + format_ + "\"");
+  }
+  double range = 0, timeout = 0, step = 0;
+  absl::Status s = common::ParseDurationFlags(
+      {{"range", range_text_, &range}, {"timeout", timeout_text_, &timeout}});
+  if (s.ok()) s = common::ParseOptionalDurationFlags({{"step", step_text_, &step}});
+  if (!s.ok()) return s;
+  if (!(range > 0)) return common::UsageError("--range must be > 0 (e.g. 7d)");
+  if (!(timeout >= 0.001)) return common::UsageError("--timeout must be at least 1ms (e.g. 10s)");
+  if (!step_text_.empty() && !(step >= 0.001)) {
+    return common::UsageError("--step must be at least 1ms (e.g. 1m)");
+  }
+  const double now = std::floor(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  double end = now;
+  if (!end_text_.empty()) {
+    absl::StatusOr<double> t = common::TimeFlag("end", end_text_, now);
+    if (!t.ok()) return t.status();
+    end = *t;
+  }
+  auto headers = common::KeyValueFlag("header", header_items_, "X-Scope-OrgID=tenant1");
+  if (!headers.ok()) return headers.status();
+  auto params = common::KeyValueFlag("param", param_items_, "dedup=false");
+  if (!params.ok()) return params.status();
+
+  promclient::ClientOptions options = options_;
+  options.base_url = server_;
   options.headers = *headers;
   options.params = *params;
-  options.timeout = std::chrono::milliseconds(std::llround(*timeout * 1000));
+  options.timeout = std::chrono::milliseconds(std::llround(timeout * 1000));
   auto client = promclient::PrometheusClient::Create(
       options, std::make_shared<promclient::CurlHttpTransport>());
-  if (!client.ok()) {
-    std::cerr << kName << ": " << client.status().message() << "\n";
-    return 1;
-  }
+  if (!client.ok()) return client.status();
+  const std::optional<double> step_seconds =
+      step_text_.empty() ? std::nullopt : std::optional<double>(step);
   absl::StatusOr<promclient::QueryResult> result =
-      instant ? (*client)->Query(query, end)
-              : (*client)->QueryRange(query, end - *range, end, step);
+      instant_ ? (*client)->Query(query_, end)
+               : (*client)->QueryRange(query_, end - range, end, step_seconds);
   if (!result.ok()) {
-    std::cerr << kName << ": " << absl::StatusCodeToString(result.status().code()) << ": "
-              << result.status().message() << "\n";
-    return 1;
+    // The code name first (UNAVAILABLE, DEADLINE_EXCEEDED, ...): scripts match on it.
+    return absl::Status(result.status().code(),
+                        absl::StrCat(absl::StatusCodeToString(result.status().code()), ": ",
+                                     result.status().message()));
   }
-  for (const std::string& w : result->warnings) std::cerr << "warning: " << w << "\n";
+  for (const std::string& w : result->warnings) *env.err << "warning: " << w << "\n";
   if ((result->type == promclient::ResultType::kVector ||
        result->type == promclient::ResultType::kMatrix) &&
       result->series.empty()) {
-    std::cerr << "note: the query matched no series\n";
+    *env.err << "note: the query matched no series\n";
   }
-  std::cout << (format == "json" ? ToJson(*result) : ToCsv(*result));
-  std::cout.flush();
-  return std::cout ? 0 : 1;
+  *env.out << (format_ == "json" ? ToJson(*result) : ToCsv(*result));
+  env.out->flush();
+  if (!*env.out) return absl::DataLossError("cannot write the result to stdout");
+  return absl::OkStatus();
 }
 
-const bool kRegistered = RegisterCommand(
-    {"query", "read a metric's history from Prometheus and print it as CSV or JSON", RunQuery});
-
 }  // namespace
+
+std::unique_ptr<Command> NewQueryCommand() { return std::make_unique<QueryCommand>(); }
+
 }  // namespace cli

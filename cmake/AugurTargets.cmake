@@ -1,8 +1,9 @@
 # Helpers shared by every folder's CMakeLists.txt.
 
-# Our own code gets strict warnings; generated protobuf code does not.
+# Our own code gets strict warnings (errors with AUGUR_WERROR, as in CI); generated
+# protobuf code and other projects' headers do not.
 function(augur_strict_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  target_compile_options(${target} PRIVATE -Wall -Wextra $<$<BOOL:${AUGUR_WERROR}>:-Werror>)
 endfunction()
 
 # Generates C++ messages and gRPC stubs for the .proto sources of `target`.
@@ -17,17 +18,3 @@ function(augur_generate_grpc target)
                     IMPORT_DIRS ${PROJECT_SOURCE_DIR}
                     PROTOC_OUT_DIR ${PROJECT_BINARY_DIR})
 endfunction()
-
-# Adds every immediate subfolder of the current folder that has a CMakeLists.txt,
-# so that each module's tests and benchmarks can be added without editing this file.
-macro(augur_add_present_subdirectories)
-  file(GLOB _augur_children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
-       ${CMAKE_CURRENT_SOURCE_DIR}/*)
-  list(SORT _augur_children)
-  foreach(_child IN LISTS _augur_children)
-    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${_child}
-       AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_child}/CMakeLists.txt)
-      add_subdirectory(${_child})
-    endif()
-  endforeach()
-endmacro()

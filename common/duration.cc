@@ -94,4 +94,11 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return out;
 }
 
+std::string FormatSeconds(double seconds) {
+  if (std::isnan(seconds)) return "NaN";
+  const double ms = std::round(seconds * 1000);
+  if (!(std::fabs(ms) < 9.2e18)) return seconds > 0 ? "inf" : "-inf";
+  return FormatDuration(std::chrono::milliseconds(static_cast<long long>(ms)));
+}
+
 }  // namespace common

@@ -1,9 +1,9 @@
 #pragma once
 // The five subcommands of `augur-loadtest` behind one entry point, so that main.cc only
-// wires the real clock, sleeping and signals, and tests can run whole commands.
-//
-// Exit codes: 0 success, 1 a runtime failure (bad input file, scaler unreachable, ...),
-// 2 bad usage (unknown or malformed flag: the usage is printed to stderr).
+// wires the real clock, sleeping and signals, and tests can run whole commands. The table
+// is commands.cc, each subcommand one *_command.cc, what they share command_support.h;
+// the conventions (usage, --help, --version, exit codes 0 / 1 runtime failure / 2 bad
+// usage) are common/cli.h's.
 
 #include <atomic>
 #include <functional>

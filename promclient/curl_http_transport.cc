@@ -266,7 +266,7 @@ CurlHttpTransport::CurlHttpTransport(CurlTransportOptions options)
 
 CurlHttpTransport::~CurlHttpTransport() = default;
 
-absl::StatusOr<HttpResponse> CurlHttpTransport::Get(const HttpRequest& request) {
+absl::StatusOr<HttpResponse> CurlHttpTransport::Send(const HttpRequest& request) {
   return impl_->Perform(request);
 }
 

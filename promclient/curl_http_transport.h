@@ -6,9 +6,9 @@
 // connections alive), and all handles share one connection cache, DNS cache and TLS
 // session cache through a curl share handle.
 //
-// Thread-safety: Get() may be called from many threads at once; each call borrows its
+// Thread-safety: Send() may be called from many threads at once; each call borrows its
 // own easy handle. Ownership: the transport owns its handles; destroy it only after
-// every Get() has returned.
+// every Send() has returned.
 
 #include <cstddef>
 #include <memory>
@@ -41,7 +41,7 @@ class CurlHttpTransport final : public HttpTransport {
   // (malformed URL, unsupported scheme or method, unreadable CA/cert/key file),
   // kResourceExhausted (body over max_body_bytes), kInternal (anything else). Messages carry curl's
   // own text, never header values.
-  absl::StatusOr<HttpResponse> Get(const HttpRequest& request) override;
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
 
   class Impl;
 

@@ -41,16 +41,17 @@ struct HttpResponse {
   std::chrono::microseconds total_time{0};
 };
 
-// Thread-safe: Get() may be called from many threads at once.
+// Thread-safe: Send() may be called from many threads at once.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
-  // An HTTP error status is a successful transport result (the caller maps it).
+  // Sends `request` (its method: GET or POST) and returns the response. An HTTP error
+  // status is a successful transport result (the caller maps it).
   // Errors: kUnavailable (connection refused, DNS failure, TLS handshake failed),
-  // kDeadlineExceeded (the request's timeout passed), kInternal (anything else).
-  // Error messages never contain header values. Despite its name, Get() performs
-  // request.method (GET or POST).
-  virtual absl::StatusOr<HttpResponse> Get(const HttpRequest& request) = 0;
+  // kDeadlineExceeded (the request's timeout passed), kInvalidArgument (a request the
+  // transport cannot send), kInternal (anything else). Error messages never contain
+  // header values.
+  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
 }  // namespace promclient

@@ -359,7 +359,7 @@ class PrometheusClient::Impl {
     http.headers.emplace_back("Accept", "application/json");
 
     const std::string where = redacted_base_ + endpoint;
-    absl::StatusOr<HttpResponse> response = transport_->Get(http);
+    absl::StatusOr<HttpResponse> response = transport_->Send(http);
     if (!response.ok()) {
       return absl::Status(response.status().code(),
                           absl::StrCat("Prometheus at ", where, ": ", response.status().message()));

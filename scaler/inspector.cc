@@ -11,11 +11,6 @@
 namespace scaler {
 namespace {
 
-std::string Duration(double seconds) {
-  return common::FormatDuration(
-      std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5)));
-}
-
 void FillSummary(const ScalerSpec& spec, const Answer* answer, bool in_flight, double now,
                  augur::v1::ObjectSummary* out) {
   out->set_namespace_(spec.namespace_);
@@ -86,14 +81,14 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
   s->set_server_address(RedactUrl(spec.query.server_address));
   s->set_target_value(spec.target_value);
   s->set_activation_threshold(spec.policy.activation_threshold);
-  s->set_horizon(Duration(spec.horizon_seconds));
-  s->set_history(Duration(spec.history_seconds));
-  s->set_step(Duration(spec.step_seconds) + (spec.step_auto ? " (auto)" : ""));
+  s->set_horizon(common::FormatSeconds(spec.horizon_seconds));
+  s->set_history(common::FormatSeconds(spec.history_seconds));
+  s->set_step(common::FormatSeconds(spec.step_seconds) + (spec.step_auto ? " (auto)" : ""));
   s->set_seasonality(spec.seasonality);
   s->set_quantile(spec.policy.quantile);
-  s->set_refresh_interval(Duration(spec.refresh_interval_seconds));
-  s->set_refit_interval(Duration(spec.refit_interval_seconds));
-  s->set_min_history(Duration(spec.policy.min_history_seconds));
+  s->set_refresh_interval(common::FormatSeconds(spec.refresh_interval_seconds));
+  s->set_refit_interval(common::FormatSeconds(spec.refit_interval_seconds));
+  s->set_min_history(common::FormatSeconds(spec.policy.min_history_seconds));
   s->set_max_forecast_error(spec.policy.max_forecast_error);
   if (spec.policy.shortfall) s->set_shortfall(ShortfallName(*spec.policy.shortfall));
 

@@ -1,6 +1,6 @@
-// augur: the KEDA external scaler server. Parses flags (each also settable as an AUGUR_*
-// environment variable), wires the real implementations together and runs until
-// SIGTERM/SIGINT.
+// augur: the KEDA external scaler server. Parses its flags (each also settable as an
+// AUGUR_* environment variable) into a scaler::Config, wires the real implementations
+// together (Serve) and runs until SIGTERM/SIGINT.
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,15 +11,25 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <boost/program_options.hpp>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/duration.h"
+#include "common/version.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "promclient/curl_http_transport.h"
+#include "scaler/config.h"
 #include "scaler/http_server.h"
 #include "scaler/log.h"
 #include "scaler/metrics.h"
@@ -35,6 +45,7 @@ namespace {
 
 constexpr int kUsageError = 2;
 
+// The flags as typed; ToConfig() turns them into a scaler::Config.
 struct Flags {
   std::string listen, http_listen, prometheus_url;
   std::vector<std::string> allow_server, allow_server_insecure;
@@ -44,30 +55,36 @@ struct Flags {
   std::string tls_cert, tls_key, tls_client_ca;
   std::string first_answer_timeout, max_staleness, idle_ttl, prometheus_timeout;
   std::string log_level, log_format;
-  int workers = 4;
-  int rpc_threads = 2;
+  int workers = 0;
+  int rpc_threads = 0;
   bool web_ui = true;
-  long long max_response_bytes = 16LL << 20;
+  long long max_response_bytes = 0;
 };
 
+std::string Default(std::chrono::milliseconds d) { return common::FormatDuration(d); }
+
+// The defaults shown (and applied) are scaler::Config's.
 po::options_description Options(Flags& f) {
-  po::options_description d(
+  const scaler::Config d;
+  po::options_description o(
       "augur: a predictive KEDA external scaler.\n"
       "Every flag can also be set as an environment variable: --max-staleness as\n"
       "AUGUR_MAX_STALENESS (a list such as --allow-server as comma-separated values).\n\n"
       "Options");
-  d.add_options()
+  // clang-format off
+  o.add_options()
       ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
       ("print-metadata-keys",
        "print every ScaledObject metadata key augur accepts, one a line (Augur's own, then "
        "KEDA's, under '#' headings), and exit")
-      ("listen", po::value(&f.listen)->default_value("0.0.0.0:6000"),
+      ("listen", po::value(&f.listen)->default_value(d.listen),
        "gRPC address host:port (port 0 = any free port)")
-      ("http-listen", po::value(&f.http_listen)->default_value("0.0.0.0:8080"),
+      ("http-listen", po::value(&f.http_listen)->default_value(d.http_listen),
        "HTTP address for /metrics, /healthz, /readyz and the web view (port 0 = any free port)")
-      ("web-ui", po::value(&f.web_ui)->default_value(true)->value_name("true|false"),
+      ("web-ui", po::value(&f.web_ui)->default_value(d.web_ui)->value_name("true|false"),
        "serve the read-only web view (/, /objects/..., /api/v1/...) on the HTTP port")
-      ("prometheus-url", po::value(&f.prometheus_url)->default_value(""),
+      ("prometheus-url", po::value(&f.prometheus_url)->default_value(d.prometheus_url),
        "default Prometheus base URL, for objects without serverAddress (always allowed)")
       ("allow-server", po::value(&f.allow_server)->composing(),
        "a Prometheus base URL that serverAddress may name (repeatable; a trailing * allows a prefix)")
@@ -82,74 +99,111 @@ po::options_description Options(Flags& f) {
       ("prometheus-ca-file", po::value(&f.prom_ca_file)->default_value(""),
        "PEM CA bundle to verify --prometheus-url with")
       ("prometheus-insecure-skip-verify",
-       po::value(&f.prom_insecure_skip_verify)->default_value(false)->implicit_value(true),
+       po::value(&f.prom_insecure_skip_verify)->default_value(d.prometheus_insecure_skip_verify)->implicit_value(true),
        "do NOT verify the TLS certificate of --prometheus-url (off by default; no metadata key "
        "changes it)")
       ("prometheus-cert-file", po::value(&f.prom_cert_file)->default_value(""),
        "PEM client certificate for --prometheus-url (mTLS)")
       ("prometheus-key-file", po::value(&f.prom_key_file)->default_value(""),
        "PEM key of --prometheus-cert-file")
-      ("prometheus-timeout", po::value(&f.prometheus_timeout)->default_value("10s"),
+      ("prometheus-timeout", po::value(&f.prometheus_timeout)->default_value(Default(d.prometheus_timeout)),
        "default timeout of a Prometheus query (the `timeout` metadata key overrides it)")
-      ("prometheus-max-response-bytes", po::value(&f.max_response_bytes)->default_value(16LL << 20),
+      ("prometheus-max-response-bytes",
+       po::value(&f.max_response_bytes)->default_value(d.prometheus_max_response_bytes),
        "a Prometheus answer larger than this is abandoned (RESOURCE_EXHAUSTED), so that a runaway query cannot exhaust memory; at most --workers answers are read at once")
       ("tls-cert", po::value(&f.tls_cert)->default_value(""),
        "PEM certificate: serve gRPC over TLS (the TLS files are re-read when they change)")
       ("tls-key", po::value(&f.tls_key)->default_value(""), "PEM key of --tls-cert")
       ("tls-client-ca", po::value(&f.tls_client_ca)->default_value(""),
        "PEM CA: require and verify client certificates (mTLS)")
-      ("first-answer-timeout", po::value(&f.first_answer_timeout)->default_value("2s"),
+      ("first-answer-timeout", po::value(&f.first_answer_timeout)->default_value(Default(d.first_answer_timeout)),
        "how long the first call for an object waits for its first answer")
-      ("max-staleness", po::value(&f.max_staleness)->default_value("2m"),
+      ("max-staleness", po::value(&f.max_staleness)->default_value(Default(d.max_staleness)),
        "answers older than this are UNAVAILABLE (KEDA's fallback applies)")
-      ("idle-ttl", po::value(&f.idle_ttl)->default_value("15m"),
+      ("idle-ttl", po::value(&f.idle_ttl)->default_value(Default(d.idle_ttl)),
        "objects not asked about for this long are dropped")
-      ("workers", po::value(&f.workers)->default_value(4),
+      ("workers", po::value(&f.workers)->default_value(d.workers),
        "refresh worker threads (one refresh in flight per object)")
-      ("rpc-threads", po::value(&f.rpc_threads)->default_value(2),
+      ("rpc-threads", po::value(&f.rpc_threads)->default_value(d.rpc_threads),
        "threads serving GetMetricSpec, GetMetrics and IsActive (1 is the cheapest per call, 2 has the steadier latency tail)")
-      ("log-level", po::value(&f.log_level)->default_value("info"), "debug, info, warn or error")
+      ("log-level", po::value(&f.log_level)->default_value(scaler::LogLevelName(d.log_level)),
+       "debug, info, warn or error")
       ("log-format", po::value(&f.log_format)->default_value("text"), "text (logfmt) or json");
-  return d;
+  // clang-format on
+  return o;
 }
 
+// AUGUR_MAX_STALENESS -> "max-staleness" if that is a flag; "" otherwise.
 std::string EnvName(const std::string& env, const po::options_description& d) {
-  static const std::string kPrefix = "AUGUR_";
-  if (env.compare(0, kPrefix.size(), kPrefix) != 0) return "";
-  std::string name;
-  for (char c : env.substr(kPrefix.size())) {
-    name.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  if (name == "help" || name == "print-metadata-keys") return "";
+  constexpr absl::string_view kPrefix = "AUGUR_";
+  if (!absl::StartsWith(env, kPrefix)) return "";
+  const std::string name =
+      absl::StrReplaceAll(absl::AsciiStrToLower(env.substr(kPrefix.size())), {{"_", "-"}});
+  // Actions, not settings: AUGUR_VERSION in a container's environment must not turn the
+  // server into a version printer.
+  if (name == "help" || name == "version" || name == "print-metadata-keys") return "";
   return d.find_nothrow(name, false) != nullptr ? name : "";
 }
 
-std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
-  std::vector<std::string> out;
-  for (const std::string& s : in) {
-    size_t pos = 0;
-    while (pos <= s.size()) {
-      size_t comma = s.find(',', pos);
-      if (comma == std::string::npos) comma = s.size();
-      std::string item = s.substr(pos, comma - pos);
-      if (!item.empty()) out.push_back(item);
-      pos = comma + 1;
-    }
-  }
-  return out;
-}
-
-bool ParseFlagDuration(const std::string& flag, const std::string& value,
-                       std::chrono::milliseconds* out) {
+absl::Status ParseFlagDuration(const std::string& flag, const std::string& value,
+                               std::chrono::milliseconds* out) {
   auto d = common::ParseDuration(value);
-  if (!d.ok() || d->count() < 0) {
-    std::cerr << "augur: --" << flag << " '" << value
-              << "': expected a duration such as 500ms, 2s, 2m or 15m"
-              << (d.ok() ? "" : " (" + std::string(d.status().message()) + ")") << "\n";
-    return false;
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " '", value,
+                                                   "': expected a duration such as 500ms, 2s, "
+                                                   "2m or 15m (",
+                                                   d.status().message(), ")"));
   }
   *out = *d;
-  return true;
+  return absl::OkStatus();
+}
+
+// The typed, validated configuration. Errors: kInvalidArgument naming the flag.
+absl::StatusOr<scaler::Config> ToConfig(const Flags& f) {
+  scaler::Config c;
+  c.listen = f.listen;
+  c.http_listen = f.http_listen;
+  c.prometheus_url = f.prometheus_url;
+  c.prometheus_bearer_token_file = f.bearer_token_file;
+  c.prometheus_basic_auth_user = f.basic_auth_user;
+  c.prometheus_basic_auth_password_file = f.basic_auth_password_file;
+  c.prometheus_ca_file = f.prom_ca_file;
+  c.prometheus_cert_file = f.prom_cert_file;
+  c.prometheus_key_file = f.prom_key_file;
+  // Repeated flags and comma-separated lists (one environment variable) alike.
+  for (const auto& [flag, out] : {std::pair{&f.allow_server, &c.allowed_servers},
+                                  std::pair{&f.allow_server_insecure, &c.insecure_servers}}) {
+    for (const std::string& s : *flag) {
+      for (absl::string_view item : absl::StrSplit(s, ',', absl::SkipEmpty())) {
+        out->emplace_back(item);
+      }
+    }
+  }
+  c.prometheus_insecure_skip_verify = f.prom_insecure_skip_verify;
+  c.tls_cert_file = f.tls_cert;
+  c.tls_key_file = f.tls_key;
+  c.tls_client_ca_file = f.tls_client_ca;
+  for (const auto& [flag, text, out] :
+       {std::tuple{"first-answer-timeout", &f.first_answer_timeout, &c.first_answer_timeout},
+        std::tuple{"max-staleness", &f.max_staleness, &c.max_staleness},
+        std::tuple{"idle-ttl", &f.idle_ttl, &c.idle_ttl},
+        std::tuple{"prometheus-timeout", &f.prometheus_timeout, &c.prometheus_timeout}}) {
+    absl::Status s = ParseFlagDuration(flag, *text, out);
+    if (!s.ok()) return s;
+  }
+  c.workers = f.workers;
+  c.rpc_threads = f.rpc_threads;
+  c.web_ui = f.web_ui;
+  c.prometheus_max_response_bytes = f.max_response_bytes;
+  absl::StatusOr<scaler::LogLevel> level = scaler::ParseLogLevel(f.log_level);
+  if (!level.ok()) return level.status();
+  absl::StatusOr<scaler::LogFormat> format = scaler::ParseLogFormat(f.log_format);
+  if (!format.ok()) return format.status();
+  c.log_level = *level;
+  c.log_format = *format;
+  absl::Status s = c.Validate();
+  if (!s.ok()) return s;
+  return c;
 }
 
 // "0.0.0.0:0" with bound port 41234 -> "0.0.0.0:41234".
@@ -162,125 +216,47 @@ std::string BoundAddress(const std::string& listen, int port) {
   return host + ":" + std::to_string(port);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Debian's abseil is built with absl::Mutex deadlock detection on: a global graph
-  // updated on every lock gRPC takes, which costs a third of the throughput of small
-  // calls (docs/scaler.md). Deadlocks are not detected at run time in release builds.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Signals are handled by sigwait() below: block them before any thread starts (every
-  // thread inherits the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  Flags f;
-  po::options_description desc = Options(f);
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::store(po::parse_environment(desc, [&desc](const std::string& env) {
-                return EnvName(env, desc);
-              }),
-              vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "augur: " << e.what() << "\n\n" << desc << "\n";
-    return kUsageError;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  if (vm.count("print-metadata-keys")) {
-    std::cout << "# Augur's keys (each also as <key>FromEnv; an empty value means unset):\n";
-    for (const std::string& k : scaler::AugurMetadataKeys()) std::cout << k << "\n";
-    std::cout << "# KEDA's own keys (its connection to Augur): accepted and ignored:\n";
-    for (const std::string& k : scaler::KedaMetadataKeys()) std::cout << k << "\n";
-    return 0;
-  }
-
-  auto level = scaler::ParseLogLevel(f.log_level);
-  auto format = scaler::ParseLogFormat(f.log_format);
-  if (!level.ok() || !format.ok()) {
-    std::cerr << "augur: " << (level.ok() ? format.status() : level.status()).message()
-              << "\n\n" << desc << "\n";
-    return kUsageError;
-  }
-  scaler::ConfigureLogging(*level, *format);
+// Builds the real components from `config`, serves until a signal of `signals`, and shuts
+// down within KEDA's and Kubernetes' patience. Returns the exit code.
+int Serve(const scaler::Config& config, const sigset_t& signals) {
+  scaler::ConfigureLogging(config.log_level, config.log_format);
 
   scaler::TrackerOptions tracker_options;
-  std::chrono::milliseconds staleness, idle, prom_timeout;
-  if (!ParseFlagDuration("first-answer-timeout", f.first_answer_timeout,
-                         &tracker_options.first_answer_timeout) ||
-      !ParseFlagDuration("max-staleness", f.max_staleness, &staleness) ||
-      !ParseFlagDuration("idle-ttl", f.idle_ttl, &idle) ||
-      !ParseFlagDuration("prometheus-timeout", f.prometheus_timeout, &prom_timeout)) {
-    return kUsageError;
-  }
-  if (f.rpc_threads < 1 || f.rpc_threads > scaler::ServerOptions::kMaxRpcThreads) {
-    std::cerr << "augur: --rpc-threads " << f.rpc_threads << ": expected 1 to "
-              << scaler::ServerOptions::kMaxRpcThreads << "\n";
-    return kUsageError;
-  }
-  if (f.max_response_bytes < 4096) {
-    std::cerr << "augur: --prometheus-max-response-bytes " << f.max_response_bytes
-              << ": expected at least 4096 (bytes)\n";
-    return kUsageError;
-  }
-  if (f.workers < 1 || f.workers > 256) {
-    std::cerr << "augur: --workers " << f.workers << ": expected 1 to 256\n";
-    return kUsageError;
-  }
-  if (!f.prometheus_url.empty() && f.prometheus_url.rfind("http://", 0) != 0 &&
-      f.prometheus_url.rfind("https://", 0) != 0) {
-    std::cerr << "augur: --prometheus-url '" << scaler::RedactUrl(f.prometheus_url)
-              << "': expected an http:// or https:// URL\n";
-    return kUsageError;
-  }
-  tracker_options.max_staleness_seconds = staleness.count() / 1000.0;
-  tracker_options.idle_ttl_seconds = idle.count() / 1000.0;
+  tracker_options.first_answer_timeout = config.first_answer_timeout;
+  tracker_options.max_staleness_seconds = config.max_staleness.count() / 1000.0;
+  tracker_options.idle_ttl_seconds = config.idle_ttl.count() / 1000.0;
 
   scaler::PrometheusSourceOptions source_options;
-  source_options.default_url = f.prometheus_url;
-  source_options.allowed_servers = SplitCommas(f.allow_server);
-  source_options.insecure_servers = SplitCommas(f.allow_server_insecure);
-  source_options.insecure_skip_verify = f.prom_insecure_skip_verify;
-  for (const std::string& s : source_options.insecure_servers) {
-    if (s.rfind("https://", 0) != 0 && s.rfind("http://", 0) != 0) {
-      std::cerr << "augur: --allow-server-insecure '" << scaler::RedactUrl(s)
-                << "': expected an http:// or https:// URL (a trailing * allows a prefix)\n";
-      return kUsageError;
-    }
-  }
-  source_options.bearer_token_file = f.bearer_token_file;
-  source_options.basic_auth_user = f.basic_auth_user;
-  source_options.basic_auth_password_file = f.basic_auth_password_file;
-  source_options.ca_file = f.prom_ca_file;
-  source_options.cert_file = f.prom_cert_file;
-  source_options.key_file = f.prom_key_file;
-  source_options.default_timeout = prom_timeout;
+  source_options.default_url = config.prometheus_url;
+  source_options.allowed_servers = config.allowed_servers;
+  source_options.insecure_servers = config.insecure_servers;
+  source_options.insecure_skip_verify = config.prometheus_insecure_skip_verify;
+  source_options.bearer_token_file = config.prometheus_bearer_token_file;
+  source_options.basic_auth_user = config.prometheus_basic_auth_user;
+  source_options.basic_auth_password_file = config.prometheus_basic_auth_password_file;
+  source_options.ca_file = config.prometheus_ca_file;
+  source_options.cert_file = config.prometheus_cert_file;
+  source_options.key_file = config.prometheus_key_file;
+  source_options.default_timeout = config.prometheus_timeout;
 
   prometheus::Registry registry;
   scaler::ScalerMetrics metrics(registry);
+  scaler::ExportBuildInfo(registry, common::Version(), common::Revision());
   scaler::SystemClock clock;
   promclient::CurlTransportOptions transport_options;
-  transport_options.max_body_bytes = static_cast<size_t>(f.max_response_bytes);
+  transport_options.max_body_bytes = static_cast<size_t>(config.prometheus_max_response_bytes);
   scaler::PrometheusMetricSource source(
       source_options, std::make_shared<promclient::CurlHttpTransport>(transport_options));
-  auto executor = std::make_unique<scaler::ThreadPoolExecutor>(f.workers);
+  auto executor = std::make_unique<scaler::ThreadPoolExecutor>(config.workers);
   scaler::Tracker tracker(tracker_options, source, clock, *executor, &metrics,
-                          scaler::SpecDefaults{f.prometheus_url});
+                          scaler::SpecDefaults{config.prometheus_url});
 
   scaler::ServerOptions server_options;
-  server_options.listen = f.listen;
-  server_options.tls_cert_file = f.tls_cert;
-  server_options.tls_key_file = f.tls_key;
-  server_options.tls_client_ca_file = f.tls_client_ca;
-  server_options.rpc_threads = f.rpc_threads;
+  server_options.listen = config.listen;
+  server_options.tls_cert_file = config.tls_cert_file;
+  server_options.tls_key_file = config.tls_key_file;
+  server_options.tls_client_ca_file = config.tls_client_ca_file;
+  server_options.rpc_threads = config.rpc_threads;
   auto server = scaler::Server::Start(server_options, tracker, clock, &metrics);
   if (!server.ok()) {
     scaler::Log(scaler::LogLevel::kError, "startup_failed",
@@ -289,10 +265,10 @@ int main(int argc, char** argv) {
   }
   scaler::Server* grpc_server = server->get();
   std::unique_ptr<scaler::WebView> web;
-  if (f.web_ui) web = std::make_unique<scaler::WebView>(tracker, clock);
+  if (config.web_ui) web = std::make_unique<scaler::WebView>(tracker, clock);
 
   auto http = scaler::HttpServer::Start(
-      f.http_listen, [&](const std::string& path) -> scaler::HttpReply {
+      config.http_listen, [&](const std::string& path) -> scaler::HttpReply {
         scaler::HttpReply reply;
         if (path == "/metrics") {
           tracker.UpdateAgeMetrics();
@@ -321,22 +297,28 @@ int main(int argc, char** argv) {
     return 1;
   }
   tracker.Start();
-  if (f.prom_insecure_skip_verify || !source_options.insecure_servers.empty()) {
-    std::string servers = f.prom_insecure_skip_verify ? scaler::RedactUrl(f.prometheus_url) : "";
-    for (const std::string& s : source_options.insecure_servers) {
+  if (config.prometheus_insecure_skip_verify || !config.insecure_servers.empty()) {
+    std::string servers =
+        config.prometheus_insecure_skip_verify ? scaler::RedactUrl(config.prometheus_url) : "";
+    for (const std::string& s : config.insecure_servers) {
       servers += (servers.empty() ? "" : ",") + scaler::RedactUrl(s);
     }
     scaler::Log(scaler::LogLevel::kWarn, "prometheus_tls_unverified", {{"servers", servers}});
   }
   scaler::Log(scaler::LogLevel::kInfo, "listening",
-              {{"grpc", BoundAddress(f.listen, (*server)->port())},
-               {"http", BoundAddress(f.http_listen, (*http)->port())},
-               {"tls", f.tls_cert.empty() ? "off" : (f.tls_client_ca.empty() ? "tls" : "mtls")},
-               {"prometheus", scaler::RedactUrl(f.prometheus_url)}});
+              {{"grpc", BoundAddress(config.listen, (*server)->port())},
+               {"http", BoundAddress(config.http_listen, (*http)->port())},
+               {"tls", config.tls_cert_file.empty()
+                           ? "off"
+                           : (config.tls_client_ca_file.empty() ? "tls" : "mtls")},
+               {"prometheus", scaler::RedactUrl(config.prometheus_url)},
+               {"version", std::string(common::Version())},
+               {"revision", std::string(common::Revision())}});
 
   int received = 0;
   sigwait(&signals, &received);
-  scaler::Log(scaler::LogLevel::kInfo, "shutting_down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  scaler::Log(scaler::LogLevel::kInfo, "shutting_down",
+              {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // Stop accepting, end streams, let in-flight calls finish (bounded), then stop the
   // background work: all within KEDA's and Kubernetes' patience (< 5 s).
   (*server)->Shutdown(std::chrono::seconds(2));
@@ -352,4 +334,56 @@ int main(int argc, char** argv) {
   executor.reset();
   scaler::Log(scaler::LogLevel::kInfo, "stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Debian's abseil is built with absl::Mutex deadlock detection on: a global graph
+  // updated on every lock gRPC takes, which costs a third of the throughput of small
+  // calls (docs/scaler.md). Deadlocks are not detected at run time in release builds.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Signals are handled by sigwait() in Serve: block them before any thread starts (every
+  // thread inherits the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Flags f;
+  po::options_description desc = Options(f);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::parse_environment(desc, [&desc](const std::string& env) {
+                return EnvName(env, desc);
+              }),
+              vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "augur: " << e.what() << "\n\n" << desc << "\n";
+    return kUsageError;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << common::VersionLine("augur") << "\n";
+    return 0;
+  }
+  if (vm.count("print-metadata-keys")) {
+    std::cout << "# Augur's keys (each also as <key>FromEnv; an empty value means unset):\n";
+    for (const std::string& k : scaler::AugurMetadataKeys()) std::cout << k << "\n";
+    std::cout << "# KEDA's own keys (its connection to Augur): accepted and ignored:\n";
+    for (const std::string& k : scaler::KedaMetadataKeys()) std::cout << k << "\n";
+    return 0;
+  }
+  absl::StatusOr<scaler::Config> config = ToConfig(f);
+  if (!config.ok()) {
+    std::cerr << "augur: " << config.status().message() << "\n\n" << desc << "\n";
+    return kUsageError;
+  }
+  return Serve(*config, signals);
 }

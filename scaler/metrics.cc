@@ -1,11 +1,11 @@
 #include "scaler/metrics.h"
 
-#include <cctype>
 #include <cmath>
 #include <iterator>
 #include <limits>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 
 namespace scaler {
 namespace {
@@ -34,8 +34,8 @@ prometheus::Histogram::BucketBoundaries SlowBuckets() {
 }  // namespace
 
 std::string CodeLabel(int code) {
-  std::string s = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string s =
+      absl::AsciiStrToLower(absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
   return s.empty() ? "unknown" : s;
 }
 
@@ -180,6 +180,16 @@ void ScalerMetrics::ObserveQuery(double seconds, const std::string& error_reason
 void ScalerMetrics::ObserveFit(double seconds, bool ok) {
   fits_.Add({{"result", ok ? "ok" : "error"}}).Increment();
   if (ok) fit_duration_hist_.Add({}, SlowBuckets()).Observe(seconds);
+}
+
+void ExportBuildInfo(prometheus::Registry& registry, std::string_view version,
+                     std::string_view revision) {
+  BuildGauge()
+      .Name("augur_build_info")
+      .Help("Augur's version and source revision (always 1)")
+      .Register(registry)
+      .Add({{"version", std::string(version)}, {"revision", std::string(revision)}})
+      .Set(1);
 }
 
 void ScalerMetrics::SetTrackedObjects(size_t n) { tracked_.Set(static_cast<double>(n)); }

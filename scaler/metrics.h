@@ -15,7 +15,8 @@
 // augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
 // augur_fit_duration_seconds, augur_tracked_objects; with TLS,
 // augur_tls_certificate_expiry_timestamp_seconds (the served certificate's notAfter) and
-// augur_tls_reloads_total{result} (ok, error: a changed file that was refused).
+// augur_tls_reloads_total{result} (ok, error: a changed file that was refused); and
+// augur_build_info{version,revision} (always 1; ExportBuildInfo).
 //
 // The per-object series are kept by augur itself and added to the registry's families by
 // ScalerMetrics::Collect() (serve that, not the registry's Collect()): prometheus-cpp
@@ -32,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <string_view>
 
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -129,6 +131,12 @@ class ScalerMetrics {
   mutable std::mutex objects_mu_;
   std::map<std::string, std::pair<ObjectMetrics*, std::weak_ptr<ObjectMetrics>>> objects_;
 };
+
+// Adds the gauge augur_build_info{version="0.2.0",revision="abc1234"} 1 to `registry`
+// (which must outlive it), the usual way to export a build's identity: queries join on it
+// or count versions during a rollout. Call once per registry.
+void ExportBuildInfo(prometheus::Registry& registry, std::string_view version,
+                     std::string_view revision);
 
 // The gRPC/absl status code's metric label: "ok", "unavailable", "invalid_argument", ...
 std::string CodeLabel(int code);

@@ -1,8 +1,8 @@
 #include "scaler/prometheus_metric_source.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "absl/strings/ascii.h"
 #include "scaler/log.h"
 
 namespace scaler {
@@ -28,19 +28,17 @@ std::string Origin(const std::string& normalized) {
 }  // namespace
 
 std::string NormalizeServerUrl(const std::string& url) {
-  std::string u = url;
-  while (!u.empty() && std::isspace(static_cast<unsigned char>(u.back()))) u.pop_back();
+  const std::string u(absl::StripTrailingAsciiWhitespace(url));
   const size_t scheme_end = u.find("://");
   if (scheme_end == std::string::npos) return u;
-  std::string scheme = u.substr(0, scheme_end);
+  const std::string scheme = absl::AsciiStrToLower(u.substr(0, scheme_end));
   std::string rest = u.substr(scheme_end + 3);
   size_t path = rest.find_first_of("/?#");
   std::string authority = path == std::string::npos ? rest : rest.substr(0, path);
   std::string tail = path == std::string::npos ? "" : rest.substr(path);
   const size_t at = authority.rfind('@');
   if (at != std::string::npos) authority = authority.substr(at + 1);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (char& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  absl::AsciiStrToLower(&authority);
   while (!tail.empty() && tail.back() == '/') tail.pop_back();
   return scheme + "://" + authority + tail;
 }

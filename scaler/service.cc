@@ -5,31 +5,21 @@
 #include <cstdint>
 #include <exception>
 
+#include "absl/strings/match.h"
 #include "scaler/log.h"
 #include "scaler/rpc_guard.h"
 
 namespace scaler {
 namespace {
 
-bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // KEDA strips its "s<index>-" prefix before GetMetrics; older clients may not.
 bool MetricNameMatches(const std::string& requested, const std::string& ours) {
-  if (EqualsIgnoreCase(requested, ours)) return true;
+  if (absl::EqualsIgnoreCase(requested, ours)) return true;
   if (requested.size() > 2 && (requested[0] == 's' || requested[0] == 'S')) {
     size_t i = 1;
     while (i < requested.size() && std::isdigit(static_cast<unsigned char>(requested[i]))) ++i;
     if (i > 1 && i < requested.size() && requested[i] == '-') {
-      return EqualsIgnoreCase(requested.substr(i + 1), ours);
+      return absl::EqualsIgnoreCase(requested.substr(i + 1), ours);
     }
   }
   return false;

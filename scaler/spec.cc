@@ -6,17 +6,16 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
-#include <string_view>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/duration.h"
+#include "promclient/prometheus_client.h"
 
 namespace scaler {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -32,11 +31,7 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-constexpr std::string_view kFromEnv = "FromEnv";
-
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+constexpr absl::string_view kFromEnv = "FromEnv";
 
 bool Contains(const std::vector<std::string>& keys, const std::string& key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -45,15 +40,15 @@ bool Contains(const std::vector<std::string>& keys, const std::string& key) {
 std::string ClosestKey(const std::string& key) {
   // Case-insensitive distance, so that `targetvalue` points at `targetValue`; a
   // `...FromEnv` key is matched on its base (`horiznFromEnv` -> `horizonFromEnv`).
-  const std::string lowered = Lower(key);
-  if (lowered.size() > kFromEnv.size() && EndsWith(lowered, "fromenv")) {
+  const std::string lowered = absl::AsciiStrToLower(key);
+  if (lowered.size() > kFromEnv.size() && absl::EndsWith(lowered, "fromenv")) {
     return ClosestKey(key.substr(0, key.size() - kFromEnv.size())) + std::string(kFromEnv);
   }
   const std::string lower = lowered;
   std::string best;
   size_t best_distance = SIZE_MAX;
   for (const std::string& known : KnownMetadataKeys()) {
-    const size_t d = EditDistance(lower, Lower(known));
+    const size_t d = EditDistance(lower, absl::AsciiStrToLower(known));
     if (d < best_distance) {
       best_distance = d;
       best = known;
@@ -67,12 +62,7 @@ absl::Status Bad(const std::string& key, const std::string& value, const std::st
                                     "': expected " + expected);
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+std::string Trim(absl::string_view s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
 absl::Status ParseDouble(const std::string& key, const std::string& value, double* out) {
   const std::string t = Trim(value);
@@ -115,13 +105,9 @@ absl::Status ParseSeconds(const std::string& key, const std::string& value, bool
 // "K=V,K2=V2" (customHeaders, queryParameters).
 absl::Status ParsePairs(const std::string& key, const std::string& value,
                         std::vector<std::pair<std::string, std::string>>* out) {
-  size_t pos = 0;
   const std::string expected = "comma-separated key=value pairs such as A=1,B=2";
-  while (pos <= value.size()) {
-    size_t comma = value.find(',', pos);
-    if (comma == std::string::npos) comma = value.size();
-    const std::string item = Trim(value.substr(pos, comma - pos));
-    pos = comma + 1;
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    const std::string item = Trim(part);
     if (item.empty()) continue;
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -199,7 +185,7 @@ std::string TriggerId(const std::map<std::string, std::string>& effective_settin
 
 std::string DefaultMetricName(const std::string& scaled_object_name) {
   std::string out = "augur-";
-  for (char c : Lower(scaled_object_name)) {
+  for (char c : absl::AsciiStrToLower(scaled_object_name)) {
     out.push_back((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ? c : '-');
   }
   while (out.size() > 6 && out.back() == '-') out.pop_back();
@@ -218,12 +204,13 @@ const char* ModeName(Mode mode) {
   return "unknown";
 }
 
-double AutoStepSeconds(double history_seconds) {
-  static const double kSteps[] = {1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600};
-  for (double s : kSteps) {
-    if (history_seconds / s <= 11000) return s;
-  }
-  return std::ceil(history_seconds / 11000 / 3600) * 3600;
+absl::StatusOr<Mode> ParseMode(absl::string_view text) {
+  const std::string m = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  if (m == "predictive") return Mode::kPredictive;
+  if (m == "forecast") return Mode::kForecast;
+  if (m == "shadow") return Mode::kShadow;
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "': expected predictive, forecast or shadow"));
 }
 
 absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
@@ -260,7 +247,7 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   };
   std::map<std::string, Setting> settings;
   for (const auto& [key, value] : metadata) {
-    const bool from_env = EndsWith(key, kFromEnv) && key.size() > kFromEnv.size();
+    const bool from_env = absl::EndsWith(key, kFromEnv) && key.size() > kFromEnv.size();
     const std::string base = from_env ? key.substr(0, key.size() - kFromEnv.size()) : key;
     if (Contains(KedaMetadataKeys(), key) || (from_env && Contains(KedaMetadataKeys(), base))) {
       continue;  // KEDA's own: its value is never read
@@ -362,7 +349,7 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     }
     spec.step_auto = false;
   } else {
-    spec.step_seconds = AutoStepSeconds(spec.history_seconds);
+    spec.step_seconds = promclient::AutoStep(spec.history_seconds);
   }
 
   if ((v = get("seasonality"))) {
@@ -417,16 +404,9 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   }
 
   if ((v = get("mode"))) {
-    const std::string m = Lower(Trim(v->value));
-    if (m == "predictive") {
-      spec.policy.mode = Mode::kPredictive;
-    } else if (m == "forecast") {
-      spec.policy.mode = Mode::kForecast;
-    } else if (m == "shadow") {
-      spec.policy.mode = Mode::kShadow;
-    } else {
-      return Bad(v->key, v->value, "predictive, forecast or shadow");
-    }
+    absl::StatusOr<Mode> mode = ParseMode(v->value);
+    if (!mode.ok()) return Bad(v->key, v->value, "predictive, forecast or shadow");
+    spec.policy.mode = *mode;
   }
 
   if ((v = get("refreshInterval"))) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "forecast/forecast.h"
 #include "scaler/metric_source.h"
 #include "scaler/policy.h"
@@ -88,8 +89,12 @@ std::string DefaultMetricName(const std::string& scaled_object_name);
 // "predictive", "forecast", "shadow".
 const char* ModeName(Mode mode);
 
-// The automatic query step for a history: the smallest of 1s, 5s, 10s, 15s, 30s, 1m,
-// 2m, 5m, 10m, 15m, 30m, 1h, ... keeping at most 11,000 points.
-double AutoStepSeconds(double history_seconds);
+// The mode named by `text` (case-insensitive, surrounding blanks ignored): the one parser
+// of the `mode` key and of `augur-loadtest simulate --mode`.
+// Errors: kInvalidArgument "'<text>': expected predictive, forecast or shadow".
+absl::StatusOr<Mode> ParseMode(absl::string_view text);
+
+// The `step` key's "auto" is promclient::AutoStep(history): the smallest of 1s, 2s, 5s,
+// 10s, 15s, 30s, 1m, ... keeping a range query at most 11,000 points (design.md).
 
 }  // namespace scaler

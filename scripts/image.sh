@@ -163,6 +163,7 @@ phase "podman build -t $tag (--pull=never)"
 "${podman[@]}" build --pull=never --network=host \
   --build-arg BUILD_BASE=localhost/augur-base:bookworm \
   --build-arg RUNTIME_BASE=localhost/augur-base:bookworm-slim \
+  --build-arg AUGUR_REVISION="$(git describe --always --dirty 2>/dev/null || echo unknown)" \
   -t "$tag" -f Dockerfile .
 size=$("${podman[@]}" image inspect --format '{{.Size}}' "$tag")
 phase "built $tag: $size bytes ($((size / 1024 / 1024)) MiB)"

@@ -4,6 +4,7 @@
 #   scripts/test.sh                 # release build in build/
 #   AUGUR_SANITIZE=1 scripts/test.sh  # ASan + UBSan build in build-asan/
 #   AUGUR_SKIP_FUZZ=1 scripts/test.sh  # without the libFuzzer smoke run (build-fuzz/)
+# Warnings in our own targets are errors here (-DAUGUR_WERROR=ON); a user's build keeps them warnings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
@@ -14,7 +15,7 @@ else
   build=build; extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B "$build" -G Ninja "${extra[@]}"
+cmake -S . -B "$build" -G Ninja -DAUGUR_WERROR=ON "${extra[@]}"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 600
 # The fuzz targets under libFuzzer (clang, ASan + UBSan, build-fuzz/): each corpus

@@ -46,8 +46,8 @@ Stats Summarize(std::vector<double> v) {
 // Records the transport's timings of the last request.
 class TimingTransport final : public promclient::HttpTransport {
  public:
-  absl::StatusOr<promclient::HttpResponse> Get(const promclient::HttpRequest& r) override {
-    auto response = inner_.Get(r);
+  absl::StatusOr<promclient::HttpResponse> Send(const promclient::HttpRequest& r) override {
+    auto response = inner_.Send(r);
     if (response.ok()) last_ = *response;
     return response;
   }

@@ -1,5 +1,7 @@
 #include "common/duration.h"
 
+#include <cmath>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -69,6 +71,18 @@ TEST(FormatDuration, RoundTripsThroughParse) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(back->count(), ms);
   }
+}
+
+TEST(FormatSeconds, RoundsToTheMillisecondAndFormatsAsFormatDuration) {
+  EXPECT_EQ(FormatSeconds(5400), "1h30m");
+  EXPECT_EQ(FormatSeconds(0.25), "250ms");
+  EXPECT_EQ(FormatSeconds(90.5), "1m30s500ms");
+  EXPECT_EQ(FormatSeconds(0.0004), "0s");
+  EXPECT_EQ(FormatSeconds(-60), "-1m");
+  EXPECT_EQ(FormatSeconds(21600), "6h");
+  EXPECT_EQ(FormatSeconds(std::nan("")), "NaN");
+  EXPECT_EQ(FormatSeconds(1e300), "inf");
+  EXPECT_EQ(FormatSeconds(-HUGE_VAL), "-inf");
 }
 
 }  // namespace

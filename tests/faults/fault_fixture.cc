@@ -141,7 +141,7 @@ std::string FaultFixture::Metrics() {
   promclient::HttpRequest r;
   r.url = "http://" + augur_->http_address() + "/metrics";
   r.timeout = std::chrono::seconds(5);
-  auto got = http.Get(r);
+  auto got = http.Send(r);
   return got.ok() ? got->body : "";
 }
 

@@ -179,6 +179,45 @@ TEST_F(ForecastCli, BacktestScoresTheModelBesideTheNaiveForecast) {
   EXPECT_LT(augur_mase, naive_mase) << r.out;
 }
 
+TEST_F(ForecastCli, VersionPrintsTheProjectVersionAndExitsZero) {
+  Result r = Run("--version");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, testing::MatchesRegex("augur-forecast " AUGUR_PROJECT_VERSION
+                                           " \\(revision [A-Za-z0-9._+-]+\\)\n"));
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(ForecastCli, ToolUsageHelpAndUnknownCommandsFollowTheCommonConventions) {
+  Result help = Run("--help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Usage: augur-forecast <command> [options]"));
+  EXPECT_THAT(help.out, HasSubstr("  predict "));
+  EXPECT_THAT(help.out, HasSubstr("  backtest "));
+  EXPECT_THAT(help.out, HasSubstr("  query "));
+  Result none = Run("");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_EQ(none.err, help.out);
+  Result unknown = Run("forecast");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("augur-forecast: unknown command 'forecast'"));
+  // A usage error names the command, says what is wrong, then shows the usage.
+  Result bad = Run("backtest --input x.csv --horizon 10m,soon");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, testing::StartsWith("augur-forecast backtest: --horizon \"soon\": "
+                                           "expected durations such as 10m,60m\n\nUsage:"));
+}
+
+TEST_F(ForecastCli, QueryEndTakesTimesAndNamesABadOne) {
+  // Rejected before any request: nothing listens on port 1.
+  Result r = Run("query --server http://127.0.0.1:1 --query up --end yesterday");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--end 'yesterday': expected unix seconds, now, now-<duration> "
+                               "or RFC 3339"));
+  r = Run("query --server http://127.0.0.1:1 --query up --step 0s");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--step must be at least 1ms"));
+}
+
 TEST_F(ForecastCli, BacktestNeedsEnoughHistory) {
   const std::string in = Synthetic("short.csv", 1);
   Result r = Run("backtest --input " + in);

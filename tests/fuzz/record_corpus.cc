@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     request.url = (*prom)->url() + "/api/v1/" + q.endpoint;
     request.body = FormEncode(q.params);
     request.timeout = std::chrono::seconds(10);
-    auto response = http.Get(request);
+    auto response = http.Send(request);
     if (!response.ok()) {
       std::fprintf(stderr, "%s: %s\n", q.name, std::string(response.status().message()).c_str());
       return 1;

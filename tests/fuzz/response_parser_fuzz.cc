@@ -18,7 +18,7 @@ namespace {
 
 class CannedTransport final : public promclient::HttpTransport {
  public:
-  absl::StatusOr<promclient::HttpResponse> Get(const promclient::HttpRequest&) override {
+  absl::StatusOr<promclient::HttpResponse> Send(const promclient::HttpRequest&) override {
     return response;
   }
   promclient::HttpResponse response;

@@ -61,6 +61,14 @@ TEST(Commands, HelpForEveryCommandAndUsageErrors) {
   EXPECT_EQ(RunArgs({"--help"}).code, 0);
 }
 
+TEST(Commands, VersionPrintsTheProjectVersionAndExitsZero) {
+  CmdResult r = RunArgs({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, testing::MatchesRegex("augur-loadtest " AUGUR_PROJECT_VERSION
+                                           " \\(revision [A-Za-z0-9._+-]+\\)\n"));
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(Commands, MalformedValuesAreUsageErrorsThatSayWhatIsExpected) {
   CmdResult r = RunArgs({"backfill", "--step", "fast"});
   EXPECT_EQ(r.code, 2);
@@ -80,6 +88,36 @@ TEST(Commands, MalformedValuesAreUsageErrorsThatSayWhatIsExpected) {
   r = RunArgs({"backfill", "--start", "yesterday"});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("RFC 3339"));
+}
+
+TEST(Commands, UsageErrorsNameTheCommandThenShowItsUsage) {
+  CmdResult r = RunArgs({"simulate", "--trace", "/nonexistent.csv", "--capacity", "10", "--mode",
+                         "fast"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, testing::StartsWith("augur-loadtest simulate: --mode 'fast': expected "
+                                         "predictive, forecast or shadow\n\naugur-loadtest "
+                                         "simulate: replay a demand trace"));
+  // Flags are checked before the (long) run, --svg-last included.
+  r = RunArgs({"simulate", "--trace", "/nonexistent.csv", "--capacity", "10", "--svg-last", "x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--svg-last: invalid duration"));
+  // An empty value is not the default.
+  r = RunArgs({"backfill", "--period", ""});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--period: invalid duration \"\": it is empty"));
+  r = RunArgs({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, testing::StartsWith("augur-loadtest: unknown command 'frobnicate'\n\n"
+                                         "Usage: augur-loadtest <command> [options]"));
+}
+
+TEST(Commands, RuntimeFailuresNameTheCommandAndExitOne) {
+  CmdResult r = RunArgs({"simulate", "--trace", "/nonexistent.csv", "--capacity", "10"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "augur-loadtest simulate: cannot open trace file '/nonexistent.csv'\n");
+  r = RunArgs({"backfill", "--range", "1h", "--out", "/nonexistent-dir/x.om"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "augur-loadtest backfill: cannot write '/nonexistent-dir/x.om'\n");
 }
 
 TEST(Commands, BackfillWritesTheWindowOnTheStepGrid) {

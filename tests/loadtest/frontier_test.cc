@@ -121,8 +121,8 @@ TEST(Frontier, ReportsAsJsonTextAndSvg) {
   EXPECT_THAT(text.str(), testing::HasSubstr("headroom 1.5"));
   WriteFrontierSvg(svg, *f, "a <trace>");
   EXPECT_THAT(svg.str(), testing::HasSubstr("a &lt;trace&gt;"));
-  EXPECT_EQ(std::count(svg.str().begin(), svg.str().end(), 'c') > 0, true);
   const std::string s = svg.str();
+  EXPECT_GT(std::count(s.begin(), s.end(), 'c'), 0);
   size_t circles = 0;
   for (size_t p = s.find("<circle"); p != std::string::npos; p = s.find("<circle", p + 1)) ++circles;
   EXPECT_EQ(circles, 2 /*legend*/ + 3 + 2 + 1 /*configured*/);

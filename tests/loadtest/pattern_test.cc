@@ -1,12 +1,8 @@
 // Patterns are pure functions of (t, params, seed); backfill writes exactly what workload
-// serves at the same t; replayed traces; CSV parsing errors.
+// serves at the same t (through its collectable; tests/loadtest/workload_test.cc serves it
+// over loopback); replayed traces; CSV parsing errors.
 
 #include "loadtest/pattern.h"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -207,56 +203,6 @@ TEST(TraceCsv, ParsesAveragesDuplicatesAndNamesBadLines) {
   auto short_trace = ParseTraceCsv("1,1\n", "y.csv");
   EXPECT_THAT(std::string(short_trace.status().message()), HasSubstr("at least 2"));
   EXPECT_EQ(ReadTraceCsv("/nonexistent/trace.csv").status().code(), absl::StatusCode::kNotFound);
-}
-
-// A minimal HTTP/1.0 GET over loopback.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::send(fd, request.data(), request.size(), 0) < 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string response;
-  char buf[4096];
-  for (int i = 0; i < 10000; ++i) {  // bounded: the server closes after the response
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    response.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
-
-TEST(Workload, ServesThePatternValueAtTheClockTimeOnAnyFreePort) {
-  LoadSource source;
-  source.pattern = Params(PatternKind::kSpike);
-  const double t = kT0 + 30;  // inside a spike
-  auto collectable = std::make_shared<LoadCollectable>(
-      "augur_demo_load", LabelMap{{"job", "w"}}, source, [t] { return t; });
-  auto server = WorkloadServer::Start("127.0.0.1:0", collectable);
-  ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_GT((*server)->port(), 0);
-  const std::string body = HttpGet((*server)->port(), "/metrics");
-  ASSERT_THAT(body, HasSubstr("augur_demo_load{job=\"w\"} "));
-  const size_t at = body.find("augur_demo_load{job=\"w\"} ");
-  const double served = std::strtod(body.c_str() + at + 25, nullptr);
-  EXPECT_NEAR(served, PatternValue(source.pattern, t), 1e-9 * served);
-  EXPECT_EQ(collectable->scrapes(), 1);
-}
-
-TEST(Workload, RejectsAListenAddressWithoutAPort) {
-  auto collectable = std::make_shared<LoadCollectable>("m", LabelMap{}, LoadSource{}, [] { return 0.0; });
-  EXPECT_EQ(WorkloadServer::Start("127.0.0.1", collectable).status().code(),
-            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

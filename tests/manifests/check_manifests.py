@@ -7,7 +7,8 @@ Usage: check_manifests.py --augur PATH [--k8s DIR] [--kubectl PATH] [--dockerfil
 The truth comes from the binary, not from a copied list:
   * flags:          every `--flag` that `augur --help` prints;
   * metadata keys:  every line of `augur --print-metadata-keys`;
-  * defaults:       the default ports (6000 gRPC, 8080 HTTP) as `augur --help` states them.
+  * defaults:       the default ports (6000 gRPC, 8080 HTTP) as `augur --help` states them;
+  * version:        `augur --version` (project(VERSION) in CMakeLists.txt).
 Checks:
   * every *.yaml parses (all documents) and has apiVersion, kind, metadata.name (patch
     files that a kustomization names are checked as part of what it renders); every
@@ -33,6 +34,8 @@ Checks:
     caCert/tlsClientCert/tlsClientKey;
   * NetworkPolicies selecting augur let in only what they name: the grpc port from KEDA's
     namespace, the http port from Prometheus, and name only augur's ports;
+  * every image tag `augur:X` (and `augur_X_` package name, `augur X` version line) in
+    k8s/, the Dockerfile and README.md is augur's version;
   * the Dockerfile EXPOSEs the container ports;
   * README.md (with --readme) documents every flag and every metadata key, and no flag
     augur does not have;
@@ -94,7 +97,28 @@ def augur_truth(augur, c):
         c.fail("augur --help", "lists no flags")
     if not keys:
         c.fail("augur --print-metadata-keys", "prints no keys")
-    return flags, keys, keda_keys, help_text
+    rc, version_text = run([augur, "--version"])
+    m = re.match(r"augur (\S+) \(revision \S+\)\n?$", version_text)
+    if rc != 0 or not m:
+        c.fail("augur --version", f"exit code {rc}, not 'augur X (revision Y)': {version_text[:300]!r}")
+    return flags, keys, keda_keys, help_text, (m.group(1) if m else None)
+
+
+# augur's version where people read it: an image reference (augur:0.2.0 in image:,
+# docker build -t, docker run), the package (augur_0.2.0_amd64.deb), --version's output
+# (augur 0.2.0 (revision ...)).
+VERSION_MENTION = re.compile(r"(?<![\w.-])augur([:_ ])([0-9]+\.[0-9]+\.[0-9]+(?:-[\w.]+)?)")
+
+
+def check_image_tags(path, where, version, c):
+    """Every mention of a version of augur in the file must be its version (they are
+    written by hand)."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            for sep, tag in VERSION_MENTION.findall(line):
+                if tag != version:
+                    c.fail(f"{where}:{n}", f"augur{sep}{tag}: {tag} is not augur's version {version} "
+                                           f"(`augur --version`; bump it with project(VERSION))")
 
 
 def port_of(addr):
@@ -343,12 +367,18 @@ def check_network_policy(rel, d, pod_labels, ports, c):
 
 def check(args):
     c = Checker()
-    flags, augur_keys, keda_keys, help_text = augur_truth(args.augur, c)
+    flags, augur_keys, keda_keys, help_text, version = augur_truth(args.augur, c)
     keys = augur_keys | keda_keys
     docs = load_documents(args.k8s, c)
     rendered = render_kustomizations(args.k8s, args.kubectl, c)
     if "." in rendered and "base" in rendered and rendered["."] != rendered["base"]:
         c.fail("kubectl kustomize k8s", "renders something else than k8s/base (keep the two lists equal)")
+    if version:
+        tagged = sorted(glob.glob(os.path.join(args.k8s, "**", "*.y*ml"), recursive=True))
+        tagged = [(p, os.path.relpath(p, args.k8s)) for p in tagged]
+        tagged += [(p, os.path.basename(p)) for p in (args.dockerfile, args.readme) if p]
+        for path, where in tagged:
+            check_image_tags(path, where, version, c)
 
     deployments = {}
     pod_labels = []

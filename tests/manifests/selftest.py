@@ -53,6 +53,11 @@ def run_checker(augur, k8s, dockerfile, readme=None, kubectl=None):
     return r.returncode, r.stdout + r.stderr
 
 
+def augur_version(augur):
+    out = subprocess.run([augur, "--version"], capture_output=True, text=True, timeout=30).stdout
+    return out.split()[1] if out.startswith("augur ") else "?"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--augur", required=True)
@@ -61,6 +66,9 @@ def main():
     ap.add_argument("--readme", required=True)
     ap.add_argument("--kubectl")
     args = ap.parse_args()
+    # An image tag left behind by a version bump.
+    MUTATIONS.append(("base/deployment.yaml", f"image: augur:{augur_version(args.augur)}",
+                      "image: augur:0.0.9", "augur:0.0.9"))
     failures = []
     with tempfile.TemporaryDirectory(prefix="augur-manifests-") as tmp:
         pristine = os.path.join(tmp, "pristine")

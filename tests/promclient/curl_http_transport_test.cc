@@ -40,7 +40,7 @@ TEST(CurlHttpTransport, PostsTheBodyWithHeadersAndReadsTheAnswer) {
   request.url = server.url("/prefix/api/v1/query?dedup=true");
   request.body = "query=up&time=1";
   request.headers = {{"X-Scope-OrgID", "tenant"}, {"Authorization", "Bearer t0k"}};
-  auto response = transport.Get(request);
+  auto response = transport.Send(request);
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->status_code, 422);  // an HTTP error is a transport success
   EXPECT_EQ(response->body, R"({"ok":true})");
@@ -60,7 +60,7 @@ TEST(CurlHttpTransport, GetsByDefault) {
   CurlHttpTransport transport;
   HttpRequest request;
   request.url = server.url("/-/ready");
-  auto response = transport.Get(request);
+  auto response = transport.Send(request);
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->status_code, 200);
   EXPECT_EQ(response->body, "ready");
@@ -72,7 +72,7 @@ TEST(CurlHttpTransport, ReusesOneConnectionForSequentialRequests) {
   CurlHttpTransport transport;
   HttpRequest request;
   request.url = server.url();
-  for (int i = 0; i < 10; ++i) ASSERT_THAT(transport.Get(request), IsOk());
+  for (int i = 0; i < 10; ++i) ASSERT_THAT(transport.Send(request), IsOk());
   EXPECT_EQ(server.requests().size(), 10u);
   EXPECT_EQ(server.connections(), 1);
 }
@@ -87,7 +87,7 @@ TEST(CurlHttpTransport, ConcurrentCallersAllSucceed) {
       HttpRequest request;
       request.url = server.url();
       for (int i = 0; i < 25; ++i) {
-        auto r = transport.Get(request);
+        auto r = transport.Send(request);
         if (!r.ok() || r->body != "{}") ++failures;
       }
     });
@@ -105,11 +105,11 @@ TEST(CurlHttpTransport, OversizedBodyIsResourceExhausted) {
   CurlHttpTransport transport(options);
   HttpRequest request;
   request.url = server.url();
-  EXPECT_THAT(transport.Get(request),
+  EXPECT_THAT(transport.Send(request),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("50000 bytes")));
   options.max_body_bytes = 100000;
   CurlHttpTransport roomy(options);
-  auto response = roomy.Get(request);
+  auto response = roomy.Send(request);
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->body.size(), 100000u);
 }
@@ -121,7 +121,7 @@ TEST(CurlHttpTransport, ConnectionRefusedIsUnavailable) {
   CurlHttpTransport transport;
   HttpRequest request;
   request.url = url;
-  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(transport.Send(request), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(CurlHttpTransport, SilentServerIsDeadlineExceeded) {
@@ -130,28 +130,28 @@ TEST(CurlHttpTransport, SilentServerIsDeadlineExceeded) {
   HttpRequest request;
   request.url = listener.url();
   request.timeout = std::chrono::milliseconds(200);
-  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(transport.Send(request), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST(CurlHttpTransport, RejectsBadRequestsWithoutEchoingHeaderValues) {
   CurlHttpTransport transport;
   HttpRequest request;
   request.url = "ftp://127.0.0.1/";
-  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(transport.Send(request), StatusIs(absl::StatusCode::kInvalidArgument));
   request.url = "http://127.0.0.1:1/";
   request.method = "DELETE";
-  EXPECT_THAT(transport.Get(request),
+  EXPECT_THAT(transport.Send(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("GET or POST")));
   request.method = "GET";
   request.headers = {{"Authorization", "Bearer SECRET\r\nX-Injected: 1"}};
-  EXPECT_THAT(transport.Get(request),
+  EXPECT_THAT(transport.Send(request),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::AllOf(HasSubstr("Authorization"), Not(HasSubstr("SECRET")))));
   request.headers = {{"Bad:Name", "x"}};
-  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(transport.Send(request), StatusIs(absl::StatusCode::kInvalidArgument));
   request.headers.clear();
   request.timeout = std::chrono::milliseconds(0);
-  EXPECT_THAT(transport.Get(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(transport.Send(request), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(CurlHttpTransport, MissingCaFileIsInvalidArgument) {
@@ -161,7 +161,7 @@ TEST(CurlHttpTransport, MissingCaFileIsInvalidArgument) {
   request.url = absl::StrCat("https://127.0.0.1:", listener.port(), "/");
   request.timeout = std::chrono::milliseconds(500);
   request.tls.ca_file = "/nonexistent/augur-ca.pem";
-  auto r = transport.Get(request);
+  auto r = transport.Send(request);
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(r, ::testing::AnyOf(StatusIs(absl::StatusCode::kInvalidArgument),
                                   StatusIs(absl::StatusCode::kDeadlineExceeded)));

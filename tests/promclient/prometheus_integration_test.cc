@@ -245,7 +245,7 @@ TEST_F(PrometheusIntegrationTest, ManyConcurrentCallersShareOneClient) {
 std::optional<double> AcceptedConnections(HttpTransport& transport, const std::string& url) {
   HttpRequest request;
   request.url = url + "/metrics";
-  auto response = transport.Get(request);
+  auto response = transport.Send(request);
   if (!response.ok()) return std::nullopt;
   const std::string key = "net_conntrack_listener_conn_accepted_total{listener_name=\"http\"} ";
   const size_t pos = response->body.find(key);

@@ -5,7 +5,9 @@
 //
 // Thread-safety: FakeClock, FakeMetricSource and ManualExecutor are thread-safe.
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -125,12 +127,22 @@ class InlineExecutor final : public scaler::Executor {
 class ManualExecutor final : public scaler::Executor {
  public:
   void Submit(std::function<void()> task) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back(std::move(task));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    submitted_.notify_all();
   }
   size_t pending() const {
     std::lock_guard<std::mutex> lock(mu_);
     return tasks_.size();
+  }
+  // Waits until at least `n` tasks are queued (another thread submits them), for at most
+  // `timeout` of real time so that a test that never submits fails instead of hanging.
+  // Returns whether they were.
+  bool WaitForPending(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return submitted_.wait_for(lock, timeout, [&] { return tasks_.size() >= n; });
   }
   void RunAll() {
     for (;;) {
@@ -147,6 +159,7 @@ class ManualExecutor final : public scaler::Executor {
 
  private:
   mutable std::mutex mu_;
+  std::condition_variable submitted_;
   std::deque<std::function<void()>> tasks_;
 };
 

@@ -287,7 +287,7 @@ TEST_F(AugurIntegrationTest, HealthReflectionInspectorAndHttpEndpoints) {
     promclient::HttpRequest r;
     r.url = "http://" + augur->http_address() + path;
     r.timeout = std::chrono::seconds(5);
-    return http.Get(r);
+    return http.Send(r);
   };
   auto healthz = get("/healthz");
   ASSERT_TRUE(healthz.ok()) << healthz.status();
@@ -301,6 +301,8 @@ TEST_F(AugurIntegrationTest, HealthReflectionInspectorAndHttpEndpoints) {
                                        "scaledobject=\"api\",trigger=\""));
   EXPECT_THAT(metrics->body, HasSubstr("augur_grpc_requests_total{code=\"ok\",method=\"Inspector.Explain\"}"));
   EXPECT_THAT(metrics->body, HasSubstr("augur_tracked_objects 1"));
+  EXPECT_THAT(metrics->body, testing::ContainsRegex("augur_build_info\\{revision=\"[^\"]+\",version=\"" +
+                                                    std::string(AUGUR_PROJECT_VERSION) + "\"\\} 1\n"));
   EXPECT_EQ(augur->Terminate(5), 0) << augur->log();
 }
 
@@ -415,6 +417,24 @@ TEST_F(AugurIntegrationTest, TlsAndMutualTls) {
 }
 
 // No Prometheus needed here.
+TEST(AugurFlags, VersionPrintsTheProjectVersionAndRevisionAndExitsZero) {
+  const std::string dir_ = MakeTempDir();
+  auto augur = AugurProcess::Start({"--version"}, dir_);
+  EXPECT_EQ(augur->Terminate(5), 0);
+  EXPECT_THAT(augur->log(), testing::MatchesRegex("augur " AUGUR_PROJECT_VERSION
+                                                  " \\(revision [A-Za-z0-9._+-]+\\)\n"));
+  // An AUGUR_VERSION variable is no flag: augur starts as usual (it exits 2 here only
+  // because of the bad duration, which it must still report).
+  setenv("AUGUR_VERSION", "1", 1);
+  setenv("AUGUR_IDLE_TTL", "later", 1);
+  auto env = AugurProcess::Start({}, dir_);
+  unsetenv("AUGUR_VERSION");
+  unsetenv("AUGUR_IDLE_TTL");
+  EXPECT_EQ(env->Terminate(5), 2);
+  EXPECT_THAT(env->log(), HasSubstr("--idle-ttl 'later'"));
+  std::system(("rm -rf '" + dir_ + "'").c_str());
+}
+
 TEST(AugurFlags, BadFlagsExitTwoWithUsage) {
   const std::string dir_ = MakeTempDir();
   auto augur = AugurProcess::Start({"--max-staleness", "soon"}, dir_);
@@ -429,6 +449,13 @@ TEST(AugurFlags, BadFlagsExitTwoWithUsage) {
   unsetenv("AUGUR_IDLE_TTL");
   EXPECT_EQ(env->Terminate(5), 2);
   EXPECT_THAT(env->log(), HasSubstr("--idle-ttl 'a while'"));
+  // Values out of range are usage errors too, checked by scaler::Config::Validate.
+  auto threads = AugurProcess::Start({"--rpc-threads", "0"}, dir_);
+  EXPECT_EQ(threads->Terminate(5), 2);
+  EXPECT_THAT(threads->log(), HasSubstr("augur: --rpc-threads 0: expected 1 to 64"));
+  auto url = AugurProcess::Start({"--prometheus-url", "prometheus:9090"}, dir_);
+  EXPECT_EQ(url->Terminate(5), 2);
+  EXPECT_THAT(url->log(), HasSubstr("--prometheus-url 'prometheus:9090': expected an http://"));
   std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 

@@ -1,6 +1,7 @@
 // ScalerMetrics' per-object series (scaler/metrics.h): exported by Collect() next to the
 // registry's families, shared by holders of the same labels, gone with the last holder
-// (also when thousands go at once: the soak's mass expiry, docs/reliability.md).
+// (also when thousands go at once: the soak's mass expiry, docs/reliability.md); and the
+// build's identity, augur_build_info.
 
 #include "scaler/metrics.h"
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 
 namespace scaler {
 namespace {
@@ -83,6 +85,39 @@ TEST(ScalerMetrics, ThousandsOfObjectsDroppedAtOnceLeaveExactlyTheOthers) {
   }
   EXPECT_EQ(returned, 2000);
   EXPECT_EQ(reasons, 2000 * 8);  // one series per reason
+}
+
+const prometheus::MetricFamily* Find(const std::vector<prometheus::MetricFamily>& families,
+                                     const std::string& name) {
+  for (const auto& f : families) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+TEST(ExportBuildInfo, OneGaugeAtOneLabelledWithTheVersionAndTheRevision) {
+  prometheus::Registry registry;
+  ExportBuildInfo(registry, "0.2.0", "abc1234-dirty");
+  const auto families = registry.Collect();
+  const prometheus::MetricFamily* info = Find(families, "augur_build_info");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->type, prometheus::MetricType::Gauge);
+  ASSERT_EQ(info->metric.size(), 1u);
+  std::map<std::string, std::string> labels;
+  for (const auto& l : info->metric[0].label) labels[l.name] = l.value;
+  EXPECT_EQ(labels, (std::map<std::string, std::string>{{"version", "0.2.0"},
+                                                        {"revision", "abc1234-dirty"}}));
+  EXPECT_EQ(info->metric[0].gauge.value, 1);
+}
+
+TEST(ExportBuildInfo, IsExportedWithTheScalerMetrics) {
+  // /metrics serves ScalerMetrics::Collect(): the registry's families and the objects'.
+  prometheus::Registry registry;
+  ScalerMetrics metrics(registry);
+  ExportBuildInfo(registry, "1.0.0", "unknown");
+  const auto families = metrics.Collect();
+  EXPECT_NE(Find(families, "augur_build_info"), nullptr);
+  EXPECT_NE(Find(families, "augur_tracked_objects"), nullptr);
 }
 
 }  // namespace

@@ -773,12 +773,8 @@ void ServiceTest::ExpectFirstCallsWaitOffTheRpcThreads(ManualExecutor* executor)
       statuses[i] = GetMetrics(Ref({}, "cold"), "augur-cold", &resp);
     });
   }
-  // Bounded in time (a count of yields ran out on a busy machine): the first call tracks
-  // the object and queues its first refresh.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (executor->pending() == 0 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::yield();
-  }
+  // The first call tracks the object and queues its first refresh.
+  ASSERT_TRUE(executor->WaitForPending(1));
   ASSERT_EQ(executor->pending(), 1u);
   // The cold calls wait, but they hold no gRPC thread: the warm object answers now.
   bool active = false;
@@ -821,8 +817,8 @@ TEST_F(ServiceTest, ShutdownEndsCallsWaitingForAFirstAnswer) {
     externalscaler::GetMetricsResponse resp;
     status = stub_->GetMetrics(&ctx, req, &resp);
   });
-  // Bounded: the call tracks the object and queues its first refresh, then waits.
-  for (int i = 0; i < 100000 && executor->pending() == 0; ++i) std::this_thread::yield();
+  // The call tracks the object and queues its first refresh, then waits.
+  ASSERT_TRUE(executor->WaitForPending(1));
   ASSERT_EQ(executor->pending(), 1u);
   server_->Shutdown(std::chrono::seconds(20));
   caller.join();

@@ -3,6 +3,9 @@
 #include <limits>
 #include <functional>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -343,12 +346,33 @@ TEST(TriggerId, LeavesOutHeaderAndParameterValues) {
   EXPECT_NE(TriggerId({{"customHeaders", "A=1"}, {"query", "q"}}), TriggerId({{"query", "q"}}));
 }
 
-TEST(AutoStepSeconds, KeepsAtMost11000Points) {
-  EXPECT_DOUBLE_EQ(AutoStepSeconds(3600), 1);
-  EXPECT_DOUBLE_EQ(AutoStepSeconds(86400), 10);
-  EXPECT_DOUBLE_EQ(AutoStepSeconds(7 * 86400), 60);
-  EXPECT_DOUBLE_EQ(AutoStepSeconds(30 * 86400), 300);
-  for (double h : {600.0, 86400.0 * 3, 86400.0 * 400}) EXPECT_LE(h / AutoStepSeconds(h), 11000);
+TEST(ParseSpec, AutoStepIsPrometheusClientsRule) {
+  // One rule (promclient::AutoStep, tested there): at most 11,000 points per query.
+  for (const auto& [history, step] : std::vector<std::pair<std::string, double>>{
+           {"1h", 1}, {"6h", 2}, {"1d", 10}, {"7d", 60}, {"30d", 300}}) {
+    auto m = Minimal();
+    m["history"] = history;
+    auto spec = ParseSpec("web", "shop", m, {"http://prom:9090"});
+    ASSERT_THAT(spec, IsOk());
+    EXPECT_DOUBLE_EQ(spec->step_seconds, step) << history;
+    EXPECT_TRUE(spec->step_auto);
+  }
+  auto m = Minimal();
+  m["step"] = " auto ";
+  EXPECT_TRUE(ParseSpec("web", "shop", m, {"http://prom:9090"})->step_auto);
+}
+
+TEST(ParseMode, IgnoresCaseAndBlanksAndNamesTheChoices) {
+  EXPECT_EQ(*ParseMode("predictive"), Mode::kPredictive);
+  EXPECT_EQ(*ParseMode(" Forecast "), Mode::kForecast);
+  EXPECT_EQ(*ParseMode("SHADOW"), Mode::kShadow);
+  EXPECT_THAT(ParseMode("fast"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          HasSubstr("'fast': expected predictive, forecast or shadow")));
+  auto m = Minimal();
+  m["mode"] = "fast";
+  EXPECT_THAT(ParseSpec("web", "shop", m, {"http://prom:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("metadata key 'mode' has value 'fast': expected predictive")));
 }
 
 TEST(DefaultMetricName, LowercasesAndReplaces) {

@@ -30,7 +30,7 @@ std::vector<promclient::HttpRequest> FakeHttpTransport::requests() const {
   return requests_;
 }
 
-absl::StatusOr<promclient::HttpResponse> FakeHttpTransport::Get(
+absl::StatusOr<promclient::HttpResponse> FakeHttpTransport::Send(
     const promclient::HttpRequest& request) {
   Handler handler;
   {

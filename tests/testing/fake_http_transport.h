@@ -33,7 +33,7 @@ class FakeHttpTransport final : public promclient::HttpTransport {
   std::vector<promclient::HttpRequest> requests() const;
 
   // Errors: the canned ones; kUnimplemented when nothing answers `request.url`.
-  absl::StatusOr<promclient::HttpResponse> Get(const promclient::HttpRequest& request) override;
+  absl::StatusOr<promclient::HttpResponse> Send(const promclient::HttpRequest& request) override;
 
  private:
   mutable std::mutex mu_;

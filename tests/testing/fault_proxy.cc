@@ -219,7 +219,7 @@ ProxyResponse FaultProxy::Forward(const ProxyRequest& request) {
   }
   out.timeout = std::chrono::seconds(30);
   ProxyResponse response;
-  auto got = transport_.Get(out);
+  auto got = transport_.Send(out);
   if (!got.ok()) {
     response.status = 502;
     response.body = std::string(got.status().message());

@@ -371,7 +371,7 @@ class PrometheusServer::Impl {
         *port_taken = fresh.find("address already in use") != std::string::npos;
         return absl::InternalError("prometheus exited during start-up; its log: " + log);
       }
-      absl::StatusOr<promclient::HttpResponse> r = transport.Get(ready);
+      absl::StatusOr<promclient::HttpResponse> r = transport.Send(ready);
       if (r.ok() && r->status_code == 200) return absl::OkStatus();
       PollPause();
     }
