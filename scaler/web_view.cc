@@ -191,28 +191,26 @@ std::string TableRow(std::initializer_list<std::string> cells, const char* cls =
   return r + "</tr>\n";
 }
 
-std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& recent,
-                           double now) {
-  const ScalerSpec& spec = *state.spec;
-  const Answer* a = state.answer.get();
-  augur::v1::ObjectSummary summary;
-  FillObjectSummary(spec, a, state.refresh_in_flight, now, &summary);
-  std::string h = "<section class=\"trigger\" data-metric=\"" + HtmlEscape(spec.metric_name) +
-                  "\"><h2>Trigger <code>" + HtmlEscape(spec.metric_name) +
-                  "</code> <span class=\"muted\">id " + HtmlEscape(summary.trigger()) +
-                  "</span></h2>\n";
-  h += "<dl class=\"summary\">";
-  h += Row("Mode", HtmlEscape(summary.mode()));
-  if (!summary.has_answer()) {
-    h += Row("Status", "<span class=\"bad\">" + HtmlEscape(summary.status()) + "</span>");
-    if (!summary.last_error().empty()) {
-      h += Row("Last refresh error",
-               "<span class=\"bad\">" + HtmlEscape(summary.last_error()) + "</span>");
-    }
-    return h + "</dl></section>\n";
-  }
-  augur::v1::Explanation ex;
-  FillExplanation(spec, *a, state.refresh_in_flight, now, &ex);
+// The "Shortfall" row: the budget as set, the realised rate and the headroom in use.
+std::string BudgetText(const BudgetState& b) {
+  return "budget " + (b.setting.empty() ? Percent(b.budget) : b.setting) +
+         (b.budget > 0 && !b.setting.empty() && b.setting.back() != '%' ? " = " + Percent(b.budget)
+                                                                         : std::string()) +
+         (b.reactive_rate ? " (reactive scaling: " + Percent(*b.reactive_rate) + ")"
+                          : std::string()) +
+         ", realised " +
+         (b.realised_rate ? Percent(*b.realised_rate) + " over " + Age(b.window_seconds)
+                          : std::string("not yet scored")) +
+         "; expected " + Percent(b.expected_rate) + " at headroom " + FormatValue(b.headroom) +
+         " (" + b.shape + ", " +
+         (b.calibrated ? "calibrated" : "cold start: the model's own intervals") +
+         (b.reachable ? "" : "; no headroom meets the budget") + ")";
+}
+
+// The summary list of an object that has an answer (the <dl> body).
+std::string AnswerRows(const augur::v1::Explanation& ex, const augur::v1::ObjectSummary& summary,
+                       const Answer& a) {
+  std::string h;
   h += Row("Returned to KEDA", "<strong>" + HtmlEscape(FormatValue(ex.value())) + "</strong>" +
                                    (ex.active() ? " (active)" : " (inactive)"));
   h += Row("Reason", HtmlEscape(ex.reason()) + (ex.fallback() ? " <span class=\"bad\">(fallback: "
@@ -226,53 +224,36 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
           HtmlEscape(FormatValue(ex.has_peak() ? std::optional<double>(ex.peak()) : std::nullopt)) +
               " over the next " + HtmlEscape(ex.settings().horizon()) + " at quantile " +
               HtmlEscape(FormatValue(ex.settings().quantile())));
-  if (const BudgetState* b = Budget(a)) {
-    std::string v =
-        "budget " + (b->setting.empty() ? Percent(b->budget) : b->setting) +
-        (b->budget > 0 && !b->setting.empty() && b->setting.back() != '%'
-             ? " = " + Percent(b->budget)
-             : std::string()) +
-        (b->reactive_rate ? " (reactive scaling: " + Percent(*b->reactive_rate) + ")"
-                          : std::string()) +
-        ", realised " +
-        (b->realised_rate ? Percent(*b->realised_rate) + " over " + Age(b->window_seconds)
-                          : std::string("not yet scored")) +
-        "; expected " + Percent(b->expected_rate) + " at headroom " + FormatValue(b->headroom) +
-        " (" + b->shape + ", " +
-        (b->calibrated ? "calibrated" : "cold start: the model's own intervals") +
-        (b->reachable ? "" : "; no headroom meets the budget") + ")";
-    h += Row("Shortfall", HtmlEscape(v));
-  }
+  if (const BudgetState* b = Budget(&a)) h += Row("Shortfall", HtmlEscape(BudgetText(*b)));
   h += Row("Answer age", HtmlEscape(Age(summary.answer_age_seconds())) + " (computed " +
-                             HtmlEscape(FormatTime(a->computed_at)) + ")");
-  if (!summary.last_error().empty()) {
-    h += Row("Last refresh error",
-             "<span class=\"bad\">" + HtmlEscape(summary.last_error()) + "</span>");
-  }
-  h += "</dl>\n";
+                             HtmlEscape(FormatTime(a.computed_at)) + ")");
+  return h;
+}
 
+std::string ChartFigure(const ScalerSpec& spec, const Answer& a, const RecentRecord& recent,
+                        const std::string& step, double now) {
   web::ChartData chart;
   chart.observed = recent.observations;
-  chart.forecast_t = a->forecast_timestamps;
-  chart.yhat = a->yhat;
-  chart.lower = a->lower;
-  chart.upper = a->upper;
-  chart.at_quantile = a->at_quantile;
+  chart.forecast_t = a.forecast_timestamps;
+  chart.yhat = a.yhat;
+  chart.lower = a.lower;
+  chart.upper = a.upper;
+  chart.at_quantile = a.at_quantile;
   chart.quantile = spec.policy.quantile;
   chart.answers = recent.answers;
   chart.now = now;
   const double window = std::max(12 * spec.horizon_seconds, 60 * spec.step_seconds);
   chart.window_start = now - window;
-  h += "<figure>" + web::ChartSvg(chart) + "<figcaption>The last " + HtmlEscape(Age(window)) +
-       " of history (step " + HtmlEscape(ex.settings().step()) +
-       "), the latest forecast over the horizon with its 10-90 % band, what Augur returned to "
-       "KEDA at each refresh, and where it answered reactively (shaded). Times in UTC.</figcaption>"
-       "</figure>\n";
+  return "<figure>" + web::ChartSvg(chart) + "<figcaption>The last " + HtmlEscape(Age(window)) +
+         " of history (step " + HtmlEscape(step) +
+         "), the latest forecast over the horizon with its 10-90 % band, what Augur returned to "
+         "KEDA at each refresh, and where it answered reactively (shaded). Times in "
+         "UTC.</figcaption></figure>\n";
+}
 
-  h += "<h3>Why (Inspector/Explain)</h3><p class=\"why\">" + HtmlEscape(ex.detail()) + "</p>\n";
-
+std::string ModelTable(const augur::v1::Explanation& ex) {
   const augur::v1::ModelSummary& m = ex.model();
-  h += "<h3>Model</h3><table class=\"model\">";
+  std::string h = "<h3>Model</h3><table class=\"model\">";
   if (m.fitted()) {
     std::string seasonalities;
     for (const auto& s : m.seasonalities())
@@ -297,25 +278,28 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
   if (!m.fit_error().empty()) {
     h += TableRow({"fit error", "<span class=\"bad\">" + HtmlEscape(m.fit_error()) + "</span>"});
   }
-  h += "</table>\n";
+  return h + "</table>\n";
+}
 
-  if (ex.components_size() > 0) {
-    h += "<h3>Components over the horizon</h3><table class=\"components\"><tr><th>component</th>"
-         "<th>first step</th><th>last step</th><th>min</th><th>max</th></tr>\n";
-    for (const auto& c : ex.components()) {
-      if (c.values().empty()) continue;
-      const auto [lo, hi] = std::minmax_element(c.values().begin(), c.values().end());
-      h += "<tr><td>" + HtmlEscape(c.name()) + "</td><td class=\"num\">" +
-           HtmlEscape(FormatValue(c.values(0))) + "</td><td class=\"num\">" +
-           HtmlEscape(FormatValue(c.values(c.values_size() - 1))) + "</td><td class=\"num\">" +
-           HtmlEscape(FormatValue(*lo)) + "</td><td class=\"num\">" + HtmlEscape(FormatValue(*hi)) +
-           "</td></tr>\n";
-    }
-    h += "</table>\n";
+std::string ComponentsTable(const augur::v1::Explanation& ex) {
+  if (ex.components_size() == 0) return "";
+  std::string h =
+      "<h3>Components over the horizon</h3><table class=\"components\"><tr><th>component</th>"
+      "<th>first step</th><th>last step</th><th>min</th><th>max</th></tr>\n";
+  for (const auto& c : ex.components()) {
+    if (c.values().empty()) continue;
+    const auto [lo, hi] = std::minmax_element(c.values().begin(), c.values().end());
+    h += "<tr><td>" + HtmlEscape(c.name()) + "</td><td class=\"num\">" +
+         HtmlEscape(FormatValue(c.values(0))) + "</td><td class=\"num\">" +
+         HtmlEscape(FormatValue(c.values(c.values_size() - 1))) + "</td><td class=\"num\">" +
+         HtmlEscape(FormatValue(*lo)) + "</td><td class=\"num\">" + HtmlEscape(FormatValue(*hi)) +
+         "</td></tr>\n";
   }
+  return h + "</table>\n";
+}
 
-  const augur::v1::Settings& s = ex.settings();
-  h += "<h3>Settings</h3><table class=\"settings\">";
+std::string SettingsTable(const augur::v1::Settings& s) {
+  std::string h = "<h3>Settings</h3><table class=\"settings\">";
   h += TableRow({"query", "<code>" + HtmlEscape(s.query()) + "</code>"});
   h += TableRow({"server", HtmlEscape(s.server_address())});
   h += TableRow({"targetValue", HtmlEscape(FormatValue(s.target_value()))});
@@ -323,14 +307,17 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
   h += TableRow({"horizon / history / step",
                  HtmlEscape(s.horizon() + " / " + s.history() + " / " + s.step())});
   h += TableRow({"seasonality", HtmlEscape(s.seasonality())});
+  if (!s.shortfall().empty()) h += TableRow({"shortfall", HtmlEscape(s.shortfall())});
   h += TableRow({"quantile", HtmlEscape(FormatValue(s.quantile()))});
   h += TableRow({"refresh / refit", HtmlEscape(s.refresh_interval() + " / " + s.refit_interval())});
   h += TableRow({"minHistory", HtmlEscape(s.min_history())});
-  h += "</table>\n";
+  return h + "</table>\n";
+}
 
-  h += "<details><summary>Forecast points (" + std::to_string(ex.forecast_size()) +
-       ")</summary><table class=\"forecast\"><tr><th>time</th><th>median</th><th>10 %</th>"
-       "<th>90 %</th><th>at quantile</th></tr>\n";
+std::string ForecastTable(const augur::v1::Explanation& ex) {
+  std::string h = "<details><summary>Forecast points (" + std::to_string(ex.forecast_size()) +
+                  ")</summary><table class=\"forecast\"><tr><th>time</th><th>median</th>"
+                  "<th>10 %</th><th>90 %</th><th>at quantile</th></tr>\n";
   for (const auto& p : ex.forecast()) {
     h += "<tr><td>" + HtmlEscape(FormatTime(p.timestamp())) + "</td><td class=\"num\">" +
          HtmlEscape(FormatValue(p.yhat())) + "</td><td class=\"num\">" +
@@ -338,13 +325,15 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
          HtmlEscape(FormatValue(p.upper())) + "</td><td class=\"num\">" +
          HtmlEscape(FormatValue(p.at_quantile())) + "</td></tr>\n";
   }
-  h += "</table></details>\n";
+  return h + "</table></details>\n";
+}
 
-  h += "<details open><summary>Recent answers (newest first; " +
-       std::to_string(std::min(kAnswersListed, recent.answers.size())) + " of " +
-       std::to_string(recent.answers.size()) +
-       ")</summary><table class=\"answers\"><tr><th>computed</th><th>observed</th>"
-       "<th>forecast peak</th><th>returned</th><th>reason</th></tr>\n";
+std::string AnswersTable(const RecentRecord& recent) {
+  std::string h = "<details open><summary>Recent answers (newest first; " +
+                  std::to_string(std::min(kAnswersListed, recent.answers.size())) + " of " +
+                  std::to_string(recent.answers.size()) +
+                  ")</summary><table class=\"answers\"><tr><th>computed</th><th>observed</th>"
+                  "<th>forecast peak</th><th>returned</th><th>reason</th></tr>\n";
   size_t listed = 0;
   for (auto it = recent.answers.rbegin(); it != recent.answers.rend() && listed < kAnswersListed;
        ++it, ++listed) {
@@ -355,8 +344,40 @@ std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& 
          HtmlEscape(FormatValue(it->value)) + "</td><td>" + HtmlEscape(ReasonName(it->reason)) +
          "</td></tr>\n";
   }
-  h += "</table></details>\n</section>\n";
-  return h;
+  return h + "</table></details>\n";
+}
+
+std::string LastErrorRow(const augur::v1::ObjectSummary& summary) {
+  if (summary.last_error().empty()) return "";
+  return Row("Last refresh error",
+             "<span class=\"bad\">" + HtmlEscape(summary.last_error()) + "</span>");
+}
+
+// One trigger of an object: its summary, chart, explanation, model, settings and record.
+std::string TriggerSection(const TrackedObjectState& state, const RecentRecord& recent,
+                           double now) {
+  const ScalerSpec& spec = *state.spec;
+  const Answer* a = state.answer.get();
+  augur::v1::ObjectSummary summary;
+  FillObjectSummary(spec, a, state.refresh_in_flight, now, &summary);
+  std::string h = "<section class=\"trigger\" data-metric=\"" + HtmlEscape(spec.metric_name) +
+                  "\"><h2>Trigger <code>" + HtmlEscape(spec.metric_name) +
+                  "</code> <span class=\"muted\">id " + HtmlEscape(summary.trigger()) +
+                  "</span></h2>\n";
+  h += "<dl class=\"summary\">";
+  h += Row("Mode", HtmlEscape(summary.mode()));
+  if (!summary.has_answer()) {
+    h += Row("Status", "<span class=\"bad\">" + HtmlEscape(summary.status()) + "</span>");
+    return h + LastErrorRow(summary) + "</dl></section>\n";
+  }
+  augur::v1::Explanation ex;
+  FillExplanation(spec, *a, state.refresh_in_flight, now, &ex);
+  h += AnswerRows(ex, summary, *a) + LastErrorRow(summary) + "</dl>\n";
+  h += ChartFigure(spec, *a, recent, ex.settings().step(), now);
+  h += "<h3>Why (Inspector/Explain)</h3><p class=\"why\">" + HtmlEscape(ex.detail()) + "</p>\n";
+  h += ModelTable(ex) + ComponentsTable(ex) + SettingsTable(ex.settings()) + ForecastTable(ex) +
+       AnswersTable(recent);
+  return h + "</section>\n";
 }
 
 bool SplitObjectPath(const std::string& rest, std::string* namespace_, std::string* name,
