@@ -2,10 +2,8 @@
 // daily-cycle history. Timing with a real binary cannot use a fake clock: short flag
 // values and bounded polling instead (no fixed sleeps).
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,6 +26,7 @@
 #include "inspector.grpc.pb.h"
 #include "promclient/curl_http_transport.h"
 #include "tests/scaler/wire_clients.h"
+#include "tests/testing/augur_process.h"
 #include "tests/testing/prometheus_server.h"
 
 namespace {
@@ -61,93 +60,14 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-// Polls `done` every 50 ms until it holds or `seconds` pass.
-template <typename Fn>
-bool PollUntil(double seconds, Fn&& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded polling
+// The real augur (AUGUR_BINARY) on free loopback ports, its log in `dir`.
+struct AugurProcess {
+  static std::unique_ptr<testing_support::AugurProcess> Start(
+      const std::vector<std::string>& flags, const std::string& dir) {
+    return testing_support::AugurProcess::Start(AUGUR_BINARY, flags, dir);
   }
-  return done();
-}
-
-// One augur process with its log in a temp file.
-class AugurProcess {
- public:
-  static std::unique_ptr<AugurProcess> Start(const std::vector<std::string>& flags,
-                                             const std::string& dir) {
-    auto p = std::unique_ptr<AugurProcess>(new AugurProcess);
-    p->log_path_ = dir + "/augur-" + std::to_string(counter_++) + ".log";
-    std::vector<std::string> args = {AUGUR_BINARY, "--listen", "127.0.0.1:0", "--http-listen",
-                                     "127.0.0.1:0"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    p->pid_ = fork();
-    if (p->pid_ == 0) {
-      const int fd = open(p->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    // The bound ports, from the `event=listening` line.
-    PollUntil(20, [&] {
-      int status = 0;
-      if (waitpid(p->pid_, &status, WNOHANG) == p->pid_) {  // exited (e.g. bad flags)
-        p->exited_ = true;
-        p->exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return true;
-      }
-      std::istringstream log(ReadAll(p->log_path_));
-      std::string line;
-      while (std::getline(log, line)) {
-        if (line.find("event=listening") == std::string::npos) continue;
-        std::istringstream fields(line);
-        std::string f;
-        while (fields >> f) {
-          if (f.rfind("grpc=", 0) == 0) p->grpc_ = f.substr(5);
-          if (f.rfind("http=", 0) == 0) p->http_ = f.substr(5);
-        }
-        return true;
-      }
-      return false;
-    });
-    return p;
-  }
-
-  ~AugurProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // SIGTERM; the exit status, or -1 if it did not exit within `seconds`.
-  int Terminate(double seconds) {
-    if (exited_) return exit_status_;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    const bool exited = PollUntil(seconds, [&] { return waitpid(pid_, &status, WNOHANG) == pid_; });
-    if (!exited) return -1;
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  const std::string& grpc_address() const { return grpc_; }
-  const std::string& http_address() const { return http_; }
-  std::string log() const { return ReadAll(log_path_); }
-
- private:
-  AugurProcess() = default;
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_status_ = -1;
-  std::string log_path_, grpc_, http_;
 };
+using testing_support::PollUntil;
 
 class AugurIntegrationTest : public ::testing::Test {
  protected:
@@ -193,7 +113,7 @@ class AugurIntegrationTest : public ::testing::Test {
     return ref;
   }
 
-  std::unique_ptr<AugurProcess> StartAugur(std::vector<std::string> extra = {}) {
+  std::unique_ptr<testing_support::AugurProcess> StartAugur(std::vector<std::string> extra = {}) {
     std::vector<std::string> flags = {"--prometheus-url", prom_->url(),
                                       "--first-answer-timeout", "60s", "--log-level", "debug"};
     flags.insert(flags.end(), extra.begin(), extra.end());
