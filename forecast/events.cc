@@ -183,8 +183,13 @@ absl::Status ParseEvents(const std::string& text, Options& options) {
           "event '", el, "' has no '=': expected name=YYYY-MM-DD, e.g. xmas=2026-12-25"));
     }
     const std::string name(absl::StripAsciiWhitespace(element.substr(0, eq)));
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(absl::StripAsciiWhitespace(element.substr(eq + 1)), ':');
+    const absl::string_view value = absl::StripAsciiWhitespace(element.substr(eq + 1));
+    if (value.find_first_of("Tt") != absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "event '", el, "' has a time: events are whole UTC days, expected a date YYYY-MM-DD "
+          "(or first/last day) and windows in days"));
+    }
+    std::vector<absl::string_view> parts = absl::StrSplit(value, ':');
     int before = -1, after = -1;
     for (size_t i = 1; i < parts.size(); ++i) {
       bool is_before = false;
