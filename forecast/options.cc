@@ -57,7 +57,9 @@ absl::Status ValidateEvents(const Options& o) {
       return bad(absl::StrCat("event name \"", e.name,
                               "\" is the name of another component: choose another"));
     }
-    if (!std::isfinite(e.start)) return bad(absl::StrCat("event ", e.name, ": start is not finite"));
+    if (!std::isfinite(e.start)) {
+      return bad(absl::StrCat("event ", e.name, ": start is not finite"));
+    }
     if (e.days < 1 || e.days_before < 0 || e.days_after < 0 ||
         e.days + e.days_before + e.days_after > kMaxEventDays) {
       return bad(absl::StrFormat(

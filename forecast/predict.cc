@@ -127,7 +127,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   for (const internal::Season& s : st.seasons)
     fc.components.push_back({s.name, std::vector<double>(n)});
   const std::vector<std::string> event_names = EventNames(st);
-  for (const std::string& name : event_names) fc.components.push_back({name, std::vector<double>(n)});
+  for (const std::string& name : event_names) {
+    fc.components.push_back({name, std::vector<double>(n)});
+  }
   if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::vector<double>(n)});
   if (with_correction) fc.components.push_back({"correction", std::vector<double>(n)});
   for (size_t j = 0; j < n; ++j) {

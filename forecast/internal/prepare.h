@@ -54,7 +54,8 @@ struct Prepared {
   bool nonnegative = false;  // clamp forecasts at 0 (Options::clamp_nonnegative)
 };
 
-// Cleans the history, drops the excluded periods (DropExcluded) and scales it: t0 = first timestamp, t_scale = span; values centred
+// Cleans the history, drops the excluded periods (DropExcluded) and scales it:
+// t0 = first timestamp, t_scale = span; values centred
 // on their median and scaled by their MAD (logit first for logistic growth). Sets
 // info.points_used, history_seconds and step_seconds, and adds a note per adjustment.
 // Errors: kFailedPrecondition (fewer than 2 finite points). `options` must be valid and

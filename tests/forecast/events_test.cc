@@ -285,7 +285,8 @@ TEST(ExcludePeriodsFitTest, AnOutageDoesNotDragTheForecastDown) {
   ASSERT_THAT(g.status(), IsOk());
   EXPECT_GT(MeanAbsError(*g, Base), 3 * with_exclusion);
   // The intervals come from the in-sample errors: the outage widens them when it is fitted.
-  EXPECT_LT(f->quantiles[1][100] - f->quantiles[0][100], g->quantiles[1][100] - g->quantiles[0][100]);
+  EXPECT_LT(f->quantiles[1][100] - f->quantiles[0][100],
+            g->quantiles[1][100] - g->quantiles[0][100]);
 }
 
 TEST(ExcludePeriodsFitTest, RecentPointsInAnExcludedPeriodAreIgnored) {

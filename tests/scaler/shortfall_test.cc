@@ -263,8 +263,8 @@ TEST(ObjectModelExclusions, AnExcludedOutageIsNotScored) {
     const double outage_start = kT0 + 2 * 3600, outage_end = kT0 + 4 * 3600;
     if (exclude) c.fit_options.exclude_periods = {{outage_start, outage_end}};
     auto demand = [&](double t) {
-      return t >= outage_start && t < outage_end ? 0.0
-                                                 : 100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400);
+      if (t >= outage_start && t < outage_end) return 0.0;
+      return 100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400);
     };
     ObjectModel model(c);
     std::optional<double> mase;
@@ -278,7 +278,9 @@ TEST(ObjectModelExclusions, AnExcludedOutageIsNotScored) {
       }
       last = now + 60;
       EXPECT_TRUE(model.Ingest(now, start, s).ok());
-      if (model.RefitDue(now)) EXPECT_TRUE(model.Refit(now).status.ok());
+      if (model.RefitDue(now)) {
+        EXPECT_TRUE(model.Refit(now).status.ok());
+      }
       const std::optional<double> m = model.Update(now).answer->mase;
       if (now == kT0 + 3 * 3600) mase = m;  // an hour into the outage
     }

@@ -142,8 +142,8 @@ std::vector<KeyCase> EveryAugurKey() {
                 s.fit_options.events[0].days_before == 1;
        }},
       {"excludePeriods", "2026-11-20T10:00Z/2026-11-20T14:00Z", [](const ScalerSpec& s) {
-         return s.fit_options.exclude_periods.size() == 1 &&
-                s.fit_options.exclude_periods[0].end - s.fit_options.exclude_periods[0].start == 4 * 3600;
+         const auto& p = s.fit_options.exclude_periods;
+         return p.size() == 1 && p[0].end - p[0].start == 4 * 3600;
        }},
       {"shortfall", "5%", [](const ScalerSpec& s) {
          return s.policy.shortfall && s.policy.shortfall->value == 0.05 && !s.policy.shortfall->relative;
@@ -397,7 +397,8 @@ TEST(ParseSpec, HolidaysAndExcludePeriods) {
   md["excludePeriods"] = "2026-11-20T10:00Z/2026-11-20T14:00Z, 2026-11-24";
   auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
   ASSERT_THAT(spec, IsOk());
-  EXPECT_EQ(spec->holidays, "black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2025-12-25|2026-12-25");
+  EXPECT_EQ(spec->holidays,
+            "black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2025-12-25|2026-12-25");
   ASSERT_EQ(spec->fit_options.events.size(), 3u);
   EXPECT_EQ(spec->fit_options.events[0].name, "black-friday");
   EXPECT_EQ(spec->fit_options.events[0].days, 4);
