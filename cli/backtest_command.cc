@@ -181,9 +181,18 @@ absl::Status BacktestCommand::Run(const common::FlagSet&, const CommandEnv& env)
     }
     return (a + b) / 2;
   }();
+  // Excluded periods are neither fitted (Fit drops them) nor scored: an outage's zeros say
+  // nothing about the forecast, and an origin inside one would give the naive forecast 0.
+  auto excluded = [&](double at) {
+    for (const forecast::ExcludedPeriod& p : options->exclude_periods) {
+      if (at >= p.start && at < p.end) return true;
+    }
+    return false;
+  };
   std::map<std::string, std::map<std::string, Scores>> scores;  // method -> horizon
   for (size_t oi : origin_idx) {
     const double t0 = t[oi];
+    if (excluded(t0)) continue;
     forecast::Series hist;
     for (size_t i = 0; i <= oi; ++i) {
       if (t[i] > t0 - *history) {
@@ -234,7 +243,7 @@ absl::Status BacktestCommand::Run(const common::FlagSet&, const CommandEnv& env)
         for (size_t k = 0; k < ts.size(); ++k) {
           if (ts[k] - t0 > hsec + 1e-9) break;
           auto it = index_of.find(ts[k]);
-          if (it == index_of.end()) continue;
+          if (it == index_of.end() || excluded(ts[k])) continue;
           const double actual = y[it->second];
           any = true;
           s.err.push_back(std::abs(actual - m.yhat[k]));

@@ -30,6 +30,16 @@ void ModelFlags::Define(common::FlagSet& flags) {
       ("seasonality-prior-scale",
        po::value(&f.seasonality_prior_scale)->default_value(f.seasonality_prior_scale),
        "normal prior scale of the Fourier coefficients")
+      ("holidays", po::value(&f.holidays),
+       "known events with their own effect per day, comma-separated "
+       "name=YYYY-MM-DD[/YYYY-MM-DD][|...][:-Nd][:+Nd] in UTC, e.g. "
+       "black-friday=2026-11-27/2026-11-30:-1d:+1d,xmas=2026-12-25")
+      ("holidays-prior-scale",
+       po::value(&f.holidays_prior_scale)->default_value(f.holidays_prior_scale),
+       "normal prior scale of each event day's effect")
+      ("exclude-periods", po::value(&f.exclude_periods),
+       "periods the fit ignores (outages, load tests), comma-separated start/end in RFC 3339 "
+       "with a zone, e.g. 2026-11-20T10:00Z/2026-11-20T14:00Z, or whole UTC days 2026-11-20")
       ("ar-order", po::value(&f.ar_order)->default_value(f.ar_order),
        "order of the short-term residual correction (0 = off, as Prophet)")
       ("ar-window", po::value(&f.ar_window), "history the correction is fitted on (default 3d)")
@@ -97,6 +107,11 @@ absl::StatusOr<forecast::Options> ModelFlags::ToOptions() const {
     }
     o.interval_level_power = p;
   }
+  s = forecast::ParseEvents(holidays, o);
+  if (!s.ok()) return common::UsageError(absl::StrCat("--holidays: ", s.message()));
+  o.event_prior_scale = holidays_prior_scale;
+  s = forecast::ParseExcludePeriods(exclude_periods, o);
+  if (!s.ok()) return common::UsageError(absl::StrCat("--exclude-periods: ", s.message()));
   o.skewed_intervals = !symmetric_intervals;
   o.detect_level_shifts = !no_level_shift;
   o.clamp_nonnegative = !allow_negative;

@@ -23,6 +23,9 @@ struct ModelFlags {
   int n_changepoints = forecast::Options().n_changepoints;
   double changepoint_prior_scale = forecast::Options().changepoint_prior_scale;
   double seasonality_prior_scale = forecast::Options().seasonality_prior_scale;
+  std::string holidays;         // forecast::ParseEvents
+  double holidays_prior_scale = forecast::Options().event_prior_scale;
+  std::string exclude_periods;  // forecast::ParseExcludePeriods
   int ar_order = forecast::Options().ar_order;
   std::string ar_window;
   std::string recency_half_life;

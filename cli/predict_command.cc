@@ -101,6 +101,14 @@ absl::Status PredictCommand::Run(const common::FlagSet&, const CommandEnv& env) 
   }
   *env.out << out;
   for (const std::string& note : fitted->info().notes) *env.err << "note: " << note << "\n";
+  for (const forecast::FitInfo::EventEffect& e : fitted->info().event_effects) {
+    *env.err << "event: " << e.name << " day " << (e.day > 0 ? "+" : "") << e.day << ": effect "
+             << FormatNumber(e.effect) << " (" << e.points << " points)\n";
+  }
+  for (const forecast::FitInfo::Exclusion& x : fitted->info().exclusions) {
+    *env.err << "excluded: " << forecast::FormatUtc(x.start) << "/" << forecast::FormatUtc(x.end)
+             << ": " << x.points_removed << " points removed\n";
+  }
   return absl::OkStatus();
 }
 

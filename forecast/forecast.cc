@@ -69,6 +69,7 @@ internal::RobustFit FitStructure(const internal::Prepared& p, const internal::Ro
                                                     options.seasonality_prior_scale);
     internal::RobustFit fit = internal::SolveRobust(design, rows, w, sigma0, options);
     internal::Unpack(fit.beta, design, shifts, st.trend, structure.seasons);
+    internal::UnpackEvents(fit.beta, design, structure.events);
     return fit;
   };
   internal::RobustFit fit = refit(nullptr);
@@ -90,11 +91,13 @@ internal::RobustFit FitStructure(const internal::Prepared& p, const internal::Ro
                                            shift->jump * st.scaling.y_scale, rows.t[shift->row]));
     }
   }
-  if (options.seasonality_mode == SeasonalityMode::kMultiplicative && !structure.seasons.empty()) {
+  if (options.seasonality_mode == SeasonalityMode::kMultiplicative &&
+      (!structure.seasons.empty() || !structure.events.empty())) {
     std::vector<double> raw_trend;
     if (MultiplicativeFactors(rows, st, raw_trend, info)) fit = refit(&raw_trend);
   }
   st.seasons = std::move(structure.seasons);
+  st.events = std::move(structure.events);
   return fit;
 }
 
@@ -108,6 +111,7 @@ Model::State StartState(const internal::Prepared& p, const Options& options) {
   st.trend.ts_end = 1;
   if (options.trend_damping_seconds > 0) st.trend.damping = options.trend_damping_seconds / p.span;
   st.nonnegative = p.nonnegative;
+  st.excluded = options.exclude_periods;
   return st;
 }
 
@@ -146,6 +150,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   internal::Structure structure =
       internal::ChooseStructure(options, p.t.size(), p.span, p.step, info);
   st.trend.cp = structure.changepoints;
+  if (!options.events.empty()) {
+    structure.events = internal::ChooseEvents(options, p.t, info);
+    structure.event_prior_scale = options.event_prior_scale;
+  }
   const internal::Rows rows = internal::BinRows(p.t, p.ts, p.y, st.scaling, p.step,
                                                 static_cast<size_t>(options.max_fit_rows));
   const internal::RobustFit fit = FitStructure(p, rows, options, structure, st, info);
@@ -155,6 +163,10 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   st.intervals.sigma = point.sigma;
   info.residual_scale = point.sigma * st.scaling.y_scale;
   for (const internal::Season& s : st.seasons) info.seasonalities.push_back(s.name);
+  for (const internal::EventTerm& e : st.events) {
+    info.event_effects.push_back(
+        {e.name, e.day, e.points, st.scaling.ToRaw(e.coef) - st.scaling.ToRaw(0)});
+  }
   info.changepoints =
       internal::SignificantChangepoints(st.trend, st.scaling, options.changepoint_prior_scale);
   if (options.trend_uncertainty) {

@@ -45,6 +45,36 @@ struct Seasonality {
   double prior_scale = 0;       // 0 = Options::seasonality_prior_scale
 };
 
+// A known event (a holiday, a sale, a release) that gets its own effect in the fit, as
+// Prophet's `holidays`: one effect per event name and day of its window, each an
+// indicator of that day (24 h from `start` + k days) added to the design and penalised
+// like the seasonalities. Occurrences that share a name share their effects (a recurring
+// event is its occurrences listed one by one), so that an effect fitted on a past
+// occurrence is predicted on the next one.
+struct Event {
+  std::string name;     // [A-Za-z][A-Za-z0-9_-]*, at most 63 characters
+  double start = 0;     // unix seconds: the start of the occurrence's first day
+                        // (00:00 UTC of the date when parsed by ParseEvents)
+  int days = 1;         // how many days the occurrence lasts, >= 1
+  int days_before = 0;  // the window: days before `start` with their own effect, >= 0
+  int days_after = 0;   // and days after the last day, >= 0
+};
+
+// A period [start, end) (unix seconds) the fit ignores: an incident, a load test, an
+// outage. Its points are dropped before anything is fitted, so that neither the model,
+// the short-term correction nor the in-sample errors behind the intervals learn from it.
+struct ExcludedPeriod {
+  double start = 0;
+  double end = 0;  // > start
+};
+
+// Limits on the lists below (and what ParseEvents / ParseExcludePeriods accept), which keep
+// the fit's cost bounded: the event effects are columns of the regression.
+inline constexpr int kMaxEvents = 200;            // occurrences, all names together
+inline constexpr int kMaxEventDays = 60;          // days + days_before + days_after, each
+inline constexpr int kMaxEventEffects = 200;      // distinct (name, day) effects
+inline constexpr int kMaxExcludedPeriods = 200;
+
 struct Options {
   // --- trend ---
   Growth growth = Growth::kLinear;
@@ -62,6 +92,14 @@ struct Options {
   std::vector<Seasonality> seasonalities;
   double seasonality_prior_scale = 10.0;
   SeasonalityMode seasonality_mode = SeasonalityMode::kAdditive;
+
+  // --- known events and excluded periods ---
+  std::vector<Event> events;
+  // Normal prior scale of each event day's effect, in the units seasonalities use (MADs of
+  // the history); 10 as Prophet's holidays_prior_scale. The effects follow
+  // seasonality_mode (multiplicative: scaled by the trend as the seasonalities are).
+  double event_prior_scale = 10.0;
+  std::vector<ExcludedPeriod> exclude_periods;
 
   // --- uncertainty ---
   // Whether the intervals include the trend's uncertainty: future rate changes as Prophet
@@ -153,6 +191,23 @@ struct FitInfo {
   std::vector<std::string> seasonalities;  // the ones fitted, e.g. {"daily", "weekly"}
   std::vector<double> changepoints;        // timestamps of the non-negligible rate changes
   double residual_scale = 0;     // robust scale of the in-sample residuals
+  // The fitted effect of each event day that has points in the history (the others, e.g.
+  // the days of an occurrence yet to come, have an effect only if an earlier occurrence
+  // of the same name covers that day of the window).
+  struct EventEffect {
+    std::string name;
+    int day = 0;        // day of the window: 0 = the occurrence's first day, -1 = the day
+                        // before, days = the first day after
+    size_t points = 0;  // history points on those days
+    double effect = 0;  // in the metric's unit, at the history's median level
+  };
+  std::vector<EventEffect> event_effects;
+  // Each excluded period as configured, with the points it removed from the history.
+  struct Exclusion {
+    double start = 0, end = 0;
+    size_t points_removed = 0;
+  };
+  std::vector<Exclusion> exclusions;
   // Human-readable notes on every fallback or adjustment made, e.g.
   // "constant series: flat model", "history 20h < 2 days: no daily seasonality".
   std::vector<std::string> notes;
@@ -199,5 +254,28 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options);
 // Errors: kInvalidArgument naming the bad element and what is expected.
 // Sets options.auto_seasonality and options.seasonalities accordingly.
 absl::Status ParseSeasonality(const std::string& text, Options& options);
+
+// Parses an event list as used by `--holidays` and the `holidays` metadata key:
+//   events := event ("," event)*            blanks around elements are ignored
+//   event  := name "=" dates ("|" dates)* window*
+//   dates  := YYYY-MM-DD | YYYY-MM-DD "/" YYYY-MM-DD   (UTC days, the range inclusive)
+//   window := ":-" N "d" | ":+" N "d"                   (days before / after, N in 0..30)
+// e.g. "black-friday=2025-11-28|2026-11-27/2026-11-30:-1d:+1d, xmas=2026-12-25". Entries
+// sharing a name are occurrences of one event. Errors: kInvalidArgument naming the bad
+// element and what is expected (also past the kMax* limits above).
+// Sets options.events ("" or "none": no events).
+absl::Status ParseEvents(const std::string& text, Options& options);
+
+// Parses excluded periods as used by `--exclude-periods` and the `excludePeriods` key:
+// comma-separated "start/end" RFC 3339 times with a zone (Z or +hh:mm), the end
+// excluded, e.g. "2026-11-20T10:00Z/2026-11-20T14:00Z"; a date alone (YYYY-MM-DD) is
+// the whole UTC day (as an end: up to the end of that day), e.g. "2026-11-20" or
+// "2026-11-20/2026-11-22". Errors: kInvalidArgument naming the bad element and what is
+// expected. Sets options.exclude_periods ("" or "none": none).
+absl::Status ParseExcludePeriods(const std::string& text, Options& options);
+
+// A unix time as RFC 3339 UTC: "2026-11-20T10:00:00Z" ("2026-11-20" for midnight when
+// date_only_at_midnight), for notes, the Inspector and errors.
+std::string FormatUtc(double unix_seconds, bool date_only_at_midnight = false);
 
 }  // namespace forecast

@@ -1,6 +1,8 @@
 // Options::Validate and ParseSeasonality: the checks and the parsing of what users pass
 // (flags, scalerMetadata), before anything is fitted.
+#include <cctype>
 #include <cmath>
+#include <set>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -17,6 +19,74 @@ namespace forecast {
 
 using internal::kDay;
 using internal::kWeek;
+
+namespace {
+
+// Names a user could take for another component in the forecast's components.
+bool ReservedEventName(const std::string& name) {
+  for (const char* r : {"trend", "daily", "weekly", "hourly", "profile", "correction"}) {
+    if (name == r) return true;
+  }
+  return false;
+}
+
+bool ValidEventName(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!std::isalpha(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+absl::Status ValidateEvents(const Options& o) {
+  auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
+  if (!(o.event_prior_scale > 0) || !std::isfinite(o.event_prior_scale)) {
+    return bad(absl::StrFormat("event_prior_scale must be > 0, got %g", o.event_prior_scale));
+  }
+  if (o.events.size() > static_cast<size_t>(kMaxEvents)) {
+    return bad(absl::StrCat(o.events.size(), " event occurrences: at most ", kMaxEvents));
+  }
+  std::set<std::pair<std::string, int>> effects;
+  for (const Event& e : o.events) {
+    if (!ValidEventName(e.name)) {
+      return bad(absl::StrCat("event name \"", e.name,
+                              "\": expected a letter then letters, digits, _ or - (at most 63)"));
+    }
+    if (ReservedEventName(e.name)) {
+      return bad(absl::StrCat("event name \"", e.name,
+                              "\" is the name of another component: choose another"));
+    }
+    if (!std::isfinite(e.start)) {
+      return bad(absl::StrCat("event ", e.name, ": start is not finite"));
+    }
+    if (e.days < 1 || e.days_before < 0 || e.days_after < 0 ||
+        e.days + e.days_before + e.days_after > kMaxEventDays) {
+      return bad(absl::StrFormat(
+          "event %s: days=%d, days_before=%d, days_after=%d: expected days >= 1, windows >= 0 "
+          "and at most %d days in all",
+          e.name, e.days, e.days_before, e.days_after, kMaxEventDays));
+    }
+    for (int d = -e.days_before; d < e.days + e.days_after; ++d) effects.insert({e.name, d});
+  }
+  if (effects.size() > static_cast<size_t>(kMaxEventEffects)) {
+    return bad(absl::StrCat("events have ", effects.size(), " distinct day effects: at most ",
+                            kMaxEventEffects));
+  }
+  if (o.exclude_periods.size() > static_cast<size_t>(kMaxExcludedPeriods)) {
+    return bad(absl::StrCat(o.exclude_periods.size(), " excluded periods: at most ",
+                            kMaxExcludedPeriods));
+  }
+  for (const ExcludedPeriod& p : o.exclude_periods) {
+    if (!std::isfinite(p.start) || !std::isfinite(p.end) || !(p.end > p.start)) {
+      return bad(absl::StrFormat("excluded period [%g, %g): expected finite start < end",
+                                 p.start, p.end));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status Options::Validate() const {
   auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
@@ -93,7 +163,7 @@ absl::Status Options::Validate() const {
         "interval_level_power must be in [0, 1] or -1 (choose from the data), got %g",
         interval_level_power));
   }
-  return absl::OkStatus();
+  return ValidateEvents(*this);
 }
 
 absl::Status ParseSeasonality(const std::string& text, Options& options) {

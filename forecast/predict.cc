@@ -3,6 +3,7 @@
 // additive components (docs/forecast.md, "Code map: the stages").
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -55,11 +56,20 @@ std::vector<long long> StepsAhead(const std::vector<double>& timestamps, double 
   return steps;
 }
 
+// The fitted events' names, each once, in their order.
+std::vector<std::string> EventNames(const Model::State& st) {
+  std::vector<std::string> names;
+  for (const internal::EventTerm& e : st.events) {
+    if (std::find(names.begin(), names.end(), e.name) == names.end()) names.push_back(e.name);
+  }
+  return names;
+}
+
 // The components at unix time t in the metric's unit (with logistic growth each is its
-// effect on yhat): trend, each seasonality, the profile, and what remains of yhat (the
-// correction). `tr` is the scaled trend at t, `yhat` the (unclamped) forecast.
-void AddComponents(const Model::State& st, size_t j, double t, double tr, double yhat,
-                   std::vector<Component>& rows) {
+// effect on yhat): trend, each seasonality, each event, the profile, and what remains of
+// yhat (the correction). `tr` is the scaled trend at t, `yhat` the (unclamped) forecast.
+void AddComponents(const Model::State& st, const std::vector<std::string>& event_names, size_t j,
+                   double t, double tr, double yhat, std::vector<Component>& rows) {
   size_t row = 0;
   rows[row++].values[j] = st.scaling.ToRaw(tr);
   double acc = tr;
@@ -67,6 +77,15 @@ void AddComponents(const Model::State& st, size_t j, double t, double tr, double
   for (const internal::Season& s : st.seasons) {
     const double before = st.scaling.ToRaw(acc);
     acc += mult * s.At(t, st.scaling.t0);
+    rows[row++].values[j] = st.scaling.ToRaw(acc) - before;
+  }
+  for (const std::string& name : event_names) {
+    double v = 0;
+    for (const internal::EventTerm& e : st.events) {
+      if (e.name == name && e.Covers(t)) v += e.coef;
+    }
+    const double before = st.scaling.ToRaw(acc);
+    acc += mult * v;
     rows[row++].values[j] = st.scaling.ToRaw(acc) - before;
   }
   const double before = st.scaling.ToRaw(acc);
@@ -107,6 +126,10 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   fc.components.push_back({"trend", std::vector<double>(n)});
   for (const internal::Season& s : st.seasons)
     fc.components.push_back({s.name, std::vector<double>(n)});
+  const std::vector<std::string> event_names = EventNames(st);
+  for (const std::string& name : event_names) {
+    fc.components.push_back({name, std::vector<double>(n)});
+  }
   if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::vector<double>(n)});
   if (with_correction) fc.components.push_back({"correction", std::vector<double>(n)});
   for (size_t j = 0; j < n; ++j) {
@@ -131,7 +154,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       const double off = internal::BandOffset(scale * shape.emp[i], shape.z[i] * trend_sd, sign);
       fc.quantiles[i][j] = st.scaling.ToRaw(ys + options_.interval_scale * off);
     }
-    AddComponents(st, j, t, tr, fc.yhat[j], fc.components);
+    AddComponents(st, event_names, j, t, tr, fc.yhat[j], fc.components);
     if (st.nonnegative) {
       fc.yhat[j] = std::max(0.0, fc.yhat[j]);
       for (auto& row : fc.quantiles) row[j] = std::max(0.0, row[j]);

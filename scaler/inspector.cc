@@ -91,6 +91,16 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
   s->set_min_history(common::FormatSeconds(spec.policy.min_history_seconds));
   s->set_max_forecast_error(spec.policy.max_forecast_error);
   if (spec.policy.shortfall) s->set_shortfall(ShortfallName(*spec.policy.shortfall));
+  s->set_holidays(spec.holidays);
+  s->set_exclude_periods(spec.exclude_periods);
+  for (const forecast::Event& e : spec.fit_options.events) {
+    augur::v1::KnownEvent* k = s->add_events();
+    k->set_event(e.name);
+    k->set_first_day(forecast::FormatUtc(e.start, true));
+    k->set_last_day(forecast::FormatUtc(e.start + (e.days - 1) * 86400.0, true));
+    k->set_days_before(e.days_before);
+    k->set_days_after(e.days_after);
+  }
 
   augur::v1::HistorySummary* h = response->mutable_history();
   h->set_points(a.history.points);
@@ -115,6 +125,19 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
   m->set_fit_error(a.model.fit_error);
   if (a.error_ratio) m->set_error_ratio(*a.error_ratio);
   if (a.mase) m->set_mase(*a.mase);
+  for (const forecast::FitInfo::EventEffect& e : a.model.info.event_effects) {
+    augur::v1::EventEffect* pe = m->add_event_effects();
+    pe->set_event(e.name);
+    pe->set_day(e.day);
+    pe->set_effect(e.effect);
+    pe->set_points(e.points);
+  }
+  for (const forecast::FitInfo::Exclusion& x : a.model.info.exclusions) {
+    augur::v1::ExcludedPeriod* px = m->add_excluded_periods();
+    px->set_start(forecast::FormatUtc(x.start));
+    px->set_end(forecast::FormatUtc(x.end));
+    px->set_points_removed(x.points_removed);
+  }
 
   for (size_t i = 0; i < a.forecast_timestamps.size(); ++i) {
     augur::v1::ForecastPoint* p = response->add_forecast();

@@ -347,7 +347,23 @@ AnswerUpdate ObjectModel::Update(double now) {
     no_forecast_detail = absl::StrCat("no model yet (", t_.size(), " points)");
   }
 
-  // Score past forecasts and answers against the new observations.
+  // Score past forecasts and answers against the new observations, except those in an
+  // excluded period (an outage's zeros say nothing of the forecast or of the headroom).
+  if (!config_.fit_options.exclude_periods.empty()) {
+    size_t kept = 0;
+    for (size_t i = 0; i < unscored_t_.size(); ++i) {
+      bool excluded = false;
+      for (const forecast::ExcludedPeriod& p : config_.fit_options.exclude_periods) {
+        excluded = excluded || (unscored_t_[i] >= p.start && unscored_t_[i] < p.end);
+      }
+      if (excluded) continue;
+      unscored_t_[kept] = unscored_t_[i];
+      unscored_v_[kept] = unscored_v_[i];
+      ++kept;
+    }
+    unscored_t_.resize(kept);
+    unscored_v_.resize(kept);
+  }
   errors_.Observe(unscored_t_, unscored_v_, config_.step_seconds);
   record_.Observe(unscored_t_, unscored_v_);
   unscored_t_.clear();

@@ -134,7 +134,8 @@ const std::vector<std::string>& AugurMetadataKeys() {
   static const std::vector<std::string>* keys = new std::vector<std::string>{
       "query",         "targetValue",      "serverAddress",    "activationThreshold",
       "metricName",    "horizon",          "history",          "step",
-      "seasonality",   "shortfall",        "podCapacity",      "quantile",
+      "seasonality",   "holidays",         "excludePeriods",   "shortfall",
+      "podCapacity",   "quantile",
       "mode",          "refreshInterval",  "refitInterval",    "minHistory",
       "maxForecastError", "ignoreNullValues", "namespace",     "customHeaders",
       "queryParameters",  "timeout",
@@ -359,6 +360,39 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
       return Bad(v->key, v->value,
                  "auto, none, or periods such as 1d,1w (" + std::string(s.message()) + ")");
     }
+  }
+
+  // Known events and excluded periods: the element at fault is named by the parser; the
+  // value itself may be long, so it is not repeated.
+  auto list = [&](const Setting* setting, const char* expected, std::string* as_given,
+                  absl::Status (*parse)(const std::string&, forecast::Options&)) -> absl::Status {
+    if (setting->value.size() > kMaxListBytes) {
+      return absl::InvalidArgumentError("metadata key '" + setting->key + "' is " +
+                                        std::to_string(setting->value.size()) +
+                                        " bytes long: expected at most " +
+                                        std::to_string(kMaxListBytes));
+    }
+    *as_given = Trim(setting->value);
+    absl::Status parsed = parse(*as_given, spec.fit_options);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError("metadata key '" + setting->key + "': " +
+                                        std::string(parsed.message()) + "; expected " + expected);
+    }
+    return absl::OkStatus();
+  };
+  if ((v = get("holidays"))) {
+    s = list(v,
+             "comma-separated events name=YYYY-MM-DD[/YYYY-MM-DD][|YYYY-MM-DD...][:-Nd][:+Nd] "
+             "in UTC days, e.g. \"black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2026-12-25\"",
+             &spec.holidays, &forecast::ParseEvents);
+    if (!s.ok()) return s;
+  }
+  if ((v = get("excludePeriods"))) {
+    s = list(v,
+             "comma-separated start/end RFC 3339 times with a zone (the end excluded) or UTC "
+             "dates, e.g. \"2026-11-20T10:00Z/2026-11-20T14:00Z, 2026-11-24\"",
+             &spec.exclude_periods, &forecast::ParseExcludePeriods);
+    if (!s.ok()) return s;
   }
 
   if ((v = get("podCapacity"))) {

@@ -36,6 +36,10 @@ struct ScalerSpec {
   double step_seconds = 0;  // resolved: the `step` key or the automatic step
   bool step_auto = true;
   std::string seasonality = "auto";
+  // The `holidays` and `excludePeriods` keys as given (trimmed; "" = unset), parsed into
+  // fit_options.events and fit_options.exclude_periods.
+  std::string holidays;
+  std::string exclude_periods;
   double refresh_interval_seconds = 30;
   double refit_interval_seconds = 600;
   bool ignore_null_values = true;
@@ -52,6 +56,9 @@ struct SpecDefaults {
 inline constexpr size_t kMaxMetadataKeys = 64;
 inline constexpr size_t kMaxMetadataBytes = 64 * 1024;  // keys and values together
 inline constexpr size_t kMaxQueryBytes = 16 * 1024;     // the `query` value
+// The `holidays` and `excludePeriods` values, each (their element counts are bounded by
+// forecast::kMaxEvents and forecast::kMaxExcludedPeriods as well).
+inline constexpr size_t kMaxListBytes = 16 * 1024;
 
 // Parses and validates `metadata` for the ScaledObject `namespace_`/`name`, as KEDA
 // sends it (docs/keda.md §2, §7):

@@ -274,6 +274,19 @@ std::string ModelTable(const augur::v1::Explanation& ex) {
                        HtmlEscape(FormatValue(ex.settings().max_forecast_error())) + ")"});
   }
   if (m.has_mase()) h += TableRow({"recent MASE", HtmlEscape(FormatValue(m.mase()))});
+  for (const auto& e : m.event_effects()) {
+    const std::string day = e.day() == 0  ? "on its first day"
+                            : e.day() < 0 ? std::to_string(-e.day()) + " day(s) before it"
+                                          : std::to_string(e.day()) + " day(s) after its first day";
+    h += TableRow({"event " + HtmlEscape(e.event()),
+                   HtmlEscape(day + ": " + (e.effect() >= 0 ? "+" : "") + FormatValue(e.effect()) +
+                              " (fitted on " + std::to_string(e.points()) + " points)")});
+  }
+  for (const auto& x : m.excluded_periods()) {
+    h += TableRow({"excluded period", HtmlEscape(x.start() + " to " + x.end() + ": " +
+                                                 std::to_string(x.points_removed()) +
+                                                 " points left out of the fit")});
+  }
   for (const auto& note : m.notes()) h += TableRow({"note", HtmlEscape(note)});
   if (!m.fit_error().empty()) {
     h += TableRow({"fit error", "<span class=\"bad\">" + HtmlEscape(m.fit_error()) + "</span>"});
@@ -308,6 +321,10 @@ std::string SettingsTable(const augur::v1::Settings& s) {
                  HtmlEscape(s.horizon() + " / " + s.history() + " / " + s.step())});
   h += TableRow({"seasonality", HtmlEscape(s.seasonality())});
   if (!s.shortfall().empty()) h += TableRow({"shortfall", HtmlEscape(s.shortfall())});
+  if (!s.holidays().empty()) h += TableRow({"holidays", HtmlEscape(s.holidays())});
+  if (!s.exclude_periods().empty()) {
+    h += TableRow({"excludePeriods", HtmlEscape(s.exclude_periods())});
+  }
   h += TableRow({"quantile", HtmlEscape(FormatValue(s.quantile()))});
   h += TableRow({"refresh / refit", HtmlEscape(s.refresh_interval() + " / " + s.refit_interval())});
   h += TableRow({"minHistory", HtmlEscape(s.min_history())});

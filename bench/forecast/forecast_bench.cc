@@ -60,6 +60,35 @@ BENCHMARK(BM_FitPredict)
     ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 
+// The same fit with known events and an excluded period (their cost: event columns in the
+// regression, the exclusion check on every point): 14 days at 1 min, a 2-day event with a
+// day before and after on days 3 and 10 and due again after the history, a one-day
+// event, and a 4 h excluded period.
+void BM_FitPredictWithEvents(benchmark::State& state) {
+  const forecast::Series s = Load(20160, 60);
+  forecast::Options o = DailyWeekly();
+  const double day0 = std::floor(s.timestamps.front() / 86400) * 86400;
+  for (int d : {3, 10, 15}) o.events.push_back({"sale", day0 + d * 86400, 2, 1, 1});
+  o.events.push_back({"release", day0 + 6 * 86400, 1, 0, 0});
+  o.exclude_periods.push_back({day0 + 8 * 86400 + 36000, day0 + 8 * 86400 + 50400});
+  std::vector<double> ts;
+  for (double h = 60; h <= 3600; h += 60) ts.push_back(s.timestamps.back() + h);
+  for (auto _ : state) {
+    auto m = forecast::Fit(s, o);
+    if (!m.ok()) {
+      state.SkipWithError(std::string(m.status().message()).c_str());
+      break;
+    }
+    auto f = m->Predict(ts, {0.1, 0.9});
+    benchmark::DoNotOptimize(f);
+  }
+  state.SetItemsProcessed(state.iterations() * 20160);
+}
+BENCHMARK(BM_FitPredictWithEvents)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+
 // The scaler predicts at every refresh from a model fitted minutes earlier.
 void BM_PredictWithRecent(benchmark::State& state) {
   const forecast::Series s = Load(20160, 60);

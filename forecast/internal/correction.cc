@@ -253,6 +253,7 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
   std::vector<double> ext;  // residuals of the steps after the history, NaN = none
   for (size_t i = 0; i < rc.t.size(); ++i) {
     if (rc.t[i] <= st.last_t + 0.5 * step) continue;
+    if (!st.excluded.empty() && Excluded(st.excluded, rc.t[i])) continue;  // a gap, as in the fit
     const auto idx = static_cast<size_t>(std::llround((rc.t[i] - st.last_t) / step));
     if (idx == 0 || idx > kMaxRecentSteps) continue;
     if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());

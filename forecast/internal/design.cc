@@ -107,7 +107,7 @@ int DefaultFourierOrder(double period_seconds) {
 }
 
 int Structure::Columns() const {
-  int cols = n_trend + static_cast<int>(changepoints.size());
+  int cols = n_trend + static_cast<int>(changepoints.size()) + static_cast<int>(events.size());
   for (const Season& s : seasons) cols += 2 * s.order;
   return cols;
 }
@@ -173,7 +173,61 @@ Design BuildDesign(const Rows& rows, const Scaling& scaling, const Structure& st
     d.season_cols.push_back(2 * s.order);
     d.season_priors.push_back(prior > 0 ? prior : default_prior_scale);
   }
+  d.n_event = static_cast<int>(structure.events.size());
+  d.event_prior = structure.event_prior_scale;
+  for (const EventTerm& e : structure.events) {
+    for (size_t i = 0; i < nr; ++i) {
+      const double f = mult != nullptr ? (*mult)[i] : 1.0;
+      d.X(i, col) = e.Covers(rows.t[i]) ? f : 0.0;
+    }
+    ++col;
+  }
   return d;
+}
+
+std::vector<EventTerm> ChooseEvents(const Options& options, const std::vector<double>& t,
+                                    FitInfo& info) {
+  std::vector<EventTerm> terms;
+  std::vector<std::string> names;  // in order of first appearance
+  for (const Event& e : options.events) {
+    if (std::find(names.begin(), names.end(), e.name) == names.end()) names.push_back(e.name);
+  }
+  for (const std::string& name : names) {
+    int lo = 0, hi = 0;  // days of the window over every occurrence: [lo, hi)
+    for (const Event& e : options.events) {
+      if (e.name != name) continue;
+      lo = std::min(lo, -e.days_before);
+      hi = std::max(hi, e.days + e.days_after);
+    }
+    bool any = false;
+    for (int day = lo; day < hi; ++day) {
+      EventTerm term;
+      term.name = name;
+      term.day = day;
+      for (const Event& e : options.events) {
+        if (e.name != name || day < -e.days_before || day >= e.days + e.days_after) continue;
+        const double from = e.start + day * kDay, to = from + kDay;
+        term.from.push_back(from);
+        term.to.push_back(to);
+        term.points += static_cast<size_t>(std::lower_bound(t.begin(), t.end(), to) -
+                                           std::lower_bound(t.begin(), t.end(), from));
+      }
+      if (term.points == 0) continue;
+      any = true;
+      terms.push_back(std::move(term));
+    }
+    if (!any) {
+      info.notes.push_back(absl::StrCat("event ", name,
+                                        ": no day of it in the history: no effect fitted"));
+    }
+  }
+  return terms;
+}
+
+void UnpackEvents(const Vector& beta, const Design& design, std::vector<EventTerm>& events) {
+  for (int k = 0; k < design.n_event; ++k) {
+    events[static_cast<size_t>(k)].coef = beta[design.EventBegin() + k];
+  }
 }
 
 std::vector<double> SignificantChangepoints(const Trend& trend, const Scaling& scaling,

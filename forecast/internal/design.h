@@ -47,6 +47,8 @@ struct Structure {
   std::vector<Season> seasons;       // to fit (coefficients 0 until unpacked)
   std::vector<double> changepoints;  // candidate positions, scaled time
   int n_trend = 2;                   // 2: level and slope; 1 (flat growth): level only
+  std::vector<EventTerm> events;     // event effects to fit (ChooseEvents), after the seasons
+  double event_prior_scale = 10;     // Options::event_prior_scale
 
   // Columns before level shifts are added.
   int Columns() const;
@@ -62,20 +64,32 @@ struct Structure {
 Structure ChooseStructure(const Options& options, size_t n_points, double span, double step,
                           FitInfo& info);
 
+// The event effects the history can fit: one term per (event name, day of its window)
+// that has points among `t` (the sorted history), covering the days of every occurrence
+// of that name, in the order of Options::events and then of the days. Adds a note per
+// event name with no point in the history (its effects stay 0, also when it comes).
+std::vector<EventTerm> ChooseEvents(const Options& options, const std::vector<double>& t,
+                                    FitInfo& info);
+
 // The Fourier order a seasonality gets when its fourier_order is 0.
 int DefaultFourierOrder(double period_seconds);
 
 // The design matrix over the rows and what its columns are:
-// [1, ts (unless flat) | (ts - cp_j)_+ | ts >= shift_j | cos, sin of each season].
-// `mult`, if given, multiplies the Fourier columns row by row (multiplicative mode).
+// [1, ts (unless flat) | (ts - cp_j)_+ | ts >= shift_j | cos, sin of each season |
+//  an indicator per event term (a row's mean time on one of its days)].
+// `mult`, if given, multiplies the Fourier and event columns row by row (multiplicative
+// mode).
 struct Design {
   Matrix X;  // rows x Cols()
   int n_trend = 0, n_cp = 0, n_shift = 0;
   std::vector<int> season_cols;       // 2 * order, per season
   std::vector<double> season_priors;  // ridge prior scale, per season
+  int n_event = 0;                    // event columns, last
+  double event_prior = 0;             // their ridge prior scale
 
   int ShiftBegin() const { return n_trend + n_cp; }
   int SeasonBegin() const { return n_trend + n_cp + n_shift; }
+  int EventBegin() const { return static_cast<int>(X.cols()) - n_event; }
 };
 Design BuildDesign(const Rows& rows, const Scaling& scaling, const Structure& structure,
                    const std::vector<double>& shifts, const std::vector<double>* mult,
@@ -86,6 +100,9 @@ Design BuildDesign(const Rows& rows, const Scaling& scaling, const Structure& st
 inline constexpr double kReportedChangeShare = 0.01;
 std::vector<double> SignificantChangepoints(const Trend& trend, const Scaling& scaling,
                                             double changepoint_prior_scale);
+
+// Writes the event coefficients of `beta` (the design's last columns) into `events`.
+void UnpackEvents(const Vector& beta, const Design& design, std::vector<EventTerm>& events);
 
 // Writes the coefficients `beta` of a design into the trend and the seasons.
 void Unpack(const Vector& beta, const Design& design, const std::vector<double>& shifts,

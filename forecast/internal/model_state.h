@@ -106,6 +106,23 @@ struct Season {
   }
 };
 
+// One event effect (design.h, ChooseEvents): an event name's day of the window, an
+// indicator of the days [from_i, to_i) of every occurrence (past and future) that has it.
+struct EventTerm {
+  std::string name;
+  int day = 0;                   // day of the window (0 = the occurrence's first day)
+  std::vector<double> from, to;  // unix seconds, one pair per occurrence
+  size_t points = 0;             // history points it covers
+  double coef = 0;               // scaled units
+
+  bool Covers(double t) const {
+    for (size_t i = 0; i < from.size(); ++i) {
+      if (t >= from[i] && t < to[i]) return true;
+    }
+    return false;
+  }
+};
+
 // The daily profile of the residuals (profile.h), one bin per step of the day; empty = none.
 struct DailyProfile {
   std::vector<double> bins;  // scaled units
@@ -164,6 +181,8 @@ struct Model::State {
   bool constant = false;  // exact constant history: yhat = scaling.y_offset
   internal::Trend trend;
   std::vector<internal::Season> seasons;
+  std::vector<internal::EventTerm> events;  // the fitted event effects
+  std::vector<ExcludedPeriod> excluded;     // Options::exclude_periods (recent skips them)
   bool multiplicative = false;
   double mult_norm = 1;  // mean raw trend in the history
   double step_seconds = 1;
@@ -177,13 +196,22 @@ struct Model::State {
   double SeasonFactor(double tr) const {
     return multiplicative ? (scaling.y_offset + scaling.y_scale * tr) / mult_norm : 1.0;
   }
-  // Trend + daily profile + seasonalities at unix time t (scaled units, no correction);
-  // the trend alone into *trend_out if given.
+  // The event effects at unix time t before the seasonal factor (scaled units).
+  double EventsAt(double t) const {
+    double v = 0;
+    for (const internal::EventTerm& e : events) {
+      if (e.Covers(t)) v += e.coef;
+    }
+    return v;
+  }
+  // Trend + daily profile + seasonalities + events at unix time t (scaled units, no
+  // correction); the trend alone into *trend_out if given.
   double Deterministic(double t, double* trend_out = nullptr) const {
     const double tr = trend.At(scaling.ScaledTime(t));
     const double mult = SeasonFactor(tr);
     double v = tr + profile.At(t, scaling.t0);
     for (const internal::Season& s : seasons) v += mult * s.At(t, scaling.t0);
+    if (!events.empty()) v += mult * EventsAt(t);
     if (trend_out != nullptr) *trend_out = tr;
     return v;
   }

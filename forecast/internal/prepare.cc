@@ -38,6 +38,39 @@ CleanSeries Clean(const Series& series) {
   return c;
 }
 
+bool Excluded(const std::vector<ExcludedPeriod>& periods, double t) {
+  for (const ExcludedPeriod& p : periods) {
+    if (t >= p.start && t < p.end) return true;
+  }
+  return false;
+}
+
+size_t DropExcluded(const std::vector<ExcludedPeriod>& periods, CleanSeries& c, FitInfo& info) {
+  if (periods.empty()) return 0;
+  for (const ExcludedPeriod& p : periods) info.exclusions.push_back({p.start, p.end, 0});
+  size_t kept = 0;
+  for (size_t i = 0; i < c.t.size(); ++i) {
+    bool drop = false;
+    for (size_t k = 0; k < periods.size(); ++k) {
+      if (c.t[i] >= periods[k].start && c.t[i] < periods[k].end) {
+        ++info.exclusions[k].points_removed;  // counted in every period that holds it
+        drop = true;
+      }
+    }
+    if (!drop) {
+      c.t[kept] = c.t[i];
+      c.y[kept] = c.y[i];
+      ++kept;
+    }
+  }
+  const size_t removed = c.t.size() - kept;
+  c.t.resize(kept);
+  c.y.resize(kept);
+  info.notes.push_back(absl::StrCat(removed, " point(s) in ", periods.size(),
+                                    " excluded period(s) left out of the fit"));
+  return removed;
+}
+
 namespace {
 
 // Logit for logistic growth (noting the values clipped at the bounds), then centre on the
@@ -86,11 +119,13 @@ absl::StatusOr<Prepared> Prepare(const Series& series, const Options& options, F
   if (merged > 0) {
     info.notes.push_back(absl::StrCat(merged, " duplicate timestamp(s) merged (averaged)"));
   }
+  const size_t excluded = DropExcluded(options.exclude_periods, c, info);
   const size_t n = c.t.size();
   if (n < 2) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("need at least 2 finite points to fit, got ", n,
-                     (c.dropped > 0 ? absl::StrCat(" (", c.dropped, " non-finite dropped)") : "")));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "need at least 2 finite points to fit, got ", n,
+        (c.dropped > 0 ? absl::StrCat(" (", c.dropped, " non-finite dropped)") : ""),
+        (excluded > 0 ? absl::StrCat(" (", excluded, " in excluded periods)") : "")));
   }
   Prepared p;
   p.span = c.t.back() - c.t.front();

@@ -33,6 +33,15 @@ struct CleanSeries {
 // `series` must have as many values as timestamps.
 CleanSeries Clean(const Series& series);
 
+// Whether unix time t lies in one of `periods` ([start, end)).
+bool Excluded(const std::vector<ExcludedPeriod>& periods, double t);
+
+// Drops the points of `c` in Options::exclude_periods, before anything is fitted (so that
+// the regression, the correction and the in-sample errors never see them). Fills
+// info.exclusions (a point in two overlapping periods counts in both) and a note; returns
+// the number of points dropped.
+size_t DropExcluded(const std::vector<ExcludedPeriod>& periods, CleanSeries& c, FitInfo& info);
+
 // The history as the later stages see it.
 struct Prepared {
   std::vector<double> t;     // sorted unique timestamps (unix seconds)
@@ -45,7 +54,8 @@ struct Prepared {
   bool nonnegative = false;  // clamp forecasts at 0 (Options::clamp_nonnegative)
 };
 
-// Cleans and scales the history: t0 = first timestamp, t_scale = span; values centred
+// Cleans the history, drops the excluded periods (DropExcluded) and scales it:
+// t0 = first timestamp, t_scale = span; values centred
 // on their median and scaled by their MAD (logit first for logistic growth). Sets
 // info.points_used, history_seconds and step_seconds, and adds a note per adjustment.
 // Errors: kFailedPrecondition (fewer than 2 finite points). `options` must be valid and

@@ -44,6 +44,9 @@ Vector Penalties(const Design& d, double s2) {
     const double ps = d.season_priors[si];
     for (int k = 0; k < d.season_cols[si]; ++k) pen[col++] = s2 / (ps * ps);
   }
+  for (int k = 0; k < d.n_event; ++k) {
+    pen[d.EventBegin() + k] = s2 / (d.event_prior * d.event_prior);
+  }
   return pen;
 }
 

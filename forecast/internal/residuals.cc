@@ -25,6 +25,7 @@ PointResiduals ResidualsOfPoints(const Prepared& p, const Rows& rows, const Robu
     const double mult = st.SeasonFactor(tr);
     double v = tr;
     for (const Season& season : st.seasons) v += mult * season.At(p.t[i], st.scaling.t0);
+    if (!st.events.empty()) v += mult * st.EventsAt(p.t[i]);
     out.r[i] = p.y[i] - v;
     absr[i] = std::abs(out.r[i]);
   }

@@ -179,6 +179,50 @@ TEST_F(ForecastCli, BacktestScoresTheModelBesideTheNaiveForecast) {
   EXPECT_LT(augur_mase, naive_mase) << r.out;
 }
 
+TEST_F(ForecastCli, PredictTakesHolidaysAndExcludedPeriods) {
+  // The history runs from 2023-11-14T22:13:20Z for 3 days.
+  const std::string in = Synthetic("e.csv", 3);
+  Result r = Run("predict --input " + in +
+                 " --horizon 10m --components --holidays 'sale=2023-11-16:-1d'"
+                 " --exclude-periods 2023-11-15T00:00Z/2023-11-15T06:00Z");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out)[0], HasSubstr(",daily,sale"));
+  EXPECT_THAT(r.err, HasSubstr("event: sale day -1: effect "));
+  EXPECT_THAT(r.err, HasSubstr("event: sale day 0: effect "));
+  EXPECT_THAT(r.err, HasSubstr("(216 points)"));  // 2023-11-15 minus its 6 excluded hours
+  EXPECT_THAT(r.err, HasSubstr("excluded: 2023-11-15T00:00:00Z/2023-11-15T06:00:00Z: 72 points "
+                               "removed"));
+
+  Result bad = Run("predict --input " + in + " --horizon 10m --holidays sale=2023-13-01");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--holidays: event 'sale=2023-13-01': '2023-13-01' is not a "
+                                 "valid date"));
+  bad = Run("predict --input " + in + " --horizon 10m --exclude-periods 2023-11-15T00:00/x");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--exclude-periods: excluded period"));
+  EXPECT_THAT(bad.err, HasSubstr("add Z for UTC"));
+}
+
+TEST_F(ForecastCli, BacktestNeitherFitsNorScoresExcludedPeriods) {
+  // 5 days from 2023-11-14T22:13:20Z; the origins lie in the last 30 %, from ~2023-11-18.
+  const std::string in = Synthetic("b.csv", 5);
+  auto origins = [](const Result& r) {
+    for (const std::string& l : Lines(r.out)) {
+      int n = 0;
+      if (std::sscanf(l.c_str(), "augur,60m,%d,", &n) == 1) return n;
+    }
+    return -1;
+  };
+  Result all = Run("backtest --input " + in + " --origins 6");
+  Result some = Run("backtest --input " + in +
+                    " --origins 6 --exclude-periods 2023-11-18T00:00Z/2023-11-19T12:00Z");
+  ASSERT_EQ(all.code, 0) << all.err;
+  ASSERT_EQ(some.code, 0) << some.err;
+  EXPECT_EQ(origins(all), 6) << all.out;
+  EXPECT_GT(origins(some), 0) << some.out;
+  EXPECT_LT(origins(some), 6) << some.out;
+}
+
 TEST_F(ForecastCli, VersionPrintsTheProjectVersionAndExitsZero) {
   Result r = Run("--version");
   EXPECT_EQ(r.code, 0) << r.err;

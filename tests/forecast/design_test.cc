@@ -98,5 +98,59 @@ TEST(DesignMatrix, ColumnsAreTrendChangepointsShiftsAndFourierTerms) {
   EXPECT_EQ(seasons[0].coef, (std::vector<double>{5, 6}));
 }
 
+
+TEST(DesignEvents, OneTermPerNameAndDayWithPointsInTheHistory) {
+  // Hourly points over 10 days from t0; "sale" on day 2 and day 8 with a day before, and
+  // on day 12 (after the history); "xmas" on day 30 only: no point, no term, a note.
+  const double t0 = 1767225600;  // 2026-01-01T00:00:00Z
+  std::vector<double> t;
+  for (double x = t0; x < t0 + 10 * kDay; x += 3600) t.push_back(x);
+  Options o;
+  o.events = {{"sale", t0 + 2 * kDay, 1, 1, 0},
+              {"sale", t0 + 8 * kDay, 1, 1, 0},
+              {"sale", t0 + 12 * kDay, 1, 1, 0},
+              {"xmas", t0 + 30 * kDay, 1, 0, 0}};
+  FitInfo info;
+  const std::vector<EventTerm> terms = ChooseEvents(o, t, info);
+  ASSERT_EQ(terms.size(), 2u);
+  EXPECT_EQ(terms[0].name, "sale");
+  EXPECT_EQ(terms[0].day, -1);
+  EXPECT_EQ(terms[1].day, 0);
+  EXPECT_EQ(terms[1].points, 48u);
+  ASSERT_EQ(terms[1].from.size(), 3u);  // the future occurrence too
+  EXPECT_TRUE(terms[1].Covers(t0 + 12 * kDay + 3600));
+  EXPECT_FALSE(terms[1].Covers(t0 + 13 * kDay));
+  EXPECT_TRUE(terms[0].Covers(t0 + 11 * kDay));
+  EXPECT_THAT(info.notes, Contains(HasSubstr("event xmas: no day of it in the history")));
+
+  // Their columns come last, 1 on the rows of their days, penalised as events.
+  Rows rows;
+  rows.t = t;
+  Scaling sc;
+  sc.t0 = t0;
+  sc.t_scale = t.back() - t0;
+  for (double x : t) rows.ts.push_back(sc.ScaledTime(x));
+  rows.y = Vector::Zero(static_cast<Eigen::Index>(t.size()));
+  rows.count = Vector::Ones(static_cast<Eigen::Index>(t.size()));
+  Structure s;
+  s.events = terms;
+  s.event_prior_scale = 3;
+  const Design d = BuildDesign(rows, sc, s, {}, nullptr, 10);
+  ASSERT_EQ(d.X.cols(), 2 + 2);
+  EXPECT_EQ(d.n_event, 2);
+  EXPECT_EQ(d.EventBegin(), 2);
+  EXPECT_EQ(d.event_prior, 3);
+  EXPECT_EQ(d.X.col(3).sum(), 48);
+  EXPECT_EQ(d.X(2 * 24, 3), 1);
+  EXPECT_EQ(d.X(2 * 24 - 1, 3), 0);
+  EXPECT_EQ(d.X(2 * 24 - 1, 2), 1);
+  Vector beta(4);
+  beta << 0, 0, 0.5, 2;
+  std::vector<EventTerm> fitted = terms;
+  UnpackEvents(beta, d, fitted);
+  EXPECT_EQ(fitted[0].coef, 0.5);
+  EXPECT_EQ(fitted[1].coef, 2);
+}
+
 }  // namespace
 }  // namespace forecast::internal

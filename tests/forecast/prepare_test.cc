@@ -160,5 +160,33 @@ TEST(Preparation, PointToPointNoiseOfAStepSignalIsItsNoise) {
   EXPECT_EQ(PointToPointNoise(Vector::Zero(100)), kPointNoiseFallback);
 }
 
+
+TEST(Exclusions, DropThePointsInEachPeriodAndCountThem) {
+  CleanSeries c;
+  for (int i = 0; i < 10; ++i) {
+    c.t.push_back(kStart + kStep * i);
+    c.y.push_back(i);
+  }
+  FitInfo info;
+  // [2, 4) and [3, 6) overlap on point 3; [100, 200) holds nothing.
+  const std::vector<ExcludedPeriod> periods = {{kStart + 2 * kStep, kStart + 4 * kStep},
+                                               {kStart + 3 * kStep, kStart + 6 * kStep},
+                                               {kStart + 100 * kStep, kStart + 200 * kStep}};
+  EXPECT_EQ(DropExcluded(periods, c, info), 4u);
+  EXPECT_THAT(c.y, ElementsAre(0, 1, 6, 7, 8, 9));
+  ASSERT_EQ(info.exclusions.size(), 3u);
+  EXPECT_EQ(info.exclusions[0].points_removed, 2u);
+  EXPECT_EQ(info.exclusions[1].points_removed, 3u);
+  EXPECT_EQ(info.exclusions[2].points_removed, 0u);
+  EXPECT_THAT(info.notes, ElementsAre(HasSubstr("4 point(s) in 3 excluded period(s)")));
+  EXPECT_TRUE(Excluded(periods, kStart + 5 * kStep));
+  EXPECT_FALSE(Excluded(periods, kStart + 6 * kStep));  // the end is excluded from the period
+
+  FitInfo none;
+  EXPECT_EQ(DropExcluded({}, c, none), 0u);
+  EXPECT_TRUE(none.notes.empty());
+  EXPECT_TRUE(none.exclusions.empty());
+}
+
 }  // namespace
 }  // namespace forecast::internal

@@ -526,6 +526,49 @@ TEST_F(ServiceTest, ModesOnFallingLoad) {
   EXPECT_TRUE(e.has_peak());  // computed and inspectable, but not returned
 }
 
+// Known events and excluded periods as the Inspector shows them: the events configured,
+// each event day's fitted effect (a sale adds 40 on its days), the excluded periods and
+// the points each removed (an outage reading 0 for 4 h, 5-minute steps).
+TEST_F(ServiceTest, ExplainShowsEventsTheirEffectsAndExcludedPeriods) {
+  const double today = std::floor(kT0 / kDay) * kDay;
+  clock_.Set(today + 4 * 3600);
+  const double outage = today - 2 * kDay + 6 * 3600;
+  source_.SetValues([=](double t) {
+    if (t >= outage && t < outage + 4 * 3600) return 0.0;
+    return Daily(t) + (t >= today - kDay ? 40.0 : 0.0);
+  });
+  const std::string holidays = "sale=" + forecast::FormatUtc(today - kDay, true) + "|" +
+                               forecast::FormatUtc(today, true);
+  const std::string excluded =
+      forecast::FormatUtc(outage) + "/" + forecast::FormatUtc(outage + 4 * 3600);
+  auto e = Explain(Ref({{"holidays", holidays}, {"excludePeriods", excluded}}));
+  EXPECT_EQ(e.settings().holidays(), holidays);
+  EXPECT_EQ(e.settings().exclude_periods(), excluded);
+  ASSERT_EQ(e.settings().events_size(), 2);
+  EXPECT_EQ(e.settings().events(1).event(), "sale");
+  EXPECT_EQ(e.settings().events(1).first_day(), forecast::FormatUtc(today, true));
+  EXPECT_EQ(e.settings().events(1).last_day(), forecast::FormatUtc(today, true));
+  ASSERT_EQ(e.model().event_effects_size(), 1) << e.model().DebugString();
+  EXPECT_EQ(e.model().event_effects(0).event(), "sale");
+  EXPECT_EQ(e.model().event_effects(0).day(), 0);
+  EXPECT_NEAR(e.model().event_effects(0).effect(), 40, 6);
+  EXPECT_EQ(e.model().event_effects(0).points(), 288u + 49u);  // yesterday, today up to now
+  ASSERT_EQ(e.model().excluded_periods_size(), 1);
+  EXPECT_EQ(e.model().excluded_periods(0).start(), forecast::FormatUtc(outage));
+  EXPECT_EQ(e.model().excluded_periods(0).points_removed(), 48u);
+  bool sale_component = false;
+  for (const auto& c : e.components()) {
+    if (c.name() != "sale") continue;
+    sale_component = true;
+    ASSERT_GT(c.values_size(), 0);
+    EXPECT_NEAR(c.values(0), e.model().event_effects(0).effect(), 1e-9);
+  }
+  EXPECT_TRUE(sale_component);
+  // Still on the sale's day, the forecast carries it: near Daily + 40.
+  ASSERT_GT(e.forecast_size(), 0);
+  EXPECT_NEAR(e.forecast(0).yhat(), Daily(e.forecast(0).timestamp()) + 40, 6);
+}
+
 TEST_F(ServiceTest, QuantileRaisesTheAnswer) {
   // Noise so that the bands are wide enough to matter.
   source_.SetValues([](double t) { return Daily(t) + 10 * std::sin(t * 12.9898); });

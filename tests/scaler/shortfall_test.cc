@@ -245,5 +245,55 @@ INSTANTIATE_TEST_SUITE_P(Budgets, BudgetKeptTest, ::testing::Values(Kept{0.01}, 
                                   "Permille";
                          });
 
+// An excluded period (an outage reading 0) is fitted by nothing and scored by nothing:
+// neither the shortfall record nor the forecast error tracker learns from it (an hour into
+// the outage the recent MASE is still what it was before it).
+TEST(ObjectModelExclusions, AnExcludedOutageIsNotScored) {
+  auto run = [](bool exclude) {
+    ObjectConfig c;
+    c.step_seconds = 60;
+    c.history_seconds = 86400;
+    c.refresh_interval_seconds = 60;
+    c.refit_interval_seconds = 3600;
+    c.target_value = 10;
+    c.policy.shortfall = ShortfallBudget{0.05, false};
+    c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
+    c.policy.horizon_seconds = 240;
+    c.fit_options.trend_uncertainty = false;
+    const double outage_start = kT0 + 2 * 3600, outage_end = kT0 + 4 * 3600;
+    if (exclude) c.fit_options.exclude_periods = {{outage_start, outage_end}};
+    auto demand = [&](double t) {
+      if (t >= outage_start && t < outage_end) return 0.0;
+      return 100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400);
+    };
+    ObjectModel model(c);
+    std::optional<double> mase;
+    double last = kT0 - 86400;
+    for (double now = kT0; now <= kT0 + 6 * 3600; now += 60) {
+      const double start = model.FetchStart(now);
+      forecast::Series s;
+      for (double t = std::max(start, last); t <= now; t += 60) {
+        s.timestamps.push_back(t);
+        s.values.push_back(demand(t));
+      }
+      last = now + 60;
+      EXPECT_TRUE(model.Ingest(now, start, s).ok());
+      if (model.RefitDue(now)) {
+        EXPECT_TRUE(model.Refit(now).status.ok());
+      }
+      const std::optional<double> m = model.Update(now).answer->mase;
+      if (now == kT0 + 3 * 3600) mase = m;  // an hour into the outage
+    }
+    return std::make_pair(model.shortfall_record().TotalScoredSeconds(), mase);
+  };
+  const auto [scored_all, mase_all] = run(false);
+  const auto [scored_excluded, mase_excluded] = run(true);
+  EXPECT_NEAR(scored_all - scored_excluded, 2 * 3600, 10 * 60);
+  ASSERT_TRUE(mase_all.has_value());
+  ASSERT_TRUE(mase_excluded.has_value());
+  EXPECT_LT(*mase_excluded, 1);
+  EXPECT_GT(*mase_all, 3 * *mase_excluded);
+}
+
 }  // namespace
 }  // namespace scaler

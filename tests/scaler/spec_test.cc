@@ -137,6 +137,14 @@ std::vector<KeyCase> EveryAugurKey() {
       {"history", "2d", [](const ScalerSpec& s) { return s.history_seconds == 2 * 86400; }},
       {"step", "2m", [](const ScalerSpec& s) { return s.step_seconds == 120 && !s.step_auto; }},
       {"seasonality", "1d", [](const ScalerSpec& s) { return s.seasonality == "1d"; }},
+      {"holidays", "xmas=2026-12-25:-1d", [](const ScalerSpec& s) {
+         return s.holidays == "xmas=2026-12-25:-1d" && s.fit_options.events.size() == 1 &&
+                s.fit_options.events[0].days_before == 1;
+       }},
+      {"excludePeriods", "2026-11-20T10:00Z/2026-11-20T14:00Z", [](const ScalerSpec& s) {
+         const auto& p = s.fit_options.exclude_periods;
+         return p.size() == 1 && p[0].end - p[0].start == 4 * 3600;
+       }},
       {"shortfall", "5%", [](const ScalerSpec& s) {
          return s.policy.shortfall && s.policy.shortfall->value == 0.05 && !s.policy.shortfall->relative;
        }},
@@ -378,6 +386,71 @@ TEST(ParseMode, IgnoresCaseAndBlanksAndNamesTheChoices) {
 TEST(DefaultMetricName, LowercasesAndReplaces) {
   EXPECT_EQ(DefaultMetricName("Checkout_API"), "augur-checkout-api");
   EXPECT_EQ(DefaultMetricName("web"), "augur-web");
+}
+
+
+// Known events and excluded periods: the documented examples parse; a bad value names the
+// key, the element at fault and the format expected; values over the limit are refused.
+TEST(ParseSpec, HolidaysAndExcludePeriods) {
+  auto md = Minimal();
+  md["holidays"] = " black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2025-12-25|2026-12-25 ";
+  md["excludePeriods"] = "2026-11-20T10:00Z/2026-11-20T14:00Z, 2026-11-24";
+  auto spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+  ASSERT_THAT(spec, IsOk());
+  EXPECT_EQ(spec->holidays,
+            "black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2025-12-25|2026-12-25");
+  ASSERT_EQ(spec->fit_options.events.size(), 3u);
+  EXPECT_EQ(spec->fit_options.events[0].name, "black-friday");
+  EXPECT_EQ(spec->fit_options.events[0].days, 4);
+  EXPECT_EQ(spec->fit_options.events[0].days_before, 1);
+  EXPECT_EQ(spec->fit_options.events[0].days_after, 1);
+  EXPECT_EQ(spec->fit_options.events[2].name, "xmas");
+  ASSERT_EQ(spec->fit_options.exclude_periods.size(), 2u);
+  EXPECT_EQ(spec->fit_options.exclude_periods[1].end - spec->fit_options.exclude_periods[1].start,
+            86400);
+
+  // Through FromEnv as every key.
+  md = Minimal();
+  md["holidaysFromEnv"] = "xmas=2026-12-25";
+  spec = ParseSpec("web", "shop", md, {"http://prom:9090"});
+  ASSERT_THAT(spec, IsOk());
+  EXPECT_EQ(spec->fit_options.events.size(), 1u);
+
+  const std::vector<std::pair<std::pair<std::string, std::string>, std::vector<std::string>>>
+      bad = {
+          {{"holidays", "black-friday"},
+           {"metadata key 'holidays'", "has no '='", "e.g. \"black-friday=2026-11-27/2026-11-30"}},
+          {{"holidays", "xmas=2026-12-25:+1w"}, {"'holidays'", "window ':+1w'", ":-Nd"}},
+          {{"holidays", "xmas=25/12/2026"}, {"'holidays'", "expected a date YYYY-MM-DD"}},
+          {{"excludePeriods", "2026-11-20T10:00/2026-11-20T14:00"},
+           {"metadata key 'excludePeriods'", "add Z for UTC",
+            "e.g. \"2026-11-20T10:00Z/2026-11-20T14:00Z"}},
+          {{"excludePeriods", "2026-11-20T14:00Z/2026-11-20T10:00Z"},
+           {"'excludePeriods'", "ends at or before it starts"}},
+      };
+  for (const auto& [kv, wants] : bad) {
+    md = Minimal();
+    md[kv.first] = kv.second;
+    auto got = ParseSpec("web", "shop", md, {"http://prom:9090"});
+    for (const std::string& want : wants) {
+      EXPECT_THAT(got, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(want))) << kv.second;
+    }
+  }
+
+  md = Minimal();
+  std::string many;
+  while (many.size() <= kMaxListBytes) many += "2026-11-20T10:00Z/2026-11-20T14:00Z,";
+  md["excludePeriods"] = many;
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'excludePeriods' is"), HasSubstr("at most 16384"))));
+  md = Minimal();
+  many.clear();
+  for (int i = 0; i <= forecast::kMaxExcludedPeriods; ++i) many += "2026-11-20,";
+  many.pop_back();
+  md["excludePeriods"] = many;
+  EXPECT_THAT(ParseSpec("web", "shop", md, {"http://prom:9090"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 200")));
 }
 
 }  // namespace

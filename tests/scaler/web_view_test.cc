@@ -135,6 +135,22 @@ TEST_F(WebViewTest, ObjectPageHasTheChartSeriesAndNoSecret) {
   EXPECT_THAT(r.body, Not(HasSubstr("<script")));
 }
 
+TEST_F(WebViewTest, ObjectPageShowsEventEffectsAndExcludedPeriods) {
+  // kT0 is 2023-11-14T22:15:00Z: the history (2 days) holds all of 2023-11-13.
+  ObjectRef ref = Ref("sale");
+  ref.metadata["holidays"] = "promo=2023-11-13";
+  ref.metadata["excludePeriods"] = "2023-11-14T01:00Z/2023-11-14T02:00Z";
+  TrackAndRefresh(ref, 2);
+  HttpReply r = Get("/objects/shop/sale");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(r.body, HasSubstr("event promo"));
+  EXPECT_THAT(r.body, HasSubstr("on its first day: "));
+  EXPECT_THAT(r.body, HasSubstr("(fitted on 288 points)"));
+  EXPECT_THAT(r.body, HasSubstr("2023-11-14T01:00:00Z to 2023-11-14T02:00:00Z: 12 points left out "
+                                "of the fit"));
+  EXPECT_THAT(r.body, HasSubstr("promo=2023-11-13"));
+}
+
 TEST_F(WebViewTest, FallbackAnswersAreShadedWithTheirReason) {
   ObjectRef ref = Ref("young");
   ref.metadata["minHistory"] = "30d";
