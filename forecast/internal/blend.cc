@@ -31,7 +31,7 @@ std::vector<double> ChooseBlendWeights(const Candidate& cand) {
     double chosen = previous;
     if (count >= kBlendMinErrors) {
       chosen = 1.0;
-      double best = sums[kBlendWeightSteps] * (1 - kBlendMinGain);
+      double best = sums[kBlendWeightSteps];
       for (int k = kBlendWeightSteps - 1; k >= 0; --k) {
         if (sums[k] < best) {
           best = sums[k];

@@ -18,11 +18,9 @@
 
 namespace forecast::internal {
 
-// The model's weight is chosen on a grid of kBlendWeightSteps + 1 values in [0, 1]; a
-// weight below 1 must lower the in-sample mean |error| by more than kBlendMinGain
-// (relative) over the model alone, so that noise does not move a model that is as good.
+// The model's weight is chosen on a grid of kBlendWeightSteps + 1 values in [0, 1] (a
+// tie keeps the larger weight: the model alone unless the last value helps).
 inline constexpr int kBlendWeightSteps = 10;
-inline constexpr double kBlendMinGain = 0.02;
 // Horizons share a weight in bands that double in length (1, 2, 3-4, 5-8, ... steps):
 // each band pools enough errors for a stable choice, and the weight is a step function
 // of the horizon's logarithm, where the two forecasts' relative skill changes.

@@ -219,7 +219,15 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
     out.es_rho = best.rho;
   }
   NoteChoice(best, w.size(), grid.step, info);
-  if (options.detect_level_shifts) {
+  size_t fired = 0;
+  out.end_shift_rule = options.detect_level_shifts &&
+                       EndShiftEarns(grid.resid, sigma, w.H_score, &fired);
+  if (options.detect_level_shifts && !out.end_shift_rule) {
+    info.notes.push_back(absl::StrCat(
+        "no level shift in progress is followed: the ", fired,
+        " runs of outliers that looked like one in the history fell back (spikes)"));
+  }
+  if (out.end_shift_rule) {
     // On the unclipped residuals: a shift is exactly what clipping would hide.
     const size_t newest = std::min<size_t>(grid.size(), kTailSlots);
     out.end_shift =
@@ -287,7 +295,7 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
   for (double& r : ext) r -= s.shift;
   std::vector<double> joined = s.tail;
   joined.insert(joined.end(), ext.begin(), ext.end());
-  const double new_shift = EndShift(joined, st.intervals.sigma);
+  const double new_shift = c.end_shift_rule ? EndShift(joined, st.intervals.sigma) : 0.0;
   if (new_shift != 0) {
     s.shift += new_shift;
     for (double& r : ext) r -= new_shift;
