@@ -11,7 +11,9 @@ namespace forecast::internal {
 std::vector<double> ChooseBlendWeights(const Candidate& cand) {
   const size_t H = cand.errs.size();
   std::vector<double> weight(H, 1.0);
-  if (cand.naive_errs.size() != H) return weight;
+  const std::vector<std::vector<double>>& model = cand.model_errs;
+  const std::vector<std::vector<double>>& naive = cand.naive_errs;
+  if (model.size() != H || naive.size() != H) return weight;
   double previous = 1.0;
   for (size_t lo = 0; lo < H; lo = 2 * lo + 1) {
     const size_t hi = std::min(H, 2 * lo + 1);  // band [lo, hi): 1, 2, 3-4, 5-8 steps
@@ -19,8 +21,8 @@ std::vector<double> ChooseBlendWeights(const Candidate& cand) {
     double sums[kBlendWeightSteps + 1] = {};
     size_t count = 0;
     for (size_t h = lo; h < hi; ++h) {
-      const std::vector<double>& em = cand.errs[h];
-      const std::vector<double>& en = cand.naive_errs[h];
+      const std::vector<double>& em = model[h];
+      const std::vector<double>& en = naive[h];
       for (size_t i = 0; i < em.size() && i < en.size(); ++i, ++count) {
         for (int k = 0; k <= kBlendWeightSteps; ++k) {
           const double wk = static_cast<double>(k) / kBlendWeightSteps;
@@ -46,7 +48,7 @@ std::vector<double> ChooseBlendWeights(const Candidate& cand) {
 }
 
 void FitBlend(Candidate& cand, const CorrectionWindow& w, const Scaling& scaling, double step,
-              double clip, Correction& out, FitInfo& info) {
+              Correction& out, FitInfo& info) {
   std::vector<double> weight = ChooseBlendWeights(cand);
   const bool any = std::any_of(weight.begin(), weight.end(), [](double x) { return x < 1.0; });
   if (!any) return;
@@ -55,16 +57,15 @@ void FitBlend(Candidate& cand, const CorrectionWindow& w, const Scaling& scaling
   for (size_t h = 0; h < H; ++h) {
     const double wh = weight[h];
     for (size_t i = 0; i < cand.errs[h].size(); ++i) {
-      cand.errs[h][i] = wh * cand.errs[h][i] + (1 - wh) * cand.naive_errs[h][i];
+      cand.errs[h][i] = wh * cand.model_errs[h][i] + (1 - wh) * cand.naive_errs[h][i];
       if (with_levels) {
         cand.levels[h][i] =
             scaling.ToRaw(wh * cand.model_fc[h][i] + (1 - wh) * cand.naive_fc[h][i]);
       }
     }
   }
-  const double last_resid = w.resid.empty() || std::isnan(w.resid.back()) ? 0.0 : w.resid.back();
+  const double last_resid = w.raw.empty() || std::isnan(w.raw.back()) ? 0.0 : w.raw.back();
   out.last_value = (w.fit.empty() ? 0.0 : w.fit.back()) + last_resid;
-  out.clip = clip;
   out.model_weight = std::move(weight);
   auto last_share = [&](double seconds) {
     const auto h = static_cast<size_t>(std::max(1.0, std::round(seconds / step)));

@@ -33,10 +33,10 @@ std::vector<double> ChooseBlendWeights(const Candidate& cand);
 
 // Stage 7 as Fit runs it: chooses the weights, and when the last value gets any share,
 // rewrites cand.errs and cand.levels as the blend's (for the intervals), sets
-// out.model_weight, out.last_value and out.clip, and notes the weights at 10 min and
-// 1 h. `clip` is the level the window's residuals were clipped at.
+// out.model_weight and out.last_value (the newest observation), and notes the last
+// value's share at 10 min and 1 h.
 void FitBlend(Candidate& cand, const CorrectionWindow& w, const Scaling& scaling, double step,
-              double clip, Correction& out, FitInfo& info);
+              Correction& out, FitInfo& info);
 
 // The blended forecast h >= 1 steps ahead (scaled units) of the model's `model_value`
 // and the last value; the weight of the last step holds beyond it.

@@ -21,6 +21,8 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
   CorrectionWindow w;
   w.resid.assign(grid.resid.end() - static_cast<std::ptrdiff_t>(window), grid.resid.end());
   w.fit.assign(grid.fit.end() - static_cast<std::ptrdiff_t>(window), grid.fit.end());
+  w.raw = w.resid;
+  w.clip = kWindowClipFactor * cut;
   for (double& v : w.resid) {
     if (!std::isnan(v)) v = std::clamp(v, -kWindowClipFactor * cut, kWindowClipFactor * cut);
   }
@@ -41,6 +43,7 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   const size_t window = w.size(), H = w.H;
   cand.errs.assign(H, {});
   cand.levels.assign(with_levels ? H : 0, {});
+  cand.model_errs.assign(with_naive ? H : 0, {});
   cand.naive_errs.assign(with_naive ? H : 0, {});
   cand.model_fc.assign(with_naive && with_levels ? H : 0, {});
   cand.naive_fc.assign(with_naive && with_levels ? H : 0, {});
@@ -76,15 +79,18 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       double v = level[o];
       for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
     }
-    // The last value (its residual clipped like the others) as a forecast: its error is
-    // the change of the observation from the origin.
-    const double last = w.fit[o] + win[o];
+    // The last value as a forecast: its error is the change of the observation from the
+    // origin (a spike at the origin costs it at most the clip per step ahead).
+    const double last = w.fit[o] + w.raw[o];
     for (size_t h = 1; h <= steps; ++h) {
       if (std::isnan(win[o + h])) continue;
       cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
       if (with_levels) cand.levels[h - 1].push_back(scaling.ToRaw(w.fit[o + h] + path[h - 1]));
       if (with_naive) {
-        cand.naive_errs[h - 1].push_back(w.fit[o + h] + win[o + h] - last);
+        const double observed = w.fit[o + h] + w.raw[o + h];
+        cand.model_errs[h - 1].push_back(
+            std::clamp(observed - (w.fit[o + h] + path[h - 1]), -w.clip, w.clip));
+        cand.naive_errs[h - 1].push_back(std::clamp(observed - last, -w.clip, w.clip));
         if (with_levels) {
           cand.model_fc[h - 1].push_back(w.fit[o + h] + path[h - 1]);
           cand.naive_fc[h - 1].push_back(last);
@@ -241,7 +247,7 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
   }
   EndState(best, w, out);
   if (options.naive_blend) {
-    FitBlend(best, w, scaling, grid.step, kWindowClipFactor * cut, out, info);
+    FitBlend(best, w, scaling, grid.step, out, info);
   }
   return best;
 }
@@ -289,7 +295,7 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
     const double at = st.last_t + static_cast<double>(idx) * step;
     if (at >= s.origin) {
       s.origin = at;
-      s.last_value = det + std::clamp(ext[idx - 1], -c.clip, c.clip);
+      s.last_value = det + ext[idx - 1];
     }
   }
   for (double& r : ext) r -= s.shift;

@@ -53,7 +53,9 @@ inline constexpr size_t kTailSlots = 64;
 
 // The newest part of the residual grid the correction is chosen on, and its horizons.
 struct CorrectionWindow {
-  std::vector<double> resid;  // clipped; NaN = missing
+  std::vector<double> resid;  // clipped at `clip`; NaN = missing
+  std::vector<double> raw;    // the same, not clipped
+  double clip = 0;
   std::vector<double> fit;    // the model's fitted value (scaled) at each slot
   size_t H = 1;               // error horizon (steps)
   size_t H_score = 1;         // scoring horizon (steps), <= H
@@ -74,9 +76,12 @@ struct Candidate {
   // value of the in-sample forecast each error belongs to (only when asked for).
   std::vector<std::vector<double>> errs;
   std::vector<std::vector<double>> levels;
-  // With Evaluate's with_naive, aligned with errs: the errors of the (clipped) last value
-  // from the same origins, and (with_levels) both forecasts in scaled units; blend.h
-  // weighs the two by them.
+  // With Evaluate's with_naive, aligned with errs, for blend.h: the model's errors and
+  // the last value's from the same origins against the observed
+  // (not clipped) values, each error clipped at the window's clip (a bounded loss: a
+  // spike in the target costs both the same, a model that is wrong for many steps pays
+  // for each), and (with_levels) both forecasts in scaled units.
+  std::vector<std::vector<double>> model_errs;
   std::vector<std::vector<double>> naive_errs;
   std::vector<std::vector<double>> model_fc;
   std::vector<std::vector<double>> naive_fc;
@@ -126,7 +131,7 @@ struct CorrectionState {
   double level = 0;          // smoothed level
   double shift = 0;          // level shift in progress
   double origin = 0;         // time of the newest step (unix seconds)
-  double last_value = 0;     // newest observation (scaled, its residual clipped as in Fit)
+  double last_value = 0;     // newest observation (scaled)
 };
 
 // The state at the end of the history brought forward by `recent` (any order; points

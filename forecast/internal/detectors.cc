@@ -86,10 +86,8 @@ double EndShiftAt(const std::vector<double>& r, size_t end, double sigma) {
     sign = sg;
     run.push_back(r[i]);
   }
-  if (run.size() > kEndShiftNewest) run.resize(kEndShiftNewest);
   if (run.size() < kEndShiftMinRun) return 0.0;
-  // The level the whole run has held: its smallest residual. A shift holds its level,
-  // a spike that is falling back does not (the median would follow the spike).
+  run.resize(kEndShiftMinRun);  // the newest, newest first
   return *std::min_element(run.begin(), run.end(),
                            [](double a, double b) { return std::abs(a) < std::abs(b); });
 }

@@ -69,13 +69,13 @@ std::optional<LevelShift> DetectLevelShift(const Vector& resid, double sigma0, d
 // --- a level shift in progress at the end of the history ---
 // The newest residuals (looking back over at most kEndShiftLookback of them) all beyond
 // kEndShiftSigmas sigma on the same side, at least kEndShiftMinRun of them, move the
-// level to the smallest (in magnitude) of the newest kEndShiftNewest: the level the run
-// has held (a shift holds it; a spike falling back does not); docs/forecast.md,
+// level to the smallest (in magnitude) of the newest kEndShiftMinRun: the level the run
+// has held. A shift holds it (and a ramp's newest steps give it); a spike that is
+// falling back does not, and the median would follow the spike. docs/forecast.md,
 // "Short-term correction".
 inline constexpr size_t kEndShiftLookback = 24;
 inline constexpr double kEndShiftSigmas = 3;
 inline constexpr size_t kEndShiftMinRun = 3;
-inline constexpr size_t kEndShiftNewest = 5;
 
 // `r` oldest first, NaN = missing (skipped). Returns the shift (scaled units), else 0.
 double EndShift(const std::vector<double>& r, double sigma);

@@ -154,11 +154,9 @@ struct Correction {
   bool end_shift_rule = true;
   // The blend with the last value (blend.h): model_weight[h - 1] is the model's weight h
   // steps ahead (the last value has the rest; the last one holds beyond); empty = the
-  // model alone. last_value is the newest observation (scaled), its residual clipped at
-  // clip (as the blend's weights were chosen).
+  // model alone. last_value is the newest observation (scaled).
   std::vector<double> model_weight;
   double last_value = 0;
-  double clip = 0;
 };
 
 // What the intervals are made of (intervals.h), in scaled units.
