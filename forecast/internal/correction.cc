@@ -51,7 +51,10 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   for (size_t h = 0; h < max_h && h < H; ++h) {
     cand.errs[h].reserve(origins);
     if (with_levels) cand.levels[h].reserve(origins);
-    if (with_naive) cand.naive_errs[h].reserve(origins);
+    if (with_naive) {
+      cand.model_errs[h].reserve(origins);
+      cand.naive_errs[h].reserve(origins);
+    }
   }
   std::vector<double> level(window, 0.0);
   std::vector<double> filled;
