@@ -62,6 +62,8 @@ void ModelFlags::Define(common::FlagSet& flags) {
        "weight of past days in the daily profile halves every this long (default 7d)")
       ("no-smoothing-correction", po::bool_switch(&f.no_smoothing),
        "only AR (or no) short-term correction, no smoothed level")
+      ("no-naive-blend", po::bool_switch(&f.no_naive_blend),
+       "the model alone, not blended with the last value by in-sample skill")
       ("allow-negative", po::bool_switch(&f.allow_negative),
        "do not clamp forecasts at 0 for non-negative histories");
   // clang-format on
@@ -117,6 +119,7 @@ absl::StatusOr<forecast::Options> ModelFlags::ToOptions() const {
   o.clamp_nonnegative = !allow_negative;
   o.daily_profile = !no_profile;
   o.smoothing_correction = !no_smoothing;
+  o.naive_blend = !no_naive_blend;
   double profile_half_life_seconds = o.profile_half_life_days * 86400.0;
   s = common::ParseOptionalDurationFlags({{"ar-window", ar_window, &o.ar_window_seconds},
                                   {"recency-half-life", recency_half_life,

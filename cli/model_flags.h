@@ -39,6 +39,7 @@ struct ModelFlags {
   bool allow_negative = false;
   bool no_profile = false;
   bool no_smoothing = false;
+  bool no_naive_blend = false;
 
   // Declares --seasonality, --growth, ... bound to the members.
   void Define(common::FlagSet& flags);

@@ -137,6 +137,12 @@ struct Options {
   // hourly batch jobs), recent days weighing more (half-life in days); kept only when
   // it stands out of the noise.
   bool daily_profile = true;
+  // Blend the forecast with the newest observation (the naive forecast), with weights per
+  // step ahead chosen by the in-sample errors of both from rolling origins on the newest
+  // ar_window_seconds: a series the model cannot forecast (rare spikes, steps, noise)
+  // falls back towards its last value as far as the history says. false = the model
+  // alone.
+  bool naive_blend = true;
   double profile_half_life_days = 7;
   // The extrapolated trend slope decays with this time constant after the history;
   // 0 = undamped (Prophet).

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "forecast/forecast.h"
+#include "forecast/internal/blend.h"
 #include "forecast/internal/correction.h"
 #include "forecast/internal/intervals.h"
 #include "forecast/internal/model_state.h"
@@ -132,6 +133,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   }
   if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::vector<double>(n)});
   if (with_correction) fc.components.push_back({"correction", std::vector<double>(n)});
+  // What blending with the last value (blend.h) moved the forecast by.
+  const bool with_blend = !st.correction.model_weight.empty();
+  if (with_blend) fc.components.push_back({"last_value_blend", std::vector<double>(n)});
   for (size_t j = 0; j < n; ++j) {
     const double t = timestamps[j];
     double tr = 0;
@@ -141,7 +145,8 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       // Past the computed path the correction has converged: hold its last value.
       corr = path[std::min<size_t>(static_cast<size_t>(steps[j]), path.size()) - 1];
     }
-    const double ys = det + corr;
+    const double model_ys = det + corr;
+    const double ys = internal::Blend(st.correction, steps[j], model_ys, cs.last_value);
     fc.yhat[j] = st.scaling.ToRaw(ys);
     // The band's half-width in scaled units: the error scale at this step, at the width
     // the level calls for, and the trend's uncertainty since the newest observation.
@@ -154,7 +159,8 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       const double off = internal::BandOffset(scale * shape.emp[i], shape.z[i] * trend_sd, sign);
       fc.quantiles[i][j] = st.scaling.ToRaw(ys + options_.interval_scale * off);
     }
-    AddComponents(st, event_names, j, t, tr, fc.yhat[j], fc.components);
+    AddComponents(st, event_names, j, t, tr, st.scaling.ToRaw(model_ys), fc.components);
+    if (with_blend) fc.components.back().values[j] = fc.yhat[j] - st.scaling.ToRaw(model_ys);
     if (st.nonnegative) {
       fc.yhat[j] = std::max(0.0, fc.yhat[j]);
       for (auto& row : fc.quantiles) row[j] = std::max(0.0, row[j]);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "forecast/eigen_types.h"
+#include "forecast/internal/blend.h"
 #include "forecast/internal/detectors.h"
 #include "forecast/internal/prepare.h"
 
@@ -20,6 +21,8 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
   CorrectionWindow w;
   w.resid.assign(grid.resid.end() - static_cast<std::ptrdiff_t>(window), grid.resid.end());
   w.fit.assign(grid.fit.end() - static_cast<std::ptrdiff_t>(window), grid.fit.end());
+  w.raw = w.resid;
+  w.clip = kWindowClipFactor * cut;
   for (double& v : w.resid) {
     if (!std::isnan(v)) v = std::clamp(v, -kWindowClipFactor * cut, kWindowClipFactor * cut);
   }
@@ -35,15 +38,23 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
 }
 
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
-              bool with_levels, Candidate& cand) {
+              bool with_levels, Candidate& cand, bool with_naive) {
   const std::vector<double>& win = w.resid;
   const size_t window = w.size(), H = w.H;
   cand.errs.assign(H, {});
   cand.levels.assign(with_levels ? H : 0, {});
+  cand.model_errs.assign(with_naive ? H : 0, {});
+  cand.naive_errs.assign(with_naive ? H : 0, {});
+  cand.model_fc.assign(with_naive && with_levels ? H : 0, {});
+  cand.naive_fc.assign(with_naive && with_levels ? H : 0, {});
   const size_t origins = window / stride + 1;
   for (size_t h = 0; h < max_h && h < H; ++h) {
     cand.errs[h].reserve(origins);
     if (with_levels) cand.levels[h].reserve(origins);
+    if (with_naive) {
+      cand.model_errs[h].reserve(origins);
+      cand.naive_errs[h].reserve(origins);
+    }
   }
   std::vector<double> level(window, 0.0);
   std::vector<double> filled;
@@ -71,10 +82,23 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       double v = level[o];
       for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
     }
+    // The last value as a forecast: its error is the change of the observation from the
+    // origin (a spike at the origin costs it at most the clip per step ahead).
+    const double last = w.fit[o] + w.raw[o];
     for (size_t h = 1; h <= steps; ++h) {
       if (std::isnan(win[o + h])) continue;
       cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
       if (with_levels) cand.levels[h - 1].push_back(scaling.ToRaw(w.fit[o + h] + path[h - 1]));
+      if (with_naive) {
+        const double observed = w.fit[o + h] + w.raw[o + h];
+        cand.model_errs[h - 1].push_back(
+            std::clamp(observed - (w.fit[o + h] + path[h - 1]), -w.clip, w.clip));
+        cand.naive_errs[h - 1].push_back(std::clamp(observed - last, -w.clip, w.clip));
+        if (with_levels) {
+          cand.model_fc[h - 1].push_back(w.fit[o + h] + path[h - 1]);
+          cand.naive_fc[h - 1].push_back(last);
+        }
+      }
     }
   }
   double total = 0;
@@ -145,7 +169,7 @@ Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
     Evaluate(w, scaling, w.H_score, w.select_stride, false, cand);
     if (cand.score < best.score) best = std::move(cand);
   }
-  Evaluate(w, scaling, w.H, w.stride, true, best);
+  Evaluate(w, scaling, w.H, w.stride, true, best, options.naive_blend);
   return best;
 }
 
@@ -204,7 +228,15 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
     out.es_rho = best.rho;
   }
   NoteChoice(best, w.size(), grid.step, info);
-  if (options.detect_level_shifts) {
+  size_t fired = 0;
+  out.end_shift_rule = options.detect_level_shifts &&
+                       EndShiftEarns(grid.resid, sigma, w.H_score, &fired);
+  if (options.detect_level_shifts && !out.end_shift_rule) {
+    info.notes.push_back(absl::StrCat(
+        "no level shift in progress is followed: the ", fired,
+        " runs of outliers that looked like one in the history fell back (spikes)"));
+  }
+  if (out.end_shift_rule) {
     // On the unclipped residuals: a shift is exactly what clipping would hide.
     const size_t newest = std::min<size_t>(grid.size(), kTailSlots);
     out.end_shift =
@@ -217,6 +249,9 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
     }
   }
   EndState(best, w, out);
+  if (options.naive_blend) {
+    FitBlend(best, w, scaling, grid.step, out, info);
+  }
   return best;
 }
 
@@ -247,7 +282,7 @@ void FillForward(const std::vector<double>& phi, std::vector<double>& r, size_t 
 CorrectionState Advance(const Model::State& st, const Series& recent) {
   const Correction& c = st.correction;
   const double step = st.step_seconds;
-  CorrectionState s{c.tail, c.es_level, c.end_shift, st.last_t};
+  CorrectionState s{c.tail, c.es_level, c.end_shift, st.last_t, c.last_value};
   if (recent.timestamps.empty()) return s;
   const CleanSeries rc = Clean(recent);
   std::vector<double> ext;  // residuals of the steps after the history, NaN = none
@@ -258,13 +293,18 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
     if (idx == 0 || idx > kMaxRecentSteps) continue;
     if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
     const double g = st.scaling.Transform(rc.y[i]);
-    ext[idx - 1] = (g - st.scaling.y_offset) / st.scaling.y_scale - st.Deterministic(rc.t[i]);
-    s.origin = std::max(s.origin, st.last_t + static_cast<double>(idx) * step);
+    const double det = st.Deterministic(rc.t[i]);
+    ext[idx - 1] = (g - st.scaling.y_offset) / st.scaling.y_scale - det;
+    const double at = st.last_t + static_cast<double>(idx) * step;
+    if (at >= s.origin) {
+      s.origin = at;
+      s.last_value = det + ext[idx - 1];
+    }
   }
   for (double& r : ext) r -= s.shift;
   std::vector<double> joined = s.tail;
   joined.insert(joined.end(), ext.begin(), ext.end());
-  const double new_shift = EndShift(joined, st.intervals.sigma);
+  const double new_shift = c.end_shift_rule ? EndShift(joined, st.intervals.sigma) : 0.0;
   if (new_shift != 0) {
     s.shift += new_shift;
     for (double& r : ext) r -= new_shift;

@@ -53,7 +53,9 @@ inline constexpr size_t kTailSlots = 64;
 
 // The newest part of the residual grid the correction is chosen on, and its horizons.
 struct CorrectionWindow {
-  std::vector<double> resid;  // clipped; NaN = missing
+  std::vector<double> resid;  // clipped at `clip`; NaN = missing
+  std::vector<double> raw;    // the same, not clipped
+  double clip = 0;
   std::vector<double> fit;    // the model's fitted value (scaled) at each slot
   size_t H = 1;               // error horizon (steps)
   size_t H_score = 1;         // scoring horizon (steps), <= H
@@ -74,12 +76,22 @@ struct Candidate {
   // value of the in-sample forecast each error belongs to (only when asked for).
   std::vector<std::vector<double>> errs;
   std::vector<std::vector<double>> levels;
+  // With Evaluate's with_naive, aligned with errs, for blend.h: the model's errors and
+  // the last value's from the same origins against the observed
+  // (not clipped) values, each error clipped at the window's clip (a bounded loss: a
+  // spike in the target costs both the same, a model that is wrong for many steps pays
+  // for each), and (with_levels) both forecasts in scaled units.
+  std::vector<std::vector<double>> model_errs;
+  std::vector<std::vector<double>> naive_errs;
+  std::vector<std::vector<double>> model_fc;
+  std::vector<std::vector<double>> naive_fc;
 };
 
 // Forecasts from every `stride`-th origin of the window up to max_h steps: fills
-// cand.errs (and with with_levels cand.levels, raw through `scaling`) and cand.score.
+// cand.errs (and with with_levels cand.levels, raw through `scaling`) and cand.score;
+// with with_naive also cand.naive_errs (and with with_levels cand.model_fc, naive_fc).
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
-              bool with_levels, Candidate& cand);
+              bool with_levels, Candidate& cand, bool with_naive = false);
 
 // AR(order) by least squares on the window's complete rows, or kind kNone when there
 // are too few of them or the solution is not finite.
@@ -87,6 +99,7 @@ Candidate FitAr(const CorrectionWindow& w, int order);
 
 // The chosen candidate with its errors up to H (for the intervals); kind kNone with no
 // errors when the window is too short to choose. `step` sets the smoothing decays.
+// With options.naive_blend, the chosen one's errors also carry the last value's.
 Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
                            const Options& options, double step);
 
@@ -118,6 +131,7 @@ struct CorrectionState {
   double level = 0;          // smoothed level
   double shift = 0;          // level shift in progress
   double origin = 0;         // time of the newest step (unix seconds)
+  double last_value = 0;     // newest observation (scaled)
 };
 
 // The state at the end of the history brought forward by `recent` (any order; points

@@ -72,9 +72,13 @@ std::optional<LevelShift> DetectLevelShift(const Vector& resid, double sigma0, d
 }
 
 double EndShift(const std::vector<double>& r, double sigma) {
+  return EndShiftAt(r, r.size(), sigma);
+}
+
+double EndShiftAt(const std::vector<double>& r, size_t end, double sigma) {
   std::vector<double> run;
   int sign = 0;
-  for (size_t i = r.size(); i-- > 0 && run.size() < kEndShiftLookback;) {
+  for (size_t i = std::min(end, r.size()); i-- > 0 && run.size() < kEndShiftLookback;) {
     if (std::isnan(r[i])) continue;
     const double cut = kEndShiftSigmas * sigma;
     const int sg = r[i] > cut ? 1 : (r[i] < -cut ? -1 : 0);
@@ -82,8 +86,29 @@ double EndShift(const std::vector<double>& r, double sigma) {
     sign = sg;
     run.push_back(r[i]);
   }
-  if (run.size() > kEndShiftNewest) run.resize(kEndShiftNewest);
-  return run.size() >= kEndShiftMinRun ? stats::Median(run) : 0.0;
+  if (run.size() < kEndShiftMinRun) return 0.0;
+  run.resize(kEndShiftMinRun);  // the newest, newest first
+  return *std::min_element(run.begin(), run.end(),
+                           [](double a, double b) { return std::abs(a) < std::abs(b); });
+}
+
+bool EndShiftEarns(const std::vector<double>& r, double sigma, size_t horizon, size_t* fired) {
+  const double cut = kEndShiftSigmas * sigma;
+  double with_shift = 0, without = 0;
+  size_t n = 0;
+  for (size_t o = kEndShiftMinRun; o + 1 < r.size(); ++o) {
+    if (!(std::abs(r[o]) > cut)) continue;  // the newest residual must be beyond the cut
+    const double shift = EndShiftAt(r, o + 1, sigma);
+    if (shift == 0) continue;
+    ++n;
+    for (size_t h = 1; h <= horizon && o + h < r.size(); ++h) {
+      if (std::isnan(r[o + h])) continue;
+      with_shift += std::abs(r[o + h] - shift);
+      without += std::abs(r[o + h]);
+    }
+  }
+  if (fired != nullptr) *fired = n;
+  return n == 0 || with_shift < without;
 }
 
 }  // namespace forecast::internal

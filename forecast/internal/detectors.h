@@ -69,14 +69,25 @@ std::optional<LevelShift> DetectLevelShift(const Vector& resid, double sigma0, d
 // --- a level shift in progress at the end of the history ---
 // The newest residuals (looking back over at most kEndShiftLookback of them) all beyond
 // kEndShiftSigmas sigma on the same side, at least kEndShiftMinRun of them, move the
-// level to the median of the newest kEndShiftNewest (a shift often ramps over several
-// steps); docs/forecast.md, "Short-term correction".
+// level to the smallest (in magnitude) of the newest kEndShiftMinRun: the level the run
+// has held. A shift holds it (and a ramp's newest steps give it); a spike that is
+// falling back does not, and the median would follow the spike. docs/forecast.md,
+// "Short-term correction".
 inline constexpr size_t kEndShiftLookback = 24;
 inline constexpr double kEndShiftSigmas = 3;
 inline constexpr size_t kEndShiftMinRun = 3;
-inline constexpr size_t kEndShiftNewest = 5;
 
 // `r` oldest first, NaN = missing (skipped). Returns the shift (scaled units), else 0.
 double EndShift(const std::vector<double>& r, double sigma);
+// The same on r[0, end): the rule as it would have fired at the slot end - 1.
+double EndShiftAt(const std::vector<double>& r, size_t end, double sigma);
+
+// Whether the rule earns its keep on this history: at every slot of `r` where it would
+// have fired, the mean |residual| over the next `horizon` slots around the shift it
+// proposed against around 0 (no shift). A history where it never fired keeps the rule;
+// one where the runs it fired on were spikes that fell back (the shift did worse)
+// turns it off. *fired (if given) = how many times it fired.
+bool EndShiftEarns(const std::vector<double>& r, double sigma, size_t horizon,
+                   size_t* fired = nullptr);
 
 }  // namespace forecast::internal

@@ -149,6 +149,14 @@ struct Correction {
   std::vector<double> tail;  // newest residuals (scaled), oldest first, gaps filled
   double es_alpha = 0, es_rho = 1, es_level = 0;  // damped exponential smoothing
   double end_shift = 0;  // level shift in progress at the end (detectors.h, EndShift)
+  // Whether the shift-in-progress rule is used (in Fit and by Predict's `recent`): off
+  // when, on this history, the runs it fired on fell back (detectors.h, EndShiftEarns).
+  bool end_shift_rule = true;
+  // The blend with the last value (blend.h): model_weight[h - 1] is the model's weight h
+  // steps ahead (the last value has the rest; the last one holds beyond); empty = the
+  // model alone. last_value is the newest observation (scaled).
+  std::vector<double> model_weight;
+  double last_value = 0;
 };
 
 // What the intervals are made of (intervals.h), in scaled units.

@@ -113,11 +113,13 @@ TEST(LevelShiftDetector, IgnoresDriftSmallStepsAndShortHistories) {
 TEST(EndShift, ARunOfLargeResidualsOnOneSideMovesTheLevel) {
   std::vector<double> r(60, 0.0);
   for (size_t i = 56; i < 60; ++i) r[i] = 5 + 0.1 * static_cast<double>(i - 56);  // 4 above 3
-  EXPECT_DOUBLE_EQ(EndShift(r, 1.0), 5.15);  // median of 5.0, 5.1, 5.2, 5.3
-  // A run of 8 that ramps: the newest 5 give the level.
+  EXPECT_DOUBLE_EQ(EndShift(r, 1.0), 5.1);  // the smallest of the newest 3: 5.1, 5.2, 5.3
+  // A run of 8 that ramps: its newest 3 give the level.
   std::vector<double> ramp(60, 0.0);
   for (size_t i = 52; i < 60; ++i) ramp[i] = static_cast<double>(i - 48);  // 4 .. 11
-  EXPECT_DOUBLE_EQ(EndShift(ramp, 1.0), 9);                                // median of 7 .. 11
+  EXPECT_DOUBLE_EQ(EndShift(ramp, 1.0), 9);                                // 9, 10, 11
+  // A spike falling back (8, 20, 6): the level it held is 6, not its median 8.
+  EXPECT_DOUBLE_EQ(EndShift({0, 0, 0, 8, 20, 6}, 1.0), 6);
 }
 
 TEST(EndShift, NeedsThreeOnTheSameSideAndSkipsGaps) {
@@ -126,7 +128,28 @@ TEST(EndShift, NeedsThreeOnTheSameSideAndSkipsGaps) {
   EXPECT_EQ(EndShift({0, 0, -5, 5, 5}, 1.0), 0);           // signs differ
   EXPECT_EQ(EndShift({0, 0, 5, 2, 5, 5}, 1.0), 0);         // 2 is within 3 sigma
   EXPECT_EQ(EndShift({0, 0, 5, nan, 5, nan, 5}, 1.0), 5);  // gaps are skipped
-  EXPECT_EQ(EndShift({-4, -6, -5}, 1.0), -5);
+  EXPECT_EQ(EndShift({-4, -6, -5}, 1.0), -4);  // the smallest in magnitude
+}
+
+TEST(EndShiftEarns, KeepsTheRuleWhereRunsOfOutliersHeldAndDropsItWhereTheyFellBack) {
+  // Steps that hold: every 100 slots the level moves by 6 sigma and stays there.
+  std::vector<double> steps(1000, 0.0);
+  for (size_t i = 0; i < steps.size(); ++i) steps[i] = (i / 100) % 2 == 1 ? 6.0 : 0.0;
+  size_t fired = 0;
+  // Relative to the level before, the residuals after each step are the step: the rule
+  // fired there and the shift it proposed was right.
+  EXPECT_TRUE(EndShiftEarns(steps, 1.0, 20, &fired));
+  EXPECT_GT(fired, 0u);
+  // Bursts of 4 outliers that fall back to 0: every shift the rule proposed was wrong.
+  std::vector<double> bursts(1000, 0.0);
+  for (size_t i = 50; i + 4 < bursts.size(); i += 100) {
+    for (size_t j = 0; j < 4; ++j) bursts[i + j] = 10;
+  }
+  EXPECT_FALSE(EndShiftEarns(bursts, 1.0, 20, &fired));
+  EXPECT_GT(fired, 0u);
+  // No evidence either way (the rule never fired): it is kept.
+  EXPECT_TRUE(EndShiftEarns(std::vector<double>(1000, 0.0), 1.0, 20, &fired));
+  EXPECT_EQ(fired, 0u);
 }
 
 }  // namespace
