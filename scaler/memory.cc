@@ -35,6 +35,18 @@ int LimitMallocArenas(int arenas) {
 #endif
 }
 
+size_t FixMmapThreshold(size_t bytes) {
+#if defined(__GLIBC__) && !defined(AUGUR_FOREIGN_MALLOC)
+  for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES"}) {
+    if (const char* env = std::getenv(name); env != nullptr && *env != '\0') return 0;
+  }
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1 ? bytes : 0;
+#else
+  (void)bytes;
+  return 0;
+#endif
+}
+
 void ReleaseFreeMemory() {
 #if defined(__GLIBC__) && !defined(AUGUR_FOREIGN_MALLOC)
   malloc_trim(0);

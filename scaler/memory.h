@@ -24,6 +24,15 @@ namespace scaler {
 // Returns the cap in force (0: not set, not glibc).
 int LimitMallocArenas(int arenas);
 
+// Fixes glibc's mmap threshold at `bytes` (mallopt M_MMAP_THRESHOLD), unless
+// MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES is set in the environment. By default glibc
+// raises the threshold to the size of every mmapped block freed (up to 32 MiB), so after
+// the first fit the large, short-lived buffers of every later fit (hundreds of kB) come
+// from the arenas, between long-lived object data, and leave holes that malloc_trim
+// cannot give back. A fixed threshold keeps them in mmap: returned at free.
+// Returns the threshold in force (0: not set, not glibc).
+size_t FixMmapThreshold(size_t bytes);
+
 // malloc_trim(0): returns the whole free pages inside every arena to the kernel. Takes
 // each arena's lock while it walks it (milliseconds for a few hundred MB).
 void ReleaseFreeMemory();

@@ -57,6 +57,16 @@ TEST(Memory, TheEnvironmentsArenaCapWins) {
   EXPECT_EQ(LimitMallocArenas(64), 64);
 }
 
+TEST(Memory, TheEnvironmentsMmapThresholdWins) {
+  if (!kGlibcMalloc) GTEST_SKIP() << "a sanitizer's allocator replaces glibc's";
+  ::setenv("MALLOC_MMAP_THRESHOLD_", "65536", 1);
+  EXPECT_EQ(FixMmapThreshold(128 * 1024), 0u);
+  ::unsetenv("MALLOC_MMAP_THRESHOLD_");
+  if (std::getenv("GLIBC_TUNABLES") == nullptr) {
+    EXPECT_EQ(FixMmapThreshold(128 * 1024), 128u * 1024);
+  }
+}
+
 TEST(Memory, ReleaserStopsPromptly) {
   const auto start = std::chrono::steady_clock::now();
   { MemoryReleaser releaser(std::chrono::hours(1)); }
