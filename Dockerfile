@@ -15,7 +15,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates ccache \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
-      prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libeigen3-dev libjemalloc-dev \
+      prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libeigen3-dev \
       libboost-program-options-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -37,7 +37,7 @@ FROM ${RUNTIME_BASE}
 # package list, cache or log stays either.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libcurl4 libjemalloc2 \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libcurl4 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libboost-program-options1.74.0 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \

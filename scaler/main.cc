@@ -222,28 +222,19 @@ std::string BoundAddress(const std::string& listen, int port) {
 // down within KEDA's and Kubernetes' patience. Returns the exit code.
 int Serve(const scaler::Config& config, const sigset_t& signals) {
   scaler::ConfigureLogging(config.log_level, config.log_format);
-#if defined(AUGUR_JEMALLOC)
-  // jemalloc (linked in by scaler/CMakeLists.txt) gives freed pages back by itself: with
-  // it resident memory follows the objects tracked through idle expiry and re-creation
-  // (the soak in docs/reliability.md); glibc's malloc kept ~3x the live heap, more each
-  // turn.
-  std::unique_ptr<scaler::MemoryReleaser> releaser;
-  scaler::Log(scaler::LogLevel::kDebug, "memory", {{"allocator", "jemalloc"}});
-#else
-  // glibc's malloc: fewer arenas fragment less, large short-lived buffers stay out of
-  // them, and freed pages go back to the kernel every kReleaseInterval (scaler/memory.h;
-  // this lowers the creep the soak measured, it does not remove it). Half the workers'
-  // arenas: a fit is mostly arithmetic, not malloc.
+  // Fewer arenas fragment less, large short-lived buffers stay out of them, and freed
+  // pages go back to the kernel every kReleaseInterval, so that resident memory follows
+  // the objects tracked instead of creeping up with every expiry and re-creation
+  // (scaler/memory.h; the soak in docs/reliability.md). Half the workers' arenas: a fit
+  // is mostly arithmetic, not malloc.
   const int arenas = scaler::LimitMallocArenas(std::max(2, static_cast<int>(config.workers) / 2));
   // glibc's initial threshold, kept from growing: a fit's buffers are mmapped.
   constexpr size_t kMmapThreshold = 128 * 1024;
   const size_t mmap_threshold = scaler::FixMmapThreshold(kMmapThreshold);
   constexpr std::chrono::seconds kReleaseInterval{30};
-  auto releaser = std::make_unique<scaler::MemoryReleaser>(kReleaseInterval);
+  scaler::MemoryReleaser releaser(kReleaseInterval);
   scaler::Log(scaler::LogLevel::kDebug, "memory",
-              {{"allocator", "glibc"}, {"malloc_arenas", arenas},
-               {"mmap_threshold", mmap_threshold}});
-#endif
+              {{"malloc_arenas", arenas}, {"mmap_threshold", mmap_threshold}});
 
   scaler::TrackerOptions tracker_options;
   tracker_options.first_answer_timeout = config.first_answer_timeout;

@@ -14,7 +14,6 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libeigen3-dev
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libjemalloc-dev  # augur's allocator (docs/reliability.md, "Soak")
   prometheus openssl curl python3 python3-grpcio python3-yaml nodejs npm
   kubernetes-client
   chromium   # the web view's browser tests (driven by playwright-core from tests/e2e)
