@@ -629,7 +629,8 @@ TEST_F(RetryAfterTest, HttpDateOn503KeepsTheCode) {
   auto client = MakeClockedClient();
   Answer(503, "overloaded", "Wed, 02 Dec 2026 02:01:00 GMT");
   EXPECT_THAT(client->Query("up", std::nullopt),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("until 2026-12-02T02:01:00Z, 60 s")));
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("until 2026-12-02T02:01:00Z, 60 s")));
   Advance(std::chrono::seconds(59));
   EXPECT_THAT(client->Query("up", std::nullopt),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("(1 s from now)")));
@@ -657,7 +658,8 @@ TEST_F(RetryAfterTest, UnreadablePastOrMisplacedRetryAfterHoldsNothing) {
   Answer(429, "busy", "soon");
   EXPECT_THAT(client->Query("up", std::nullopt),
               StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("Retry-After \"soon\" ignored: expected seconds or an HTTP-date")));
+                       HasSubstr("Retry-After \"soon\" ignored: expected seconds or an "
+                                 "HTTP-date")));
   Answer(429, "busy", "Wed, 02 Dec 2026 01:59:00 GMT");  // already past
   client->Query("up", std::nullopt).IgnoreError();
   Answer(429, "busy", "0");
