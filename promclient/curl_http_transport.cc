@@ -208,6 +208,13 @@ class CurlHttpTransport::Impl {
           content_type != nullptr) {
         response.content_type = content_type;
       }
+      // The last response's header (a proxy's interim answers are not looked at).
+      curl_header* retry_after = nullptr;
+      if (curl_easy_header(handle, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) ==
+              CURLHE_OK &&
+          retry_after != nullptr && retry_after->value != nullptr) {
+        response.retry_after = retry_after->value;
+      }
       curl_off_t first_byte = 0, total = 0;
       curl_easy_getinfo(handle, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
       curl_easy_getinfo(handle, CURLINFO_TOTAL_TIME_T, &total);

@@ -35,6 +35,10 @@ struct HttpResponse {
   long status_code = 0;
   std::string content_type;
   std::string body;
+  // The Retry-After header as the server sent it (delay-seconds or an HTTP-date;
+  // "" when absent). It is the one response header PrometheusClient reads besides the
+  // content type: a 429 or 503 with it makes the client hold its queries back.
+  std::string retry_after;
   // Where the time went, as the transport measured it (zero when unknown, e.g. fakes):
   // until the first response byte (the server's work + network), and in total.
   std::chrono::microseconds time_to_first_byte{0};

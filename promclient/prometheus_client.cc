@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -21,6 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "promclient/response_parser.h"
 
 namespace promclient {
@@ -165,6 +168,12 @@ absl::StatusCode CodeForHttpStatus(long http, const std::string& error_type) {
   return absl::StatusCode::kInternal;
 }
 
+using TimePoint = std::chrono::system_clock::time_point;
+
+std::string FormatUtc(TimePoint t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromChrono(t), absl::UTCTimeZone());
+}
+
 }  // namespace
 
 // -----------------------------------------------------------------------------------
@@ -227,6 +236,12 @@ class PrometheusClient::Impl {
   }
 
   const ClientOptions& options() const { return options_; }
+
+  std::optional<TimePoint> RetryNotBefore() const {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    if (!hold_.has_value() || Now() >= hold_->until) return std::nullopt;
+    return hold_->until;
+  }
 
   absl::StatusOr<QueryResult> Query(const std::string& promql, std::optional<double> time,
                                     const RequestOptions& request) const {
@@ -358,13 +373,70 @@ class PrometheusClient::Impl {
     }
     http.headers.emplace_back("Accept", "application/json");
 
+    absl::Status held = CheckHold();
+    if (!held.ok()) return held;
     const std::string where = redacted_base_ + endpoint;
     absl::StatusOr<HttpResponse> response = transport_->Send(http);
     if (!response.ok()) {
       return absl::Status(response.status().code(),
                           absl::StrCat("Prometheus at ", where, ": ", response.status().message()));
     }
-    return ParseResponse(*response, where);
+    absl::StatusOr<QueryResult> result = ParseResponse(*response, where);
+    if (!result.ok() && (response->status_code == 429 || response->status_code == 503) &&
+        !response->retry_after.empty()) {
+      return Hold(result.status(), response->retry_after);
+    }
+    return result;
+  }
+
+  TimePoint Now() const {
+    return options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  }
+
+  // A query while a Retry-After hold is in force fails without reaching the server.
+  absl::Status CheckHold() const {
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    if (!hold_.has_value()) return absl::OkStatus();
+    const TimePoint now = Now();
+    if (now >= hold_->until) {
+      hold_.reset();
+      return absl::OkStatus();
+    }
+    const double left = std::chrono::duration<double>(hold_->until - now).count();
+    return absl::Status(
+        hold_->code,
+        absl::StrFormat("not querying Prometheus at %s until %s (%.0f s from now), as its "
+                        "Retry-After asked: %s",
+                        redacted_base_, FormatUtc(hold_->until), std::ceil(left), hold_->why));
+  }
+
+  // `error` came with a Retry-After header `value`: holds queries back until then
+  // (bounded by max_retry_after) and says so in the returned error.
+  absl::Status Hold(const absl::Status& error, const std::string& value) const {
+    const TimePoint now = Now();
+    std::optional<TimePoint> until = ParseRetryAfter(value, now);
+    const std::string shown = BodyExcerpt(value.substr(0, 64));
+    if (!until.has_value()) {
+      return absl::Status(error.code(), absl::StrCat(error.message(), " (Retry-After \"", shown,
+                                                     "\" ignored: expected seconds or an "
+                                                     "HTTP-date)"));
+    }
+    const TimePoint limit = now + options_.max_retry_after;
+    std::string bounded;
+    if (*until > limit) {
+      until = limit;
+      bounded = absl::StrCat(", capped at ", options_.max_retry_after.count(), " s");
+    }
+    if (*until <= now) return error;
+    const double wait = std::chrono::duration<double>(*until - now).count();
+    std::lock_guard<std::mutex> lock(hold_mu_);
+    if (!hold_.has_value() || hold_->until < *until) {
+      hold_ = HoldState{*until, error.code(), std::string(error.message())};
+    }
+    return absl::Status(
+        error.code(),
+        absl::StrFormat("%s (Retry-After: %s: no query to this server until %s, %.0f s%s)",
+                        error.message(), shown, FormatUtc(*until), std::ceil(wait), bounded));
   }
 
   static absl::StatusOr<QueryResult> ParseResponse(const HttpResponse& response,
@@ -411,6 +483,14 @@ class PrometheusClient::Impl {
   std::string redacted_base_;
   std::unique_ptr<FileSecret> bearer_;
   std::unique_ptr<FileSecret> basic_password_;
+
+  struct HoldState {
+    TimePoint until;
+    absl::StatusCode code;  // of the answer that asked (429: kResourceExhausted)
+    std::string why;        // its message
+  };
+  mutable std::mutex hold_mu_;
+  mutable std::optional<HoldState> hold_;
 };
 
 absl::StatusOr<std::unique_ptr<PrometheusClient>> PrometheusClient::Create(
@@ -441,6 +521,38 @@ absl::StatusOr<QueryResult> PrometheusClient::QueryRange(const std::string& prom
 }
 
 const ClientOptions& PrometheusClient::options() const { return impl_->options(); }
+
+std::optional<std::chrono::system_clock::time_point> PrometheusClient::RetryNotBefore() const {
+  return impl_->RetryNotBefore();
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseRetryAfter(
+    const std::string& value, std::chrono::system_clock::time_point now) {
+  const absl::string_view v = absl::StripAsciiWhitespace(value);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    // delay-seconds; anything beyond ~30 years is as good as forever (and fits the clock).
+    constexpr int64_t kForever = int64_t{1} << 30;
+    int64_t seconds = 0;
+    for (char c : v) {
+      seconds = std::min(kForever, seconds * 10 + (c - '0'));
+    }
+    return now + std::chrono::seconds(seconds);
+  }
+  static constexpr const char* kForms[] = {
+      "%a, %d %b %Y %H:%M:%S GMT",  // IMF-fixdate, what servers send
+      "%A, %d-%b-%y %H:%M:%S GMT",  // obsolete RFC 850
+      "%a %b %e %H:%M:%S %Y",       // obsolete asctime()
+  };
+  for (const char* form : kForms) {
+    absl::Time t;
+    std::string error;
+    if (absl::ParseTime(form, std::string(v), absl::UTCTimeZone(), &t, &error)) {
+      return absl::ToChronoTime(t);
+    }
+  }
+  return std::nullopt;
+}
 
 double AutoStep(double range_seconds) {
   static constexpr double kNiceSteps[] = {1,   2,   5,    10,   15,   30,    60,    120,   300,

@@ -10,6 +10,10 @@
 //   kUnauthenticated / kPermissionDenied   HTTP 401 / 403
 //   kNotFound           HTTP 404 (usually a wrong path prefix in the base URL)
 //   kResourceExhausted  HTTP 429
+// Retry-After: after a 429 or 503 carrying a Retry-After header (seconds or an
+// HTTP-date), the client sends nothing to its server until then (at most
+// ClientOptions::max_retry_after later); a query asked for meanwhile fails at once with
+// the answer's code (kResourceExhausted / kUnavailable), saying until when and why.
 //   kDeadlineExceeded / kCancelled   also for Prometheus' errorType "timeout" / "canceled"
 //   kInternal           malformed JSON or an unexpected shape, saying where it broke
 //                       (byte offset and line/column, or the JSON path)
@@ -17,6 +21,7 @@
 // URL's query string. See docs/promclient.md.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,6 +72,12 @@ struct ClientOptions {
   std::string bearer_token_file;
   std::string basic_auth_user;
   std::string basic_auth_password_file;
+  // The longest a Retry-After is obeyed: a server asking for more is retried after this
+  // (a misconfigured proxy must not silence a server for hours).
+  std::chrono::seconds max_retry_after{300};
+  // The wall clock that Retry-After is measured with (an HTTP-date is wall time);
+  // nullptr = std::chrono::system_clock::now. Tests inject one.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 // Per-request additions (a ScaledObject's customHeaders, queryParameters, namespace,
@@ -77,6 +88,8 @@ struct RequestOptions {
   std::optional<std::chrono::milliseconds> timeout;
 };
 
+// One client talks to one server; the Retry-After hold applies to all its queries
+// (whichever object or endpoint they are for): it is the server that asked.
 class PrometheusClient {
  public:
   // Errors: kInvalidArgument for an unusable base URL or unreadable credential files.
@@ -99,6 +112,10 @@ class PrometheusClient {
 
   const ClientOptions& options() const;
 
+  // Until when the server asked not to be queried (its last Retry-After, bounded by
+  // max_retry_after); nullopt when no hold is in force.
+  std::optional<std::chrono::system_clock::time_point> RetryNotBefore() const;
+
   ~PrometheusClient();
   class Impl;
 
@@ -106,6 +123,13 @@ class PrometheusClient {
   explicit PrometheusClient(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The time a Retry-After header value names, for an answer received at `now`:
+// delay-seconds ("120") or an HTTP-date in any of the three forms HTTP recipients accept
+// (RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+// "Sun Nov  6 08:49:37 1994"). nullopt for anything else (the header is then ignored).
+std::optional<std::chrono::system_clock::time_point> ParseRetryAfter(
+    const std::string& value, std::chrono::system_clock::time_point now);
 
 // The step QueryRange picks for a range when none is given (seconds).
 double AutoStep(double range_seconds);

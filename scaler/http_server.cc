@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 
@@ -155,7 +158,7 @@ void HttpServer::Stop() {
   ::shutdown(listen_fd_, SHUT_RDWR);
   if (accept_thread_.joinable()) accept_thread_.join();
   std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [this] { return active_ == 0; });
+  idle_.wait(lock, [this] { return active_ == 0 && rejecting_ == 0; });
 }
 
 void HttpServer::AcceptLoop() {
@@ -173,24 +176,59 @@ void HttpServer::AcceptLoop() {
       break;
     }
     SetTimeouts(fd, options_.io_timeout);
+    bool reject = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (active_ >= options_.max_connections) {
-        Reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n", {}}, false);
-        ::close(fd);
-        continue;
+        if (rejecting_ >= options_.max_connections) {
+          // Flooded: no thread to spare even for a lingering 503.
+          Reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n", {}}, false);
+          ::close(fd);
+          continue;
+        }
+        reject = true;
+        ++rejecting_;
+      } else {
+        ++active_;
       }
-      ++active_;
     }
-    std::thread([this, fd] {
-      Serve(fd);
+    std::thread([this, fd, reject] {
+      bool replied = true;
+      if (reject) {
+        Reply(fd, {503, "text/plain; charset=utf-8", "too many connections\n", {}}, false);
+      } else {
+        replied = Serve(fd);
+      }
+      if (replied) LingeringClose(fd);
       ::close(fd);
       std::lock_guard<std::mutex> lock(mu_);
-      --active_;
+      --(reject ? rejecting_ : active_);
       idle_.notify_all();
     }).detach();
   }
   ::close(listen_fd_);
+}
+
+void HttpServer::LingeringClose(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + options_.linger_timeout;
+  size_t discarded = 0;
+  char buf[16384];
+  while (discarded <= options_.max_discard_bytes && !stopping_.load()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    // Short polls, so that Stop() does not wait for a client that never closes.
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return;
+    if (ready == 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return;  // the client closed (or reset): nothing more to protect
+    discarded += static_cast<size_t>(n);
+  }
 }
 
 absl::StatusOr<HttpRequestLine> ParseHttpRequestLine(std::string_view head) {
@@ -207,28 +245,28 @@ absl::StatusOr<HttpRequestLine> ParseHttpRequestLine(std::string_view head) {
                          std::string(target.substr(0, target.find('?')))};
 }
 
-void HttpServer::Serve(int fd) {
+bool HttpServer::Serve(int fd) {
   std::string request;
   char buf[4096];
   while (request.find("\r\n\r\n") == std::string::npos) {
     if (request.size() > options_.max_request_bytes) {
       Reply(fd, {413, "text/plain; charset=utf-8", "request headers too large\n", {}}, false);
-      return;
+      return true;
     }
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // closed or timed out before a whole request arrived
+    if (n <= 0) return false;  // closed or timed out before a whole request arrived
     request.append(buf, static_cast<size_t>(n));
   }
   absl::StatusOr<HttpRequestLine> line = ParseHttpRequestLine(request);
   if (!line.ok()) {
     Reply(fd, {400, "text/plain; charset=utf-8", "malformed request line\n", {}}, false);
-    return;
+    return true;
   }
   const bool head = line->method == "HEAD";
   if (line->method != "GET" && !head) {
     Reply(fd, {405, "text/plain; charset=utf-8", "only GET and HEAD are supported\n", {}}, false);
-    return;
+    return true;
   }
   const std::string& path = line->path;
   HttpReply reply;
@@ -240,6 +278,7 @@ void HttpServer::Serve(int fd) {
     reply = {500, "text/plain; charset=utf-8", "internal error\n", {}};
   }
   Reply(fd, reply, head);
+  return true;
 }
 
 }  // namespace scaler

@@ -3,10 +3,17 @@
 // GET and HEAD only, one request per connection (`Connection: close`), a bounded number
 // of connections served at once. Not a general-purpose web server.
 //
+// Every reply, errors included (400, 405, 413, 503 "too many connections"), is followed
+// by a lingering close: the server ends its side (FIN), then reads and discards what the
+// client still sends (a body, an oversized head, a pipelined request) until the client
+// closes, for at most `linger_timeout` and `max_discard_bytes`. Closing with unread
+// bytes would make the kernel reset the connection, and a client still sending would
+// see "connection reset" instead of the answer.
+//
 // Thread-safety: Start() returns a running server; the handler is called from the
 // server's connection threads, possibly concurrently, so it must be thread-safe.
 // Stop() (also run by the destructor) closes the listener and waits for the
-// connections in progress (each bounded by the I/O timeout).
+// connections in progress (each bounded by the I/O timeout; lingering ones end at once).
 
 #include <atomic>
 #include <chrono>
@@ -36,6 +43,11 @@ struct HttpServerOptions {
   size_t max_connections = 32;                        // beyond: 503 at once
   std::chrono::milliseconds io_timeout{5000};         // per read/write
   size_t max_request_bytes = 16 * 1024;               // request line + headers
+  // Lingering close (above): how long, and how much, to read after a reply. Connections
+  // answered 503 because max_connections are busy linger too, at most max_connections
+  // of them at once (beyond that they are closed at once, as a last resort).
+  std::chrono::milliseconds linger_timeout{2000};
+  size_t max_discard_bytes = 64 * 1024 * 1024;
 };
 
 // The request line of an HTTP/1.x request head ("GET /metrics?x=1 HTTP/1.1\r\n...").
@@ -77,7 +89,11 @@ class HttpServer {
   HttpServer(int listen_fd, int port, std::string address, Handler handler,
              HttpServerOptions options);
   void AcceptLoop();
-  void Serve(int fd);
+  // Returns whether a reply was sent (not when the client went quiet or away first).
+  bool Serve(int fd);
+  // Ends our side and reads until the client closes (bounded, see HttpServerOptions);
+  // returns early when Stop() is called.
+  void LingeringClose(int fd);
 
   int listen_fd_;
   int port_;
@@ -88,7 +104,8 @@ class HttpServer {
   std::thread accept_thread_;
   std::mutex mu_;
   std::condition_variable idle_;
-  size_t active_ = 0;
+  size_t active_ = 0;     // connections being served
+  size_t rejecting_ = 0;  // connections answered 503, lingering
 };
 
 }  // namespace scaler

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +33,7 @@
 #include "scaler/config.h"
 #include "scaler/http_server.h"
 #include "scaler/log.h"
+#include "scaler/memory.h"
 #include "scaler/metrics.h"
 #include "scaler/prometheus_metric_source.h"
 #include "scaler/server.h"
@@ -220,6 +222,19 @@ std::string BoundAddress(const std::string& listen, int port) {
 // down within KEDA's and Kubernetes' patience. Returns the exit code.
 int Serve(const scaler::Config& config, const sigset_t& signals) {
   scaler::ConfigureLogging(config.log_level, config.log_format);
+  // Fewer arenas fragment less, large short-lived buffers stay out of them, and freed
+  // pages go back to the kernel every kReleaseInterval, so that resident memory follows
+  // the objects tracked instead of creeping up with every expiry and re-creation
+  // (scaler/memory.h; the soak in docs/reliability.md). Half the workers' arenas: a fit
+  // is mostly arithmetic, not malloc.
+  const int arenas = scaler::LimitMallocArenas(std::max(2, static_cast<int>(config.workers) / 2));
+  // glibc's initial threshold, kept from growing: a fit's buffers are mmapped.
+  constexpr size_t kMmapThreshold = 128 * 1024;
+  const size_t mmap_threshold = scaler::FixMmapThreshold(kMmapThreshold);
+  constexpr std::chrono::seconds kReleaseInterval{30};
+  scaler::MemoryReleaser releaser(kReleaseInterval);
+  scaler::Log(scaler::LogLevel::kDebug, "memory",
+              {{"malloc_arenas", arenas}, {"mmap_threshold", mmap_threshold}});
 
   scaler::TrackerOptions tracker_options;
   tracker_options.first_answer_timeout = config.first_answer_timeout;

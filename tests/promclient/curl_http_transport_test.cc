@@ -67,6 +67,24 @@ TEST(CurlHttpTransport, GetsByDefault) {
   EXPECT_THAT(server.requests().at(0), HasSubstr("GET /-/ready HTTP/1.1"));
 }
 
+TEST(CurlHttpTransport, ReadsRetryAfter) {
+  CannedHttpServer server("slow down", 429, "text/plain",
+                          "Retry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n");
+  CurlHttpTransport transport;
+  HttpRequest request;
+  request.url = server.url("/api/v1/query");
+  auto response = transport.Send(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status_code, 429);
+  EXPECT_EQ(response->retry_after, "Wed, 21 Oct 2026 07:28:00 GMT");
+
+  CannedHttpServer plain("{}");
+  request.url = plain.url("/api/v1/query");
+  response = transport.Send(request);
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->retry_after, "");
+}
+
 TEST(CurlHttpTransport, ReusesOneConnectionForSequentialRequests) {
   CannedHttpServer server("{}");
   CurlHttpTransport transport;

@@ -52,9 +52,13 @@ class Listener {
 // the raw requests, until destroyed. All waits are bounded by poll() timeouts.
 class CannedHttpServer {
  public:
+  // `extra_headers`: more header lines, each ending in CRLF ("Retry-After: 5\r\n").
   explicit CannedHttpServer(std::string body, int status = 200,
-                            std::string content_type = "application/json")
-      : body_(std::move(body)), content_type_(std::move(content_type)) {
+                            std::string content_type = "application/json",
+                            std::string extra_headers = "")
+      : body_(std::move(body)),
+        content_type_(std::move(content_type)),
+        extra_headers_(std::move(extra_headers)) {
     status_ = status;
     thread_ = std::thread([this] { Run(); });
   }
@@ -123,7 +127,7 @@ class CannedHttpServer {
       buffer.erase(0, end + 4 + length);
       const std::string reply =
           absl::StrCat("HTTP/1.1 ", status_, " X\r\nContent-Type: ", content_type_, "\r\n",
-                       "Content-Length: ", body_.size(), "\r\n\r\n", body_);
+                       extra_headers_, "Content-Length: ", body_.size(), "\r\n\r\n", body_);
       if (write(fd, reply.data(), reply.size()) < 0) return;
     }
   }
@@ -131,6 +135,7 @@ class CannedHttpServer {
   Listener listener_;
   const std::string body_;
   const std::string content_type_;
+  const std::string extra_headers_;
   int status_;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};

@@ -4,8 +4,10 @@
 #include "promclient/prometheus_client.h"
 
 #include <cmath>
+#include <chrono>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -551,6 +553,141 @@ TEST_F(PrometheusClientTest, ConcurrentCallersGetTheirOwnAnswers) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_THAT(wrong, ::testing::Each(0));
+}
+
+
+// --- Retry-After (429 / 503) -------------------------------------------------------
+
+class RetryAfterTest : public PrometheusClientTest {
+ protected:
+  using TimePoint = std::chrono::system_clock::time_point;
+  // 2026-12-02T02:00:00Z
+  static constexpr int64_t kT0 = 1796176800;
+
+  std::unique_ptr<PrometheusClient> MakeClockedClient() {
+    ClientOptions options;
+    options.clock = [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return now_;
+    };
+    return MakeClient(options);
+  }
+  void Advance(std::chrono::milliseconds by) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += by;
+  }
+  void Answer(long status, const std::string& body, const std::string& retry_after) {
+    HttpResponse response;
+    response.status_code = status;
+    response.content_type = "text/plain";
+    response.body = body;
+    response.retry_after = retry_after;
+    transport_->SetResponse(kQueryUrl, response);
+  }
+  size_t sent() const { return transport_->requests().size(); }
+
+  std::mutex mu_;
+  TimePoint now_ = TimePoint(std::chrono::seconds(kT0));
+};
+
+TEST_F(RetryAfterTest, SecondsHoldEveryQueryBackUntilThen) {
+  auto client = MakeClockedClient();
+  Answer(429, "rate limited", "30");
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("answered HTTP 429: rate limited"),
+                             HasSubstr("Retry-After: 30: no query to this server until "
+                                       "2026-12-02T02:00:30Z, 30 s"))));
+  EXPECT_EQ(sent(), 1u);
+  ASSERT_TRUE(client->RetryNotBefore().has_value());
+  EXPECT_EQ(*client->RetryNotBefore(), now_ + std::chrono::seconds(30));
+
+  // Held back: nothing reaches the server, whatever the query or endpoint.
+  transport_->SetJson(kQueryUrl, Success("scalar", R"([1,"7"])"));
+  Advance(std::chrono::seconds(10));
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("not querying Prometheus at http://prom.test:9090 until "
+                                       "2026-12-02T02:00:30Z (20 s from now)"),
+                             HasSubstr("answered HTTP 429: rate limited"))));
+  EXPECT_THAT(client->QueryRange("up", kT0 - 3600, kT0, 60),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("Retry-After asked")));
+  Advance(std::chrono::milliseconds(19999));
+  EXPECT_THAT(client->Query("up", std::nullopt), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(sent(), 1u);
+
+  // Then queries go out again.
+  Advance(std::chrono::milliseconds(1));
+  EXPECT_FALSE(client->RetryNotBefore().has_value());
+  auto ok = client->Query("up", std::nullopt);
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_EQ(ok->scalar->value, 7);
+  EXPECT_EQ(sent(), 2u);
+}
+
+TEST_F(RetryAfterTest, HttpDateOn503KeepsTheCode) {
+  auto client = MakeClockedClient();
+  Answer(503, "overloaded", "Wed, 02 Dec 2026 02:01:00 GMT");
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("until 2026-12-02T02:01:00Z, 60 s")));
+  Advance(std::chrono::seconds(59));
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("(1 s from now)")));
+  EXPECT_EQ(sent(), 1u);
+  Advance(std::chrono::seconds(1));
+  client->Query("up", std::nullopt).IgnoreError();
+  EXPECT_EQ(sent(), 2u);
+}
+
+TEST_F(RetryAfterTest, AHugeDelayIsCappedAtMaxRetryAfter) {
+  auto client = MakeClockedClient();
+  Answer(429, "go away", "86400");
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capped at 300 s")));
+  EXPECT_EQ(*client->RetryNotBefore(), now_ + std::chrono::seconds(300));
+  Answer(429, "go away", "99999999999999999999999");  // beyond any integer type
+  Advance(std::chrono::seconds(300));
+  client->Query("up", std::nullopt).IgnoreError();
+  EXPECT_EQ(*client->RetryNotBefore(), now_ + std::chrono::seconds(300));
+  EXPECT_EQ(sent(), 2u);
+}
+
+TEST_F(RetryAfterTest, UnreadablePastOrMisplacedRetryAfterHoldsNothing) {
+  auto client = MakeClockedClient();
+  Answer(429, "busy", "soon");
+  EXPECT_THAT(client->Query("up", std::nullopt),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("Retry-After \"soon\" ignored: expected seconds or an "
+                                 "HTTP-date")));
+  Answer(429, "busy", "Wed, 02 Dec 2026 01:59:00 GMT");  // already past
+  client->Query("up", std::nullopt).IgnoreError();
+  Answer(429, "busy", "0");
+  client->Query("up", std::nullopt).IgnoreError();
+  Answer(500, "boom", "30");  // only 429 and 503 ask to come back later
+  client->Query("up", std::nullopt).IgnoreError();
+  HttpResponse fine;
+  fine.status_code = 200;
+  fine.body = Success("scalar", R"([1,"1"])");
+  fine.retry_after = "30";
+  transport_->SetResponse(kQueryUrl, fine);
+  EXPECT_THAT(client->Query("up", std::nullopt), IsOk());
+  EXPECT_FALSE(client->RetryNotBefore().has_value());
+  EXPECT_EQ(sent(), 5u);
+}
+
+TEST(ParseRetryAfter, SecondsAndTheThreeHttpDateForms) {
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(784111777 - 100));
+  const auto expected = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
+  EXPECT_EQ(ParseRetryAfter("100", now), expected);
+  EXPECT_EQ(ParseRetryAfter(" 100 ", now), expected);
+  EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now), expected);
+  EXPECT_EQ(ParseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", now), expected);
+  EXPECT_EQ(ParseRetryAfter("Sun Nov  6 08:49:37 1994", now), expected);
+  for (const char* bad : {"", "-5", "1.5", "10s", "tomorrow", "Sun, 06 Nov 1994 08:49:37 CET",
+                          "Sun, 32 Nov 1994 08:49:37 GMT"}) {
+    EXPECT_EQ(ParseRetryAfter(bad, now), std::nullopt) << bad;
+  }
 }
 
 }  // namespace
