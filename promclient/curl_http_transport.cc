@@ -208,6 +208,11 @@ class CurlHttpTransport::Impl {
           content_type != nullptr) {
         response.content_type = content_type;
       }
+      curl_off_t retry_after = 0;
+      if (curl_easy_getinfo(handle, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+          retry_after > 0) {
+        response.retry_after = std::chrono::seconds(retry_after);
+      }
       curl_off_t first_byte = 0, total = 0;
       curl_easy_getinfo(handle, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
       curl_easy_getinfo(handle, CURLINFO_TOTAL_TIME_T, &total);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct HttpResponse {
   long status_code = 0;
   std::string content_type;
   std::string body;
+  // The Retry-After header (seconds, or an HTTP date as seconds from now), if any.
+  std::optional<std::chrono::seconds> retry_after;
   // Where the time went, as the transport measured it (zero when unknown, e.g. fakes):
   // until the first response byte (the server's work + network), and in total.
   std::chrono::microseconds time_to_first_byte{0};

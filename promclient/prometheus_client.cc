@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -291,9 +292,13 @@ class PrometheusClient::Impl {
       absl::StatusOr<QueryResult> part = Call("/api/v1/query_range", form, request);
       if (!part.ok()) {
         if (requests == 1) return part.status();
-        return absl::Status(part.status().code(),
+        absl::Status status(part.status().code(),
                             absl::StrFormat("request %d of %d of a split range query: %s",
                                             chunk + 1, requests, part.status().message()));
+        part.status().ForEachPayload([&status](absl::string_view key, const absl::Cord& value) {
+          status.SetPayload(key, value);
+        });
+        return status;
       }
       if (part->type != ResultType::kMatrix) {
         return absl::InternalError(
@@ -369,6 +374,18 @@ class PrometheusClient::Impl {
 
   static absl::StatusOr<QueryResult> ParseResponse(const HttpResponse& response,
                                                    const std::string& where) {
+    absl::StatusOr<QueryResult> result = ParseBody(response, where);
+    if (!result.ok() && response.retry_after && response.status_code >= 400) {
+      absl::Status status = result.status();
+      status.SetPayload(kRetryAfterPayload,
+                        absl::Cord(std::to_string(response.retry_after->count())));
+      return status;
+    }
+    return result;
+  }
+
+  static absl::StatusOr<QueryResult> ParseBody(const HttpResponse& response,
+                                               const std::string& where) {
     internal::ParsedResponse parsed = internal::ParseResponseBody(response.body);
     const long http = response.status_code;
     if (!parsed.json_ok) {

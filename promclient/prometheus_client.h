@@ -10,6 +10,8 @@
 //   kUnauthenticated / kPermissionDenied   HTTP 401 / 403
 //   kNotFound           HTTP 404 (usually a wrong path prefix in the base URL)
 //   kResourceExhausted  HTTP 429
+// An HTTP error answer with a Retry-After header (429, 503) carries it in the status'
+// payload kRetryAfterPayload: the seconds to wait, as decimal text.
 //   kDeadlineExceeded / kCancelled   also for Prometheus' errorType "timeout" / "canceled"
 //   kInternal           malformed JSON or an unexpected shape, saying where it broke
 //                       (byte offset and line/column, or the JSON path)
@@ -27,6 +29,9 @@
 #include "promclient/http_transport.h"
 
 namespace promclient {
+
+// The status payload (absl::Status::GetPayload) holding an error answer's Retry-After.
+inline constexpr char kRetryAfterPayload[] = "type.augur.dev/promclient.RetryAfter";
 
 using Labels = std::map<std::string, std::string>;
 
