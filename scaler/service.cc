@@ -304,13 +304,19 @@ std::optional<grpc::Status> ExternalScalerService::Handle(
   const ObjectRef ref = ToObjectRef(request.scaledobjectref());
   // One tracker lookup for a warm object: its answer carries the spec. Only without an
   // answer (an error, or a cold object) is the spec looked up on its own, so that a wrong
-  // metric name is NOT_FOUND before any wait or answer error.
+  // metric name is NOT_FOUND before any wait or answer error. An object the lookup did
+  // not track (bad metadata, a server not allowed, beyond --max-objects, shutting down)
+  // gets the lookup's error, once (a refusal is counted once per call).
   auto got = Lookup(ref, received, may_wait);
   std::shared_ptr<const ScalerSpec> spec;
   if (got && got->ok()) {
     spec = (*got)->spec;
+  } else if (std::shared_ptr<const ScalerSpec> known = tracker_.SpecOf(ref)) {
+    spec = std::move(known);
+  } else if (got) {
+    return ToGrpcStatus(got->status());
   } else {
-    auto tracked = tracker_.Track(ref);
+    auto tracked = tracker_.Track(ref);  // dropped meanwhile (idle): tracked again
     if (!tracked.ok()) return ToGrpcStatus(tracked.status());
     spec = *std::move(tracked);
   }

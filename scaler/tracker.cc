@@ -219,6 +219,12 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
       it->second->last_access.store(now, std::memory_order_relaxed);
       return it->second;
     }
+    if (stopped_.load()) {
+      *status = absl::UnavailableError(Describe(*shared_spec) +
+                                       " is not tracked: augur is shutting down; retry "
+                                       "(another replica answers)");
+      return nullptr;
+    }
     if (options_.max_objects > 0 && entries_.size() >= options_.max_objects) {
       *status = Refuse(*shared_spec);
       return nullptr;
@@ -341,6 +347,7 @@ std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
 }
 
 bool Tracker::TakeQuerySlot(Entry& e, bool queue_jump) {
+  if (no_more_refreshes_) return false;  // Stop() began
   Server& server = servers_[e.server];
   if (server.in_flight >= std::max(options_.max_queries_per_server, 1)) return false;
   if (!queue_jump && server.waiting > 0) return false;
@@ -465,6 +472,11 @@ void Tracker::Start() {
 }
 
 bool Tracker::Stop(std::chrono::milliseconds max_wait) {
+  stopped_.store(true);
+  {
+    MutexLock lock(sched_mu_);
+    no_more_refreshes_ = true;
+  }
   std::thread thread;
   {
     MutexLock lock(thread_mu_);
@@ -485,6 +497,12 @@ bool Tracker::Stop(std::chrono::milliseconds max_wait) {
     sched_mu_.AssertHeld();
     return refreshes_ == 0;
   });
+}
+
+std::shared_ptr<const ScalerSpec> Tracker::SpecOf(const ObjectRef& ref) const {
+  ReaderLock lock(mu_);
+  auto it = entries_.find(ObjectKey(ref));
+  return it == entries_.end() ? nullptr : it->second->spec;
 }
 
 std::vector<TrackedObjectState> Tracker::List() const {

@@ -192,8 +192,14 @@ class Tracker {
   void Start();
   // Stops the background thread, wakes every waiter and waits at most `max_wait` (the
   // clock's monotonic time) for the refreshes in flight (queued ones included). Returns
-  // whether none is left. Idempotent.
+  // whether none is left. From then on no refresh starts and a new object is
+  // UNAVAILABLE ("augur is shutting down"); tracked objects keep their last answers.
+  // Idempotent; may be called from several threads at once.
   bool Stop(std::chrono::milliseconds max_wait = std::chrono::seconds(10));
+
+  // The spec of the object if it is tracked now; null otherwise. Does not track it, nor
+  // count as an access.
+  std::shared_ptr<const ScalerSpec> SpecOf(const ObjectRef& ref) const;
 
   std::vector<TrackedObjectState> List() const;
   size_t size() const;
@@ -266,10 +272,14 @@ class Tracker {
   mutable Mutex sched_mu_;
   std::condition_variable sched_cv_;  // refreshes_ dropped (Stop waits for 0)
   int refreshes_ ABSL_GUARDED_BY(sched_mu_) = 0;  // submitted and not finished
+  // Stop() began: no query slot is given any more, so that the refreshes Stop() waits
+  // for can only end (callers still calling get their answers, or UNAVAILABLE).
+  bool no_more_refreshes_ ABSL_GUARDED_BY(sched_mu_) = false;
   std::map<std::string, Server> servers_ ABSL_GUARDED_BY(sched_mu_);
 
   std::atomic<uint64_t> wake_epoch_{0};         // WakeAll() calls
   std::atomic<bool> first_waits_ended_{false};  // WakeAll() was called
+  std::atomic<bool> stopped_{false};  // Stop() was called: no new objects
 
   Mutex thread_mu_;
   std::condition_variable thread_cv_;
