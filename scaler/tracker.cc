@@ -638,14 +638,15 @@ void Tracker::RefreshDone(Entry& e, double started_at) {
     e.next_refresh = next;
   }
   e.answered.notify_all();
-  {
-    MutexLock lock(sched_mu_);
-    --refreshes_;
-  }
-  sched_cv_.notify_all();
   // Due again already (the refresh took longer than its interval): its turn comes at the
   // next Tick, not a tick period later.
   if (next <= clock_.Now()) RequestTick();
+  // Last, and notified under the lock: once Stop() sees no refresh left the tracker may
+  // be destroyed, so nothing of it is touched after this (ThreadSanitizer found the
+  // notify after the unlock racing with the destructor).
+  MutexLock lock(sched_mu_);
+  --refreshes_;
+  sched_cv_.notify_all();
 }
 
 void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
