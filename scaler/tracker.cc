@@ -579,9 +579,12 @@ void Tracker::WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
   }
   const uint64_t epoch = wake_epoch_.load();
   MutexLock lock(e->mu);
+  // first_waits_ended_ too: a WakeAll() between the caller's last look at its stop flag
+  // and the epoch read above would otherwise be missed, and the wait last its whole
+  // max_wait (forever on a fake clock nobody advances).
   clock_.WaitFor(lock.native(), e->answered, max_wait, [&] {
     e->mu.AssertHeld();
-    return e->version != *version || wake_epoch_.load() != epoch;
+    return e->version != *version || wake_epoch_.load() != epoch || first_waits_ended_.load();
   });
   *version = e->version;
 }

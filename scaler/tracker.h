@@ -212,7 +212,8 @@ class Tracker {
   // One object's answer changes (what a stream waits for, so that a publication wakes
   // only that object's streams): blocks until the object's answer version differs from
   // `*version` (then updates it), WakeAll() is called, or `max_wait` passes (the clock's
-  // monotonic time). Returns at once if the object is not tracked.
+  // monotonic time). Returns at once if the object is not tracked or WakeAll() was
+  // called already (the server is stopping).
   void WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
                            std::chrono::milliseconds max_wait);
   // The server is stopping: wakes every waiter above, and waits for a first answer
