@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "scaler/server.h"
+#include "scaler/spec.h"
 
 namespace scaler {
 namespace {
@@ -39,6 +40,22 @@ absl::Status Config::Validate() const {
   if (workers < 1 || workers > kMaxWorkers) {
     return absl::InvalidArgumentError(
         absl::StrCat("--workers ", workers, ": expected 1 to ", kMaxWorkers));
+  }
+  if (max_objects < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-objects ", max_objects, ": expected 0 (no limit) or a positive count"));
+  }
+  if (max_history_points < static_cast<long long>(kMinHistoryPoints) ||
+      max_history_points > static_cast<long long>(kMaxHistoryPoints)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max-history-points ", max_history_points,
+                                                   ": expected ", kMinHistoryPoints, " to ",
+                                                   kMaxHistoryPoints));
+  }
+  if (prometheus_max_concurrent_queries < 1 ||
+      prometheus_max_concurrent_queries > kMaxConcurrentQueries) {
+    return absl::InvalidArgumentError(absl::StrCat("--prometheus-max-concurrent-queries ",
+                                                   prometheus_max_concurrent_queries,
+                                                   ": expected 1 to ", kMaxConcurrentQueries));
   }
   if (!prometheus_url.empty() && !absl::StartsWith(prometheus_url, "http://") &&
       !absl::StartsWith(prometheus_url, "https://")) {

@@ -48,6 +48,12 @@ struct Config {
   std::chrono::milliseconds idle_ttl{900000};
   int workers = 4;      // refresh threads
   int rpc_threads = 2;  // threads serving the unary RPCs
+  // Limits (docs/reliability.md, "Limits"): objects tracked at most (0 = no limit; a new
+  // one beyond is refused with RESOURCE_EXHAUSTED), history points per object (a finer
+  // step is coarsened), queries in flight per Prometheus server.
+  long long max_objects = 5000;
+  long long max_history_points = 50000;
+  int prometheus_max_concurrent_queries = 4;
   bool web_ui = true;   // the read-only web view on the HTTP port
 
   LogLevel log_level = LogLevel::kInfo;
@@ -55,6 +61,7 @@ struct Config {
 
   static constexpr int kMaxWorkers = 256;
   static constexpr long long kMinResponseBytes = 4096;
+  static constexpr int kMaxConcurrentQueries = 256;
 
   // Errors: kInvalidArgument naming the flag and what is expected, e.g.
   // "--workers 0: expected 1 to 256". Secrets in URLs never appear in messages.

@@ -4,11 +4,17 @@ namespace scaler {
 
 using grpc::health::v1::HealthCheckResponse;
 
-HealthService::HealthService(std::chrono::milliseconds watch_poll) : watch_poll_(watch_poll) {}
+HealthService::HealthService(const Clock& clock, std::chrono::milliseconds watch_poll)
+    : clock_(clock), watch_poll_(watch_poll) {}
+
+bool HealthService::IsServing(const std::string& service) const {
+  MutexLock lock(mu_);
+  return StatusOf(service) == HealthCheckResponse::SERVING;
+}
 
 void HealthService::SetServingStatus(const std::string& service, bool serving) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (shut_down_) return;
     auto [it, added] = serving_.emplace(service, serving);
     if (!added && it->second == serving) return;
@@ -20,7 +26,7 @@ void HealthService::SetServingStatus(const std::string& service, bool serving) {
 
 void HealthService::SetAllServingStatus(bool serving) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (shut_down_) return;
     for (auto& [name, s] : serving_) s = serving;
     ++version_;
@@ -30,7 +36,7 @@ void HealthService::SetAllServingStatus(bool serving) {
 
 void HealthService::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [name, s] : serving_) s = false;
     shut_down_ = true;
     ++version_;
@@ -47,7 +53,7 @@ HealthService::Status HealthService::StatusOf(const std::string& service) const 
 grpc::Status HealthService::Check(grpc::ServerContext*,
                                   const grpc::health::v1::HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const Status status = StatusOf(request->service());
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -61,7 +67,7 @@ grpc::Status HealthService::Check(grpc::ServerContext*,
 grpc::Status HealthService::Watch(grpc::ServerContext* context,
                                   const grpc::health::v1::HealthCheckRequest* request,
                                   grpc::ServerWriter<HealthCheckResponse>* writer) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   bool first = true;
   Status sent = HealthCheckResponse::UNKNOWN;
   uint64_t seen = 0;
@@ -70,9 +76,9 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context,
     if (first || now != sent) {
       HealthCheckResponse message;
       message.set_status(now);
-      lock.unlock();
+      lock.native().unlock();
       const bool written = writer->Write(message);
-      lock.lock();
+      lock.native().lock();
       if (!written) break;  // the client left
       first = false;
       sent = now;
@@ -80,7 +86,10 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context,
     }
     if (shut_down_) break;  // only once the final status has been sent
     seen = version_;
-    changed_.wait_for(lock, watch_poll_, [&] { return version_ != seen; });
+    clock_.WaitFor(lock.native(), changed_, watch_poll_, [&] {
+      mu_.AssertHeld();
+      return version_ != seen;
+    });
   }
   return grpc::Status::OK;
 }

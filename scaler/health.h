@@ -16,18 +16,25 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "health.grpc.pb.h"  // generated from scaler/health.proto
+#include "scaler/clock.h"
+#include "scaler/mutex.h"
 
 namespace scaler {
 
 class HealthService final : public grpc::health::v1::Health::Service {
  public:
   // `watch_poll` bounds how long a Watch waits before re-checking whether its client left
-  // (the synchronous API reports that only when asked).
-  explicit HealthService(std::chrono::milliseconds watch_poll = std::chrono::milliseconds(500));
+  // (the synchronous API reports that only when asked), in `clock`'s monotonic time;
+  // `clock` must outlive the service.
+  explicit HealthService(const Clock& clock,
+                         std::chrono::milliseconds watch_poll = std::chrono::milliseconds(500));
+
+  // Whether `service` is SERVING now.
+  bool IsServing(const std::string& service) const;
 
   // Sets (or adds) one service's status.
   void SetServingStatus(const std::string& service, bool serving);
@@ -43,14 +50,15 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
  private:
   using Status = grpc::health::v1::HealthCheckResponse::ServingStatus;
-  Status StatusOf(const std::string& service) const;  // mu_ held
+  Status StatusOf(const std::string& service) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const Clock& clock_;
   const std::chrono::milliseconds watch_poll_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable changed_;
-  std::map<std::string, bool> serving_;  // guarded by mu_
-  uint64_t version_ = 0;                 // guarded by mu_; bumped on every change
-  bool shut_down_ = false;               // guarded by mu_
+  std::map<std::string, bool> serving_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every change
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace scaler

@@ -47,7 +47,7 @@ InspectorService::InspectorService(Tracker& tracker, const Clock& clock, ScalerM
 
 grpc::Status InspectorService::List(grpc::ServerContext*, const augur::v1::ListRequest*,
                                     augur::v1::ListResponse* response) {
-  return GuardedRpc(metrics_, "Inspector.List", [&]() -> grpc::Status {
+  return GuardedRpc(metrics_, clock_, "Inspector.List", [&]() -> grpc::Status {
     const double now = clock_.Now();
     for (const TrackedObjectState& s : tracker_.List()) {
       FillSummary(*s.spec, s.answer.get(), s.refresh_in_flight, now, response->add_objects());
@@ -59,7 +59,7 @@ grpc::Status InspectorService::List(grpc::ServerContext*, const augur::v1::ListR
 grpc::Status InspectorService::Explain(grpc::ServerContext*,
                                        const externalscaler::ScaledObjectRef* request,
                                        augur::v1::Explanation* response) {
-  return GuardedRpc(metrics_, "Inspector.Explain", [&]() -> grpc::Status {
+  return GuardedRpc(metrics_, clock_, "Inspector.Explain", [&]() -> grpc::Status {
     auto got = tracker_.Get(ToObjectRef(*request));
     if (!got.ok()) return ToGrpcStatus(got.status());
     FillExplanation(*got->spec, *got->answer, false, clock_.Now(), response);

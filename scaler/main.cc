@@ -59,6 +59,9 @@ struct Flags {
   std::string log_level, log_format;
   int workers = 0;
   int rpc_threads = 0;
+  long long max_objects = 0;
+  long long max_history_points = 0;
+  int max_concurrent_queries = 0;
   bool web_ui = true;
   long long max_response_bytes = 0;
 };
@@ -126,6 +129,12 @@ po::options_description Options(Flags& f) {
        "objects not asked about for this long are dropped")
       ("workers", po::value(&f.workers)->default_value(d.workers),
        "refresh worker threads (one refresh in flight per object)")
+      ("max-objects", po::value(&f.max_objects)->default_value(d.max_objects),
+       "objects (ScaledObject triggers) tracked at most; a new one beyond is refused with RESOURCE_EXHAUSTED while the tracked ones keep answering (0 = no limit)")
+      ("max-history-points", po::value(&f.max_history_points)->default_value(d.max_history_points),
+       "history points per object at most (history / step): a finer step is coarsened to keep within it (1000 to 1100000)")
+      ("prometheus-max-concurrent-queries", po::value(&f.max_concurrent_queries)->default_value(d.prometheus_max_concurrent_queries),
+       "queries in flight per Prometheus server at most; further due refreshes wait their turn, tracked objects' before new ones' (1 to 256)")
       ("rpc-threads", po::value(&f.rpc_threads)->default_value(d.rpc_threads),
        "threads serving GetMetricSpec, GetMetrics and IsActive (1 is the cheapest per call, 2 has the steadier latency tail)")
       ("log-level", po::value(&f.log_level)->default_value(scaler::LogLevelName(d.log_level)),
@@ -195,6 +204,9 @@ absl::StatusOr<scaler::Config> ToConfig(const Flags& f) {
   }
   c.workers = f.workers;
   c.rpc_threads = f.rpc_threads;
+  c.max_objects = f.max_objects;
+  c.max_history_points = f.max_history_points;
+  c.prometheus_max_concurrent_queries = f.max_concurrent_queries;
   c.web_ui = f.web_ui;
   c.prometheus_max_response_bytes = f.max_response_bytes;
   absl::StatusOr<scaler::LogLevel> level = scaler::ParseLogLevel(f.log_level);
@@ -240,6 +252,8 @@ int Serve(const scaler::Config& config, const sigset_t& signals) {
   tracker_options.first_answer_timeout = config.first_answer_timeout;
   tracker_options.max_staleness_seconds = config.max_staleness.count() / 1000.0;
   tracker_options.idle_ttl_seconds = config.idle_ttl.count() / 1000.0;
+  tracker_options.max_objects = static_cast<size_t>(config.max_objects);
+  tracker_options.max_queries_per_server = config.prometheus_max_concurrent_queries;
 
   scaler::PrometheusSourceOptions source_options;
   source_options.default_url = config.prometheus_url;
@@ -263,8 +277,10 @@ int Serve(const scaler::Config& config, const sigset_t& signals) {
   scaler::PrometheusMetricSource source(
       source_options, std::make_shared<promclient::CurlHttpTransport>(transport_options));
   auto executor = std::make_unique<scaler::ThreadPoolExecutor>(config.workers);
-  scaler::Tracker tracker(tracker_options, source, clock, *executor, &metrics,
-                          scaler::SpecDefaults{config.prometheus_url});
+  scaler::SpecDefaults spec_defaults;
+  spec_defaults.prometheus_url = config.prometheus_url;
+  spec_defaults.max_history_points = static_cast<size_t>(config.max_history_points);
+  scaler::Tracker tracker(tracker_options, source, clock, *executor, &metrics, spec_defaults);
 
   scaler::ServerOptions server_options;
   server_options.listen = config.listen;

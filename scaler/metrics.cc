@@ -117,6 +117,17 @@ ScalerMetrics::ScalerMetrics(prometheus::Registry& registry)
                    .Help("Objects currently tracked")
                    .Register(registry)
                    .Add({})),
+      refused_(BuildCounter()
+                   .Name("augur_objects_refused_total")
+                   .Help("New objects refused because augur tracked --max-objects already")
+                   .Register(registry)
+                   .Add({})),
+      waiting_(BuildGauge()
+                   .Name("augur_refreshes_waiting")
+                   .Help("Due refreshes waiting for a query slot of their Prometheus server "
+                         "(--prometheus-max-concurrent-queries), at the last scheduling pass")
+                   .Register(registry)
+                   .Add({})),
       tls_expiry_(BuildGauge()
                       .Name("augur_tls_certificate_expiry_timestamp_seconds")
                       .Help("notAfter of the gRPC server's TLS certificate being served")
@@ -193,6 +204,10 @@ void ExportBuildInfo(prometheus::Registry& registry, std::string_view version,
 }
 
 void ScalerMetrics::SetTrackedObjects(size_t n) { tracked_.Set(static_cast<double>(n)); }
+
+void ScalerMetrics::ObjectRefused() { refused_.Increment(); }
+
+void ScalerMetrics::SetRefreshesWaiting(size_t n) { waiting_.Set(static_cast<double>(n)); }
 
 void ScalerMetrics::SetTlsCertificateExpiry(double unix_seconds) {
   tls_expiry_.Add({}).Set(unix_seconds);

@@ -13,7 +13,9 @@
 // Per process: augur_grpc_requests_total{method,code},
 // augur_grpc_request_duration_seconds{method}, augur_prometheus_query_duration_seconds,
 // augur_prometheus_query_errors_total{reason}, augur_fits_total{result},
-// augur_fit_duration_seconds, augur_tracked_objects; with TLS,
+// augur_fit_duration_seconds, augur_tracked_objects, augur_objects_refused_total (new
+// objects refused beyond --max-objects), augur_refreshes_waiting (due refreshes waiting
+// for a query slot of their server); with TLS,
 // augur_tls_certificate_expiry_timestamp_seconds (the served certificate's notAfter) and
 // augur_tls_reloads_total{result} (ok, error: a changed file that was refused); and
 // augur_build_info{version,revision} (always 1; ExportBuildInfo).
@@ -105,6 +107,8 @@ class ScalerMetrics {
   void ObserveQuery(double seconds, const std::string& error_reason);
   void ObserveFit(double seconds, bool ok);
   void SetTrackedObjects(size_t n);
+  void ObjectRefused();
+  void SetRefreshesWaiting(size_t n);
   // The served server certificate's notAfter (unix seconds).
   void SetTlsCertificateExpiry(double unix_seconds);
   // A changed certificate file was taken (ok) or refused.
@@ -120,6 +124,8 @@ class ScalerMetrics {
   prometheus::Family<prometheus::Counter>& fits_;
   prometheus::Family<prometheus::Histogram>& fit_duration_hist_;
   prometheus::Gauge& tracked_;
+  prometheus::Counter& refused_;
+  prometheus::Gauge& waiting_;
   prometheus::Family<prometheus::Gauge>& tls_expiry_;
   prometheus::Family<prometheus::Counter>& tls_reloads_;
 

@@ -13,19 +13,19 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "scaler/clock.h"
 #include "scaler/log.h"
 #include "scaler/metrics.h"
 
 namespace scaler {
 
-// Counts, times (from `start`) and, at debug level, logs one finished call. `metrics`
-// may be null (nothing recorded).
-inline void RecordRpc(ScalerMetrics* metrics, const char* method,
-                      std::chrono::steady_clock::time_point start, const grpc::Status& status) {
+// Counts, times (from `start`, the clock's monotonic time) and, at debug level, logs one
+// finished call. `metrics` may be null (nothing recorded).
+inline void RecordRpc(ScalerMetrics* metrics, const Clock& clock, const char* method,
+                      MonotonicTime start, const grpc::Status& status) {
   if (metrics != nullptr) {
-    metrics->ObserveGrpc(
-        method, CodeLabel(static_cast<int>(status.error_code())),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics->ObserveGrpc(method, CodeLabel(static_cast<int>(status.error_code())),
+                         clock.SecondsSince(start));
   }
   if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
     Log(LogLevel::kDebug, "rpc_error",
@@ -51,10 +51,10 @@ grpc::Status RunCatching(const char* method, Fn&& fn) {
 
 // A synchronous handler's body: RunCatching + RecordRpc.
 template <typename Fn>
-grpc::Status GuardedRpc(ScalerMetrics* metrics, const char* method, Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
+grpc::Status GuardedRpc(ScalerMetrics* metrics, const Clock& clock, const char* method, Fn&& fn) {
+  const MonotonicTime start = clock.Monotonic();
   grpc::Status status = RunCatching(method, std::forward<Fn>(fn));
-  RecordRpc(metrics, method, start, status);
+  RecordRpc(metrics, clock, method, start, status);
   return status;
 }
 

@@ -6,9 +6,11 @@ namespace scaler {
 
 Server::Server(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
                std::chrono::milliseconds stream_poll)
-    : scaler_service_(tracker, metrics, stream_poll),
+    : scaler_service_(tracker, clock, metrics, stream_poll),
       inspector_service_(tracker, clock, metrics),
-      health_service_(stream_poll) {}
+      health_service_(clock, stream_poll) {}
+
+bool Server::ready() const { return health_service_.IsServing("readiness"); }
 
 Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -57,12 +59,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                                   "(expected host:port, e.g. 0.0.0.0:6000)");
   }
   server->scaler_service_.StartUnaryThreads();
-  if (server->certificates_) server->certificates_->StartWatching(options.tls_watch_period);
+  if (server->certificates_) server->certificates_->StartWatching(clock, options.tls_watch_period);
   for (const char* service : {"", "liveness", "readiness", "externalscaler.ExternalScaler",
                               "augur.v1.Inspector"}) {
     server->health_service_.SetServingStatus(service, true);
   }
-  server->ready_ = true;
   return server;
 }
 
@@ -73,7 +74,6 @@ std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  ready_ = false;
   health_service_.SetServingStatus("readiness", false);
   health_service_.Shutdown();  // every service NOT_SERVING, health watches ended
   scaler_service_.BeginShutdown();

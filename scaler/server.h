@@ -56,7 +56,9 @@ class Server {
   ServerCertificates* certificates() { return certificates_.get(); }
   // A channel to this server that bypasses the network (tests).
   std::shared_ptr<grpc::Channel> InProcessChannel();
-  bool ready() const { return ready_; }
+  // Whether the server is ready for calls: its health service's "readiness" is SERVING
+  // (from Start() until Shutdown() begins). Any thread (the HTTP server's /readyz).
+  bool ready() const;
 
   // Graceful shutdown: health NOT_SERVING, streams ended, no new calls, in-flight calls
   // finished (those still running after `grace` are cancelled). Idempotent.
@@ -75,8 +77,7 @@ class Server {
   std::unique_ptr<ServerCertificates> certificates_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool ready_ = false;
-  bool shut_down_ = false;
+  bool shut_down_ = false;  // Start/Shutdown's thread only
 };
 
 }  // namespace scaler

@@ -271,12 +271,12 @@ bool ServerCertificates::Check() {
   return true;
 }
 
-void ServerCertificates::StartWatching(std::chrono::milliseconds period) {
+void ServerCertificates::StartWatching(const Clock& clock, std::chrono::milliseconds period) {
   std::lock_guard<std::mutex> lock(watch_mu_);
   if (watcher_.joinable() || stopping_ || period.count() <= 0) return;
-  watcher_ = std::thread([this, period] {
+  watcher_ = std::thread([this, &clock, period] {
     std::unique_lock<std::mutex> lock(watch_mu_);
-    while (!watch_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    while (!clock.WaitFor(lock, watch_cv_, period, [this] { return stopping_; })) {
       lock.unlock();
       Check();
       lock.lock();

@@ -32,6 +32,7 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include "absl/status/statusor.h"
+#include "scaler/clock.h"
 #include "scaler/metrics.h"
 
 struct grpc_ssl_server_certificate_config;
@@ -62,8 +63,9 @@ class ServerCertificates {
   // Re-reads the files if any of them changed since the last check; true when new
   // material was taken.
   bool Check();
-  // Runs Check() every `period` from a background thread until destruction. Once.
-  void StartWatching(std::chrono::milliseconds period);
+  // Runs Check() every `period` (`clock`'s monotonic time; `clock` must outlive this
+  // object) from a background thread until destruction. Once.
+  void StartWatching(const Clock& clock, std::chrono::milliseconds period);
 
   // The leaf certificate being served: SHA-256 of its DER form (lowercase hex), and its
   // notAfter (unix seconds).

@@ -62,9 +62,10 @@ ObjectRef ToObjectRef(const externalscaler::ScaledObjectRef& ref) {
   return out;
 }
 
-ExternalScalerService::ExternalScalerService(Tracker& tracker, ScalerMetrics* metrics,
+ExternalScalerService::ExternalScalerService(Tracker& tracker, const Clock& clock,
+                                             ScalerMetrics* metrics,
                                              std::chrono::milliseconds stream_poll)
-    : tracker_(tracker), metrics_(metrics), stream_poll_(stream_poll) {}
+    : tracker_(tracker), clock_(clock), metrics_(metrics), stream_poll_(stream_poll) {}
 
 void ExternalScalerService::BeginShutdown() {
   shutting_down_ = true;
@@ -75,12 +76,12 @@ void ExternalScalerService::BeginShutdown() {
 class StreamCount {
  public:
   explicit StreamCount(ExternalScalerService& s) : s_(s) {
-    std::lock_guard<std::mutex> lock(s_.streams_mu_);
+    MutexLock lock(s_.streams_mu_);
     ++s_.open_streams_;
   }
   ~StreamCount() {
     {
-      std::lock_guard<std::mutex> lock(s_.streams_mu_);
+      MutexLock lock(s_.streams_mu_);
       --s_.open_streams_;
     }
     s_.streams_cv_.notify_all();
@@ -91,13 +92,16 @@ class StreamCount {
 };
 
 bool ExternalScalerService::WaitForStreams(std::chrono::milliseconds max_wait) {
-  std::unique_lock<std::mutex> lock(streams_mu_);
-  return streams_cv_.wait_for(lock, max_wait, [this] { return open_streams_ == 0; });
+  MutexLock lock(streams_mu_);
+  return clock_.WaitFor(lock.native(), streams_cv_, max_wait, [this] {
+    streams_mu_.AssertHeld();
+    return open_streams_ == 0;
+  });
 }
 
 template <typename Fn>
 grpc::Status ExternalScalerService::Guard(const char* method, Fn&& fn) {
-  return GuardedRpc(metrics_, method, std::forward<Fn>(fn));
+  return GuardedRpc(metrics_, clock_, method, std::forward<Fn>(fn));
 }
 
 // One unary call on a completion queue. The queue returns its tag twice: when a request
@@ -132,7 +136,7 @@ class UnaryCall final : public UnaryCallBase {
     }
     Arm(service_, cq_, method_);
     finishing_ = true;
-    received_ = std::chrono::steady_clock::now();
+    received_ = service_.clock_.Monotonic();
     if (std::optional<grpc::Status> status = Run(/*may_wait=*/false)) {
       Finish(*status);
       return;
@@ -160,7 +164,7 @@ class UnaryCall final : public UnaryCallBase {
   }
 
   void Finish(const grpc::Status& status) {
-    RecordRpc(service_.metrics_, method_, received_, status);
+    RecordRpc(service_.metrics_, service_.clock_, method_, received_, status);
     if (!service_.WhileQueuesOpen([&] {
           if (status.ok()) {
             writer_.Finish(response_, status, this);
@@ -179,7 +183,7 @@ class UnaryCall final : public UnaryCallBase {
   Request request_;
   Response response_;
   grpc::ServerAsyncResponseWriter<Response> writer_;
-  std::chrono::steady_clock::time_point received_;
+  MonotonicTime received_;
   bool finishing_ = false;
 };
 
@@ -211,11 +215,14 @@ void ExternalScalerService::StartUnaryThreads() {
 
 void ExternalScalerService::StopUnaryThreads(std::chrono::milliseconds max_wait) {
   {
-    std::unique_lock<std::mutex> lock(waits_mu_);
-    waits_cv_.wait_for(lock, max_wait, [this] { return pending_waits_ == 0; });
+    MutexLock lock(waits_mu_);
+    clock_.WaitFor(lock.native(), waits_cv_, max_wait, [this] {
+      waits_mu_.AssertHeld();
+      return pending_waits_ == 0;
+    });
   }
   {
-    std::unique_lock<std::shared_mutex> lock(queues_mu_);
+    WriterLock lock(queues_mu_);
     if (queues_closed_) return;
     queues_closed_ = true;
     for (auto& queue : queues_) queue->Shutdown();
@@ -233,7 +240,7 @@ void ExternalScalerService::StopUnaryThreads(std::chrono::milliseconds max_wait)
 
 template <typename Op>
 bool ExternalScalerService::WhileQueuesOpen(Op&& op) {
-  std::shared_lock<std::shared_mutex> lock(queues_mu_);
+  ReaderLock lock(queues_mu_);
   if (queues_closed_) return false;
   op();
   return true;
@@ -241,13 +248,13 @@ bool ExternalScalerService::WhileQueuesOpen(Op&& op) {
 
 void ExternalScalerService::SubmitWait(std::function<void()> wait) {
   {
-    std::lock_guard<std::mutex> lock(waits_mu_);
+    MutexLock lock(waits_mu_);
     ++pending_waits_;
   }
   waiters_.Submit([this, wait = std::move(wait)] {
     wait();
     {
-      std::lock_guard<std::mutex> lock(waits_mu_);
+      MutexLock lock(waits_mu_);
       --pending_waits_;
     }
     waits_cv_.notify_all();
@@ -276,14 +283,14 @@ void ExternalScalerService::Request(
 }
 
 std::optional<absl::StatusOr<TrackedAnswer>> ExternalScalerService::Lookup(
-    const ObjectRef& ref, std::chrono::steady_clock::time_point received, bool may_wait) {
+    const ObjectRef& ref, MonotonicTime received, bool may_wait) {
   if (may_wait) return tracker_.GetBy(ref, received);
   return tracker_.TryGet(ref);
 }
 
 std::optional<grpc::Status> ExternalScalerService::Handle(
     const externalscaler::ScaledObjectRef& request, externalscaler::GetMetricSpecResponse* response,
-    std::chrono::steady_clock::time_point, bool) {
+    MonotonicTime, bool) {
   // Never waits: tracking an object starts its first refresh without waiting for it.
   auto spec = tracker_.Track(ToObjectRef(request));
   if (!spec.ok()) return ToGrpcStatus(spec.status());
@@ -293,17 +300,23 @@ std::optional<grpc::Status> ExternalScalerService::Handle(
 
 std::optional<grpc::Status> ExternalScalerService::Handle(
     const externalscaler::GetMetricsRequest& request, externalscaler::GetMetricsResponse* response,
-    std::chrono::steady_clock::time_point received, bool may_wait) {
+    MonotonicTime received, bool may_wait) {
   const ObjectRef ref = ToObjectRef(request.scaledobjectref());
   // One tracker lookup for a warm object: its answer carries the spec. Only without an
   // answer (an error, or a cold object) is the spec looked up on its own, so that a wrong
-  // metric name is NOT_FOUND before any wait or answer error.
+  // metric name is NOT_FOUND before any wait or answer error. An object the lookup did
+  // not track (bad metadata, a server not allowed, beyond --max-objects, shutting down)
+  // gets the lookup's error, once (a refusal is counted once per call).
   auto got = Lookup(ref, received, may_wait);
   std::shared_ptr<const ScalerSpec> spec;
   if (got && got->ok()) {
     spec = (*got)->spec;
+  } else if (std::shared_ptr<const ScalerSpec> known = tracker_.SpecOf(ref)) {
+    spec = std::move(known);
+  } else if (got) {
+    return ToGrpcStatus(got->status());
   } else {
-    auto tracked = tracker_.Track(ref);
+    auto tracked = tracker_.Track(ref);  // dropped meanwhile (idle): tracked again
     if (!tracked.ok()) return ToGrpcStatus(tracked.status());
     spec = *std::move(tracked);
   }
@@ -325,7 +338,7 @@ std::optional<grpc::Status> ExternalScalerService::Handle(
 
 std::optional<grpc::Status> ExternalScalerService::Handle(
     const externalscaler::ScaledObjectRef& request, externalscaler::IsActiveResponse* response,
-    std::chrono::steady_clock::time_point received, bool may_wait) {
+    MonotonicTime received, bool may_wait) {
   auto got = Lookup(ToObjectRef(request), received, may_wait);
   if (!got) return std::nullopt;
   if (!got->ok()) return ToGrpcStatus(got->status());

@@ -14,21 +14,27 @@
 // hold a thread each (synchronous API): they are few, one per ScaledObject using
 // external-push.
 //
+// Time (a call's arrival, the first-answer wait, stream waits, shutdown bounds) comes
+// from the Clock's monotonic time.
+//
 // Thread-safety: gRPC calls the handlers from many threads at once.
+// Locks: queues_mu_, streams_mu_ and waits_mu_ are each taken alone: never one under
+// another, nor the tracker's (tracker.h) under any of them.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "externalscaler.grpc.pb.h"
+#include "scaler/clock.h"
 #include "scaler/metrics.h"
+#include "scaler/mutex.h"
 #include "scaler/tracker.h"
 
 namespace scaler {
@@ -51,10 +57,10 @@ class UnaryCall;
 
 class ExternalScalerService final : public ExternalScalerBase {
  public:
-  // `tracker` (and `metrics`, if given) must outlive the service.
+  // `tracker`, `clock` (and `metrics`, if given) must outlive the service.
   // `stream_poll` bounds how long a stream waits before re-checking whether its client
   // left (gRPC's synchronous API reports that only when asked).
-  ExternalScalerService(Tracker& tracker, ScalerMetrics* metrics,
+  ExternalScalerService(Tracker& tracker, const Clock& clock, ScalerMetrics* metrics,
                         std::chrono::milliseconds stream_poll = std::chrono::milliseconds(500));
 
   ~ExternalScalerService();
@@ -95,13 +101,13 @@ class ExternalScalerService final : public ExternalScalerBase {
   // call is then run again with `may_wait` on a waiter thread).
   std::optional<grpc::Status> Handle(const externalscaler::ScaledObjectRef& request,
                                      externalscaler::GetMetricSpecResponse* response,
-                                     std::chrono::steady_clock::time_point received, bool may_wait);
+                                     MonotonicTime received, bool may_wait);
   std::optional<grpc::Status> Handle(const externalscaler::GetMetricsRequest& request,
                                      externalscaler::GetMetricsResponse* response,
-                                     std::chrono::steady_clock::time_point received, bool may_wait);
+                                     MonotonicTime received, bool may_wait);
   std::optional<grpc::Status> Handle(const externalscaler::ScaledObjectRef& request,
                                      externalscaler::IsActiveResponse* response,
-                                     std::chrono::steady_clock::time_point received, bool may_wait);
+                                     MonotonicTime received, bool may_wait);
   // Asks gRPC for the next call of the method `response` belongs to, on `cq`.
   void Request(grpc::ServerContext* context, externalscaler::ScaledObjectRef* request,
                grpc::ServerAsyncResponseWriter<externalscaler::GetMetricSpecResponse>* response,
@@ -121,26 +127,29 @@ class ExternalScalerService final : public ExternalScalerBase {
   void SubmitWait(std::function<void()> wait);
   // The answer for `ref`: TryGet (inline), or GetBy when the call may wait.
   std::optional<absl::StatusOr<TrackedAnswer>> Lookup(
-      const ObjectRef& ref, std::chrono::steady_clock::time_point received, bool may_wait);
+      const ObjectRef& ref, MonotonicTime received, bool may_wait);
 
   Tracker& tracker_;
-  ScalerMetrics* metrics_;
-  std::chrono::milliseconds stream_poll_;
+  const Clock& clock_;
+  ScalerMetrics* const metrics_;
+  const std::chrono::milliseconds stream_poll_;
   std::atomic<bool> shutting_down_{false};
-  std::mutex streams_mu_;
+  Mutex streams_mu_;
   std::condition_variable streams_cv_;
-  int open_streams_ = 0;
+  int open_streams_ ABSL_GUARDED_BY(streams_mu_) = 0;
 
   // The unary RPCs' queues and their threads. Arming a call or finishing one happens under
   // a shared lock of queues_mu_, shutting the queues down under an exclusive one, so that
   // nothing reaches a queue after its Shutdown.
+  // queues_ and queue_threads_ are filled before the server serves (AddUnaryQueues,
+  // StartUnaryThreads) and only read after.
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> queue_threads_;
-  std::shared_mutex queues_mu_;
-  bool queues_closed_ = false;  // guarded by queues_mu_
-  std::mutex waits_mu_;
+  SharedMutex queues_mu_;
+  bool queues_closed_ ABSL_GUARDED_BY(queues_mu_) = false;
+  Mutex waits_mu_;
   std::condition_variable waits_cv_;
-  int pending_waits_ = 0;  // calls on the waiter pool; guarded by waits_mu_
+  int pending_waits_ ABSL_GUARDED_BY(waits_mu_) = 0;  // calls on the waiter pool
   // Calls that wait for an object's first answer (bounded by --first-answer-timeout).
   // Last member: its destructor runs what is queued and joins before the rest goes.
   ThreadPoolExecutor waiters_{kWaiterThreads};

@@ -345,12 +345,18 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     s = ParseSeconds(v->key, v->value, false, &spec.step_seconds);
     if (!s.ok()) return s;
     if (spec.step_seconds < 1) return Bad(v->key, v->value, "auto or a duration >= 1s");
-    if (spec.history_seconds / spec.step_seconds > 11000 * 100) {
-      return Bad(v->key, v->value, "a step giving at most 1,100,000 points over the history");
-    }
     spec.step_auto = false;
   } else {
     spec.step_seconds = promclient::AutoStep(spec.history_seconds);
+  }
+  // The history cap: a finer step is coarsened (the history's span, which seasonality and
+  // minHistory need, is kept; docs/reliability.md, "Limits").
+  const double max_points = static_cast<double>(
+      std::clamp<size_t>(defaults.max_history_points, kMinHistoryPoints, kMaxHistoryPoints));
+  if (spec.history_seconds / spec.step_seconds > max_points) {
+    spec.step_requested_seconds = spec.step_seconds;
+    spec.step_seconds =
+        std::max(spec.step_seconds, promclient::AutoStep(spec.history_seconds, max_points));
   }
 
   if ((v = get("seasonality"))) {

@@ -33,8 +33,11 @@ struct ScalerSpec {
   std::optional<double> pod_capacity;
   double horizon_seconds = 300;
   double history_seconds = 7 * 86400;
-  double step_seconds = 0;  // resolved: the `step` key or the automatic step
+  double step_seconds = 0;  // resolved: the `step` key or the automatic step, capped
   bool step_auto = true;
+  // The step before the history cap (SpecDefaults::max_history_points) coarsened it;
+  // 0 when it did not.
+  double step_requested_seconds = 0;
   std::string seasonality = "auto";
   // The `holidays` and `excludePeriods` keys as given (trimmed; "" = unset), parsed into
   // fit_options.events and fit_options.exclude_periods.
@@ -47,8 +50,16 @@ struct ScalerSpec {
   forecast::Options fit_options;  // seasonality applied
 };
 
+// The history cap's bounds (--max-history-points).
+inline constexpr size_t kMinHistoryPoints = 1000;
+inline constexpr size_t kMaxHistoryPoints = 1100000;
+
 struct SpecDefaults {
   std::string prometheus_url;  // serverAddress when the metadata has none
+  // At most this many points of history per object (history / step), clamped to
+  // [kMinHistoryPoints, kMaxHistoryPoints]: a step giving more is coarsened to the
+  // smallest step of the automatic ladder (promclient::AutoStep) that keeps within it.
+  size_t max_history_points = 50000;
 };
 
 // Input-size limits, checked before anything else (any client that reaches the gRPC
@@ -71,6 +82,8 @@ inline constexpr size_t kMaxListBytes = 16 * 1024;
 // Errors: kInvalidArgument naming the key (as given), the value and what is expected; for
 // an unknown key, naming the closest known key (a long key cut to 64 characters); for a
 // key given both ways, naming both; for metadata over the limits above, which limit.
+// A step giving more than defaults.max_history_points over the history is coarsened
+// (ScalerSpec::step_requested_seconds says so), not refused.
 absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
                                      const std::map<std::string, std::string>& metadata,
                                      const SpecDefaults& defaults);

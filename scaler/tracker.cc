@@ -8,6 +8,7 @@
 
 #include "common/duration.h"
 #include "scaler/log.h"
+#include "scaler/prometheus_metric_source.h"
 
 namespace scaler {
 namespace {
@@ -21,10 +22,9 @@ std::string Seconds(double s) {
   return buf;
 }
 
-double SteadySeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// Refusals beyond --max-objects are logged at most this often (a flood of new metadata
+// would otherwise fill the log).
+constexpr std::chrono::seconds kRefusalLogPeriod{60};
 
 std::string Describe(const ScalerSpec& s) { return s.namespace_ + "/" + s.name; }
 
@@ -39,8 +39,11 @@ ThreadPoolExecutor::ThreadPoolExecutor(int threads) {
       for (;;) {
         std::function<void()> task;
         {
-          std::unique_lock<std::mutex> lock(mu_);
-          cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+          MutexLock lock(mu_);
+          cv_.wait(lock.native(), [this] {
+            mu_.AssertHeld();
+            return stopping_ || !queue_.empty();
+          });
           if (queue_.empty()) return;  // stopping and drained
           task = std::move(queue_.front());
           queue_.pop_front();
@@ -53,7 +56,7 @@ ThreadPoolExecutor::ThreadPoolExecutor(int threads) {
 
 ThreadPoolExecutor::~ThreadPoolExecutor() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -62,7 +65,7 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
 
 void ThreadPoolExecutor::Submit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(task));
   }
   cv_.notify_one();
@@ -103,40 +106,49 @@ std::string ObjectKey(const ObjectRef& ref) {
   return key;
 }
 
-// The model and the source-error state are touched only by the entry's one refresh in
-// flight; the scheduling fields and the answer are guarded by `mu`.
+// The scheduling fields, the answer and the recent record are guarded by `mu`; the model
+// and the refresh state are touched only by the entry's one refresh in flight.
 struct Tracker::Entry {
-  Entry(std::shared_ptr<const ScalerSpec> s, ObjectConfig config)
-      : spec(std::move(s)), model(std::move(config)) {}
+  Entry(std::shared_ptr<const ScalerSpec> s, ObjectConfig config, std::string server_key,
+        std::shared_ptr<ObjectMetrics> object_metrics)
+      : spec(std::move(s)),
+        server(std::move(server_key)),
+        metrics(std::move(object_metrics)),
+        model(std::move(config)) {}
 
-  std::shared_ptr<const ScalerSpec> spec;
-  std::shared_ptr<ObjectMetrics> metrics;
+  const std::shared_ptr<const ScalerSpec> spec;
+  const std::string server;  // the normalized server URL: the key of its query slots
+  const std::shared_ptr<ObjectMetrics> metrics;  // null without ScalerMetrics
 
-  std::mutex mu;
-  std::condition_variable answered;
-  std::shared_ptr<const Answer> answer;
-  uint64_t version = 0;  // publications so far
-  bool in_flight = false;
-  double next_refresh = 0;
+  Mutex mu;
+  std::condition_variable answered;  // a publication, or WakeAll()
+  std::shared_ptr<const Answer> answer ABSL_GUARDED_BY(mu);
+  uint64_t version ABSL_GUARDED_BY(mu) = 0;  // publications so far
+  // A refresh is submitted (it holds a query slot until its query returns) or running.
+  bool in_flight ABSL_GUARDED_BY(mu) = false;
+  bool started ABSL_GUARDED_BY(mu) = false;  // a first refresh has been submitted
+  double next_refresh ABSL_GUARDED_BY(mu) = 0;  // wall time the next refresh is due
   std::atomic<double> last_access{0};
 
-  // --- refresh state ---
+  // --- refresh state (the refresh in flight only) ---
   ObjectModel model;
+  bool holds_slot = false;  // the refresh in flight has not released its query slot
+  std::shared_ptr<const Answer> pending_answer;  // to publish when the refresh ends
   std::string fit_error;  // the last fit error logged (each new one is logged once)
   std::string last_error;
   int consecutive_errors = 0;
   bool budget_missed = false;  // logged as missed, not yet as kept again
 
-  // --- recent record (Recent()), guarded by mu; compact: 8 + 32 bytes an item ---
+  // --- recent record (Recent()); compact: 8 + 32 bytes an item ---
   struct CompactAnswer {
     double at;
     float current, peak, value;  // NaN = none
     Reason reason;
     bool active;
   };
-  double recent_base = 0;  // observation times are seconds since this
-  std::deque<std::pair<uint32_t, float>> recent_observations;
-  std::deque<CompactAnswer> recent_answers;
+  double recent_base ABSL_GUARDED_BY(mu) = 0;  // observation times are seconds since this
+  std::deque<std::pair<uint32_t, float>> recent_observations ABSL_GUARDED_BY(mu);
+  std::deque<CompactAnswer> recent_answers ABSL_GUARDED_BY(mu);
 };
 
 Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& clock,
@@ -150,11 +162,32 @@ Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& cloc
 
 Tracker::~Tracker() { Stop(); }
 
+absl::Status Tracker::Refuse(const ScalerSpec& spec) {
+  if (metrics_ != nullptr) metrics_->ObjectRefused();
+  ++refused_unlogged_;
+  const MonotonicTime now = clock_.Monotonic();
+  if (!refused_logged_at_ || now - *refused_logged_at_ >= kRefusalLogPeriod) {
+    Log(LogLevel::kWarn, "objects_refused",
+        {{"namespace", spec.namespace_},
+         {"scaledobject", spec.name},
+         {"refused", static_cast<long long>(refused_unlogged_)},
+         {"tracked", static_cast<long long>(entries_.size())},
+         {"max_objects", static_cast<long long>(options_.max_objects)}});
+    refused_logged_at_ = now;
+    refused_unlogged_ = 0;
+  }
+  return absl::ResourceExhaustedError(
+      Describe(spec) + " is not tracked: augur tracks " + std::to_string(entries_.size()) +
+      " objects, its limit (--max-objects " + std::to_string(options_.max_objects) +
+      "); raise --max-objects, or remove unused ScaledObjects (objects not asked about for "
+      "--idle-ttl " + Seconds(options_.idle_ttl_seconds) + " are dropped)");
+}
+
 std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl::Status* status) {
   const std::string key = ObjectKey(ref);
   const double now = clock_.Now();
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       it->second->last_access.store(now, std::memory_order_relaxed);
@@ -172,38 +205,70 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
     return nullptr;
   }
   auto shared_spec = std::make_shared<const ScalerSpec>(std::move(*spec));
-  auto e = std::make_shared<Entry>(shared_spec,
-                                   ModelConfigFor(*shared_spec, options_.trend_uncertainty));
-  e->last_access.store(now);
-  e->in_flight = true;  // its first refresh is submitted below
+  const std::string server = NormalizeServerUrl(shared_spec->query.server_address.empty()
+                                                    ? defaults_.prometheus_url
+                                                    : shared_spec->query.server_address);
+  std::shared_ptr<Entry> e;
+  bool submit = false;
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
-    auto [it, inserted] = entries_.emplace(key, e);
-    if (!inserted) {
+    WriterLock lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {  // another caller won the race
       it->second->last_access.store(now, std::memory_order_relaxed);
-      return it->second;  // another caller won the race
+      return it->second;
     }
+    if (stopped_.load()) {
+      *status = absl::UnavailableError(Describe(*shared_spec) +
+                                       " is not tracked: augur is shutting down; retry "
+                                       "(another replica answers)");
+      return nullptr;
+    }
+    if (options_.max_objects > 0 && entries_.size() >= options_.max_objects) {
+      *status = Refuse(*shared_spec);
+      return nullptr;
+    }
+    std::shared_ptr<ObjectMetrics> object_metrics;
     if (metrics_ != nullptr) {
-      e->metrics = metrics_->ForObject(e->spec->namespace_, e->spec->name, e->spec->metric_name,
-                                       e->spec->trigger_id);
-      metrics_->SetTrackedObjects(entries_.size());
+      object_metrics = metrics_->ForObject(shared_spec->namespace_, shared_spec->name,
+                                           shared_spec->metric_name, shared_spec->trigger_id);
+    }
+    e = std::make_shared<Entry>(shared_spec,
+                                ModelConfigFor(*shared_spec, options_.trend_uncertainty), server,
+                                std::move(object_metrics));
+    e->last_access.store(now);
+    entries_.emplace(key, e);
+    if (metrics_ != nullptr) metrics_->SetTrackedObjects(entries_.size());
+    // Its first refresh starts now if the server has a slot free and nothing waits for
+    // one; else it queues in Tick() behind the refreshes due before it.
+    MutexLock slots(sched_mu_);
+    MutexLock elock(e->mu);
+    e->next_refresh = now;
+    submit = TakeQuerySlot(*e, /*queue_jump=*/false);
+    if (submit) {
+      e->in_flight = true;
+      e->started = true;
     }
   }
-  Log(LogLevel::kInfo, "object_tracked",
-      {{"namespace", e->spec->namespace_},
-       {"scaledobject", e->spec->name},
-       {"metric", e->spec->metric_name},
-       {"trigger", e->spec->trigger_id},
-       {"mode", ModeName(e->spec->policy.mode)},
-       {"server", RedactUrl(e->spec->query.server_address)},
-       {"history", Seconds(e->spec->history_seconds)},
-       {"step", Seconds(e->spec->step_seconds)},
-       {"horizon", Seconds(e->spec->horizon_seconds)}});
-  {
-    std::lock_guard<std::mutex> lock(flight_mu_);
-    ++in_flight_;
+  std::vector<LogField> fields = {{"namespace", e->spec->namespace_},
+                                  {"scaledobject", e->spec->name},
+                                  {"metric", e->spec->metric_name},
+                                  {"trigger", e->spec->trigger_id},
+                                  {"mode", ModeName(e->spec->policy.mode)},
+                                  {"server", RedactUrl(e->spec->query.server_address)},
+                                  {"history", Seconds(e->spec->history_seconds)},
+                                  {"step", Seconds(e->spec->step_seconds)},
+                                  {"horizon", Seconds(e->spec->horizon_seconds)}};
+  if (e->spec->step_requested_seconds > 0) {
+    // The history cap coarsened the step (--max-history-points).
+    fields.push_back({"step_requested", Seconds(e->spec->step_requested_seconds)});
+    fields.push_back({"max_history_points", static_cast<long long>(defaults_.max_history_points)});
   }
-  executor_.Submit([this, e] { RunRefresh(e); });
+  Log(LogLevel::kInfo, "object_tracked", fields);
+  if (submit) {
+    Submit(e);
+  } else {
+    RequestTick();
+  }
   return e;
 }
 
@@ -215,35 +280,37 @@ absl::StatusOr<std::shared_ptr<const ScalerSpec>> Tracker::Track(const ObjectRef
 }
 
 absl::StatusOr<TrackedAnswer> Tracker::Get(const ObjectRef& ref) {
-  return *GetWaitingUntil(ref, std::chrono::steady_clock::now() + options_.first_answer_timeout);
+  return *GetWaitingUntil(ref, clock_.After(options_.first_answer_timeout));
 }
 
 std::optional<absl::StatusOr<TrackedAnswer>> Tracker::TryGet(const ObjectRef& ref) {
   return GetWaitingUntil(ref, std::nullopt);
 }
 
-absl::StatusOr<TrackedAnswer> Tracker::GetBy(const ObjectRef& ref,
-                                             std::chrono::steady_clock::time_point received) {
-  return *GetWaitingUntil(ref, received + options_.first_answer_timeout);
+absl::StatusOr<TrackedAnswer> Tracker::GetBy(const ObjectRef& ref, MonotonicTime received) {
+  return *GetWaitingUntil(ref, Clock::Saturated(received, options_.first_answer_timeout));
 }
 
 std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
-    const ObjectRef& ref, std::optional<std::chrono::steady_clock::time_point> wait_until) {
+    const ObjectRef& ref, std::optional<MonotonicTime> wait_until) {
   absl::Status status;
   std::shared_ptr<Entry> e = FindOrCreate(ref, &status);
   if (e == nullptr) return absl::StatusOr<TrackedAnswer>(status);
   std::shared_ptr<const Answer> answer;
   bool woken = false;  // by WakeAll (the server is stopping), not by an answer
+  bool started = false;
   {
-    std::unique_lock<std::mutex> lock(e->mu);
+    MutexLock lock(e->mu);
     if (e->answer == nullptr && options_.first_answer_timeout.count() > 0) {
       if (!wait_until) return std::nullopt;  // the caller would have to wait
-      e->answered.wait_until(lock, *wait_until, [&] {
+      clock_.WaitUntil(lock.native(), e->answered, *wait_until, [&] {
+        e->mu.AssertHeld();
         woken = first_waits_ended_.load();
         return e->answer != nullptr || woken;
       });
     }
     answer = e->answer;
+    started = e->started;
   }
   const ScalerSpec& spec = *e->spec;
   if (answer == nullptr && woken) {
@@ -251,9 +318,16 @@ std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
                                   ": augur is shutting down; retry (another replica answers)");
   }
   if (answer == nullptr) {
+    const std::string after = Seconds(options_.first_answer_timeout.count() / 1000.0);
+    if (!started) {
+      return absl::UnavailableError(
+          "no answer yet for " + Describe(spec) + ": its first refresh is still waiting after " +
+          after + " (--first-answer-timeout) for one of the " +
+          std::to_string(options_.max_queries_per_server) + " query slots of " +
+          RedactUrl(e->server) + " (--prometheus-max-concurrent-queries); retry shortly");
+    }
     return absl::UnavailableError("no answer yet for " + Describe(spec) +
-                                  ": its first refresh is still running after " +
-                                  Seconds(options_.first_answer_timeout.count() / 1000.0) +
+                                  ": its first refresh is still running after " + after +
                                   " (--first-answer-timeout); retry shortly");
   }
   if (!answer->status.ok()) {
@@ -270,29 +344,101 @@ std::optional<absl::StatusOr<TrackedAnswer>> Tracker::GetWaitingUntil(
   return TrackedAnswer{e->spec, std::move(answer)};
 }
 
+bool Tracker::TakeQuerySlot(Entry& e, bool queue_jump) {
+  if (no_more_refreshes_) return false;  // Stop() began
+  Server& server = servers_[e.server];
+  if (server.in_flight >= std::max(options_.max_queries_per_server, 1)) return false;
+  if (!queue_jump && server.waiting > 0) return false;
+  ++server.in_flight;
+  ++refreshes_;
+  e.holds_slot = true;
+  return true;
+}
+
+void Tracker::ReleaseQuerySlot(Entry& e) {
+  if (!e.holds_slot) return;
+  e.holds_slot = false;
+  bool someone_waits = false;
+  {
+    MutexLock lock(sched_mu_);
+    auto it = servers_.find(e.server);
+    if (it != servers_.end()) {
+      --it->second.in_flight;
+      someone_waits = it->second.waiting > 0;
+      if (it->second.in_flight == 0 && it->second.waiting == 0) servers_.erase(it);
+    }
+  }
+  if (someone_waits) RequestTick();
+}
+
+void Tracker::Submit(const std::shared_ptr<Entry>& e) {
+  executor_.Submit([this, e] { RunRefresh(e); });
+}
+
+void Tracker::RequestTick() {
+  {
+    MutexLock lock(thread_mu_);
+    tick_requested_ = true;
+  }
+  thread_cv_.notify_all();
+}
+
+size_t Tracker::waiting_for_query_slot() const {
+  MutexLock lock(sched_mu_);
+  size_t n = 0;
+  for (const auto& [url, server] : servers_) n += server.waiting;
+  return n;
+}
+
 void Tracker::Tick() {
   const double now = clock_.Now();
-  std::vector<std::shared_ptr<Entry>> due, dropped;
-  size_t remaining = 0;
+  std::vector<std::shared_ptr<Entry>> dropped, admitted;
+  size_t remaining = 0, waiting = 0;
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterLock lock(mu_);
+    // Due refreshes in turn: first the objects that have an answer to keep fresh (an
+    // incremental query each), then the others (a first refresh: the whole history);
+    // oldest due first within each (a new object is due when it was created). So a
+    // flood of new objects waits behind the tracked ones, not the other way round.
+    std::vector<std::pair<std::pair<bool, double>, std::shared_ptr<Entry>>> due;
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& e = *it->second;
-      std::lock_guard<std::mutex> elock(e.mu);
+      MutexLock elock(e.mu);
       if (!e.in_flight && now - e.last_access.load() > options_.idle_ttl_seconds) {
         dropped.push_back(it->second);
         it = entries_.erase(it);
         continue;
       }
       if (!e.in_flight && now >= e.next_refresh) {
-        e.in_flight = true;
-        due.push_back(it->second);
+        const bool answers = e.answer != nullptr && e.answer->status.ok();
+        due.push_back({{!answers, e.next_refresh}, it->second});
       }
       ++it;
     }
     remaining = entries_.size();
+    std::sort(due.begin(), due.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    MutexLock slots(sched_mu_);
+    for (auto& [url, server] : servers_) server.waiting = 0;
+    for (auto& [at, e] : due) {
+      if (!TakeQuerySlot(*e, /*queue_jump=*/true)) {
+        ++servers_[e->server].waiting;
+        ++waiting;
+        continue;
+      }
+      MutexLock elock(e->mu);
+      e->in_flight = true;
+      e->started = true;
+      admitted.push_back(std::move(e));
+    }
+    for (auto it = servers_.begin(); it != servers_.end();) {
+      it = it->second.in_flight == 0 && it->second.waiting == 0 ? servers_.erase(it) : ++it;
+    }
   }
-  if (metrics_ != nullptr && !dropped.empty()) metrics_->SetTrackedObjects(remaining);
+  if (metrics_ != nullptr) {
+    if (!dropped.empty()) metrics_->SetTrackedObjects(remaining);
+    metrics_->SetRefreshesWaiting(waiting);
+  }
   for (const auto& e : dropped) {
     Log(LogLevel::kInfo, "object_dropped",
         {{"namespace", e->spec->namespace_},
@@ -300,44 +446,68 @@ void Tracker::Tick() {
          {"metric", e->spec->metric_name},
          {"idle_ttl", Seconds(options_.idle_ttl_seconds)}});
   }
-  if (!due.empty()) {
-    std::lock_guard<std::mutex> lock(flight_mu_);
-    in_flight_ += static_cast<int>(due.size());
-  }
-  for (auto& e : due) executor_.Submit([this, e] { RunRefresh(e); });
+  for (const auto& e : admitted) Submit(e);
 }
 
 void Tracker::Start() {
-  std::lock_guard<std::mutex> lock(thread_mu_);
+  MutexLock lock(thread_mu_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(thread_mu_);
-    while (!stopping_) {
-      lock.unlock();
+    for (;;) {
+      {
+        MutexLock lock(thread_mu_);
+        if (stopping_) return;
+        tick_requested_ = false;
+      }
       Tick();
-      lock.lock();
-      thread_cv_.wait_for(lock, options_.tick_period, [this] { return stopping_; });
+      MutexLock lock(thread_mu_);
+      clock_.WaitFor(lock.native(), thread_cv_, options_.tick_period, [this] {
+        thread_mu_.AssertHeld();
+        return stopping_ || tick_requested_;
+      });
     }
   });
 }
 
 bool Tracker::Stop(std::chrono::milliseconds max_wait) {
+  stopped_.store(true);
   {
-    std::lock_guard<std::mutex> lock(thread_mu_);
+    MutexLock lock(sched_mu_);
+    no_more_refreshes_ = true;
+  }
+  std::thread thread;
+  {
+    MutexLock lock(thread_mu_);
     stopping_ = true;
+    thread = std::move(thread_);
   }
   thread_cv_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread.joinable()) {
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();
+    } else {
+      thread.join();
+    }
+  }
   WakeAll();
-  std::unique_lock<std::mutex> lock(flight_mu_);
-  return flight_cv_.wait_for(lock, max_wait, [this] { return in_flight_ == 0; });
+  MutexLock lock(sched_mu_);
+  return clock_.WaitFor(lock.native(), sched_cv_, max_wait, [this] {
+    sched_mu_.AssertHeld();
+    return refreshes_ == 0;
+  });
+}
+
+std::shared_ptr<const ScalerSpec> Tracker::SpecOf(const ObjectRef& ref) const {
+  ReaderLock lock(mu_);
+  auto it = entries_.find(ObjectKey(ref));
+  return it == entries_.end() ? nullptr : it->second->spec;
 }
 
 std::vector<TrackedObjectState> Tracker::List() const {
   std::vector<TrackedObjectState> out;
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   for (const auto& [key, e] : entries_) {
-    std::lock_guard<std::mutex> elock(e->mu);
+    MutexLock elock(e->mu);
     out.push_back({e->spec, e->answer, e->in_flight, e->last_access.load()});
   }
   std::sort(out.begin(), out.end(), [](const TrackedObjectState& a, const TrackedObjectState& b) {
@@ -350,10 +520,10 @@ std::vector<TrackedObjectState> Tracker::List() const {
 std::vector<std::pair<TrackedObjectState, RecentRecord>> Tracker::Recent(
     const std::string& namespace_, const std::string& name) const {
   std::vector<std::pair<TrackedObjectState, RecentRecord>> out;
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   for (const auto& [key, e] : entries_) {
     if (e->spec->namespace_ != namespace_ || e->spec->name != name) continue;
-    std::lock_guard<std::mutex> elock(e->mu);
+    MutexLock elock(e->mu);
     RecentRecord r;
     r.observations.reserve(e->recent_observations.size());
     for (const auto& [t, v] : e->recent_observations) {
@@ -374,33 +544,21 @@ std::vector<std::pair<TrackedObjectState, RecentRecord>> Tracker::Recent(
 }
 
 size_t Tracker::size() const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   return entries_.size();
-}
-
-uint64_t Tracker::Generation() const { return generation_.load(); }
-
-void Tracker::WaitForChange(uint64_t seen, std::chrono::milliseconds max_wait) {
-  std::unique_lock<std::mutex> lock(change_mu_);
-  change_cv_.wait_for(lock, max_wait, [&] { return generation_.load() != seen; });
 }
 
 void Tracker::WakeAll() {
   // Set before each entry's lock is taken below, so no first-answer waiter misses it.
   first_waits_ended_.store(true);
-  {
-    std::lock_guard<std::mutex> lock(change_mu_);
-    generation_.fetch_add(1);
-  }
-  change_cv_.notify_all();
   std::vector<std::shared_ptr<Entry>> all;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     for (const auto& [key, e] : entries_) all.push_back(e);
   }
   for (const auto& e : all) {
     {
-      std::lock_guard<std::mutex> lock(e->mu);
+      MutexLock lock(e->mu);
       wake_epoch_.fetch_add(1);
     }
     e->answered.notify_all();
@@ -412,27 +570,31 @@ void Tracker::WaitForObjectChange(const ObjectRef& ref, uint64_t* version,
                                   std::chrono::milliseconds max_wait) {
   std::shared_ptr<Entry> e;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     auto it = entries_.find(ObjectKey(ref));
     if (it == entries_.end()) return;
     e = it->second;
   }
   const uint64_t epoch = wake_epoch_.load();
-  std::unique_lock<std::mutex> lock(e->mu);
-  e->answered.wait_for(lock, max_wait, [&] {
-    return e->version != *version || wake_epoch_.load() != epoch;
+  MutexLock lock(e->mu);
+  // first_waits_ended_ too: a WakeAll() between the caller's last look at its stop flag
+  // and the epoch read above would otherwise be missed, and the wait last its whole
+  // max_wait (forever on a fake clock nobody advances).
+  clock_.WaitFor(lock.native(), e->answered, max_wait, [&] {
+    e->mu.AssertHeld();
+    return e->version != *version || wake_epoch_.load() != epoch || first_waits_ended_.load();
   });
   *version = e->version;
 }
 
 void Tracker::UpdateAgeMetrics() {
   const double now = clock_.Now();
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   for (const auto& [key, e] : entries_) {
     if (!e->metrics) continue;
     std::shared_ptr<const Answer> a;
     {
-      std::lock_guard<std::mutex> elock(e->mu);
+      MutexLock elock(e->mu);
       a = e->answer;
     }
     if (a && a->status.ok()) e->metrics->SetAnswerAge(now - a->computed_at);
@@ -440,41 +602,45 @@ void Tracker::UpdateAgeMetrics() {
 }
 
 void Tracker::Publish(Entry& e, std::shared_ptr<const Answer> answer) {
-  {
-    std::lock_guard<std::mutex> lock(e.mu);
-    // A new answer (not a failed refresh's copy of the previous one) joins the record.
-    if (answer->status.ok() && options_.recent_capacity > 0 &&
-        (e.recent_answers.empty() || answer->computed_at > e.recent_answers.back().at)) {
-      const Decision& d = answer->decision;
-      constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
-      e.recent_answers.push_back({answer->computed_at,
-                                  d.current ? static_cast<float>(*d.current) : kNone,
-                                  d.peak ? static_cast<float>(*d.peak) : kNone,
-                                  static_cast<float>(d.value), d.reason, d.active});
-      while (e.recent_answers.size() > options_.recent_capacity) e.recent_answers.pop_front();
-    }
-    e.answer = std::move(answer);
-    ++e.version;
-  }
-  e.answered.notify_all();
-  {
-    std::lock_guard<std::mutex> lock(change_mu_);
-    generation_.fetch_add(1);
-  }
-  change_cv_.notify_all();
+  e.pending_answer = std::move(answer);  // published by RefreshDone
 }
 
 void Tracker::RefreshDone(Entry& e, double started_at) {
+  ReleaseQuerySlot(e);  // if the refresh ended before its query returned
+  double next = started_at + e.spec->refresh_interval_seconds;
+  std::shared_ptr<const Answer> answer = std::move(e.pending_answer);
   {
-    std::lock_guard<std::mutex> lock(e.mu);
+    // The answer and the end of the refresh in one step: whoever sees the answer sees
+    // the object free for its next refresh.
+    MutexLock lock(e.mu);
+    if (answer != nullptr) {
+      // A new answer (not a failed refresh's copy of the previous one) joins the record.
+      if (answer->status.ok() && options_.recent_capacity > 0 &&
+          (e.recent_answers.empty() || answer->computed_at > e.recent_answers.back().at)) {
+        const Decision& d = answer->decision;
+        constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
+        e.recent_answers.push_back({answer->computed_at,
+                                    d.current ? static_cast<float>(*d.current) : kNone,
+                                    d.peak ? static_cast<float>(*d.peak) : kNone,
+                                    static_cast<float>(d.value), d.reason, d.active});
+        while (e.recent_answers.size() > options_.recent_capacity) e.recent_answers.pop_front();
+      }
+      e.answer = std::move(answer);
+      ++e.version;
+    }
     e.in_flight = false;
-    e.next_refresh = started_at + e.spec->refresh_interval_seconds;
+    e.next_refresh = next;
   }
-  {
-    std::lock_guard<std::mutex> lock(flight_mu_);
-    --in_flight_;
-  }
-  flight_cv_.notify_all();
+  e.answered.notify_all();
+  // Due again already (the refresh took longer than its interval): its turn comes at the
+  // next Tick, not a tick period later.
+  if (next <= clock_.Now()) RequestTick();
+  // Last, and notified under the lock: once Stop() sees no refresh left the tracker may
+  // be destroyed, so nothing of it is touched after this (ThreadSanitizer found the
+  // notify after the unlock racing with the destructor).
+  MutexLock lock(sched_mu_);
+  --refreshes_;
+  sched_cv_.notify_all();
 }
 
 void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
@@ -492,10 +658,11 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
 
   // 1. Fetch what is new (the model says from where).
   const double start = e.model.FetchStart(now);
-  const double q0 = SteadySeconds();
+  const MonotonicTime q0 = clock_.Monotonic();
   absl::StatusOr<forecast::Series> got = source_.Fetch(spec.query, start, now, spec.step_seconds);
+  ReleaseQuerySlot(e);
   if (metrics_ != nullptr) {
-    metrics_->ObserveQuery(SteadySeconds() - q0,
+    metrics_->ObserveQuery(clock_.SecondsSince(q0),
                            got.ok() ? "" : CodeLabel(static_cast<int>(got.status().code())));
   }
 
@@ -509,7 +676,7 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
     e.last_error = error;
     std::shared_ptr<const Answer> previous;
     {
-      std::lock_guard<std::mutex> lock(e.mu);
+      MutexLock lock(e.mu);
       previous = e.answer;
     }
     auto answer = std::make_shared<Answer>();
@@ -543,9 +710,9 @@ void Tracker::Refresh(const std::shared_ptr<Entry>& ep, double now) {
 
   // 3. Refit on schedule (every refresh until a model exists).
   if (e.model.RefitDue(now)) {
-    const double f0 = SteadySeconds();
+    const MonotonicTime f0 = clock_.Monotonic();
     FitOutcome fit = e.model.Refit(now);
-    const double took = SteadySeconds() - f0;
+    const double took = clock_.SecondsSince(f0);
     if (metrics_ != nullptr) metrics_->ObserveFit(took, fit.status.ok());
     if (fit.status.ok()) {
       e.model.SetFitSeconds(took);
@@ -632,7 +799,7 @@ void Tracker::RunRefresh(const std::shared_ptr<Entry>& e) {
 void Tracker::RecordObservations(Entry& e, const forecast::Series& samples) {
   const size_t cap = options_.recent_capacity;
   if (cap == 0) return;
-  std::lock_guard<std::mutex> lock(e.mu);
+  MutexLock lock(e.mu);
   double newest = e.recent_observations.empty()
                       ? -std::numeric_limits<double>::infinity()
                       : e.recent_base + e.recent_observations.back().first;
@@ -659,7 +826,7 @@ void Tracker::RefreshFailed(Entry& e, const std::string& what) {
        {"error", what}});
   std::shared_ptr<const Answer> previous;
   {
-    std::lock_guard<std::mutex> lock(e.mu);
+    MutexLock lock(e.mu);
     previous = e.answer;
   }
   auto answer = std::make_shared<Answer>();
@@ -669,11 +836,6 @@ void Tracker::RefreshFailed(Entry& e, const std::string& what) {
   }
   answer->last_error = "refresh failed unexpectedly: " + what;
   Publish(e, std::move(answer));
-}
-
-double SystemClock::Now() const {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace scaler

@@ -58,6 +58,25 @@ TEST(Config, InsecureServersMustBeUrls) {
                                      HasSubstr("--allow-server-insecure 'thanos:9090': expected")));
 }
 
+TEST(Config, LimitsOutsideTheirRangeNameTheFlag) {
+  Config c;
+  c.max_objects = 0;  // no limit
+  EXPECT_THAT(c.Validate(), IsOk());
+  c.max_objects = -1;
+  EXPECT_THAT(c.Validate(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                     HasSubstr("--max-objects -1: expected 0 (no limit)")));
+  c = Config();
+  c.max_history_points = 999;
+  EXPECT_THAT(c.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max-history-points 999: expected 1000 to 1100000")));
+  c = Config();
+  c.prometheus_max_concurrent_queries = 0;
+  EXPECT_THAT(c.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--prometheus-max-concurrent-queries 0: expected 1 to 256")));
+}
+
 TEST(Config, NegativeDurationsNameTheFlag) {
   Config c;
   c.idle_ttl = std::chrono::milliseconds(-1);

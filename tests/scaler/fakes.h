@@ -5,6 +5,7 @@
 //
 // Thread-safety: FakeClock, FakeMetricSource and ManualExecutor are thread-safe.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -21,25 +22,105 @@
 
 namespace scaler_testing {
 
+// Wall and monotonic time that move only when the test says: Advance() moves both (and
+// ends the timed waits whose deadline it reaches), Set() only the wall clock.
+//
+// Timed waits (Clock::WaitUntil) block on their condition variable with no real-time
+// timeout; each registers itself here while blocked, and Advance() notifies the ones it
+// makes due, under their own mutex (so a wait that is about to block cannot miss it).
+// Lock order: a waiter's mutex, then the clock's; Advance() takes the waiters' mutexes
+// only with the clock's released, and a waiter leaves only once Advance() is done with
+// its mutex and condition variable (`busy`).
 class FakeClock final : public scaler::Clock {
  public:
   explicit FakeClock(double now) : now_(now) {}
+
   double Now() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return now_;
+  }
+  scaler::MonotonicTime Monotonic() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return monotonic_;
   }
   void Set(double now) {
     std::lock_guard<std::mutex> lock(mu_);
     now_ = now;
   }
+  // `seconds` >= 0 (the monotonic time never goes back; a negative value moves only the
+  // wall clock).
   void Advance(double seconds) {
+    std::vector<Waiter*> due;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      now_ += seconds;
+      if (seconds > 0) {
+        // Rounded, so that Advance(1.999) then Advance(0.001) is exactly 2 s.
+        monotonic_ += std::chrono::round<scaler::MonotonicTime::duration>(
+            std::chrono::duration<double>(seconds));
+      }
+      for (Waiter* w : waiters_) {
+        if (w->deadline <= monotonic_) {
+          ++w->busy;
+          due.push_back(w);
+        }
+      }
+    }
+    for (Waiter* w : due) {
+      std::lock_guard<std::mutex> lock(*w->mu);
+      w->cv->notify_all();
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    now_ += seconds;
+    for (Waiter* w : due) --w->busy;
+    changed_.notify_all();
+  }
+
+  // Timed waits blocked on this clock now.
+  size_t waiters() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiters_.size();
+  }
+  // Blocks until at least `n` timed waits are blocked on this clock, or (a test bug or a
+  // hang) `patience` of real time has passed; returns whether they are.
+  bool AwaitWaiters(size_t n, std::chrono::seconds patience = std::chrono::seconds(30)) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, patience, [&] { return waiters_.size() >= n; });
+  }
+
+ protected:
+  void WaitOnce(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                scaler::MonotonicTime deadline) const override {
+    Waiter w{lock.mutex(), &cv, deadline};
+    {
+      std::lock_guard<std::mutex> clock_lock(mu_);
+      if (monotonic_ >= deadline) return;
+      waiters_.push_back(&w);
+      changed_.notify_all();
+    }
+    cv.wait(lock);
+    // Leave with the waiter's mutex released: Advance() may be waiting for it.
+    lock.unlock();
+    {
+      std::unique_lock<std::mutex> clock_lock(mu_);
+      changed_.wait(clock_lock, [&] { return w.busy == 0; });
+      waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+      changed_.notify_all();
+    }
+    lock.lock();
   }
 
  private:
+  struct Waiter {
+    std::mutex* mu;
+    std::condition_variable* cv;
+    scaler::MonotonicTime deadline;
+    int busy = 0;  // Advance() is notifying it; guarded by the clock's mu_
+  };
   mutable std::mutex mu_;
+  mutable std::condition_variable changed_;  // waiters_ or a `busy` changed
   double now_;
+  scaler::MonotonicTime monotonic_{std::chrono::hours(1)};
+  mutable std::vector<Waiter*> waiters_;
 };
 
 struct FetchCall {

@@ -8,6 +8,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "tests/scaler/fakes.h"
+
 namespace scaler {
 namespace {
 
@@ -53,7 +55,9 @@ class HealthTest : public ::testing::Test {
     return call;
   }
 
-  HealthService health_{std::chrono::milliseconds(20)};
+  // Watches wake on changes; their poll for a client that left is on this clock.
+  scaler_testing::FakeClock clock_{1700000000};
+  HealthService health_{clock_, std::chrono::milliseconds(20)};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
 };

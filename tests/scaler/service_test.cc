@@ -1,6 +1,7 @@
 // The gRPC services through an in-process channel, with a fake metric source, a fake
 // clock and refreshes run inline when the test ticks the tracker.
 
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -788,17 +789,73 @@ TEST_F(ServiceTest, NanSamplesNeverEnterTheModel) {
   EXPECT_EQ(e.history().points(), 3u * 288 + 1 - 72);  // the 72 NaN hours left out
 }
 
-TEST_F(ServiceTest, FirstCallWaitsAtMostFirstAnswerTimeoutThenUnavailable) {
+// The production default (2 s), on the fake clock: the first call for a cold object
+// waits until exactly 2 s of the clock's monotonic time have passed, not a moment less,
+// then answers UNAVAILABLE naming the flag; the call's recorded duration is those 2 s.
+TEST_F(ServiceTest, FirstCallWaitsTheDefaultFirstAnswerTimeoutThenUnavailable) {
   TearDown();
   auto manual = std::make_unique<ManualExecutor>();
   ManualExecutor* executor = manual.get();
-  Build(std::move(manual));
-  externalscaler::GetMetricsResponse resp;
-  grpc::Status s = GetMetrics(Ref(), "augur-web", &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(s.error_message(), HasSubstr("--first-answer-timeout"));
+  TrackerOptions options = Options();
+  options.first_answer_timeout = TrackerOptions().first_answer_timeout;
+  ASSERT_EQ(options.first_answer_timeout, std::chrono::seconds(2));
+  Build(std::move(manual), options);
+  const size_t idle_waits = clock_.waiters();
+
+  std::atomic<bool> returned{false};
+  grpc::Status status;
+  std::thread caller([&] {
+    externalscaler::GetMetricsResponse resp;
+    status = GetMetrics(Ref(), "augur-web", &resp);
+    returned = true;
+  });
+  // The call waits on the clock (its first refresh is queued, not run).
+  ASSERT_TRUE(clock_.AwaitWaiters(idle_waits + 1));
+  EXPECT_EQ(executor->pending(), 1u);
+  clock_.Advance(1.999);
+  // Still waiting: Advance wakes only the waits it makes due, and this one is not.
+  EXPECT_EQ(clock_.waiters(), idle_waits + 1);
+  EXPECT_FALSE(returned);
+  clock_.Advance(0.001);
+  caller.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(),
+              AllOf(HasSubstr("no answer yet for shop/web"),
+                    HasSubstr("still running after 2s (--first-answer-timeout)")));
+  double recorded = -1;
+  for (const auto& family : metrics_->Collect()) {
+    if (family.name != "augur_grpc_request_duration_seconds") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "method" && l.value == "GetMetrics") recorded = m.histogram.sample_sum;
+      }
+    }
+  }
+  EXPECT_DOUBLE_EQ(recorded, 2.0);
+
   executor->RunAll();
+  externalscaler::GetMetricsResponse resp;
   EXPECT_TRUE(GetMetrics(Ref(), "augur-web", &resp).ok());
+}
+
+// A first answer that comes within the timeout ends the wait at once (no clock advance).
+TEST_F(ServiceTest, FirstCallEndsWithTheFirstAnswerWithinTheTimeout) {
+  TearDown();
+  auto manual = std::make_unique<ManualExecutor>();
+  ManualExecutor* executor = manual.get();
+  TrackerOptions options = Options();
+  options.first_answer_timeout = std::chrono::seconds(2);
+  Build(std::move(manual), options);
+  const size_t idle_waits = clock_.waiters();
+  grpc::Status status;
+  std::thread caller([&] {
+    externalscaler::GetMetricsResponse resp;
+    status = GetMetrics(Ref(), "augur-web", &resp);
+  });
+  ASSERT_TRUE(clock_.AwaitWaiters(idle_waits + 1));
+  executor->RunAll();
+  caller.join();
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 void ServiceTest::ExpectFirstCallsWaitOffTheRpcThreads(ManualExecutor* executor) {
