@@ -554,12 +554,12 @@ std::optional<std::chrono::system_clock::time_point> ParseRetryAfter(
   return std::nullopt;
 }
 
-double AutoStep(double range_seconds) {
+double AutoStep(double range_seconds, double max_points) {
   static constexpr double kNiceSteps[] = {1,   2,   5,    10,   15,   30,    60,    120,   300,
                                           600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400};
   if (!(range_seconds > 0)) return kNiceSteps[0];
-  // points = floor(range / step) + 1 <= 11,000
-  const double min_step = range_seconds / static_cast<double>(kMaxPointsPerRequest - 1);
+  // points = floor(range / step) + 1 <= max_points
+  const double min_step = range_seconds / (std::max(max_points, 2.0) - 1);
   for (double step : kNiceSteps) {
     if (step >= min_step) return step;
   }

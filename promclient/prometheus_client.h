@@ -131,7 +131,9 @@ class PrometheusClient {
 std::optional<std::chrono::system_clock::time_point> ParseRetryAfter(
     const std::string& value, std::chrono::system_clock::time_point now);
 
-// The step QueryRange picks for a range when none is given (seconds).
-double AutoStep(double range_seconds);
+// The step QueryRange picks for a range when none is given (seconds): the smallest of
+// 1s, 2s, 5s, 10s, 15s, 30s, 1m, ... giving at most `max_points` points (11,000, one
+// request, unless told; at least 2).
+double AutoStep(double range_seconds, double max_points = 11000);
 
 }  // namespace promclient

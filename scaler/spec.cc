@@ -214,9 +214,24 @@ absl::StatusOr<Mode> ParseMode(absl::string_view text) {
       absl::StrCat("'", text, "': expected predictive, forecast or shadow"));
 }
 
-absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
-                                     const std::map<std::string, std::string>& metadata,
-                                     const SpecDefaults& defaults) {
+namespace {
+
+// One of Augur's keys as it takes effect: its value and the name it came under (`query`
+// or `queryFromEnv`).
+struct Setting {
+  std::string key;  // as given
+  std::string value;
+};
+using Settings = std::map<std::string, Setting>;
+
+// The setting of `key`, or nullptr.
+const Setting* Find(const Settings& settings, const std::string& key) {
+  auto it = settings.find(key);
+  return it == settings.end() ? nullptr : &it->second;
+}
+
+// The whole map's size limits (keys, bytes, the query's length).
+absl::Status CheckMetadataSize(const std::map<std::string, std::string>& metadata) {
   if (metadata.size() > kMaxMetadataKeys) {
     return absl::InvalidArgumentError(
         "the metadata has " + std::to_string(metadata.size()) + " keys: expected at most " +
@@ -236,17 +251,13 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
                                       " bytes long: expected PromQL of at most " +
                                       std::to_string(kMaxQueryBytes) + " bytes");
   }
-  ScalerSpec spec;
-  spec.name = name;
-  spec.namespace_ = namespace_;
+  return absl::OkStatus();
+}
 
-  // The effective settings: each of Augur's keys with its value and the name it came
-  // under (`query` or `queryFromEnv`).
-  struct Setting {
-    std::string key;  // as given
-    std::string value;
-  };
-  std::map<std::string, Setting> settings;
+// Augur's keys with their values: KEDA's keys skipped, unknown keys refused (with the
+// nearest known one), empty values unset, <key> and <key>FromEnv not both.
+absl::StatusOr<Settings> EffectiveSettings(const std::map<std::string, std::string>& metadata) {
+  Settings settings;
   for (const auto& [key, value] : metadata) {
     const bool from_env = absl::EndsWith(key, kFromEnv) && key.size() > kFromEnv.size();
     const std::string base = from_env ? key.substr(0, key.size() - kFromEnv.size()) : key;
@@ -270,19 +281,15 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
           " takes its value from the workload's environment)");
     }
   }
-  {
-    std::map<std::string, std::string> effective;
-    for (const auto& [base, setting] : settings) effective.emplace(base, setting.value);
-    spec.trigger_id = TriggerId(effective);
-  }
-  auto get = [&](const std::string& key) -> const Setting* {
-    auto it = settings.find(key);
-    return it == settings.end() ? nullptr : &it->second;
-  };
+  return settings;
+}
+
+// query, targetValue, serverAddress, activationThreshold, metricName (the required keys
+// first).
+absl::Status ParseTargetKeys(const Settings& settings, const std::string& name, const SpecDefaults& defaults, ScalerSpec& spec) {
   absl::Status s;
   const Setting* v;
-
-  v = get("query");
+  v = Find(settings, "query");
   if (v == nullptr) {
     return absl::InvalidArgumentError(
         "metadata key 'query' (or 'queryFromEnv') is required: expected PromQL returning "
@@ -290,7 +297,7 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   }
   spec.query.query = v->value;
 
-  v = get("targetValue");
+  v = Find(settings, "targetValue");
   if (v == nullptr) {
     return absl::InvalidArgumentError(
         "metadata key 'targetValue' (or 'targetValueFromEnv') is required: expected the "
@@ -302,7 +309,7 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     return Bad(v->key, v->value, "a number > 0 (the HPA rejects targets <= 0)");
   }
 
-  v = get("serverAddress");
+  v = Find(settings, "serverAddress");
   spec.query.server_address = v != nullptr ? Trim(v->value) : defaults.prometheus_url;
   if (spec.query.server_address.empty()) {
     return absl::InvalidArgumentError(
@@ -316,12 +323,12 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     }
   }
 
-  if ((v = get("activationThreshold"))) {
+  if ((v = Find(settings, "activationThreshold"))) {
     s = ParseDouble(v->key, v->value, &spec.policy.activation_threshold);
     if (!s.ok()) return s;
   }
 
-  if ((v = get("metricName"))) {
+  if ((v = Find(settings, "metricName"))) {
     const std::string metric = Trim(v->value);
     if (!ValidMetricName(metric)) {
       return Bad(v->key, v->value,
@@ -332,16 +339,22 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   } else {
     spec.metric_name = DefaultMetricName(name);
   }
+  return absl::OkStatus();
+}
 
-  if ((v = get("horizon"))) {
+// horizon, history, step (auto or given) and the history cap on points.
+absl::Status ParseWindowKeys(const Settings& settings, const SpecDefaults& defaults, ScalerSpec& spec) {
+  absl::Status s;
+  const Setting* v;
+  if ((v = Find(settings, "horizon"))) {
     s = ParseSeconds(v->key, v->value, false, &spec.horizon_seconds);
     if (!s.ok()) return s;
   }
-  if ((v = get("history"))) {
+  if ((v = Find(settings, "history"))) {
     s = ParseSeconds(v->key, v->value, false, &spec.history_seconds);
     if (!s.ok()) return s;
   }
-  if ((v = get("step")) && Trim(v->value) != "auto") {
+  if ((v = Find(settings, "step")) && Trim(v->value) != "auto") {
     s = ParseSeconds(v->key, v->value, false, &spec.step_seconds);
     if (!s.ok()) return s;
     if (spec.step_seconds < 1) return Bad(v->key, v->value, "auto or a duration >= 1s");
@@ -358,8 +371,14 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     spec.step_seconds =
         std::max(spec.step_seconds, promclient::AutoStep(spec.history_seconds, max_points));
   }
+  return absl::OkStatus();
+}
 
-  if ((v = get("seasonality"))) {
+// seasonality, holidays, excludePeriods: the fit's options.
+absl::Status ParseModelKeys(const Settings& settings, ScalerSpec& spec) {
+  absl::Status s;
+  const Setting* v;
+  if ((v = Find(settings, "seasonality"))) {
     spec.seasonality = Trim(v->value);
     s = forecast::ParseSeasonality(spec.seasonality, spec.fit_options);
     if (!s.ok()) {
@@ -386,22 +405,28 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     }
     return absl::OkStatus();
   };
-  if ((v = get("holidays"))) {
+  if ((v = Find(settings, "holidays"))) {
     s = list(v,
              "comma-separated events name=YYYY-MM-DD[/YYYY-MM-DD][|YYYY-MM-DD...][:-Nd][:+Nd] "
              "in UTC days, e.g. \"black-friday=2026-11-27/2026-11-30:-1d:+1d, xmas=2026-12-25\"",
              &spec.holidays, &forecast::ParseEvents);
     if (!s.ok()) return s;
   }
-  if ((v = get("excludePeriods"))) {
+  if ((v = Find(settings, "excludePeriods"))) {
     s = list(v,
              "comma-separated start/end RFC 3339 times with a zone (the end excluded) or UTC "
              "dates, e.g. \"2026-11-20T10:00Z/2026-11-20T14:00Z, 2026-11-24\"",
              &spec.exclude_periods, &forecast::ParseExcludePeriods);
     if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
 
-  if ((v = get("podCapacity"))) {
+// podCapacity, the shortfall budget or a fixed quantile (not both), mode.
+absl::Status ParseBudgetKeys(const Settings& settings, ScalerSpec& spec) {
+  absl::Status s;
+  const Setting* v;
+  if ((v = Find(settings, "podCapacity"))) {
     double capacity = 0;
     s = ParseDouble(v->key, v->value, &capacity);
     if (!s.ok()) return s;
@@ -414,8 +439,8 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
   }
 
   // A shortfall budget (the default) or, when set, a fixed quantile; not both.
-  const auto* shortfall = get("shortfall");
-  if ((v = get("quantile"))) {
+  const auto* shortfall = Find(settings, "shortfall");
+  if ((v = Find(settings, "quantile"))) {
     if (shortfall != nullptr) {
       return absl::InvalidArgumentError(
           "metadata keys '" + shortfall->key + "' and '" + v->key +
@@ -443,27 +468,33 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     }
   }
 
-  if ((v = get("mode"))) {
+  if ((v = Find(settings, "mode"))) {
     absl::StatusOr<Mode> mode = ParseMode(v->value);
     if (!mode.ok()) return Bad(v->key, v->value, "predictive, forecast or shadow");
     spec.policy.mode = *mode;
   }
+  return absl::OkStatus();
+}
 
-  if ((v = get("refreshInterval"))) {
+// refreshInterval, refitInterval, minHistory, maxForecastError, ignoreNullValues.
+absl::Status ParseScheduleKeys(const Settings& settings, ScalerSpec& spec) {
+  absl::Status s;
+  const Setting* v;
+  if ((v = Find(settings, "refreshInterval"))) {
     s = ParseSeconds(v->key, v->value, false, &spec.refresh_interval_seconds);
     if (!s.ok()) return s;
     if (spec.refresh_interval_seconds < 1) return Bad(v->key, v->value, "a duration >= 1s");
   }
-  if ((v = get("refitInterval"))) {
+  if ((v = Find(settings, "refitInterval"))) {
     s = ParseSeconds(v->key, v->value, false, &spec.refit_interval_seconds);
     if (!s.ok()) return s;
   }
   spec.policy.min_history_seconds = 3600;
-  if ((v = get("minHistory"))) {
+  if ((v = Find(settings, "minHistory"))) {
     s = ParseSeconds(v->key, v->value, true, &spec.policy.min_history_seconds);
     if (!s.ok()) return s;
   }
-  if ((v = get("maxForecastError"))) {
+  if ((v = Find(settings, "maxForecastError"))) {
     s = ParseDouble(v->key, v->value, &spec.policy.max_forecast_error);
     if (!s.ok()) return s;
     if (spec.policy.max_forecast_error <= 0) {
@@ -471,20 +502,27 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
                  "a number > 0 (the model's error relative to the naive forecast's, e.g. 1.0)");
     }
   }
-  if ((v = get("ignoreNullValues"))) {
+  if ((v = Find(settings, "ignoreNullValues"))) {
     s = ParseBool(v->key, v->value, &spec.ignore_null_values);
     if (!s.ok()) return s;
   }
-  if ((v = get("namespace"))) spec.query.prom_namespace = Trim(v->value);
-  if ((v = get("customHeaders"))) {
+  return absl::OkStatus();
+}
+
+// namespace, customHeaders, queryParameters, timeout: how the query is sent.
+absl::Status ParseQueryKeys(const Settings& settings, ScalerSpec& spec) {
+  absl::Status s;
+  const Setting* v;
+  if ((v = Find(settings, "namespace"))) spec.query.prom_namespace = Trim(v->value);
+  if ((v = Find(settings, "customHeaders"))) {
     s = ParsePairs(v->key, v->value, &spec.query.headers);
     if (!s.ok()) return s;
   }
-  if ((v = get("queryParameters"))) {
+  if ((v = Find(settings, "queryParameters"))) {
     s = ParsePairs(v->key, v->value, &spec.query.params);
     if (!s.ok()) return s;
   }
-  if ((v = get("timeout"))) {
+  if ((v = Find(settings, "timeout"))) {
     // As KEDA: an integer number of milliseconds, or a duration string.
     const std::string t = Trim(v->value);
     const bool digits = std::all_of(t.begin(), t.end(), [](char c) {
@@ -504,6 +542,33 @@ absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string&
     if (ms <= 0) return Bad(v->key, v->value, "a timeout > 0 (milliseconds or a duration)");
     spec.query.timeout = std::chrono::milliseconds(ms);
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ScalerSpec> ParseSpec(const std::string& name, const std::string& namespace_,
+                                     const std::map<std::string, std::string>& metadata,
+                                     const SpecDefaults& defaults) {
+  absl::Status s = CheckMetadataSize(metadata);
+  if (!s.ok()) return s;
+  absl::StatusOr<Settings> settings = EffectiveSettings(metadata);
+  if (!settings.ok()) return settings.status();
+  ScalerSpec spec;
+  spec.name = name;
+  spec.namespace_ = namespace_;
+  {
+    std::map<std::string, std::string> effective;
+    for (const auto& [base, setting] : *settings) effective.emplace(base, setting.value);
+    spec.trigger_id = TriggerId(effective);
+  }
+  // In this order: the first error found is the one reported.
+  if (s = ParseTargetKeys(*settings, name, defaults, spec); !s.ok()) return s;
+  if (s = ParseWindowKeys(*settings, defaults, spec); !s.ok()) return s;
+  if (s = ParseModelKeys(*settings, spec); !s.ok()) return s;
+  if (s = ParseBudgetKeys(*settings, spec); !s.ok()) return s;
+  if (s = ParseScheduleKeys(*settings, spec); !s.ok()) return s;
+  if (s = ParseQueryKeys(*settings, spec); !s.ok()) return s;
   spec.policy.horizon_seconds = spec.horizon_seconds;
   return spec;
 }
