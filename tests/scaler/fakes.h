@@ -18,6 +18,7 @@
 
 #include "scaler/clock.h"
 #include "scaler/metric_source.h"
+#include "scaler/metrics.h"
 #include "scaler/tracker.h"
 
 namespace scaler_testing {
@@ -243,5 +244,16 @@ class ManualExecutor final : public scaler::Executor {
   std::condition_variable submitted_;
   std::deque<std::function<void()>> tasks_;
 };
+
+// The first series' value of metric family `name` (counter or gauge) as augur would
+// export it now; NaN when the family has no series.
+inline double MetricValue(scaler::ScalerMetrics& metrics, const std::string& name) {
+  for (const auto& family : metrics.Collect()) {
+    if (family.name != name || family.metric.empty()) continue;
+    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
+                                                          : family.metric[0].gauge.value;
+  }
+  return NAN;
+}
 
 }  // namespace scaler_testing

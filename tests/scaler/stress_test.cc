@@ -104,12 +104,7 @@ long RssKb() {
 }
 
 double Metric(ScalerMetrics& metrics, const std::string& name) {
-  for (const auto& family : metrics.Collect()) {
-    if (family.name != name || family.metric.empty()) continue;
-    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
-                                                          : family.metric[0].gauge.value;
-  }
-  return NAN;
+  return scaler_testing::MetricValue(metrics, name);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -67,12 +67,7 @@ TrackerOptions Options() {
 }
 
 double Counter(ScalerMetrics& metrics, const std::string& name) {
-  for (const auto& family : metrics.Collect()) {
-    if (family.name != name || family.metric.empty()) continue;
-    return family.type == prometheus::MetricType::Counter ? family.metric[0].counter.value
-                                                          : family.metric[0].gauge.value;
-  }
-  return NAN;
+  return scaler_testing::MetricValue(metrics, name);
 }
 
 // ---------------------------------------------------------------------------------------
