@@ -69,9 +69,9 @@ class FortyTwo final
                                grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up"));
     }
     if (call < fail_streams + end_streams) {
-      return new StreamReactor(*this, stream_state, grpc::Status::OK);
+      return new StreamReactor(*this, stream_state.load(), grpc::Status::OK);
     }
-    return new StreamReactor(*this, stream_state, std::nullopt);
+    return new StreamReactor(*this, stream_state.load(), std::nullopt);
   }
   // Waits (bounded) until the client has cancelled `n` open streams.
   bool AwaitCancelled(int n) {
@@ -107,8 +107,10 @@ class FortyTwo final
     return grpc::Status::OK;
   }
   std::atomic<int> is_active{0}, specs{0}, metrics{0}, streams{0};
-  int fail_streams = 0, end_streams = 0;
-  bool stream_state = true;
+  // Atomic: the test sets them on its thread and gRPC's reads them on its own; the
+  // ordering between the two is inside gRPC, which ThreadSanitizer cannot see.
+  std::atomic<int> fail_streams{0}, end_streams{0};
+  std::atomic<bool> stream_state{true};
 
  private:
   std::mutex mu_;
