@@ -54,7 +54,7 @@ wait_for 60 curl -sf "http://127.0.0.1:$prom_port/-/ready" || { echo "bench_scal
 server_pin=() client_pin=()
 [ -n "${SERVER_CPUS:-}" ] && server_pin=(taskset -c "$SERVER_CPUS")
 [ -n "${CLIENT_CPUS:-}" ] && client_pin=(taskset -c "$CLIENT_CPUS")
-${server_pin[@]+"${server_pin[@]}"} "$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --prometheus-url "http://127.0.0.1:$prom_port" \
+${server_pin[@]+"${server_pin[@]}"} "$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --shutdown-drain 0s --prometheus-url "http://127.0.0.1:$prom_port" \
   --log-format text --log-level info > "$tmp/augur.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q 'event=listening' "$tmp/augur.log" || { echo "bench_scaler: augur did not start" >&2; cat "$tmp/augur.log" >&2; exit 1; }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/duration.h"
 #include "scaler/server.h"
 #include "scaler/spec.h"
 
@@ -25,6 +26,12 @@ absl::Status Config::Validate() const {
                                 std::pair{"prometheus-timeout", prometheus_timeout}}) {
     absl::Status s = NonNegative(flag, d);
     if (!s.ok()) return s;
+  }
+  if (shutdown_drain.count() < 0 || shutdown_drain > kMaxShutdownDrain) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--shutdown-drain ", common::FormatDuration(shutdown_drain),
+        ": expected 0 (no drain) to ", common::FormatDuration(kMaxShutdownDrain),
+        ", and shorter than the pod's terminationGracePeriodSeconds by at least 4 s"));
   }
   if (rpc_threads < 1 || rpc_threads > ServerOptions::kMaxRpcThreads) {
     return absl::InvalidArgumentError(absl::StrCat("--rpc-threads ", rpc_threads,

@@ -55,6 +55,13 @@ struct Config {
   long long max_history_points = 50000;
   int prometheus_max_concurrent_queries = 4;
   bool web_ui = true;   // the read-only web view on the HTTP port
+  // At SIGTERM/SIGINT, how long augur drains before its gRPC server stops: readiness
+  // NOT_SERVING and every new ExternalScaler call UNAVAILABLE "augur is shutting down"
+  // (docs/scaler.md, "Shutdown"); 0 = stop at once. A second signal ends the drain.
+  // 10 s: the readiness probe of k8s/base (every 5 s, 2 failures) has turned the pod
+  // not-ready by then, and drain + the 2 s stop grace + the 1.5 s refresh wait stay well
+  // within Kubernetes' default terminationGracePeriodSeconds of 30 s.
+  std::chrono::milliseconds shutdown_drain{10000};
 
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
@@ -62,6 +69,7 @@ struct Config {
   static constexpr int kMaxWorkers = 256;
   static constexpr long long kMinResponseBytes = 4096;
   static constexpr int kMaxConcurrentQueries = 256;
+  static constexpr std::chrono::milliseconds kMaxShutdownDrain{600000};  // 10m
 
   // Errors: kInvalidArgument naming the flag and what is expected, e.g.
   // "--workers 0: expected 1 to 256". Secrets in URLs never appear in messages.

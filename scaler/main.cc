@@ -56,6 +56,7 @@ struct Flags {
   std::string prom_ca_file, prom_cert_file, prom_key_file;
   std::string tls_cert, tls_key, tls_client_ca;
   std::string first_answer_timeout, max_staleness, idle_ttl, prometheus_timeout;
+  std::string shutdown_drain;
   std::string log_level, log_format;
   int workers = 0;
   int rpc_threads = 0;
@@ -135,6 +136,8 @@ po::options_description Options(Flags& f) {
        "history points per object at most (history / step): a finer step is coarsened to keep within it (1000 to 1100000)")
       ("prometheus-max-concurrent-queries", po::value(&f.max_concurrent_queries)->default_value(d.prometheus_max_concurrent_queries),
        "queries in flight per Prometheus server at most; further due refreshes wait their turn, tracked objects' before new ones' (1 to 256)")
+      ("shutdown-drain", po::value(&f.shutdown_drain)->default_value(Default(d.shutdown_drain)),
+       "at SIGTERM/SIGINT, answer every new KEDA call UNAVAILABLE \"shutting down\" with readiness NOT_SERVING for this long before the gRPC server stops (0 = stop at once; a second signal ends the drain); keep it below the pod's terminationGracePeriodSeconds minus 4 s")
       ("rpc-threads", po::value(&f.rpc_threads)->default_value(d.rpc_threads),
        "threads serving GetMetricSpec, GetMetrics and IsActive (1 is the cheapest per call, 2 has the steadier latency tail)")
       ("log-level", po::value(&f.log_level)->default_value(scaler::LogLevelName(d.log_level)),
@@ -198,7 +201,8 @@ absl::StatusOr<scaler::Config> ToConfig(const Flags& f) {
        {std::tuple{"first-answer-timeout", &f.first_answer_timeout, &c.first_answer_timeout},
         std::tuple{"max-staleness", &f.max_staleness, &c.max_staleness},
         std::tuple{"idle-ttl", &f.idle_ttl, &c.idle_ttl},
-        std::tuple{"prometheus-timeout", &f.prometheus_timeout, &c.prometheus_timeout}}) {
+        std::tuple{"prometheus-timeout", &f.prometheus_timeout, &c.prometheus_timeout},
+        std::tuple{"shutdown-drain", &f.shutdown_drain, &c.shutdown_drain}}) {
     absl::Status s = ParseFlagDuration(flag, *text, out);
     if (!s.ok()) return s;
   }
@@ -230,8 +234,29 @@ std::string BoundAddress(const std::string& listen, int port) {
   return host + ":" + std::to_string(port);
 }
 
-// Builds the real components from `config`, serves until a signal of `signals`, and shuts
-// down within KEDA's and Kubernetes' patience. Returns the exit code.
+const char* SignalName(int signal) { return signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+// Waits for one of `signals` (blocked in every thread) at most `max_wait` of `clock`'s
+// monotonic time (signals cannot be waited for through the Clock: sigtimedwait has its
+// own timeout). Returns the signal, or 0 once `max_wait` has passed.
+int WaitForSignal(const sigset_t& signals, std::chrono::milliseconds max_wait,
+                  const scaler::Clock& clock) {
+  const scaler::MonotonicTime start = clock.Monotonic();
+  for (;;) {
+    const double left = max_wait.count() / 1000.0 - clock.SecondsSince(start);
+    if (left <= 0) return 0;
+    timespec timeout;
+    timeout.tv_sec = static_cast<time_t>(left);
+    timeout.tv_nsec = static_cast<long>((left - static_cast<double>(timeout.tv_sec)) * 1e9);
+    const int received = sigtimedwait(&signals, nullptr, &timeout);
+    if (received > 0) return received;
+    // EAGAIN: the time is up (checked above, against the clock); EINTR: another signal.
+  }
+}
+
+// Builds the real components from `config`, serves until a signal of `signals`, drains
+// (--shutdown-drain) and shuts down within KEDA's and Kubernetes' patience. Returns the
+// exit code.
 int Serve(const scaler::Config& config, const sigset_t& signals) {
   scaler::ConfigureLogging(config.log_level, config.log_format);
   // Fewer arenas fragment less, large short-lived buffers stay out of them, and freed
@@ -349,9 +374,23 @@ int Serve(const scaler::Config& config, const sigset_t& signals) {
   int received = 0;
   sigwait(&signals, &received);
   scaler::Log(scaler::LogLevel::kInfo, "shutting_down",
-              {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+              {{"signal", SignalName(received)},
+               {"drain", common::FormatDuration(config.shutdown_drain)}});
+  if (config.shutdown_drain.count() > 0) {
+    // The drain: readiness NOT_SERVING, streams ended, every new call UNAVAILABLE
+    // "shutting down" while the listener and connections stay up, so that clients move
+    // to another replica on augur's answer rather than on gRPC's cancellation of calls
+    // in flight when the server stops.
+    (*server)->BeginDrain();
+    const int again = WaitForSignal(signals, config.shutdown_drain, clock);
+    if (again != 0) {
+      scaler::Log(scaler::LogLevel::kInfo, "drain_skipped", {{"signal", SignalName(again)}});
+    } else {
+      scaler::Log(scaler::LogLevel::kInfo, "drained");
+    }
+  }
   // Stop accepting, end streams, let in-flight calls finish (bounded), then stop the
-  // background work: all within KEDA's and Kubernetes' patience (< 5 s).
+  // background work: all within KEDA's and Kubernetes' patience (< 5 s after the drain).
   (*server)->Shutdown(std::chrono::seconds(2));
   (*server)->Wait();
   (*http)->Stop();

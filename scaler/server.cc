@@ -71,12 +71,23 @@ std::shared_ptr<grpc::Channel> Server::InProcessChannel() {
   return server_->InProcessChannel(grpc::ChannelArguments());
 }
 
+void Server::BeginDrain() {
+  if (draining_ || shut_down_) return;
+  draining_ = true;
+  // "liveness" stays SERVING: the process is healthy and leaving on purpose; a failed
+  // liveness probe would only have it killed early.
+  for (const char* service : {"readiness", "", "externalscaler.ExternalScaler",
+                              "augur.v1.Inspector"}) {
+    health_service_.SetServingStatus(service, false);
+  }
+  scaler_service_.BeginShutdown();
+}
+
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
+  BeginDrain();
   shut_down_ = true;
-  health_service_.SetServingStatus("readiness", false);
   health_service_.Shutdown();  // every service NOT_SERVING, health watches ended
-  scaler_service_.BeginShutdown();
   scaler_service_.WaitForStreams(grace);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   // Calls waiting for a first answer were ended by BeginShutdown; they finish (or, past

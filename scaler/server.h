@@ -5,7 +5,7 @@
 // with optional TLS or mTLS, whose files are re-read when they change
 // (scaler/server_certificates.h).
 //
-// Thread-safety: Start/Shutdown from one thread; the rest from any thread.
+// Thread-safety: Start/BeginDrain/Shutdown from one thread; the rest from any thread.
 // Ownership: the tracker, clock and metrics must outlive the server.
 
 #include <chrono>
@@ -57,11 +57,21 @@ class Server {
   // A channel to this server that bypasses the network (tests).
   std::shared_ptr<grpc::Channel> InProcessChannel();
   // Whether the server is ready for calls: its health service's "readiness" is SERVING
-  // (from Start() until Shutdown() begins). Any thread (the HTTP server's /readyz).
+  // (from Start() until BeginDrain() or Shutdown() begins). Any thread (the HTTP
+  // server's /readyz).
   bool ready() const;
 
-  // Graceful shutdown: health NOT_SERVING, streams ended, no new calls, in-flight calls
-  // finished (those still running after `grace` are cancelled). Idempotent.
+  // The drain before a shutdown (docs/scaler.md, "Shutdown"): every health service but
+  // "liveness" turns NOT_SERVING (health watches see it; they stay open), the open
+  // ExternalScaler streams end with OK, and from now on every new ExternalScaler call is
+  // answered at once with UNAVAILABLE "augur is shutting down" (a new stream ends with
+  // it), while the gRPC server keeps its connections and listener, so that no call is
+  // left to gRPC's own cancellation. Calls already being answered finish normally.
+  // Inspector, health and reflection keep answering. Idempotent; Shutdown() does it too.
+  void BeginDrain();
+  // Graceful shutdown: BeginDrain() if not done yet, every health service NOT_SERVING
+  // for good (health watches end), streams ended, no new calls, in-flight calls finished
+  // (those still running after `grace` are cancelled). Idempotent.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(3));
   // Blocks until the server has shut down.
   void Wait();
@@ -77,6 +87,7 @@ class Server {
   std::unique_ptr<ServerCertificates> certificates_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  bool draining_ = false;   // Start/BeginDrain/Shutdown's thread only
   bool shut_down_ = false;  // Start/Shutdown's thread only
 };
 

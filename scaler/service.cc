@@ -72,6 +72,13 @@ void ExternalScalerService::BeginShutdown() {
   tracker_.WakeAll();
 }
 
+grpc::Status ExternalScalerService::ShuttingDown(const char* method) {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      std::string(method) +
+                          ": augur is shutting down (this replica is draining); retry "
+                          "(another replica answers)");
+}
+
 // Counts a stream handler for the lifetime of the object.
 class StreamCount {
  public:
@@ -137,6 +144,10 @@ class UnaryCall final : public UnaryCallBase {
     Arm(service_, cq_, method_);
     finishing_ = true;
     received_ = service_.clock_.Monotonic();
+    if (service_.shutting_down_.load()) {
+      Finish(ExternalScalerService::ShuttingDown(method_));
+      return;
+    }
     if (std::optional<grpc::Status> status = Run(/*may_wait=*/false)) {
       Finish(*status);
       return;
@@ -351,6 +362,7 @@ grpc::Status ExternalScalerService::StreamIsActive(
     grpc::ServerWriter<externalscaler::IsActiveResponse>* writer) {
   StreamCount count(*this);
   return Guard("StreamIsActive", [&]() -> grpc::Status {
+    if (shutting_down_) return ShuttingDown("StreamIsActive");
     const ObjectRef ref = ToObjectRef(*request);
     auto spec = tracker_.Track(ref);
     if (!spec.ok()) return ToGrpcStatus(spec.status());
@@ -390,6 +402,7 @@ grpc::Status ExternalScalerService::StreamMetricSpec(
     grpc::ServerWriter<externalscaler::GetMetricSpecResponse>* writer) {
   StreamCount count(*this);
   return Guard("StreamMetricSpec", [&]() -> grpc::Status {
+    if (shutting_down_) return ShuttingDown("StreamMetricSpec");
     const ObjectRef ref = ToObjectRef(*request);
     auto spec = tracker_.Track(ref);
     if (!spec.ok()) return ToGrpcStatus(spec.status());

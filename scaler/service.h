@@ -76,10 +76,14 @@ class ExternalScalerService final : public ExternalScalerBase {
   void StartUnaryThreads();
   void StopUnaryThreads(std::chrono::milliseconds max_wait);
 
-  // Ends the open streams (OK), makes new ones end at once and wakes the calls waiting for
-  // a first answer; call before the server's own Shutdown so that it does not wait for
-  // them.
+  // The drain (Server::BeginDrain): ends the open streams (OK) and wakes the calls waiting
+  // for a first answer (UNAVAILABLE, the tracker's "augur is shutting down"); from now on
+  // every new call, unary or stream, is UNAVAILABLE "augur is shutting down" at once.
+  // Calls already past that check finish normally. Call before the server's own Shutdown
+  // so that it does not wait for the streams. Idempotent.
   void BeginShutdown();
+  // What a call gets once BeginShutdown() has been called.
+  static grpc::Status ShuttingDown(const char* method);
   // Waits (at most `max_wait`) until every stream handler has returned.
   bool WaitForStreams(std::chrono::milliseconds max_wait);
 

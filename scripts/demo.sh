@@ -186,7 +186,7 @@ done
 [ -n "$prom_url" ] || { echo "demo: Prometheus did not become ready" >&2; exit 1; }
 
 say "Starting augur"
-"$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --prometheus-url "$prom_url" \
+"$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --shutdown-drain 0s --prometheus-url "$prom_url" \
   --log-format text --log-level info > "$tmp/augur.log" 2>&1 &
 pids+=($!)
 wait_for 30 grep -q 'event=listening' "$tmp/augur.log" \

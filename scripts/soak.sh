@@ -109,7 +109,7 @@ wait_for 60 curl -sf "$prom_url/-/ready" || { echo "soak: Prometheus did not sta
 
 # shellcheck disable=SC2086  # the wrapper is a command line (e.g. heaptrack); its
 # process is then the one sampled, so RSS and CPU include the tool's.
-$wrapper "$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --prometheus-url "$prom_url" \
+$wrapper "$augur" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --shutdown-drain 0s --prometheus-url "$prom_url" \
   --idle-ttl 2m --workers 4 --first-answer-timeout 2s --log-level info > "$tmp/augur.log" 2>&1 &
 pids+=($!)
 augur_pid=$!

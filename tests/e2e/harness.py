@@ -284,8 +284,10 @@ def main():
             log("Prometheus did not become ready:\n" + tail(prom_log))
             return 1
 
+        # No drain at the end (--shutdown-drain 0s): the harness stops augur at once.
         augur_argv = [args.augur, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                      "--prometheus-url", prom_url, "--log-format", "text"] + args.augur_arg
+                      "--shutdown-drain", "0s", "--prometheus-url", prom_url,
+                      "--log-format", "text"] + args.augur_arg
         tls_dir = secret_dir = ""
         if args.tls:
             # The same certificates the k8s/tls example makes (server name

@@ -20,7 +20,10 @@ Checks:
     AUGUR_* env var matches one), --listen/--http-listen ports equal the `grpc`/`http`
     containerPorts and the defaults, probes hit those ports (gRPC probes on the health
     services `liveness`/`readiness`, HTTP probes on /healthz and /readyz), non-root,
-    read-only root filesystem, requests and limits set; --tls-* files are mounted;
+    read-only root filesystem, requests and limits set; --tls-* files are mounted; the
+    shutdown fits: --shutdown-drain (or its default) plus the ~4 s stop is within
+    terminationGracePeriodSeconds (default 30), and a drain is at least as long as the
+    readiness probe takes to turn the pod not-ready (periodSeconds x failureThreshold);
   * Services and ServiceMonitors name ports that the Deployment exposes;
   * a PodDisruptionBudget keeps an augur pod up (KEDA has no fallback for an unreachable
     scaler);
@@ -203,6 +206,41 @@ def split_arg(arg):
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
+STOP_SECONDS = 4  # after the drain: the gRPC stop's 2 s grace, the 1.5 s refresh wait
+
+
+def seconds_of(text):
+    """A duration as augur writes it ("10s", "1m30s", "500ms", a bare number = seconds);
+    None if it is not one."""
+    if re.fullmatch(r"\d+(\.\d+)?", text or ""):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text or "")
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * unit[u] for n, u in parts)
+
+
+def check_shutdown(where, spec, ct, values, help_text, c):
+    m = re.search(r"--shutdown-drain\b[^\n]*\(=([^)]*)\)", help_text)
+    text = values.get("shutdown-drain") or (m.group(1) if m else None)
+    if text is None:
+        return
+    drain = seconds_of(text)
+    if drain is None:
+        c.fail(where, f"--shutdown-drain={text} is not a duration")
+        return
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if drain + STOP_SECONDS > grace:
+        c.fail(where, f"--shutdown-drain {text} + {STOP_SECONDS} s of stop exceeds "
+                      f"terminationGracePeriodSeconds {grace}: Kubernetes would kill augur mid-shutdown")
+    probe = ct.get("readinessProbe") or {}
+    to_not_ready = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    if drain > 0 and drain < to_not_ready:
+        c.fail(where, f"--shutdown-drain {text} is shorter than the readinessProbe takes to see the pod "
+                      f"not ready ({to_not_ready} s = periodSeconds x failureThreshold)")
+
+
 def check_deployment(rel, d, flags, help_text, c):
     """Returns {port name: containerPort} of the augur container, or None if not augur."""
     spec = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
@@ -273,6 +311,8 @@ def check_deployment(rel, d, flags, help_text, c):
                 c.fail(where, f"{probe_name} path {probe['httpGet'].get('path')}, want {path}")
         else:
             c.fail(where, f"{probe_name} is neither a grpc nor an httpGet probe")
+
+    check_shutdown(where, spec, ct, values, help_text, c)
 
     psc, csc = spec.get("securityContext") or {}, ct.get("securityContext") or {}
     if not (psc.get("runAsNonRoot") or csc.get("runAsNonRoot")):

@@ -83,5 +83,25 @@ TEST(Config, NegativeDurationsNameTheFlag) {
   EXPECT_THAT(c.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--idle-ttl")));
 }
 
+TEST(Config, ShutdownDrainIsZeroToTenMinutesAndFitsKubernetesDefaults) {
+  Config c;
+  // The default fits k8s/base's readiness probe (5 s x 2 failures) and, with the stop's
+  // 2 s grace and 1.5 s refresh wait, Kubernetes' default 30 s termination grace.
+  EXPECT_EQ(c.shutdown_drain, std::chrono::seconds(10));
+  EXPECT_LE(c.shutdown_drain + std::chrono::milliseconds(3500), std::chrono::seconds(30));
+  for (auto ok : {std::chrono::milliseconds(0), std::chrono::milliseconds(1),
+                  Config::kMaxShutdownDrain}) {
+    c.shutdown_drain = ok;
+    EXPECT_THAT(c.Validate(), IsOk()) << ok.count();
+  }
+  c.shutdown_drain = Config::kMaxShutdownDrain + std::chrono::milliseconds(1);
+  EXPECT_THAT(c.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--shutdown-drain 10m1ms: expected 0 (no drain) to 10m")));
+  c.shutdown_drain = std::chrono::milliseconds(-1);
+  EXPECT_THAT(c.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--shutdown-drain -1ms")));
+}
+
 }  // namespace
 }  // namespace scaler

@@ -376,6 +376,20 @@ TEST(AugurFlags, BadFlagsExitTwoWithUsage) {
   auto url = AugurProcess::Start({"--prometheus-url", "prometheus:9090"}, dir_);
   EXPECT_EQ(url->Terminate(5), 2);
   EXPECT_THAT(url->log(), HasSubstr("--prometheus-url 'prometheus:9090': expected an http://"));
+  // --shutdown-drain: a duration from 0 (no drain) to 10m, as a flag or AUGUR_SHUTDOWN_DRAIN.
+  auto drain = AugurProcess::Start({"--shutdown-drain", "soon"}, dir_);
+  EXPECT_EQ(drain->Terminate(5), 2);
+  EXPECT_THAT(drain->log(), HasSubstr("augur: --shutdown-drain 'soon': expected a duration"));
+  auto long_drain = AugurProcess::Start({"--shutdown-drain=1h"}, dir_);
+  EXPECT_EQ(long_drain->Terminate(5), 2);
+  EXPECT_THAT(long_drain->log(),
+              HasSubstr("augur: --shutdown-drain 1h: expected 0 (no drain) to 10m, and shorter "
+                        "than the pod's terminationGracePeriodSeconds"));
+  setenv("AUGUR_SHUTDOWN_DRAIN", "a bit", 1);
+  auto drain_env = AugurProcess::Start({}, dir_);
+  unsetenv("AUGUR_SHUTDOWN_DRAIN");
+  EXPECT_EQ(drain_env->Terminate(5), 2);
+  EXPECT_THAT(drain_env->log(), HasSubstr("--shutdown-drain 'a bit'"));
   std::system(("rm -rf '" + dir_ + "'").c_str());
 }
 

@@ -933,6 +933,59 @@ TEST_F(ServiceTest, ShutdownEndsCallsWaitingForAFirstAnswer) {
   executor->RunAll();
 }
 
+TEST_F(ServiceTest, DrainAnswersShuttingDownWithReadinessNotServingAndEndsStreams) {
+  const double warm = Value(Ref());
+  grpc::ClientContext stream_ctx;
+  stream_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub_->StreamMetricSpec(&stream_ctx, Ref());
+  externalscaler::GetMetricSpecResponse spec;
+  ASSERT_TRUE(stream->Read(&spec));  // open
+  EXPECT_TRUE(server_->ready());
+
+  server_->BeginDrain();
+  EXPECT_FALSE(server_->ready());
+  // The open stream ends cleanly while the server still serves.
+  EXPECT_FALSE(stream->Read(&spec));
+  const grpc::Status end = stream->Finish();
+  EXPECT_TRUE(end.ok()) << end.error_code() << ": " << end.error_message();
+  for (const char* service : {"readiness", "", "externalscaler.ExternalScaler"}) {
+    auto status = scaler_testing::HealthCheck(channel_, service);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.status();
+    EXPECT_EQ(*status, 2) << service;  // NOT_SERVING
+  }
+  auto liveness = scaler_testing::HealthCheck(channel_, "liveness");
+  ASSERT_TRUE(liveness.ok()) << liveness.status();
+  EXPECT_EQ(*liveness, 1);  // SERVING: alive, leaving on purpose
+
+  // Every call, for a warm object or a new one: UNAVAILABLE at once, naming its method.
+  for (const auto& ref : {Ref(), Ref({}, "new")}) {
+    externalscaler::GetMetricsResponse values;
+    grpc::Status s = GetMetrics(ref, "augur-" + ref.name(), &values);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), HasSubstr("GetMetrics: augur is shutting down"));
+    EXPECT_EQ(values.metricvalues_size(), 0);
+    s = GetMetricSpec(ref, &spec);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), HasSubstr("GetMetricSpec: augur is shutting down"));
+    bool active = true;
+    s = IsActive(ref, &active);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), HasSubstr("IsActive: augur is shutting down"));
+    grpc::ClientContext ctx;
+    auto late = stub_->StreamIsActive(&ctx, ref);
+    externalscaler::IsActiveResponse message;
+    EXPECT_FALSE(late->Read(&message));
+    s = late->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), HasSubstr("StreamIsActive: augur is shutting down"));
+  }
+  EXPECT_EQ(tracker_->size(), 1u) << "the drain tracks nothing new";
+  // The object keeps its answer (the Inspector still shows it).
+  EXPECT_NEAR(Explain(Ref()).value(), warm, 1e-9);
+  server_->BeginDrain();  // idempotent
+  server_->Shutdown(std::chrono::seconds(1));
+}
+
 TEST_F(ServiceTest, OneRefreshInFlightPerObjectAndOthersProceed) {
   TearDown();
   auto manual = std::make_unique<ManualExecutor>();

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -45,6 +46,14 @@ std::unique_ptr<AugurProcess> AugurProcess::Start(const std::string& binary,
   p->log_path_ = log_dir + "/augur-" + std::to_string(counter++) + ".log";
   std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--http-listen",
                                    "127.0.0.1:0"};
+  // No drain unless the test asks for one: tests that stop augur want it gone at once
+  // (the drain has tests of its own, tests/faults/shutdown_test.cc).
+  if (getenv("AUGUR_SHUTDOWN_DRAIN") == nullptr &&
+      std::none_of(flags.begin(), flags.end(), [](const std::string& f) {
+        return f.rfind("--shutdown-drain", 0) == 0;
+      })) {
+    args.insert(args.end(), {"--shutdown-drain", "0s"});
+  }
   args.insert(args.end(), flags.begin(), flags.end());
   const pid_t parent = getpid();
   p->pid_ = fork();

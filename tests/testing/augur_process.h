@@ -25,7 +25,8 @@ bool PollUntil(double seconds, const std::function<bool()>& done,
 
 class AugurProcess {
  public:
-  // Runs `binary --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 <flags>` with its log at
+  // Runs `binary --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 [--shutdown-drain 0s]
+  // <flags>` (no drain unless `flags` or the environment set --shutdown-drain) with its log at
   // `<log_dir>/augur-<n>.log`, and waits (at most 20 s) for its listening line or its
   // exit (then exited() is true, e.g. after bad flags).
   static std::unique_ptr<AugurProcess> Start(const std::string& binary,
