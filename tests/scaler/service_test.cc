@@ -24,6 +24,7 @@
 #include "scaler/server.h"
 #include "scaler/spec.h"
 #include "tests/scaler/fakes.h"
+#include "tests/scaler/tracker_fixture.h"
 #include "tests/scaler/wire_clients.h"
 
 namespace scaler {
@@ -32,11 +33,11 @@ namespace {
 using ::scaler_testing::FakeClock;
 using ::scaler_testing::FakeMetricSource;
 using ::scaler_testing::InlineExecutor;
+using ::scaler_testing::kT0;
 using ::scaler_testing::ManualExecutor;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr double kT0 = 1700000100;  // a multiple of 300 s
 constexpr double kDay = 86400;
 constexpr double kPi = 3.14159265358979323846;
 
@@ -52,7 +53,7 @@ class ServiceTest : public ::testing::Test {
     executor_ = std::move(executor);
     metrics_ = std::make_unique<ScalerMetrics>(registry_);
     tracker_ = std::make_unique<Tracker>(options, source_, clock_, *executor_, metrics_.get(),
-                                         SpecDefaults{"http://prometheus:9090"});
+                                         scaler_testing::TestDefaults());
     ServerOptions so;
     so.listen = "";  // in-process only
     so.stream_poll = std::chrono::milliseconds(50);

@@ -24,31 +24,27 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "scaler/memory.h"
 #include "scaler/server.h"
 #include "scaler/tracker.h"
 #include "tests/scaler/fakes.h"
+#include "tests/scaler/tracker_fixture.h"
 
 namespace scaler {
 namespace {
 
-using ::scaler_testing::FakeClock;
 using ::scaler_testing::FakeMetricSource;
+using ::scaler_testing::kT0;
+using ::scaler_testing::MetricValue;
+using ::scaler_testing::QuickMetadata;
+using ::scaler_testing::QuickOptions;
+using ::scaler_testing::Ramp;
+using ::scaler_testing::TrackerTest;
 using ::testing::HasSubstr;
-
-constexpr double kT0 = 1700000100;
-
-double Ramp(double t) { return 100 + std::fmod(t, 3600) / 60; }
 
 std::map<std::string, std::string> Metadata(int i) {
   // A distinct query per object: the source sees which objects it was asked about.
-  return {{"query", "sum(rate(requests_total{shard=\"" + std::to_string(i) + "\"}[2m]))"},
-          {"targetValue", "10"},
-          {"history", "6h"},
-          {"step", "5m"},
-          {"minHistory", "1h"},
-          {"horizon", "10m"},
-          {"seasonality", "none"},
-          {"refreshInterval", "30s"}};
+  return QuickMetadata("sum(rate(requests_total{shard=\"" + std::to_string(i) + "\"}[2m]))");
 }
 
 ObjectRef Ref(int i) {
@@ -90,47 +86,31 @@ class CountingSource final : public MetricSource {
   std::atomic<int> in_flight_{0}, max_in_flight_{0}, fetches_{0};
 };
 
-// This process' resident set (kB), from /proc/self/status; 0 when unknown.
-long RssKb() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  long kb = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
-  }
-  std::fclose(f);
-  return kb;
-}
-
-double Metric(ScalerMetrics& metrics, const std::string& name) {
-  return scaler_testing::MetricValue(metrics, name);
-}
+// A tracker (TrackerTest) reading a CountingSource on Ramp.
+class CountingTest : public TrackerTest {
+ protected:
+  CountingSource counting_{Ramp};
+};
+using TrackerStress = CountingTest;
+using Flood = CountingTest;
 
 // ---------------------------------------------------------------------------------------
 
 // Six client threads create, read and wait for objects drawn from a window that moves
-// with the clock (so objects idle out and new ones are made), a clock thread moves time
+// with the clock_ (so objects idle out and new ones are made), a clock_ thread moves time
 // (refreshes fall due, idle objects expire, first-answer waits end), the background
 // ticker and a second thread tick; then two threads stop the tracker while the clients
 // are still calling. Every call answers OK, UNAVAILABLE or RESOURCE_EXHAUSTED (the
 // limit); Stop() finds no refresh left; the tracked set never exceeds the limit.
-TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
-  FakeClock clock(kT0);
-  CountingSource source(Ramp);
-  prometheus::Registry registry;
-  ScalerMetrics metrics(registry);
-  ThreadPoolExecutor executor(4);
-  TrackerOptions options;
-  options.first_answer_timeout = std::chrono::milliseconds(500);  // on the fake clock
+TEST_F(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
+  UseExecutor<ThreadPoolExecutor>(4);
+  TrackerOptions options = QuickOptions();
+  options.first_answer_timeout = std::chrono::milliseconds(500);  // on the fake clock_
   options.idle_ttl_seconds = 60;
   options.max_staleness_seconds = 120;
-  options.trend_uncertainty = false;
   options.max_objects = 24;
   options.max_queries_per_server = 2;
-  SpecDefaults defaults;
-  defaults.prometheus_url = "http://prometheus:9090";
-  auto tracker = std::make_unique<Tracker>(options, source, clock, executor, &metrics, defaults);
+  Tracker* const tracker = &Build(options, &metrics_, &counting_);
   tracker->Start();
 
   const auto run_for = std::chrono::milliseconds(1500);
@@ -183,7 +163,7 @@ TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
             record(tracker->Track(ref).status());
             break;
           case 3:
-            record(tracker->GetBy(ref, clock.Monotonic()).status());
+            record(tracker->GetBy(ref, clock_.Monotonic()).status());
             break;
           case 4: {
             uint64_t version = 0;
@@ -210,8 +190,8 @@ TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
       const long now = ops.load();
       if (now - last >= 20) {
         last = now;
-        clock.Advance(1);
-        window.store(std::floor((clock.Now() - kT0) / 10) * 4);
+        clock_.Advance(1);
+        window.store(std::floor((clock_.Now() - kT0) / 10) * 4);
       }
       std::this_thread::yield();
     }
@@ -229,7 +209,7 @@ TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
     std::this_thread::yield();
   }
   // Shutdown while the clients still call, from two threads at once; its wait is on the
-  // clock, which the clients' calls keep moving.
+  // clock_, which the clients' calls keep moving.
   std::atomic<int> stopped_clean{0};
   std::thread stop1([&] { stopped_clean += tracker->Stop(std::chrono::hours(1)) ? 1 : 0; });
   std::thread stop2([&] { stopped_clean += tracker->Stop(std::chrono::hours(1)) ? 1 : 0; });
@@ -251,15 +231,14 @@ TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
   EXPECT_GT(ok.load(), 0);
   EXPECT_GT(unavailable.load() + exhausted.load(), 0);
   EXPECT_LE(tracker->size(), options.max_objects);
-  EXPECT_LE(source.max_in_flight(), options.max_queries_per_server);
+  EXPECT_LE(counting_.max_in_flight(), options.max_queries_per_server);
   // More distinct objects were queried than the limit allows at once: idle ones expired
   // and new ones took their places.
-  EXPECT_GT(source.queries().size(), options.max_objects);
+  EXPECT_GT(counting_.queries().size(), options.max_objects);
   std::printf("stress: %d ok, %d unavailable, %d refused; %d queries for %zu objects, "
               "at most %d in flight\n",
-              ok.load(), unavailable.load(), exhausted.load(), source.fetches(),
-              source.queries().size(), source.max_in_flight());
-  tracker.reset();  // its destructor stops (again) before the executor goes
+              ok.load(), unavailable.load(), exhausted.load(), counting_.fetches(),
+              counting_.queries().size(), counting_.max_in_flight());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,25 +250,17 @@ TEST(TrackerStress, CreateRefreshExpireAndStopFromManyThreads) {
 // augur_objects_refused_total; the tracked set (memory) stops at the limit; Prometheus
 // sees one first query per admitted object and never more than the per-server limit at
 // once.
-TEST(Flood, DistinctMetadataMapsStayBoundedWhileTrackedObjectsKeepTheirAnswers) {
-  FakeClock clock(kT0);
-  CountingSource source(Ramp);
-  prometheus::Registry registry;
-  ScalerMetrics metrics(registry);
-  ThreadPoolExecutor executor(4);
-  TrackerOptions options;
-  options.first_answer_timeout = std::chrono::milliseconds(0);
-  options.trend_uncertainty = false;
+TEST_F(Flood, DistinctMetadataMapsStayBoundedWhileTrackedObjectsKeepTheirAnswers) {
+  UseExecutor<ThreadPoolExecutor>(4);
+  TrackerOptions options = QuickOptions();
   options.max_objects = 200;
   options.max_queries_per_server = 2;
-  SpecDefaults defaults;
-  defaults.prometheus_url = "http://prometheus:9090";
-  Tracker tracker(options, source, clock, executor, &metrics, defaults);
+  Tracker& tracker = Build(options, &metrics_, &counting_);
   tracker.Start();
   ServerOptions so;
   so.listen = "";  // in-process only
   so.stream_poll = std::chrono::milliseconds(50);
-  auto server = Server::Start(so, tracker, clock, &metrics);
+  auto server = Server::Start(so, tracker, clock_, &metrics_);
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = externalscaler::ExternalScaler::NewStub((*server)->InProcessChannel());
 
@@ -329,8 +300,8 @@ TEST(Flood, DistinctMetadataMapsStayBoundedWhileTrackedObjectsKeepTheirAnswers) 
     }
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
-  const int fetches_before = source.fetches();
-  const long rss_before = RssKb();
+  const int fetches_before = counting_.fetches();
+  const long rss_before = ResidentKib();
 
   std::atomic<bool> flooding{true};
   std::atomic<int> sent{0}, refused{0}, admitted_unavailable{0}, bad{0};
@@ -378,26 +349,26 @@ TEST(Flood, DistinctMetadataMapsStayBoundedWhileTrackedObjectsKeepTheirAnswers) 
       std::chrono::duration<double>(std::chrono::steady_clock::now() - flood_start).count();
   flooding = false;
   keeper.join();
-  const long rss_after = RssKb();
+  const long rss_after = ResidentKib();
 
   EXPECT_EQ(bad.load(), 0) << bad_example;
   EXPECT_GT(sent.load(), 2 * static_cast<int>(options.max_objects));
   EXPECT_EQ(tracker.size(), options.max_objects);
   EXPECT_EQ(admitted_unavailable.load(), static_cast<int>(options.max_objects) - kTracked);
   EXPECT_EQ(refused.load(), sent.load() - admitted_unavailable.load());
-  EXPECT_EQ(Metric(metrics, "augur_objects_refused_total"), refused.load());
-  EXPECT_EQ(Metric(metrics, "augur_tracked_objects"), options.max_objects);
+  EXPECT_EQ(MetricValue(metrics_, "augur_objects_refused_total"), refused.load());
+  EXPECT_EQ(MetricValue(metrics_, "augur_tracked_objects"), options.max_objects);
   EXPECT_GT(tracked_calls.load(), 0);
   EXPECT_EQ(tracked_wrong.load(), 0);
-  // Prometheus' load: at most one first query per admitted object (the clock did not
+  // Prometheus' load: at most one first query per admitted object (the clock_ did not
   // move: no refresh fell due), never more than the per-server limit at once.
-  EXPECT_LE(source.fetches() - fetches_before,
+  EXPECT_LE(counting_.fetches() - fetches_before,
             static_cast<int>(options.max_objects) - kTracked);
-  EXPECT_LE(source.max_in_flight(), options.max_queries_per_server);
+  EXPECT_LE(counting_.max_in_flight(), options.max_queries_per_server);
   std::printf("flood: %d distinct maps in %.1f s: %d admitted, %d refused; %d queries, at "
               "most %d in flight; tracked objects: %d calls, all answered; RSS %ld -> %ld kB\n",
               sent.load(), flood_seconds, admitted_unavailable.load(), refused.load(),
-              source.fetches() - fetches_before, source.max_in_flight(), tracked_calls.load(),
+              counting_.fetches() - fetches_before, counting_.max_in_flight(), tracked_calls.load(),
               rss_before, rss_after);
 
   (*server)->Shutdown(std::chrono::milliseconds(100));

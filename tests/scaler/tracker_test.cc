@@ -19,78 +19,53 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "promclient/prometheus_client.h"
-#include "prometheus/registry.h"
 #include "tests/scaler/fakes.h"
+#include "tests/scaler/tracker_fixture.h"
 
 namespace scaler {
 namespace {
 
-using ::scaler_testing::FakeClock;
-using ::scaler_testing::FakeMetricSource;
-using ::scaler_testing::InlineExecutor;
+using ::scaler_testing::kT0;
 using ::scaler_testing::ManualExecutor;
+using ::scaler_testing::MetricValue;
+using ::scaler_testing::QuickMetadata;
+using ::scaler_testing::QuickOptions;
+using ::scaler_testing::Ramp;
+using ::scaler_testing::TrackerTest;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-constexpr double kT0 = 1700000100;  // a multiple of 300 s
-
-double Ramp(double t) { return 100 + std::fmod(t, 3600) / 60; }
 
 ObjectRef Ref(const std::string& name, std::map<std::string, std::string> extra = {}) {
   ObjectRef ref;
   ref.namespace_ = "shop";
   ref.name = name;
-  ref.metadata = {{"query", "sum(rate(requests_total[2m]))"},
-                  {"targetValue", "10"},
-                  {"history", "6h"},
-                  {"step", "5m"},
-                  {"minHistory", "1h"},
-                  {"horizon", "10m"},
-                  {"seasonality", "none"},
-                  {"refreshInterval", "30s"}};
+  ref.metadata = QuickMetadata();
   for (auto& [k, v] : extra) ref.metadata[k] = v;
   return ref;
 }
 
-// The default server (objects without serverAddress).
-SpecDefaults Defaults() {
-  SpecDefaults d;
-  d.prometheus_url = "http://prometheus:9090";
-  return d;
-}
-
-TrackerOptions Options() {
-  TrackerOptions o;
-  o.first_answer_timeout = std::chrono::milliseconds(0);
-  o.trend_uncertainty = false;
-  return o;
-}
-
-double Counter(ScalerMetrics& metrics, const std::string& name) {
-  return scaler_testing::MetricValue(metrics, name);
-}
+using TrackerClock = TrackerTest;
+using TrackerLimits = TrackerTest;
 
 // ---------------------------------------------------------------------------------------
 // Time: every wait is on the clock.
 
-TEST(TrackerClock, GetWaitsTheFirstAnswerTimeoutOnTheClockThenUnavailable) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  ManualExecutor executor;
-  TrackerOptions options = Options();
+TEST_F(TrackerClock, GetWaitsTheFirstAnswerTimeoutOnTheClockThenUnavailable) {
+  ManualExecutor& executor = UseExecutor<ManualExecutor>();
+  TrackerOptions options = QuickOptions();
   options.first_answer_timeout = TrackerOptions().first_answer_timeout;  // the default, 2 s
-  Tracker tracker(options, source, clock, executor, nullptr, Defaults());
+  Tracker& tracker = Build(options);
   std::atomic<bool> returned{false};
   absl::Status status;
   std::thread caller([&] {
     status = tracker.Get(Ref("cold")).status();
     returned = true;
   });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  clock.Advance(1.5);
-  EXPECT_EQ(clock.waiters(), 1u);
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(1.5);
+  EXPECT_EQ(clock_.waiters(), 1u);
   EXPECT_FALSE(returned);
-  clock.Advance(0.5);
+  clock_.Advance(0.5);
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(status.message()), HasSubstr("after 2s (--first-answer-timeout)"));
@@ -98,101 +73,83 @@ TEST(TrackerClock, GetWaitsTheFirstAnswerTimeoutOnTheClockThenUnavailable) {
   EXPECT_TRUE(tracker.Get(Ref("cold")).ok());
 }
 
-TEST(TrackerClock, AWaitReceivedEarlierEndsEarlierAndAPassedOneDoesNotWait) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  ManualExecutor executor;
-  TrackerOptions options = Options();
+TEST_F(TrackerClock, AWaitReceivedEarlierEndsEarlierAndAPassedOneDoesNotWait) {
+  ManualExecutor& executor = UseExecutor<ManualExecutor>();
+  TrackerOptions options = QuickOptions();
   options.first_answer_timeout = std::chrono::seconds(2);
-  Tracker tracker(options, source, clock, executor, nullptr, Defaults());
-  const MonotonicTime received = clock.Monotonic();
-  clock.Advance(1.25);
+  Tracker& tracker = Build(options);
+  const MonotonicTime received = clock_.Monotonic();
+  clock_.Advance(1.25);
   std::atomic<bool> returned{false};
   std::thread caller([&] {
     EXPECT_EQ(tracker.GetBy(Ref("cold"), received).status().code(),
               absl::StatusCode::kUnavailable);
     returned = true;
   });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  clock.Advance(0.5);
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(0.5);
   EXPECT_FALSE(returned);
-  clock.Advance(0.25);  // 2 s after `received`
+  clock_.Advance(0.25);  // 2 s after `received`
   caller.join();
   // A call received more than the timeout ago does not wait at all.
-  clock.Advance(5);
+  clock_.Advance(5);
   EXPECT_EQ(tracker.GetBy(Ref("cold"), received).status().code(), absl::StatusCode::kUnavailable);
   executor.RunAll();
 }
 
-TEST(TrackerClock, StreamWaitsEndOnTheClockOrWithTheObjectsNextAnswer) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  InlineExecutor executor;
-  Tracker tracker(Options(), source, clock, executor, nullptr, Defaults());
+TEST_F(TrackerClock, StreamWaitsEndOnTheClockOrWithTheObjectsNextAnswer) {
+  Tracker& tracker = Build();
   ASSERT_TRUE(tracker.Get(Ref("web")).ok());
   uint64_t version = 0;
   tracker.WaitForObjectChange(Ref("web"), &version, std::chrono::seconds(1));  // at once
   EXPECT_GT(version, 0u);
   const uint64_t seen = version;
   std::thread waiter([&] { tracker.WaitForObjectChange(Ref("web"), &version, std::chrono::seconds(5)); });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  clock.Advance(5);  // the wait's bound, no new answer
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(5);  // the wait's bound, no new answer
   waiter.join();
   EXPECT_EQ(version, seen);
   std::thread second([&] { tracker.WaitForObjectChange(Ref("web"), &version, std::chrono::hours(1)); });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  clock.Set(kT0 + 31);  // wall time only: the refresh is due, the wait's bound is not
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Set(kT0 + 31);  // wall time only: the refresh is due, the wait's bound is not
   tracker.Tick();       // the next answer ends the wait
   second.join();
   EXPECT_GT(version, seen);
 }
 
-TEST(TrackerClock, BackgroundTicksFollowTheClocksMonotonicTime) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  InlineExecutor executor;
-  TrackerOptions options = Options();
+TEST_F(TrackerClock, BackgroundTicksFollowTheClocksMonotonicTime) {
+  TrackerOptions options = QuickOptions();
   options.tick_period = std::chrono::seconds(10);
-  Tracker tracker(options, source, clock, executor, nullptr, Defaults());
+  Tracker& tracker = Build(options);
   ASSERT_TRUE(tracker.Get(Ref("web")).ok());
   uint64_t version = 0;
   tracker.WaitForObjectChange(Ref("web"), &version, std::chrono::hours(1));  // at once
-  const size_t fetches = source.calls().size();
+  const size_t fetches = source_.calls().size();
   tracker.Start();
-  ASSERT_TRUE(clock.AwaitWaiters(1));  // the tick thread, between two ticks
-  clock.Set(kT0 + 31);                 // due, but the tick period has not passed
-  EXPECT_EQ(source.calls().size(), fetches);
-  clock.Advance(10);  // the tick period: a Tick() refreshes the object
+  ASSERT_TRUE(clock_.AwaitWaiters(1));  // the tick thread, between two ticks
+  clock_.Set(kT0 + 31);                 // due, but the tick period has not passed
+  EXPECT_EQ(source_.calls().size(), fetches);
+  clock_.Advance(10);  // the tick period: a Tick() refreshes the object
   tracker.WaitForObjectChange(Ref("web"), &version, std::chrono::hours(1));
   ASSERT_TRUE(tracker.Stop());
-  EXPECT_EQ(source.calls().size(), fetches + 1);
+  EXPECT_EQ(source_.calls().size(), fetches + 1);
 }
 
-TEST(TrackerClock, FitAndQueryDurationsAreTheClocks) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  InlineExecutor executor;
-  prometheus::Registry registry;
-  ScalerMetrics metrics(registry);
-  Tracker tracker(Options(), source, clock, executor, &metrics, Defaults());
+TEST_F(TrackerClock, FitAndQueryDurationsAreTheClocks) {
+  Tracker& tracker = Build(QuickOptions(), &metrics_);
   auto got = tracker.Get(Ref("web"));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_TRUE(got->answer->model.fitted);
-  EXPECT_EQ(got->answer->model.fit_seconds, 0);  // the fake clock did not move
+  EXPECT_EQ(got->answer->model.fit_seconds, 0);  // the fake clock_ did not move
 }
 
 // ---------------------------------------------------------------------------------------
 // --max-objects
 
-TEST(TrackerLimits, NewObjectsBeyondMaxObjectsAreRefusedWhileTrackedOnesAnswer) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  InlineExecutor executor;
-  prometheus::Registry registry;
-  ScalerMetrics metrics(registry);
-  TrackerOptions options = Options();
+TEST_F(TrackerLimits, NewObjectsBeyondMaxObjectsAreRefusedWhileTrackedOnesAnswer) {
+  TrackerOptions options = QuickOptions();
   options.max_objects = 3;
-  Tracker tracker(options, source, clock, executor, &metrics, Defaults());
+  Tracker& tracker = Build(options, &metrics_);
   std::vector<double> values;
   for (const char* name : {"a", "b", "c"}) {
     auto got = tracker.Get(Ref(name));
@@ -211,9 +168,9 @@ TEST(TrackerLimits, NewObjectsBeyondMaxObjectsAreRefusedWhileTrackedOnesAnswer) 
               absl::StatusCode::kResourceExhausted);
   }
   EXPECT_EQ(tracker.size(), 3u);
-  EXPECT_EQ(Counter(metrics, "augur_objects_refused_total"), 10);
-  EXPECT_EQ(Counter(metrics, "augur_tracked_objects"), 3);
-  const size_t fetches = source.calls().size();
+  EXPECT_EQ(MetricValue(metrics_, "augur_objects_refused_total"), 10);
+  EXPECT_EQ(MetricValue(metrics_, "augur_tracked_objects"), 3);
+  const size_t fetches = source_.calls().size();
   EXPECT_EQ(fetches, 3u);  // nothing refused was queried
   int i = 0;
   for (const char* name : {"a", "b", "c"}) {
@@ -222,22 +179,20 @@ TEST(TrackerLimits, NewObjectsBeyondMaxObjectsAreRefusedWhileTrackedOnesAnswer) 
     EXPECT_EQ(got->answer->decision.value, values[i++]);
   }
   // An object dropped for idleness makes room.
-  clock.Advance(600);
+  clock_.Advance(600);
   (void)tracker.Track(Ref("a"));  // an access (the answers are stale by now)
   (void)tracker.Track(Ref("b"));
-  clock.Advance(301);  // c idle for 901 s > --idle-ttl
+  clock_.Advance(301);  // c idle for 901 s > --idle-ttl
   tracker.Tick();
   EXPECT_EQ(tracker.size(), 2u);
   EXPECT_TRUE(tracker.Get(Ref("new")).ok());
 }
 
-TEST(TrackerLimits, ZeroMaxObjectsIsNoLimit) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  ManualExecutor executor;
-  TrackerOptions options = Options();
+TEST_F(TrackerLimits, ZeroMaxObjectsIsNoLimit) {
+  ManualExecutor& executor = UseExecutor<ManualExecutor>();
+  TrackerOptions options = QuickOptions();
   options.max_objects = 0;
-  Tracker tracker(options, source, clock, executor, nullptr, Defaults());
+  Tracker& tracker = Build(options);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(tracker.Track(Ref("o" + std::to_string(i))).ok());
   EXPECT_EQ(tracker.size(), 50u);
   executor.RunAll();
@@ -246,21 +201,18 @@ TEST(TrackerLimits, ZeroMaxObjectsIsNoLimit) {
 // ---------------------------------------------------------------------------------------
 // The history cap (SpecDefaults::max_history_points): the step is coarsened.
 
-TEST(TrackerLimits, AStepFinerThanTheHistoryCapIsCoarsenedInTheQuery) {
-  FakeClock clock(kT0);
-  FakeMetricSource source(Ramp);
-  InlineExecutor executor;
+TEST_F(TrackerLimits, AStepFinerThanTheHistoryCapIsCoarsenedInTheQuery) {
   SpecDefaults defaults;
   defaults.prometheus_url = "http://prometheus:9090";
   defaults.max_history_points = 2000;
-  Tracker tracker(Options(), source, clock, executor, nullptr, defaults);
+  Tracker& tracker = Build(QuickOptions(), nullptr, nullptr, defaults);
   // 1 day at 10 s is 8,640 points: coarsened to 60 s (1,440), the ladder's first fit.
   auto got = tracker.Get(Ref("fine", {{"history", "1d"}, {"step", "10s"}}));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->spec->step_seconds, 60);
   EXPECT_EQ(got->spec->step_requested_seconds, 10);
-  ASSERT_EQ(source.calls().size(), 1u);
-  EXPECT_EQ(source.calls()[0].step, 60);
+  ASSERT_EQ(source_.calls().size(), 1u);
+  EXPECT_EQ(source_.calls()[0].step, 60);
   EXPECT_LE(got->answer->history.points, 2000u);
   // Within the cap nothing changes.
   auto coarse = tracker.Get(Ref("coarse", {{"history", "1d"}, {"step", "1m"}}));
@@ -346,54 +298,57 @@ class GatedSource final : public MetricSource {
 constexpr char kServerA[] = "http://a:9090";
 constexpr char kServerB[] = "http://b:9090";
 
-TEST(TrackerSlots, AtMostNQueriesPerServerInFlightOthersWaitInTheScheduler) {
-  FakeClock clock(kT0);
-  GatedSource source;
-  prometheus::Registry registry;
-  ScalerMetrics metrics(registry);
-  TrackerOptions options = Options();
+class TrackerSlots : public TrackerTest {
+ protected:
+  // A started tracker reading gated_ with one query slot per server, on 4 workers.
+  Tracker& StartOneSlotTracker() {
+    TrackerOptions options = QuickOptions();
+    options.max_queries_per_server = 1;
+    UseExecutor<ThreadPoolExecutor>(4);
+    Tracker& tracker = Build(options, nullptr, &gated_);
+    tracker.Start();
+    return tracker;
+  }
+
+  GatedSource gated_;
+};
+
+TEST_F(TrackerSlots, AtMostNQueriesPerServerInFlightOthersWaitInTheScheduler) {
+  TrackerOptions options = QuickOptions();
   options.max_queries_per_server = 2;
   options.first_answer_timeout = std::chrono::seconds(2);
-  {
-    ThreadPoolExecutor workers(8);  // more workers than slots: the slots are the limit
-    Tracker tracker(options, source, clock, workers, &metrics, Defaults());
-    tracker.Start();
-    for (int i = 0; i < 5; ++i) {
-      ASSERT_TRUE(tracker.Track(Ref("a" + std::to_string(i), {{"serverAddress", kServerA}})).ok());
-    }
-    ASSERT_TRUE(tracker.Track(Ref("b0", {{"serverAddress", kServerB}})).ok());
-    ASSERT_TRUE(source.AwaitStarted(kServerA, 2));
-    // Server B is not held up by A's full slots.
-    ASSERT_TRUE(source.AwaitStarted(kServerB, 1));
-    tracker.Tick();  // (the background thread ticks too: either finds the same)
-    EXPECT_EQ(source.in_flight(kServerA), 2);
-    EXPECT_EQ(tracker.waiting_for_query_slot(), 3u);
-    EXPECT_EQ(Counter(metrics, "augur_refreshes_waiting"), 3);
-    // A waiting object holds no thread: TryGet says at once that Get would wait.
-    EXPECT_FALSE(tracker.TryGet(Ref("a4", {{"serverAddress", kServerA}})).has_value());
-    // Each query that returns frees a slot for the next one.
-    for (int done = 1; done <= 3; ++done) {
-      source.Release(kServerA, 1);
-      ASSERT_TRUE(source.AwaitStarted(kServerA, 2 + done)) << done;
-      EXPECT_LE(source.in_flight(kServerA), 2);
-    }
-    source.Open();
-    ASSERT_TRUE(source.AwaitStarted(kServerA, 5));
-    ASSERT_TRUE(tracker.Stop());
-    EXPECT_EQ(source.max_in_flight(kServerA), 2);
-    EXPECT_EQ(source.max_in_flight(kServerB), 1);
-    EXPECT_EQ(tracker.waiting_for_query_slot(), 0u);
+  UseExecutor<ThreadPoolExecutor>(8);  // more workers than slots: the slots are the limit
+  Tracker& tracker = Build(options, &metrics_, &gated_);
+  tracker.Start();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(tracker.Track(Ref("a" + std::to_string(i), {{"serverAddress", kServerA}})).ok());
   }
+  ASSERT_TRUE(tracker.Track(Ref("b0", {{"serverAddress", kServerB}})).ok());
+  ASSERT_TRUE(gated_.AwaitStarted(kServerA, 2));
+  // Server B is not held up by A's full slots.
+  ASSERT_TRUE(gated_.AwaitStarted(kServerB, 1));
+  tracker.Tick();  // (the background thread ticks too: either finds the same)
+  EXPECT_EQ(gated_.in_flight(kServerA), 2);
+  EXPECT_EQ(tracker.waiting_for_query_slot(), 3u);
+  EXPECT_EQ(MetricValue(metrics_, "augur_refreshes_waiting"), 3);
+  // A waiting object holds no thread: TryGet says at once that Get would wait.
+  EXPECT_FALSE(tracker.TryGet(Ref("a4", {{"serverAddress", kServerA}})).has_value());
+  // Each query that returns frees a slot for the next one.
+  for (int done = 1; done <= 3; ++done) {
+    gated_.Release(kServerA, 1);
+    ASSERT_TRUE(gated_.AwaitStarted(kServerA, 2 + done)) << done;
+    EXPECT_LE(gated_.in_flight(kServerA), 2);
+  }
+  gated_.Open();
+  ASSERT_TRUE(gated_.AwaitStarted(kServerA, 5));
+  ASSERT_TRUE(tracker.Stop());
+  EXPECT_EQ(gated_.max_in_flight(kServerA), 2);
+  EXPECT_EQ(gated_.max_in_flight(kServerB), 1);
+  EXPECT_EQ(tracker.waiting_for_query_slot(), 0u);
 }
 
-TEST(TrackerSlots, WaitingFirstRefreshesStartInTheOrderTheObjectsCame) {
-  FakeClock clock(kT0);
-  GatedSource source;
-  TrackerOptions options = Options();
-  options.max_queries_per_server = 1;
-  ThreadPoolExecutor workers(4);
-  Tracker tracker(options, source, clock, workers, nullptr, Defaults());
-  tracker.Start();
+TEST_F(TrackerSlots, WaitingFirstRefreshesStartInTheOrderTheObjectsCame) {
+  Tracker& tracker = StartOneSlotTracker();
   std::vector<std::string> queries;
   for (int i = 0; i < 5; ++i) {
     const std::string query = "sum(up{i=\"" + std::to_string(i) + "\"})";
@@ -401,92 +356,84 @@ TEST(TrackerSlots, WaitingFirstRefreshesStartInTheOrderTheObjectsCame) {
     ASSERT_TRUE(tracker.Track(Ref("o" + std::to_string(i), {{"query", query},
                                                              {"serverAddress", kServerA}}))
                     .ok());
-    clock.Set(kT0 + i + 1);  // each new object a second after the previous one
+    clock_.Set(kT0 + i + 1);  // each new object a second after the previous one
   }
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_TRUE(source.AwaitStarted(kServerA, i));
-    source.Release(kServerA, 1);
+    ASSERT_TRUE(gated_.AwaitStarted(kServerA, i));
+    gated_.Release(kServerA, 1);
   }
   ASSERT_TRUE(tracker.Stop());
-  EXPECT_EQ(source.order(), queries);
-  EXPECT_EQ(source.max_in_flight(kServerA), 1);
+  EXPECT_EQ(gated_.order(), queries);
+  EXPECT_EQ(gated_.max_in_flight(kServerA), 1);
 }
 
-TEST(TrackerSlots, TrackedObjectsRefreshBeforeWaitingNewObjects) {
-  FakeClock clock(kT0);
-  GatedSource source;
-  TrackerOptions options = Options();
-  options.max_queries_per_server = 1;
-  ThreadPoolExecutor workers(4);
-  Tracker tracker(options, source, clock, workers, nullptr, Defaults());
-  tracker.Start();
+TEST_F(TrackerSlots, TrackedObjectsRefreshBeforeWaitingNewObjects) {
+  Tracker& tracker = StartOneSlotTracker();
   auto ref = [](const std::string& name) {
     return Ref(name, {{"query", name}, {"serverAddress", kServerA}});
   };
   // Two tracked objects with answers (due again at kT0 + 30 and kT0 + 31).
-  // (Each refresh reads the clock when it runs: the clock moves only between answers.)
-  source.Release(kServerA, 2);
+  // (Each refresh reads the clock_ when it runs: the clock_ moves only between answers.)
+  gated_.Release(kServerA, 2);
   ASSERT_TRUE(tracker.Track(ref("old1")).ok());
   uint64_t v1 = 0, v2 = 0;
   tracker.WaitForObjectChange(ref("old1"), &v1, std::chrono::hours(1));
-  clock.Advance(1);
+  clock_.Advance(1);
   ASSERT_TRUE(tracker.Track(ref("old2")).ok());
   tracker.WaitForObjectChange(ref("old2"), &v2, std::chrono::hours(1));
-  ASSERT_EQ(source.started(kServerA), 2);
+  ASSERT_EQ(gated_.started(kServerA), 2);
   // A flood of new objects: new0 (at kT0 + 2) takes the slot, new1 and new2 queue (due
   // at kT0 + 3 and + 4).
   for (int i = 0; i < 3; ++i) {
-    clock.Advance(1);
+    clock_.Advance(1);
     ASSERT_TRUE(tracker.Track(ref("new" + std::to_string(i))).ok());
     if (i == 0) {
-      ASSERT_TRUE(source.AwaitStarted(kServerA, 3));
+      ASSERT_TRUE(gated_.AwaitStarted(kServerA, 3));
     }
   }
   // The tracked ones fall due after the new ones came, yet refresh first; so does new0
   // once it has its answer (due again at kT0 + 32).
-  clock.Advance(30);
+  clock_.Advance(30);
   tracker.Tick();
   EXPECT_EQ(tracker.waiting_for_query_slot(), 4u);
   uint64_t v0 = 0;
   for (int i = 4; i <= 8; ++i) {
-    source.Release(kServerA, 1);
+    gated_.Release(kServerA, 1);
     // (new0's answer ends its refresh: only then is it due again.)
     if (i == 4) tracker.WaitForObjectChange(ref("new0"), &v0, std::chrono::hours(1));
-    ASSERT_TRUE(source.AwaitStarted(kServerA, i));
+    ASSERT_TRUE(gated_.AwaitStarted(kServerA, i));
   }
-  source.Open();
+  gated_.Open();
   ASSERT_TRUE(tracker.Stop());
-  const std::vector<std::string> order = source.order();
+  const std::vector<std::string> order = gated_.order();
   ASSERT_EQ(order.size(), 8u);
   EXPECT_EQ(std::vector<std::string>(order.begin() + 2, order.end()),
             (std::vector<std::string>{"new0", "old1", "old2", "new0", "new1", "new2"}));
 }
 
 // A first call for an object that waits for a slot says so when its wait ends.
-TEST(TrackerSlots, AFirstCallStillWaitingForASlotSaysSo) {
-  FakeClock clock(kT0);
-  GatedSource source;
-  TrackerOptions options = Options();
+TEST_F(TrackerSlots, AFirstCallStillWaitingForASlotSaysSo) {
+  TrackerOptions options = QuickOptions();
   options.max_queries_per_server = 1;
   options.first_answer_timeout = std::chrono::seconds(2);
-  ThreadPoolExecutor workers(2);
-  Tracker tracker(options, source, clock, workers, nullptr, Defaults());
+  UseExecutor<ThreadPoolExecutor>(2);
+  Tracker& tracker = Build(options, nullptr, &gated_);
   ASSERT_TRUE(tracker.Track(Ref("busy", {{"serverAddress", kServerA}})).ok());
-  ASSERT_TRUE(source.AwaitStarted(kServerA, 1));
+  ASSERT_TRUE(gated_.AwaitStarted(kServerA, 1));
   tracker.Tick();
   absl::Status status;
   std::thread caller([&] {
     status = tracker.Get(Ref("late", {{"serverAddress", kServerA}})).status();
   });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  clock.Advance(2);
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(2);
   caller.join();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(status.message()),
               AllOf(HasSubstr("still waiting after 2s (--first-answer-timeout)"),
                     HasSubstr("query slots of http://a:9090"),
                     HasSubstr("--prometheus-max-concurrent-queries")));
-  source.Open();
+  gated_.Open();
   ASSERT_TRUE(tracker.Stop());
 }
 
