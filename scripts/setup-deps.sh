@@ -18,6 +18,7 @@ packages=(
   kubernetes-client
   chromium   # the web view's browser tests (driven by playwright-core from tests/e2e)
   clang libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh: libFuzzer, ASan, UBSan)
+  clang-tidy  # scripts/function_size.sh (the 150-line rule)
 )
 if ((image)); then
   packages+=(podman runc debootstrap)
