@@ -51,7 +51,7 @@ inline constexpr double kSmoothingKeptPerHour[] = {1.0, 0.7, 0.2};
 // The damped-trend candidates (Holt's linear method with a damped trend, as in
 // Holt-Winters, on the residuals): level weight alpha, trend weight beta, the trend's
 // share kept per hour (docs/forecast.md, "Short-term correction").
-inline constexpr double kTrendAlphas[] = {0.5, 1.0};
+inline constexpr double kTrendAlphas[] = {0.2, 0.5, 1.0};
 inline constexpr double kTrendBetas[] = {0.1, 0.3};
 inline constexpr double kTrendKeptPerHour[] = {0.05, 0.5};
 // The state kept at the end of the history: the newest kTailSlots residuals; a level
