@@ -76,9 +76,21 @@ internal::RobustFit FitStructure(const internal::Prepared& p, const internal::Ro
   if (internal::HourlyDetectorApplies(options, structure, p.span, p.step, rows)) {
     const int order = internal::DetectHourly(rows, fit.resid, st.scaling.t0, fit.sigma);
     if (order >= 1) {
+      const internal::Structure before = structure;
+      const internal::Trend trend_before = st.trend;
       structure.AddSeason("hourly", internal::kHour, order);
-      fit = refit(nullptr);
-      info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
+      internal::RobustFit with = refit(nullptr);
+      if (internal::HourlyHolds(rows, with.resid, fit.resid,
+                                st.last_t - options.ar_window_seconds, fit.sigma)) {
+        fit = std::move(with);
+        info.notes.push_back("hourly pattern in the residuals: hourly seasonality added");
+      } else {
+        structure = before;
+        st.trend = trend_before;
+        info.notes.push_back(
+            "hourly pattern in the residuals did not hold over the newest days: no hourly "
+            "seasonality");
+      }
     }
   }
   if (options.detect_level_shifts && options.growth != Growth::kFlat) {

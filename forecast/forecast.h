@@ -130,8 +130,9 @@ struct Options {
   // deviation from the model; 0 = no correction (Prophet).
   int ar_order = 2;
   double ar_window_seconds = 3 * 86400.0;
-  // Also consider a damped exponential smoothing of the residuals (a local level) as
-  // the correction; the one with the lowest in-sample error up to 1 h ahead is used.
+  // Also consider damped exponential smoothing of the residuals (a local level, and a
+  // local level with a damped trend as Holt's method) as the correction; the one with
+  // the lowest in-sample error up to 1 h ahead is used.
   bool smoothing_correction = true;
   // A daily profile of the residuals (what the smooth daily Fourier terms miss, e.g.
   // hourly batch jobs), recent days weighing more (half-life in days); kept only when

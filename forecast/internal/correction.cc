@@ -38,7 +38,7 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
 }
 
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
-              bool with_levels, Candidate& cand, bool with_naive) {
+              bool with_levels, Candidate& cand, bool with_naive, bool score_only) {
   const std::vector<double>& win = w.resid;
   const size_t window = w.size(), H = w.H;
   cand.errs.assign(H, {});
@@ -48,7 +48,7 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   cand.model_fc.assign(with_naive && with_levels ? H : 0, {});
   cand.naive_fc.assign(with_naive && with_levels ? H : 0, {});
   const size_t origins = window / stride + 1;
-  for (size_t h = 0; h < max_h && h < H; ++h) {
+  for (size_t h = 0; h < max_h && h < H && !score_only; ++h) {
     cand.errs[h].reserve(origins);
     if (with_levels) cand.levels[h].reserve(origins);
     if (with_naive) {
@@ -57,6 +57,7 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
     }
   }
   std::vector<double> level(window, 0.0);
+  std::vector<double> trend;
   std::vector<double> filled;
   if (cand.kind == CorrectionKind::kSmoothing) {
     double l = 0;
@@ -64,30 +65,54 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       l = std::isnan(win[i]) ? cand.rho * l : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
       level[i] = l;
     }
+  } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
+    trend.assign(window, 0.0);
+    double l = 0, b = 0;
+    for (size_t i = 0; i < window; ++i) {
+      SmoothingStep(cand.alpha, cand.rho, cand.beta, cand.phi_t, win[i], l, b);
+      level[i] = l;
+      trend[i] = b;
+    }
   } else if (cand.kind == CorrectionKind::kAr) {
     filled = win;
     FillForward(cand.phi, filled);
   }
   const size_t p = cand.phi.size();
+  // Per step ahead: the sum of |error| in origin order and the count, for the score.
+  std::vector<double> abs_sum(H, 0.0);
+  std::vector<size_t> abs_count(H, 0);
+  std::vector<double> path(max_h, 0.0);
+  std::vector<double> ar_state(p + max_h, 0.0);  // AR: the state, then the path
   for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
     if (std::isnan(win[o])) continue;
     const size_t steps = std::min(max_h, window - 1 - o);
-    std::vector<double> path(steps, 0.0);
     if (cand.kind == CorrectionKind::kAr) {
-      path = ArPath(cand.phi,
-                    std::vector<double>(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
-                                        filled.begin() + static_cast<std::ptrdiff_t>(o + 1)),
-                    steps);
+      // ArPath's recursion, in place (the same sums in the same order).
+      std::copy(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
+                filled.begin() + static_cast<std::ptrdiff_t>(o + 1), ar_state.begin());
+      for (size_t h = 0; h < steps; ++h) {
+        double v = 0;
+        for (size_t j = 0; j < p; ++j) v += cand.phi[j] * ar_state[p + h - 1 - j];
+        ar_state[p + h] = v;
+        path[h] = v;
+      }
     } else if (cand.kind == CorrectionKind::kSmoothing) {
       double v = level[o];
       for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
+    } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
+      double v = level[o], b = trend[o];
+      for (size_t h = 0; h < steps; ++h) path[h] = (v = cand.rho * v + (b *= cand.phi_t));
     }
     // The last value as a forecast: its error is the change of the observation from the
     // origin (a spike at the origin costs it at most the clip per step ahead).
     const double last = w.fit[o] + w.raw[o];
     for (size_t h = 1; h <= steps; ++h) {
       if (std::isnan(win[o + h])) continue;
-      cand.errs[h - 1].push_back(win[o + h] - path[h - 1]);
+      const double e = win[o + h] - path[h - 1];
+      abs_sum[h - 1] += std::abs(e);
+      ++abs_count[h - 1];
+      if (score_only) continue;
+      cand.errs[h - 1].push_back(e);
       if (with_levels) cand.levels[h - 1].push_back(scaling.ToRaw(w.fit[o + h] + path[h - 1]));
       if (with_naive) {
         const double observed = w.fit[o + h] + w.raw[o + h];
@@ -103,11 +128,9 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   }
   double total = 0;
   size_t count = 0;
-  for (size_t h = 0; h < w.H_score; ++h) {
-    double s = 0;
-    for (double e : cand.errs[h]) s += std::abs(e);
-    if (!cand.errs[h].empty()) {
-      total += s / static_cast<double>(cand.errs[h].size());
+  for (size_t h = 0; h < w.H_score && h < H; ++h) {
+    if (abs_count[h] > 0) {
+      total += abs_sum[h] / static_cast<double>(abs_count[h]);
       ++count;
     }
   }
@@ -148,7 +171,7 @@ Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
                            const Options& options, double step) {
   Candidate best;
   if (!(w.size() > w.warmup + kMinScoredSteps)) return best;
-  Evaluate(w, scaling, w.H_score, w.select_stride, false, best);
+  Evaluate(w, scaling, w.H_score, w.select_stride, false, best, false, true);
   std::vector<Candidate> cands;
   if (options.ar_order > 0) {
     Candidate ar = FitAr(w, options.ar_order);
@@ -165,8 +188,23 @@ Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
       }
     }
   }
+  if (options.smoothing_correction) {
+    for (double alpha : kTrendAlphas) {
+      for (double beta : kTrendBetas) {
+        for (double kept : kTrendKeptPerHour) {
+          Candidate ht;
+          ht.kind = CorrectionKind::kTrendSmoothing;
+          ht.alpha = alpha;
+          ht.rho = 1;
+          ht.beta = beta;
+          ht.phi_t = std::pow(kept, step / kHour);
+          cands.push_back(std::move(ht));
+        }
+      }
+    }
+  }
   for (Candidate& cand : cands) {
-    Evaluate(w, scaling, w.H_score, w.select_stride, false, cand);
+    Evaluate(w, scaling, w.H_score, w.select_stride, false, cand, false, true);
     if (cand.score < best.score) best = std::move(cand);
   }
   Evaluate(w, scaling, w.H, w.stride, true, best, options.naive_blend);
@@ -182,6 +220,11 @@ void NoteChoice(const Candidate& best, size_t window, double step, FitInfo& info
     info.notes.push_back(
         absl::StrFormat("short-term correction: smoothed level, alpha %.2f, %.2f kept per hour",
                         best.alpha, std::pow(best.rho, kHour / step)));
+  } else if (best.kind == CorrectionKind::kTrendSmoothing) {
+    info.notes.push_back(absl::StrFormat(
+        "short-term correction: smoothed level and damped trend (Holt), alpha %.2f, beta "
+        "%.2f, trend %.2f kept per hour",
+        best.alpha, best.beta, std::pow(best.phi_t, kHour / step)));
   } else if (!best.errs.empty()) {
     info.notes.push_back("short-term correction: none (it did not improve the fit)");
   } else {
@@ -207,10 +250,16 @@ void EndState(const Candidate& best, const CorrectionWindow& w, Correction& out)
       l = std::isnan(r) ? best.rho * l : (1 - best.alpha) * best.rho * l + best.alpha * r;
     }
     out.es_level = l;
+  } else if (best.kind == CorrectionKind::kTrendSmoothing) {
+    double l = 0, b = 0;
+    for (double r : w.resid) SmoothingStep(best.alpha, best.rho, best.beta, best.phi_t, r, l, b);
+    out.es_level = l;
+    out.es_trend = b;
   }
   if (out.end_shift != 0) {
     // Relative to the new level, the state is its noise around it: start from 0.
     out.es_level = 0;
+    out.es_trend = 0;
     std::fill(out.tail.begin(), out.tail.end(), 0.0);
   }
 }
@@ -223,9 +272,13 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
   Candidate best = ChooseCorrection(w, scaling, options, grid.step);
   out.kind = best.kind;
   if (best.kind == CorrectionKind::kAr) out.phi = best.phi;
-  if (best.kind == CorrectionKind::kSmoothing) {
+  if (best.kind == CorrectionKind::kSmoothing || best.kind == CorrectionKind::kTrendSmoothing) {
     out.es_alpha = best.alpha;
     out.es_rho = best.rho;
+  }
+  if (best.kind == CorrectionKind::kTrendSmoothing) {
+    out.es_beta = best.beta;
+    out.es_phi = best.phi_t;
   }
   NoteChoice(best, w.size(), grid.step, info);
   size_t fired = 0;
@@ -282,7 +335,7 @@ void FillForward(const std::vector<double>& phi, std::vector<double>& r, size_t 
 CorrectionState Advance(const Model::State& st, const Series& recent) {
   const Correction& c = st.correction;
   const double step = st.step_seconds;
-  CorrectionState s{c.tail, c.es_level, c.end_shift, st.last_t, c.last_value};
+  CorrectionState s{c.tail, c.es_level, c.es_trend, c.end_shift, st.last_t, c.last_value};
   if (recent.timestamps.empty()) return s;
   const CleanSeries rc = Clean(recent);
   std::vector<double> ext;  // residuals of the steps after the history, NaN = none
@@ -310,10 +363,15 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
     for (double& r : ext) r -= new_shift;
     std::fill(s.tail.begin(), s.tail.end(), 0.0);
     s.level = 0;
+    s.trend = 0;
   }
   for (double r : ext) {
-    s.level =
-        std::isnan(r) ? c.es_rho * s.level : (1 - c.es_alpha) * c.es_rho * s.level + c.es_alpha * r;
+    if (c.kind == CorrectionKind::kTrendSmoothing) {
+      SmoothingStep(c.es_alpha, c.es_rho, c.es_beta, c.es_phi, r, s.level, s.trend);
+    } else {
+      s.level = std::isnan(r) ? c.es_rho * s.level
+                              : (1 - c.es_alpha) * c.es_rho * s.level + c.es_alpha * r;
+    }
   }
   const size_t base = s.tail.size();
   s.tail.insert(s.tail.end(), ext.begin(), ext.end());
@@ -330,6 +388,10 @@ std::vector<double> CorrectionPath(const Correction& c, const CorrectionState& s
     path.resize(max_steps);
     double v = s.level;
     for (size_t h = 0; h < max_steps; ++h) path[h] = (v *= c.es_rho);
+  } else if (c.kind == CorrectionKind::kTrendSmoothing) {
+    path.resize(max_steps);
+    double v = s.level, b = s.trend;
+    for (size_t h = 0; h < max_steps; ++h) path[h] = (v = c.es_rho * v + (b *= c.es_phi));
   }
   if (s.shift != 0) {
     path.resize(max_steps, 0.0);

@@ -7,6 +7,7 @@
 // one's errors up to 2 h ahead are what the intervals are made of. Predict moves the
 // correction's state forward with observations newer than the fit. Pure functions.
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <vector>
@@ -47,6 +48,12 @@ inline constexpr double kArMaxAbsSum = 0.999;
 // per hour in {1, 0.7, 0.2}).
 inline constexpr double kSmoothingAlphas[] = {0.05, 0.2, 0.5, 1.0};
 inline constexpr double kSmoothingKeptPerHour[] = {1.0, 0.7, 0.2};
+// The damped-trend candidates (Holt's linear method with a damped trend, as in
+// Holt-Winters, on the residuals): level weight alpha, trend weight beta, the trend's
+// share kept per hour (docs/forecast.md, "Short-term correction").
+inline constexpr double kTrendAlphas[] = {0.2, 0.5, 1.0};
+inline constexpr double kTrendBetas[] = {0.1, 0.3};
+inline constexpr double kTrendKeptPerHour[] = {0.05, 0.5};
 // The state kept at the end of the history: the newest kTailSlots residuals; a level
 // shift in progress is looked for among as many.
 inline constexpr size_t kTailSlots = 64;
@@ -71,6 +78,7 @@ struct Candidate {
   CorrectionKind kind = CorrectionKind::kNone;
   std::vector<double> phi;    // kAr
   double alpha = 0, rho = 1;  // kSmoothing: weight of a new residual; decay per step
+  double beta = 0, phi_t = 0;  // kTrendSmoothing: the trend's weight and damping per step
   double score = std::numeric_limits<double>::infinity();  // mean |error| up to H_score
   // errs[h - 1]: errors h steps ahead (scaled), in (origin) order; levels[h - 1]: the raw
   // value of the in-sample forecast each error belongs to (only when asked for).
@@ -90,8 +98,11 @@ struct Candidate {
 // Forecasts from every `stride`-th origin of the window up to max_h steps: fills
 // cand.errs (and with with_levels cand.levels, raw through `scaling`) and cand.score;
 // with with_naive also cand.naive_errs (and with with_levels cand.model_fc, naive_fc).
+// With score_only, only cand.score (the errors' vectors stay empty): candidates are
+// compared by their score alone.
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
-              bool with_levels, Candidate& cand, bool with_naive = false);
+              bool with_levels, Candidate& cand, bool with_naive = false,
+              bool score_only = false);
 
 // AR(order) by least squares on the window's complete rows, or kind kNone when there
 // are too few of them or the solution is not finite.
@@ -126,9 +137,25 @@ inline constexpr long long kMaxForecastSteps = 10000000;
 inline constexpr long long kMaxPathSteps = 100000;
 
 // The correction's state at the newest observation Predict knows of.
+// One step of the smoothing state (kSmoothing: trend stays 0) with residual r (NaN =
+// missing: the state's own forecast carries on).
+inline void SmoothingStep(double alpha, double rho, double beta, double phi, double r,
+                          double& level, double& trend) {
+  const double prev = level;
+  const double ahead = rho * level + phi * trend;
+  if (std::isnan(r)) {
+    level = ahead;
+    trend = phi * trend;
+    return;
+  }
+  level = (1 - alpha) * ahead + alpha * r;
+  trend = beta * (level - prev) + (1 - beta) * phi * trend;
+}
+
 struct CorrectionState {
   std::vector<double> tail;  // newest residuals, oldest first, gaps filled
   double level = 0;          // smoothed level
+  double trend = 0;          // smoothed trend (kTrendSmoothing)
   double shift = 0;          // level shift in progress
   double origin = 0;         // time of the newest step (unix seconds)
   double last_value = 0;     // newest observation (scaled)

@@ -42,6 +42,20 @@ int DetectHourly(const Rows& rows, const Vector& resid, double t0, double sigma)
   return std::max(order, 0);
 }
 
+bool HourlyHolds(const Rows& rows, const Vector& with, const Vector& without, double since,
+                 double sigma) {
+  const double cut = kHourlyClipSigmas * sigma;
+  double e_with = 0, e_without = 0;
+  size_t n = 0;
+  for (size_t i = rows.size(); i-- > 0 && rows.t[i] > since;) {
+    const double k = rows.count[i];
+    e_with += k * std::min(std::abs(static_cast<double>(with[i])), cut);
+    e_without += k * std::min(std::abs(static_cast<double>(without[i])), cut);
+    ++n;
+  }
+  return n < kHourlyMinHoldRows || e_with < e_without;
+}
+
 std::optional<LevelShift> DetectLevelShift(const Vector& resid, double sigma0, double sigma) {
   const size_t nr = static_cast<size_t>(resid.size());
   if (nr < kShiftMinRows) return std::nullopt;

@@ -42,6 +42,19 @@ bool HourlyDetectorApplies(const Options& options, const Structure& structure, d
 // `resid` are the rows' residuals, `sigma` one point's residual scale, t0 the phase origin.
 int DetectHourly(const Rows& rows, const Vector& resid, double t0, double sigma);
 
+// Whether the hourly seasonality the detector found holds on the newest part of the
+// history: on the rows after `since` (unix seconds; Fit passes the start of the
+// short-term correction's window, ar_window_seconds back from the newest point), the
+// (count-weighted) mean |residual| of the fit with it, each clipped at kHourlyClipSigmas
+// sigma, must be below the fit's without it. A pattern that a transient episode taught
+// the fit (periodic spikes that stopped days ago) raises the newest errors and is
+// dropped; one that still repeats lowers them. `with` and `without` are the two fits'
+// row residuals, `sigma` the residual scale of the fit without it. With fewer than
+// kHourlyMinHoldRows such rows the pattern is kept (nothing to judge it by).
+inline constexpr size_t kHourlyMinHoldRows = 50;
+bool HourlyHolds(const Rows& rows, const Vector& with, const Vector& without, double since,
+                 double sigma);
+
 // --- one level shift inside the history (Options::detect_level_shifts) ---
 // At least kShiftMinRows rows; each side at least max(kShiftMinSegment, rows /
 // kShiftSegmentDivisor) rows. The jump (the median of up to kShiftLocalWindow residuals

@@ -140,7 +140,7 @@ struct DailyProfile {
   }
 };
 
-enum class CorrectionKind { kNone = 0, kAr = 1, kSmoothing = 2 };
+enum class CorrectionKind { kNone = 0, kAr = 1, kSmoothing = 2, kTrendSmoothing = 3 };
 
 // The short-term correction (correction.h) and its state at the end of the history.
 struct Correction {
@@ -148,6 +148,9 @@ struct Correction {
   std::vector<double> phi;   // AR coefficients, phi[0] multiplies the newest residual
   std::vector<double> tail;  // newest residuals (scaled), oldest first, gaps filled
   double es_alpha = 0, es_rho = 1, es_level = 0;  // damped exponential smoothing
+  // kTrendSmoothing (Holt's damped trend on the residuals, the level as kSmoothing's):
+  // the trend's smoothing weight, its damping per step, its state at the end.
+  double es_beta = 0, es_phi = 0, es_trend = 0;
   double end_shift = 0;  // level shift in progress at the end (detectors.h, EndShift)
   // Whether the shift-in-progress rule is used (in Fit and by Predict's `recent`): off
   // when, on this history, the runs it fired on fell back (detectors.h, EndShiftEarns).

@@ -52,6 +52,21 @@ std::vector<double> LocalLevel(uint32_t seed) {
   return r;
 }
 
+// A local linear trend: x_t = L_t + N(0, 0.3^2), L_t = L_{t-1} + B_t, and the slope B_t
+// wanders slowly (N(0, 0.003^2) a step): the load drifts up and down for hours.
+std::vector<double> LocalTrend(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<double> r(kSlots);
+  double level = 0, slope = 0;
+  for (double& v : r) {
+    slope += 0.003 * normal(rng);
+    level += slope;
+    v = level + 0.3 * normal(rng);
+  }
+  return r;
+}
+
 Candidate Choose(const std::vector<double>& r, const Options& o = Options{}) {
   const CorrectionWindow w = MakeWindow(Grid(r), o.ar_window_seconds, 1e9);
   return ChooseCorrection(w, Scaling{}, o, kStep);
@@ -92,6 +107,21 @@ TEST(CorrectionChoice, ALocalLevelGetsTheSmoothedLevel) {
   ASSERT_EQ(c.kind, CorrectionKind::kSmoothing);
   EXPECT_LE(c.alpha, 0.2);
   EXPECT_GE(std::pow(c.rho, kHour / kStep), 0.7 - 1e-9);  // kept per hour: 1 or 0.7
+}
+
+TEST(CorrectionChoice, ADriftingSlopeGetsTheDampedTrend) {
+  // A level that drifts with a slope of its own: the smoothed level lags behind a drift
+  // by about slope / alpha, the stationary AR pulls it back to 0; Holt's damped trend
+  // follows it, and its in-sample score beats the best of the others.
+  const std::vector<double> r = LocalTrend(7);
+  const Candidate c = Choose(r);
+  ASSERT_EQ(c.kind, CorrectionKind::kTrendSmoothing);
+  EXPECT_GT(c.beta, 0);
+  EXPECT_GT(c.phi_t, 0);
+  EXPECT_LT(c.phi_t, 1);
+  Options no_trend;
+  no_trend.smoothing_correction = false;
+  EXPECT_LT(c.score, Choose(r, no_trend).score);
 }
 
 TEST(CorrectionChoice, NothingBeatsNoneOnWhiteNoiseAndTiesKeepNone) {
@@ -150,6 +180,28 @@ TEST(CorrectionPath, ArAndSmoothingPathsDecayAsTheyShould) {
   EXPECT_TRUE(CorrectionPath(Correction{}, CorrectionState{}, 5).empty());
 }
 
+TEST(CorrectionPath, TheDampedTrendAddsADecayingSlope) {
+  // Level 1 and trend 2 with half of the trend kept per step: 1 + 2 (0.5 + 0.25 + ...).
+  Correction ht;
+  ht.kind = CorrectionKind::kTrendSmoothing;
+  ht.es_rho = 1;
+  ht.es_phi = 0.5;
+  CorrectionState s;
+  s.level = 1;
+  s.trend = 2;
+  EXPECT_THAT(CorrectionPath(ht, s, 3), ElementsAre(2, 2.5, 2.75));
+  // One smoothing step on a residual of 4 (alpha 0.5, beta 0.5): the forecast was
+  // 1 + 0.5 * 2 = 2, the level moves half-way to 3, the trend to 0.5 * (3 - 1) + 0.5 * 1.
+  double level = 1, trend = 2;
+  SmoothingStep(0.5, 1, 0.5, 0.5, 4, level, trend);
+  EXPECT_DOUBLE_EQ(level, 3);
+  EXPECT_DOUBLE_EQ(trend, 1.5);
+  // A missing step carries the forecast on.
+  SmoothingStep(0.5, 1, 0.5, 0.5, std::nan(""), level, trend);
+  EXPECT_DOUBLE_EQ(level, 3.75);
+  EXPECT_DOUBLE_EQ(trend, 0.75);
+}
+
 // A fitted model whose deterministic part is 0 and whose scaling is the identity, so
 // residuals are the values themselves.
 Model::State ZeroModel() {
@@ -171,6 +223,23 @@ TEST(CorrectionAdvance, RecentObservationsExtendTheState) {
   EXPECT_EQ(s.origin, 120);
   EXPECT_EQ(s.shift, 0);
   EXPECT_THAT(CorrectionPath(st.correction, s, 2), ElementsAre(0.1, 0.05));
+}
+
+TEST(CorrectionAdvance, RecentObservationsMoveTheDampedTrend) {
+  // The state (level 0, trend 0) after residuals 1, 2, 3 with alpha 1, beta 1, nothing
+  // damped: the level is the newest residual and the trend its last change.
+  Model::State st = ZeroModel();
+  st.correction.kind = CorrectionKind::kTrendSmoothing;
+  st.correction.phi.clear();
+  st.correction.es_alpha = 1;
+  st.correction.es_rho = 1;
+  st.correction.es_beta = 1;
+  st.correction.es_phi = 1;
+  st.intervals.sigma = 100;  // no shift in progress
+  const CorrectionState s = Advance(st, Series{{60, 120, 180}, {1, 2, 3}});
+  EXPECT_DOUBLE_EQ(s.level, 3);
+  EXPECT_DOUBLE_EQ(s.trend, 1);
+  EXPECT_THAT(CorrectionPath(st.correction, s, 2), ElementsAre(4, 5));
 }
 
 TEST(CorrectionAdvance, AShiftInTheRecentObservationsMovesTheLevel) {

@@ -63,6 +63,21 @@ TEST(HourlyDetector, OrderIsCappedByTheRowStep) {
   EXPECT_EQ(DetectHourly(r, HourlyResiduals(r, 2.0, 4), kStart, 1.0), 2);
 }
 
+TEST(HourlyDetector, APatternHoldsOnlyWhereItLowersTheNewestErrors) {
+  // 4 days at 1 min; "since" = the newest day. The fit without the pattern leaves a wave
+  // of amplitude 2 in the residuals; with it, noise alone: the pattern holds.
+  const Rows r = MakeRows(4 * kDay, 60);
+  const double since = kStart + 3 * kDay;
+  const Vector wave = HourlyResiduals(r, 2.0, 5);
+  const Vector noise = HourlyResiduals(r, 0.0, 5);
+  EXPECT_TRUE(HourlyHolds(r, noise, wave, since, 1.0));
+  // A pattern learnt from an old episode: on the newest day the fit without it leaves
+  // noise, the fit with it adds the wave (the episode's shape where nothing repeats).
+  EXPECT_FALSE(HourlyHolds(r, wave, noise, since, 1.0));
+  // Fewer than kHourlyMinHoldRows rows after `since`: kept, nothing to judge it by.
+  EXPECT_TRUE(HourlyHolds(r, wave, noise, kStart + 4 * kDay - 30 * 60, 1.0));
+}
+
 TEST(HourlyDetector, RunsOnlyWithAutoSeasonalityEnoughHistoryAndRows) {
   const Rows r = MakeRows(3 * kDay, 60);
   Structure s;

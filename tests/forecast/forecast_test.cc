@@ -128,6 +128,32 @@ TEST(ProphetModel, RecoversWeeklyAndCustomSeasonality) {
   EXPECT_LT(MaxAbsError(f->yhat, want), 0.6);
 }
 
+TEST(ProphetModel, HourlySeasonalityOnlyWhereThePatternStillRepeats) {
+  // 9 days at 5 min around 100 (noise 1), with an hourly wave of amplitude 5. When the
+  // wave goes on to the end, the hourly seasonality is fitted; when it stopped after the
+  // first 5 days (a transient episode), it is not: on the newest 3 days the hourly terms
+  // only add errors (before this check they were fitted, and the blend with the last
+  // value took 70 % to undo them), and the next hour's forecast stays near the level
+  // (within 3 σ).
+  auto wave_until = [](double end) {
+    return [end](double t) {
+      return 100 + (t < end ? 5 * std::sin(2 * kPi * (t - kStart) / 3600.0) : 0.0);
+    };
+  };
+  Options o;
+  auto always = Fit(Make(9 * kDay, 300, wave_until(kStart + 9 * kDay), 1.0, 11), o);
+  ASSERT_THAT(always.status(), IsOk());
+  EXPECT_THAT(always->info().seasonalities, Contains("hourly"));
+  auto stopped = Fit(Make(9 * kDay, 300, wave_until(kStart + 5 * kDay), 1.0, 11), o);
+  ASSERT_THAT(stopped.status(), IsOk());
+  EXPECT_THAT(stopped->info().seasonalities, testing::Not(Contains("hourly")));
+  EXPECT_THAT(stopped->info().notes, Contains(HasSubstr("did not hold over the newest days")));
+  auto f = stopped->Predict(After(*stopped, 3600, 300), {});
+  ASSERT_THAT(f.status(), IsOk());
+  EXPECT_LT(MaxAbsError(f->yhat, std::vector<double>(f->yhat.size(), 100.0)), 3.0)
+      << Join(f->yhat);
+}
+
 TEST(ProphetModel, FindsTrendChangepoint) {
   // Flat at 100 for 5 days, then rising 2 per hour: a changepoint is reported within
   // 12 h of day 5 and the forecast follows the new slope (within 3 after 6 h).
