@@ -17,7 +17,8 @@ using prometheus::BuildHistogram;
 constexpr Reason kAllReasons[] = {Reason::kForecast,       Reason::kCurrentAboveForecast,
                                   Reason::kShadow,         Reason::kShortHistory,
                                   Reason::kForecastError,  Reason::kNoForecast,
-                                  Reason::kNoCurrent,      Reason::kHeadroom};
+                                  Reason::kNoCurrent,      Reason::kHeadroom,
+                                  Reason::kTrend};
 
 double OrNaN(std::optional<double> v) {
   return v ? *v : std::numeric_limits<double>::quiet_NaN();

@@ -39,6 +39,9 @@ ShortfallConfig RecordConfigFor(const ObjectConfig& c) {
 // share is not known yet).
 constexpr double kColdRelativeLevel = 0.9;
 constexpr double kColdRecordSeconds = 6 * 3600;  // what a relative budget waits for
+// The most a budget is corrected by its realised rate: the record may ask for at most
+// this many times the budget, or as little as its inverse.
+constexpr double kMaxBudgetCorrection = 2;
 
 double ColdLevel(const ShortfallBudget& b) {
   return b.relative ? kColdRelativeLevel : 1 - b.value;
@@ -83,6 +86,7 @@ size_t ObjectModel::AddExtraPolicy(const PolicyConfig& policy) {
   state.policy = policy;
   // The record's ingredients are built for the object's own mode.
   state.policy.mode = config_.policy.mode;
+  state.record_index = extra_.size() + 1;
   extra_.push_back(std::move(state));
   return extra_.size() - 1;
 }
@@ -204,6 +208,24 @@ std::vector<double> ObjectModel::HorizonGrid(double now) const {
   return grid;
 }
 
+double ObjectModel::RecentRise() const {
+  if (t_.empty() || !current_) return 0;
+  // Two windows of max(lead, 2 steps) ending at the newest sample.
+  const double w = std::max(config_.policy.horizon_seconds, 2 * config_.step_seconds);
+  const double newest = t_.back();
+  double sum[2] = {0, 0};
+  int n[2] = {0, 0};
+  for (size_t i = t_.size(); i-- > 0;) {
+    const double age = newest - t_[i];
+    if (age >= 2 * w - kTimeEps) break;
+    const int half = age < w - kTimeEps ? 0 : 1;
+    sum[half] += v_[i];
+    ++n[half];
+  }
+  if (n[0] == 0 || n[1] == 0) return 0;
+  return std::max(0.0, (sum[0] / n[0] - sum[1] / n[1]) / w);
+}
+
 HistorySummary ObjectModel::Summarize() const {
   HistorySummary h;
   h.points = t_.size();
@@ -240,7 +262,18 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
     } else if (reactive) {
       share = std::max(configured.value * *reactive, kMinRelativeShortfall);
     }
-    const BudgetChoice choice = share ? record_.Choose(*share, state.last_shape)
+    // What the record asks for: the budget, corrected by what the policy's own answers
+    // realised (the record's emulation of the HPA is not exact: its lead is the whole
+    // horizon), once they have as much record as the budget's frontier needs.
+    std::optional<double> asked = share;
+    const std::optional<double> realised = record_.RealisedRate(state.record_index);
+    if (share && realised &&
+        record_.ScoredSeconds(state.record_index) >= record_.NeededSeconds(*share)) {
+      const double factor =
+          *realised > 0 ? std::sqrt(*share / *realised) : kMaxBudgetCorrection;
+      asked = *share * std::clamp(factor, 1 / kMaxBudgetCorrection, kMaxBudgetCorrection);
+    }
+    const BudgetChoice choice = asked ? record_.Choose(*asked, state.last_shape)
                                       : record_.Choose(1.0, std::nullopt, /*cold=*/true);
     const std::vector<ShapeDef>& shapes = Shapes();
     BudgetInput in;
@@ -253,7 +286,8 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
       const ShapeOption& o = choice.options[s];
       state.last_shape = s;
       in.answer = record_.AnswerOf(inputs, s, o.theta);
-      in.use_headroom = shapes[s].kind == ShapeDef::kHeadroom;
+      in.use_headroom = shapes[s].kind != ShapeDef::kForecast;
+      in.use_trend = shapes[s].kind == ShapeDef::kTrend;
       bs.calibrated = true;
       bs.shape = shapes[s].name;
       bs.theta = o.theta;
@@ -278,16 +312,19 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
         in.headroom_value = record_.AnswerOf(inputs, static_cast<int>(s), choice.options[s].theta);
       }
     }
+    if (choice.chosen && shapes[*choice.chosen].kind == ShapeDef::kTrend) {
+      in.headroom_value = in.answer;
+    }
     if (in.answer && current_ && (in.use_headroom || !in.forecast_peak ||
                                   *in.answer > *in.forecast_peak)) {
       bs.headroom = *in.answer - *current_;
     } else if (in.forecast_peak && !inputs.yhat.empty()) {
       bs.headroom = *in.forecast_peak - *std::max_element(inputs.yhat.begin(), inputs.yhat.end());
     }
-    bs.realised_rate = record_.RealisedRate();
-    bs.window_seconds = record_.ScoredSeconds();
-    bs.total_scored_seconds = record_.TotalScoredSeconds();
-    bs.total_short_seconds = record_.TotalShortSeconds();
+    bs.realised_rate = realised;
+    bs.window_seconds = record_.ScoredSeconds(state.record_index);
+    bs.total_scored_seconds = record_.TotalScoredSeconds(state.record_index);
+    bs.total_short_seconds = record_.TotalShortSeconds(state.record_index);
 
     std::string detail = "budget " + bs.setting;
     if (configured.relative && share) {
@@ -296,7 +333,7 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
     detail += ": ";
     if (!choice.chosen) {
       detail += "the model's " + Percent(ColdLevel(configured)) + " quantile (record " +
-                Hours(record_.ScoredSeconds()) + " of the " +
+                Hours(record_.ScoredSeconds(state.record_index)) + " of the " +
                 Hours(share ? choice.needed_seconds : kColdRecordSeconds) + " it needs)";
     } else {
       const ShapeOption& o = choice.options[*choice.chosen];
@@ -305,7 +342,11 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
                 ", record " + Percent(o.rate) + " short at it";
       if (bs.realised_rate) {
         detail += ", realised " + Percent(*bs.realised_rate) + " over " +
-                  Hours(record_.ScoredSeconds());
+                  Hours(record_.ScoredSeconds(state.record_index));
+      }
+      if (asked && share && std::fabs(*asked - *share) > 1e-12) {
+        detail += "; the record asked for " + Percent(*asked) + " so that the realised rate " +
+                  "meets the budget";
       }
     }
     in.detail = std::move(detail);
@@ -380,6 +421,7 @@ AnswerUpdate ObjectModel::Update(double now) {
   AnswerInputs inputs;
   inputs.current = current_;
   inputs.floor_at_current = config_.policy.mode != Mode::kForecast;
+  inputs.rise = RecentRise();
   const std::vector<double>* high = fc ? fc->Quantile(kBandHigh) : nullptr;
   if (fc && high != nullptr && !fc->yhat.empty()) {
     inputs.yhat = fc->yhat;
@@ -393,9 +435,14 @@ AnswerUpdate ObjectModel::Update(double now) {
 
   DecideFor(main_, fc ? &*fc : nullptr, inputs, no_forecast_detail);
   for (PolicyState& e : extra_) DecideFor(e, fc ? &*fc : nullptr, inputs, no_forecast_detail);
-  record_.RecordAnswer(now, inputs,
-                       main_.decision.has_value ? std::optional<double>(main_.decision.value)
-                                                : std::nullopt);
+  std::vector<std::optional<double>> answered;
+  answered.reserve(1 + extra_.size());
+  auto value_of = [](const PolicyState& p) {
+    return p.decision.has_value ? std::optional<double>(p.decision.value) : std::nullopt;
+  };
+  answered.push_back(value_of(main_));
+  for (const PolicyState& e : extra_) answered.push_back(value_of(e));
+  record_.RecordAnswer(now, inputs, answered);
   answer->decision = main_.decision;
   if (!main_.decision.has_value) {
     answer->status = absl::UnavailableError(main_.decision.detail);

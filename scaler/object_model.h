@@ -169,11 +169,18 @@ class ObjectModel {
   const ShortfallRecord& shortfall_record() const { return record_; }
 
   // Extra policies decided from the same forecast and record at every Update (for
-  // `augur-loadtest simulate`'s frontier: one replay, many budgets). Returns the index
+  // `augur-loadtest simulate`'s frontier: one replay, many budgets; each keeps its own
+  // realised rate on the record). Add them before the first Update. Returns the index
   // to pass to ExtraDecision().
   size_t AddExtraPolicy(const PolicyConfig& policy);
   // The extra policy's decision at the last Update.
   const Decision& ExtraDecision(size_t index) const { return extra_[index].decision; }
+
+  // The demand's recent rise per second (AnswerInputs::rise, shortfall.h): the mean of the
+  // samples of the newest window minus the mean of the window before, over the window's
+  // length, max(horizon, 2 steps); 0 when falling, without a current value, or with an
+  // empty window.
+  double RecentRise() const;
 
  private:
   forecast::Series History() const;
@@ -187,6 +194,7 @@ class ObjectModel {
     std::optional<int> last_shape;
     Decision decision;
     std::optional<BudgetState> budget;
+    size_t record_index = 0;  // its realised rate in the shortfall record (0: main)
   };
   void DecideFor(PolicyState& state, const forecast::Forecast* fc, const AnswerInputs& inputs,
                  const std::string& no_forecast_detail);

@@ -110,6 +110,8 @@ const char* ReasonName(Reason r) {
       return "no_current";
     case Reason::kHeadroom:
       return "headroom";
+    case Reason::kTrend:
+      return "trend";
   }
   return "unknown";
 }
@@ -199,9 +201,16 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
     d.detail = "no current value (newest sample older than 2 steps): answering the forecast peak " +
                FormatNumber(*d.peak) + budget_text;
   } else if (budget != nullptr && budget->use_headroom && budget->headroom_value) {
-    fallback(Reason::kHeadroom,
-             "the current value plus headroom meets the shortfall budget more cheaply than "
-             "the forecast (forecast peak " + FormatNumber(*d.peak) + ")");
+    if (budget->use_trend) {
+      fallback(Reason::kTrend,
+               "the current value plus its recent rise over the horizon meets the shortfall "
+               "budget more cheaply than the forecast (forecast peak " +
+                   FormatNumber(*d.peak) + ")");
+    } else {
+      fallback(Reason::kHeadroom,
+               "the current value plus headroom meets the shortfall budget more cheaply than "
+               "the forecast (forecast peak " + FormatNumber(*d.peak) + ")");
+    }
   } else if (budget != nullptr && budget->answer) {
     // The shape's answer includes its floor (the current value, in predictive mode).
     double value = std::max(*budget->answer, *d.peak);

@@ -34,6 +34,8 @@ enum class Reason {
   kNoCurrent,         // no current value (newest sample older than 2 steps): forecast only
   kHeadroom,          // budget: the current value plus headroom meets the shortfall budget
                       // more cheaply than the forecast does (on the object's own record)
+  kTrend,             // budget: the current value plus its recent rise over the horizon
+                      // meets it more cheaply than the forecast or a headroom does
 };
 const char* ReasonName(Reason r);
 
@@ -57,7 +59,7 @@ inline constexpr double kMinRelativeShortfall = 0.0005;
 absl::StatusOr<ShortfallBudget> ParseShortfall(const std::string& text);
 // "2%", "0.5x reactive".
 std::string ShortfallName(const ShortfallBudget& b);  // "forecast", "short_history", ... (snake_case)
-// kShortHistory, kForecastError, kNoForecast. Not kHeadroom: that is the budget's choice
+// kShortHistory, kForecastError, kNoForecast. Not kHeadroom or kTrend: the budget's choice
 // of the cheaper policy, which meets the budget, not a failure to forecast.
 bool IsFallback(Reason r);
 
@@ -99,7 +101,8 @@ struct BudgetInput {
   // (nullopt: not calibrated yet, or no current value). Fallbacks answer it instead of
   // the bare current value.
   std::optional<double> headroom_value;
-  bool use_headroom = false;  // the chosen shape is reactive scaling with headroom
+  bool use_headroom = false;  // the chosen shape is reactive scaling with headroom (or trend)
+  bool use_trend = false;     // ... and it is the trend: current value plus recent rise
   std::string detail;         // e.g. "budget 2%: forecast theta 1.4, record 2% short at it"
 };
 

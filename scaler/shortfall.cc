@@ -22,16 +22,22 @@ const std::vector<double> kHeadroomGrid = {0,   0.025, 0.05, 0.075, 0.1, 0.15, 0
 // forecast shapes to choose from cost more than it saved (the choice follows the noise of
 // the record). So: one forecast shape, and reactive scaling with headroom for workloads
 // where the forecast does not pay.
+const std::vector<double> kTrendGrid = {0,   0.25, 0.5, 0.75, 1,  1.25, 1.5, 2,  2.5,
+                                        3,   4,    5,   6,    8,  10,   15,  20};
 const std::vector<ShapeDef> kShapes = {
     {"forecast", ShapeDef::kForecast, &kForecastGrid},
     {"headroom", ShapeDef::kHeadroom, &kHeadroomGrid},
+    {"trend", ShapeDef::kTrend, &kTrendGrid},
 };
 
 // Capacity is compared with demand to this relative precision (what a pod count times a
 // target equal to the demand is: exactly enough).
 constexpr double kRelEps = 1e-9;
-// Another shape must be this much cheaper before the choice switches to it.
-constexpr double kSwitchMargin = 0.03;
+// Another shape must cost this much less before the choice switches to it: a share of
+// the pods it adds to reactive scaling's (the cost a budget is about), not of all pods (3 %
+// of all pods was more than the whole extra cost on smooth workloads, so a shape that
+// halved the extra cost was never chosen over the headroom).
+constexpr double kSwitchMargin = 0.1;
 // The least scored time before a shape's frontier is used.
 constexpr double kMinCalibratedSeconds = 6 * 3600;
 
@@ -65,6 +71,10 @@ std::optional<double> ShortfallRecord::AnswerOf(const AnswerInputs& in, int shap
     if (!in.current) return std::nullopt;
     return *in.current * (1 + theta);
   }
+  if (def.kind == ShapeDef::kTrend) {
+    if (!in.current) return std::nullopt;
+    return *in.current + theta * in.rise * config_.lead_seconds;
+  }
   if (in.yhat.empty()) return std::nullopt;
   double best = -1e300;
   if (with_floor && in.floor_at_current && in.current) best = *in.current;
@@ -83,7 +93,8 @@ int ShortfallRecord::Recommend(double answer, int current) const {
 }
 
 void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
-                                   std::optional<double> answered) {
+                                   const std::vector<std::optional<double>>& answered) {
+  if (realised_.empty()) realised_.resize(std::max<size_t>(answered.size(), 1));
   // The typical band width: an exponentially weighted mean over refreshes, forgotten as
   // the sums are.
   if (!in.width.empty()) {
@@ -126,14 +137,17 @@ void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
       r.desired[s][g] = desired;
     }
   }
-  {
-    const int current = prev != nullptr ? prev->answered_desired : 0;
-    const int rec = answered ? Recommend(*answered, current) : current;
+  r.by_policy.resize(realised_.size());
+  for (size_t p = 0; p < realised_.size(); ++p) {
+    const std::optional<double> a = p < answered.size() ? answered[p] : std::nullopt;
+    const int current = prev != nullptr ? prev->by_policy[p].desired : 0;
+    const int rec = a ? Recommend(*a, current) : current;
     int desired = rec;
-    for (const Record* w : window) desired = std::max(desired, w->answered_recommended);
-    r.answered = answered.has_value() || (prev != nullptr && prev->answered);
-    r.answered_recommended = rec;
-    r.answered_desired = desired;
+    for (const Record* w : window) desired = std::max(desired, w->by_policy[p].recommended);
+    Answered& out = r.by_policy[p];
+    out.answered = a.has_value() || (prev != nullptr && prev->by_policy[p].answered);
+    out.recommended = rec;
+    out.desired = desired;
   }
   records_.push_back(std::move(r));
   // Keep what the oldest instant still to score, and the next recommendation, may need.
@@ -169,8 +183,10 @@ void ShortfallRecord::Forget(double until) {
   if (until <= forgotten_at_) return;
   if (forgotten_at_ > -1e299 && config_.memory_seconds > 0) {
     const double f = std::exp(-(until - forgotten_at_) / config_.memory_seconds);
-    realised_short_ *= f;
-    realised_weight_ *= f;
+    for (Realised& x : realised_) {
+      x.short_seconds *= f;
+      x.weight *= f;
+    }
     for (size_t s = 0; s < kShapes.size(); ++s) {
       if (!enabled_[s]) continue;
       for (double& x : short_[s]) x *= f;
@@ -212,17 +228,18 @@ void ShortfallRecord::ScoreInstant(double t, double demand, double weight) {
       if (limit > ready * served) short_[s][g] += weight;
     }
   }
-  if (at_lead.answered) {
-    int ready = at_lead.answered_desired;
+  for (size_t p = 0; p < realised_.size() && p < at_lead.by_policy.size(); ++p) {
+    if (!at_lead.by_policy[p].answered) continue;
+    int ready = at_lead.by_policy[p].desired;
     for (std::ptrdiff_t i = i_lead + 1; i <= i_t; ++i) {
-      ready = std::min(ready, records_[i].answered_desired);
+      ready = std::min(ready, records_[i].by_policy[p].desired);
     }
-    const bool is_short = limit > ready * served;
-    realised_weight_ += weight;
-    total_seconds_ += weight;
-    if (is_short) {
-      realised_short_ += weight;
-      total_short_seconds_ += weight;
+    Realised& x = realised_[p];
+    x.weight += weight;
+    x.total_seconds += weight;
+    if (limit > ready * served) {
+      x.short_seconds += weight;
+      x.total_short_seconds += weight;
     }
   }
 }
@@ -240,9 +257,25 @@ std::optional<double> ShortfallRecord::ReactiveRate() const {
   return std::nullopt;
 }
 
-std::optional<double> ShortfallRecord::RealisedRate() const {
-  if (realised_weight_ <= 0) return std::nullopt;
-  return realised_short_ / realised_weight_;
+std::optional<double> ShortfallRecord::RealisedRate(size_t p) const {
+  if (p >= realised_.size() || realised_[p].weight <= 0) return std::nullopt;
+  return realised_[p].short_seconds / realised_[p].weight;
+}
+double ShortfallRecord::ScoredSeconds(size_t p) const {
+  return p < realised_.size() ? realised_[p].weight : 0;
+}
+double ShortfallRecord::TotalScoredSeconds(size_t p) const {
+  return p < realised_.size() ? realised_[p].total_seconds : 0;
+}
+double ShortfallRecord::TotalShortSeconds(size_t p) const {
+  return p < realised_.size() ? realised_[p].total_short_seconds : 0;
+}
+
+double ShortfallRecord::NeededSeconds(double budget) const {
+  return std::min(
+      std::max(kMinCalibratedSeconds,
+               3 * std::max(config_.step_seconds, config_.score_every_seconds) / budget),
+      0.5 * config_.memory_seconds);
 }
 
 std::vector<std::pair<double, double>> ShortfallRecord::Frontier(int s) const {
@@ -259,10 +292,7 @@ BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
   BudgetChoice c;
   c.options.resize(kShapes.size());
   if (cold) return c;
-  c.needed_seconds = std::min(
-      std::max(kMinCalibratedSeconds,
-               3 * std::max(config_.step_seconds, config_.score_every_seconds) / budget),
-      0.5 * config_.memory_seconds);
+  c.needed_seconds = NeededSeconds(budget);
   for (size_t s = 0; s < kShapes.size(); ++s) {
     if (!enabled_[s]) continue;
     const std::vector<double>& grid = *kShapes[s].grid;
@@ -292,9 +322,18 @@ BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
   }
   // a better than b: meets the budget where b does not; else fewer pods (both meet it)
   // or a lower rate (neither does), by more than `margin`.
-  auto better = [](const ShapeOption& a, const ShapeOption& b, double margin) {
+  // Reactive pods on the record (the headroom shape at theta 0): the base extra cost is
+  // measured from.
+  double base = 0;
+  for (size_t s = 0; s < kShapes.size(); ++s) {
+    if (enabled_[s] && kShapes[s].kind == ShapeDef::kHeadroom && weight_by_[s][0] > 0) {
+      base = pods_[s][0] / weight_by_[s][0];
+    }
+  }
+  auto better = [base](const ShapeOption& a, const ShapeOption& b, double margin) {
     if (a.reachable != b.reachable) return a.reachable;
-    return a.reachable ? a.pods < b.pods * (1 - margin) : a.rate < b.rate * (1 - margin);
+    return a.reachable ? a.pods - base < (b.pods - base) * (1 - margin)
+                       : a.rate < b.rate * (1 - margin);
   };
   // Reactive scaling with headroom is the simpler policy: a forecast shape must beat it
   // by the margin to be chosen (the forecast's advantage on a noisy record may be noise).
@@ -304,7 +343,7 @@ BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
       for (size_t s = 0; s < kShapes.size(); ++s) {
         const bool headroom = kShapes[s].kind == ShapeDef::kHeadroom;
         if (!c.options[s].calibrated || headroom != (pass == 0)) continue;
-        if (forecast_only && headroom) continue;
+        if (forecast_only && kShapes[s].kind != ShapeDef::kForecast) continue;
         const bool over_headroom = best && kShapes[*best].kind == ShapeDef::kHeadroom;
         if (!best || better(c.options[s], c.options[*best], over_headroom ? kSwitchMargin : 0)) {
           best = static_cast<int>(s);

@@ -17,8 +17,11 @@
 //
 // The record keeps what answers are made of, not only the answers. Each policy shape is
 // a one-parameter family of answers (shapes below): the forecast's peak plus theta times
-// the typical width of its band, never below the current value in predictive mode; or
-// the current value times (1 + theta), i.e. reactive scaling with headroom. Every theta of a
+// the typical width of its band, never below the current value in predictive mode; the
+// current value times (1 + theta), i.e. reactive scaling with headroom; or the current
+// value plus theta times its recent rise over the lead (reactive scaling that
+// extrapolates a ramp: on smooth series the forecast often does not beat the last value
+// at a few minutes, but a ramp seen in the last minutes goes on). Every theta of a
 // fixed grid runs its own emulated HPA, as if that theta had always been used, and every
 // scored instant is evaluated for each: was it short, and how many pods did it pay for.
 // Exponentially forgotten sums of both are, per shape, the object's own recent frontier:
@@ -26,7 +29,7 @@
 // smallest theta whose rate is at most the budget (interpolated between grid points),
 // and the shape that meets it with the fewest pods (a shape that does not pay for itself
 // loses: the gate judges what the policy delivers, not point accuracy). The actual
-// answers are scored too: the realised rate.
+// answers of each policy are scored too: the realised rates.
 //
 // Cost: per refresh, (shapes x grid x (forecast steps + records in the hold window));
 // per scored instant, (shapes x grid x records in the lead window). Memory: the records
@@ -50,19 +53,23 @@ struct AnswerInputs {
   // The forecast over the horizon: point forecast and the distance to its 90 % band,
   // per step (empty: no forecast at this refresh).
   std::vector<double> yhat, width;
+  // The demand's recent rise, per second (>= 0; 0 when falling or unknown): the mean of
+  // the newest window of samples minus the mean of the window before, over the window.
+  double rise = 0;
 };
 
 // A policy shape: answer(theta) = max(current [the floor, in predictive mode],
 //     max_k yhat_k + theta x typical width) for kind kForecast (the typical width: an
 // exponentially weighted mean of the 90 % band's distance from the point forecast);
-// current x (1 + theta) for kind kHeadroom.
+// current x (1 + theta) for kind kHeadroom; current + theta x rise x lead for kind kTrend
+// (reactive scaling that extrapolates the recent rise over the lead).
 struct ShapeDef {
-  enum Kind { kForecast, kHeadroom };
+  enum Kind { kForecast, kHeadroom, kTrend };
   const char* name;
   Kind kind;
   const std::vector<double>* grid;  // theta grid, ascending
 };
-// The shapes the record evaluates: "forecast" (index 0) and "headroom" (index 1).
+// The shapes the record evaluates: "forecast" (index 0), "headroom" (1) and "trend" (2).
 const std::vector<ShapeDef>& Shapes();
 
 struct ShortfallConfig {
@@ -99,9 +106,15 @@ class ShortfallRecord {
  public:
   explicit ShortfallRecord(ShortfallConfig config);
 
-  // One refresh at `now`: what its answers are made of, and the value actually answered
-  // (nullopt when the object answered nothing: the HPA then holds).
-  void RecordAnswer(double now, const AnswerInputs& inputs, std::optional<double> answered);
+  // One refresh at `now`: what its answers are made of, and the values actually answered,
+  // one per policy (index 0: the object's own; more for simulate's extra policies;
+  // nullopt when that policy answered nothing: the HPA then holds). The number of
+  // policies is fixed by the first call.
+  void RecordAnswer(double now, const AnswerInputs& inputs,
+                    const std::vector<std::optional<double>>& answered);
+  void RecordAnswer(double now, const AnswerInputs& inputs, std::optional<double> answered) {
+    RecordAnswer(now, inputs, std::vector<std::optional<double>>{answered});
+  }
 
   // New samples of demand (timestamps increasing across calls; older ones are ignored).
   // Scores every instant whose demand is now known.
@@ -109,8 +122,10 @@ class ShortfallRecord {
 
   // Per shape, the smallest theta meeting `budget` (a share of time in (0, 1)) on the
   // record; and the shape that meets it with the fewest pods (one that meets it beats
-  // one that does not; among those that do not, the lower rate), with hysteresis:
-  // `previous` keeps its shape unless another is cheaper by more than 3 %. A shape is
+  // one that does not; among those that do not, the lower rate). Pods are compared as
+  // what each adds to reactive scaling's on the record: the forecast or trend shape must
+  // add 10 % fewer than the headroom shape, and `previous` keeps its shape unless
+  // another adds 10 % fewer (or, when none meets it, is short 10 % less often). A shape is
   // calibrated once it has a few shortfalls' worth of scored time at the budget's rate
   // (at least 6 hours, at most half the memory).
   // `cold` true: nothing is calibrated (the budget's share is not known yet).
@@ -127,13 +142,15 @@ class ShortfallRecord {
   // The shortfall rate reactive scaling would have had on the record (the headroom shape
   // at theta 0: the current value as the answer), once it has 6 hours of record.
   std::optional<double> ReactiveRate() const;
-  // Realised shortfall rate of the actual answers over the record's window; nullopt
-  // before anything was scored.
-  std::optional<double> RealisedRate() const;
-  double ScoredSeconds() const { return realised_weight_; }
+  // Realised shortfall rate of policy `p`'s actual answers over the record's window;
+  // nullopt before anything was scored.
+  std::optional<double> RealisedRate(size_t p = 0) const;
+  double ScoredSeconds(size_t p = 0) const;
   // Scored time ever (not forgotten), and the part of it that was short.
-  double TotalScoredSeconds() const { return total_seconds_; }
-  double TotalShortSeconds() const { return total_short_seconds_; }
+  double TotalScoredSeconds(size_t p = 0) const;
+  double TotalShortSeconds(size_t p = 0) const;
+  // The scored time a budget's frontier needs before it is used (Choose's calibration).
+  double NeededSeconds(double budget) const;
   // The typical width of the forecast's band (the forecast shape's unit of theta).
   double typical_width() const { return typical_width_; }
 
@@ -142,11 +159,19 @@ class ShortfallRecord {
  private:
   // One refresh: the emulated HPA's recommendation and desired pods for each shape and
   // grid theta (and for the actual answers).
+  struct Answered {
+    int desired = 0, recommended = 0;
+    bool answered = false;  // this policy has answered at least once
+  };
   struct Record {
     double time;
     std::vector<std::vector<int>> desired, recommended;  // [shape][theta]
-    int answered_desired = 0, answered_recommended = 0;
-    bool answered = false;
+    std::vector<Answered> by_policy;
+  };
+  // Policy p's realised sums: short and scored seconds, forgotten and ever.
+  struct Realised {
+    double short_seconds = 0, weight = 0;
+    double total_seconds = 0, total_short_seconds = 0;
   };
   // The HPA's recommendation for `answer` with `current` pods (0 = none yet).
   int Recommend(double answer, int current) const;
@@ -165,8 +190,7 @@ class ShortfallRecord {
   // Exponentially forgotten sums: seconds scored, seconds short and pod-seconds per
   // shape and theta; realised short seconds.
   std::vector<std::vector<double>> short_, pods_, weight_by_;
-  double realised_short_ = 0, realised_weight_ = 0;
-  double total_seconds_ = 0, total_short_seconds_ = 0;
+  std::vector<Realised> realised_;
 };
 
 }  // namespace scaler

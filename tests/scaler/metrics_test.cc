@@ -84,7 +84,7 @@ TEST(ScalerMetrics, ThousandsOfObjectsDroppedAtOnceLeaveExactlyTheOthers) {
     if (family.name == "augur_answer_reason") reasons = static_cast<int>(family.metric.size());
   }
   EXPECT_EQ(returned, 2000);
-  EXPECT_EQ(reasons, 2000 * 8);  // one series per reason
+  EXPECT_EQ(reasons, 2000 * 9);  // one series per reason
 }
 
 const prometheus::MetricFamily* Find(const std::vector<prometheus::MetricFamily>& families,

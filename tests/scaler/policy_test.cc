@@ -274,6 +274,7 @@ TEST(ReasonName, AllNamed) {
   EXPECT_STREQ(ReasonName(Reason::kNoForecast), "no_forecast");
   EXPECT_STREQ(ReasonName(Reason::kNoCurrent), "no_current");
   EXPECT_STREQ(ReasonName(Reason::kHeadroom), "headroom");
+  EXPECT_STREQ(ReasonName(Reason::kTrend), "trend");
 }
 
 // Drives the tracker as the scaler does: every 30 s a forecast of the next 5 steps, then

@@ -604,7 +604,7 @@ TEST_F(ServiceTest, ShortfallBudgetIsReportedInExplainListAndMetrics) {
   EXPECT_TRUE(e.budget().has_realised_rate());
   EXPECT_GT(e.budget().window_seconds(), 6 * 3600);
   EXPECT_GT(e.budget().total_scored_seconds(), 0);
-  EXPECT_THAT(e.budget().shape(), ::testing::AnyOf("forecast", "headroom"));
+  EXPECT_THAT(e.budget().shape(), ::testing::AnyOf("forecast", "headroom", "trend"));
   EXPECT_THAT(e.detail(), HasSubstr("realised"));
   auto stub = augur::v1::Inspector::NewStub(channel_);
   grpc::ClientContext ctx;

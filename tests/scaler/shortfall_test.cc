@@ -19,6 +19,7 @@ namespace {
 constexpr double kT0 = 1763856000;  // midnight UTC
 constexpr int kForecastShape = 0;
 constexpr int kHeadroomShape = 1;
+constexpr int kTrendShape = 2;
 
 ShortfallConfig Config() {
   ShortfallConfig c;
@@ -44,14 +45,20 @@ void RunReactive(ShortfallRecord& r, const std::function<double(double)>& demand
   }
 }
 
-TEST(ShortfallRecord, ShapesAreTheForecastAndReactiveScalingWithHeadroom) {
-  ASSERT_EQ(Shapes().size(), 2u);
+TEST(ShortfallRecord, ShapesAreTheForecastHeadroomAndTrend) {
+  ASSERT_EQ(Shapes().size(), 3u);
   EXPECT_STREQ(Shapes()[kForecastShape].name, "forecast");
   EXPECT_STREQ(Shapes()[kHeadroomShape].name, "headroom");
+  EXPECT_STREQ(Shapes()[kTrendShape].name, "trend");
   ShortfallRecord r(Config());
   AnswerInputs in;
   in.current = 40;
   EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kHeadroomShape, 0.25), 50);
+  // trend: current + theta x rise x lead (120 s): rising 0.05 a second, theta 2 -> +12.
+  EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 40);  // no rise: the current value
+  in.rise = 0.05;
+  EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 52);
+  in.rise = 0;
   EXPECT_FALSE(r.AnswerOf(in, kForecastShape, 1).has_value());  // no forecast
   in.yhat = {30, 45, 42};
   in.width = {4, 6, 8};
@@ -116,6 +123,78 @@ TEST(ShortfallRecord, TheHpaToleranceKeepsTheCount) {
   ShortfallRecord above(Config());
   RunReactive(above, [](double t) { return t < kT0 + 3600 ? 20.0 : 23.0; }, 2 * 3600);
   EXPECT_NEAR(above.TotalShortSeconds(), 120, 1e-6);  // 3 pods, ready after the lead
+}
+
+// Slow ramps (a smooth daily cycle, no noise): reactive scaling is short on every rise by
+// the lead's growth. Extrapolating the recent rise over the lead covers the ramps for
+// fewer pods than a headroom on every minute of the day does, and the record chooses it.
+TEST(ShortfallRecord, OnSlowRampsTheTrendMeetsTheBudgetMoreCheaplyThanHeadroom) {
+  ShortfallRecord r(Config());
+  auto demand = [](double t) { return 200 + 150 * std::sin(2 * M_PI * (t - kT0) / 86400); };
+  for (double t = kT0; t <= kT0 + 2 * 86400; t += 30) {
+    const double sample_t = std::floor((t - kT0) / 60) * 60 + kT0;
+    if (t == sample_t) r.Observe({t}, {demand(t)});
+    AnswerInputs in;
+    in.current = demand(sample_t);
+    // The rise as the object model measures it: windows of 2 steps (lead 120 s).
+    const double newer = (demand(sample_t) + demand(sample_t - 60)) / 2;
+    const double older = (demand(sample_t - 120) + demand(sample_t - 180)) / 2;
+    in.rise = std::max(0.0, (newer - older) / 120);
+    r.RecordAnswer(t, in, *in.current);
+  }
+  ASSERT_TRUE(r.ReactiveRate().has_value());
+  const double budget = *r.ReactiveRate() / 4;
+  ASSERT_GT(budget, 0);
+  const BudgetChoice c = r.Choose(budget, std::nullopt);
+  ASSERT_TRUE(c.options[kTrendShape].reachable);
+  ASSERT_TRUE(c.options[kHeadroomShape].reachable);
+  EXPECT_LT(c.options[kTrendShape].pods, c.options[kHeadroomShape].pods);
+  ASSERT_TRUE(c.chosen.has_value());
+  EXPECT_EQ(*c.chosen, kTrendShape);
+  EXPECT_FALSE(c.best_forecast.has_value());  // the forecast shape never answered
+}
+
+// Several policies answer on one record (simulate's frontier): each has its own realised
+// rate. A policy that always answers double the demand is never short; reactive is.
+TEST(ShortfallRecord, EachPolicyHasItsOwnRealisedRate) {
+  ShortfallRecord r(Config());
+  auto demand = [](double t) { return t < kT0 + 3600 ? 20.0 : 40.0; };
+  for (double t = kT0; t <= kT0 + 3 * 3600; t += 30) {
+    const double sample_t = std::floor((t - kT0) / 60) * 60 + kT0;
+    if (t == sample_t) r.Observe({t}, {demand(t)});
+    AnswerInputs in;
+    in.current = demand(sample_t);
+    r.RecordAnswer(t, in, {*in.current, 2 * *in.current, std::nullopt});
+  }
+  EXPECT_NEAR(r.TotalShortSeconds(0), 120, 1e-6);  // as AStepIsShortForTheLead...
+  EXPECT_EQ(r.TotalShortSeconds(1), 0);
+  EXPECT_NEAR(r.TotalScoredSeconds(1), r.TotalScoredSeconds(0), 1e-6);
+  EXPECT_FALSE(r.RealisedRate(2).has_value());  // never answered: nothing scored
+  EXPECT_FALSE(r.RealisedRate(3).has_value());  // no such policy
+}
+
+// The object model's rise: a ramp of 1 a minute sampled every minute, horizon 4 minutes:
+// the two 4-minute windows' means are 4 apart, 4 / 240 s; falling: 0.
+TEST(ObjectModelRise, TheRecentRiseIsTheSlopeOverTwoWindowsAndNeverNegative) {
+  for (const double slope : {1.0, -1.0}) {
+    ObjectConfig c;
+    c.step_seconds = 60;
+    c.history_seconds = 86400;
+    c.policy.horizon_seconds = 240;
+    ObjectModel model(c);
+    const double now = kT0 + 3600;
+    forecast::Series s;
+    for (double t = kT0; t <= now; t += 60) {
+      s.timestamps.push_back(t);
+      s.values.push_back(1000 + slope * (t - kT0) / 60);
+    }
+    ASSERT_TRUE(model.Ingest(now, model.FetchStart(now), s).ok());
+    if (slope > 0) {
+      EXPECT_NEAR(model.RecentRise(), 1.0 / 60, 1e-9);
+    } else {
+      EXPECT_EQ(model.RecentRise(), 0);
+    }
+  }
 }
 
 // A gap (no sample for more than two steps) is not scored past two steps.
