@@ -181,6 +181,13 @@ class ObjectModel {
   // length, max(horizon, 2 steps); 0 when falling, without a current value, or with an
   // empty window.
   double RecentRise() const;
+  // The rise per second the same time of day showed over the horizon on earlier days
+  // (AnswerInputs::daily_rise): for each of up to 7 whole days back that the history
+  // covers, the ratio of the (3-step smoothed, linearly interpolated) history at
+  // (newest - d days + horizon) to that at (newest - d days); the median ratio minus 1,
+  // times the current value, over the horizon. 0 when the median does not rise, without
+  // a current value, or without a day of history (gaps over 2 steps are skipped).
+  double DailyRise() const;
 
  private:
   forecast::Series History() const;

@@ -203,8 +203,8 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
   } else if (budget != nullptr && budget->use_headroom && budget->headroom_value) {
     if (budget->use_trend) {
       fallback(Reason::kTrend,
-               "the current value plus its recent rise over the horizon meets the shortfall "
-               "budget more cheaply than the forecast (forecast peak " +
+               "the current value plus its rise over the horizon (the last minutes' and earlier "
+               "days') meets the shortfall budget more cheaply than the forecast (forecast peak " +
                    FormatNumber(*d.peak) + ")");
     } else {
       fallback(Reason::kHeadroom,

@@ -34,7 +34,7 @@ enum class Reason {
   kNoCurrent,         // no current value (newest sample older than 2 steps): forecast only
   kHeadroom,          // budget: the current value plus headroom meets the shortfall budget
                       // more cheaply than the forecast does (on the object's own record)
-  kTrend,             // budget: the current value plus its recent rise over the horizon
+  kTrend,             // budget: the current value plus its rise over the horizon
                       // meets it more cheaply than the forecast or a headroom does
 };
 const char* ReasonName(Reason r);

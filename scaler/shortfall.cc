@@ -73,7 +73,7 @@ std::optional<double> ShortfallRecord::AnswerOf(const AnswerInputs& in, int shap
   }
   if (def.kind == ShapeDef::kTrend) {
     if (!in.current) return std::nullopt;
-    return *in.current + theta * in.rise * config_.lead_seconds;
+    return *in.current + theta * (in.rise + in.daily_rise) * config_.lead_seconds;
   }
   if (in.yhat.empty()) return std::nullopt;
   double best = -1e300;

@@ -19,9 +19,10 @@
 // a one-parameter family of answers (shapes below): the forecast's peak plus theta times
 // the typical width of its band, never below the current value in predictive mode; the
 // current value times (1 + theta), i.e. reactive scaling with headroom; or the current
-// value plus theta times its recent rise over the lead (reactive scaling that
-// extrapolates a ramp: on smooth series the forecast often does not beat the last value
-// at a few minutes, but a ramp seen in the last minutes goes on). Every theta of a
+// value plus theta times its rise over the lead (reactive scaling that extrapolates a
+// ramp: on smooth series the forecast often does not beat the last value at a few
+// minutes, but a ramp seen in the last minutes goes on, and one that the same time of
+// day showed on earlier days is likely to come). Every theta of a
 // fixed grid runs its own emulated HPA, as if that theta had always been used, and every
 // scored instant is evaluated for each: was it short, and how many pods did it pay for.
 // Exponentially forgotten sums of both are, per shape, the object's own recent frontier:
@@ -56,13 +57,18 @@ struct AnswerInputs {
   // The demand's recent rise, per second (>= 0; 0 when falling or unknown): the mean of
   // the newest window of samples minus the mean of the window before, over the window.
   double rise = 0;
+  // The rise per second that the same time of day showed over the lead on earlier days,
+  // scaled to the current value (>= 0; ObjectModel::DailyRise): the ramp a daily pattern
+  // says is coming, which the last minutes cannot show yet.
+  double daily_rise = 0;
 };
 
 // A policy shape: answer(theta) = max(current [the floor, in predictive mode],
 //     max_k yhat_k + theta x typical width) for kind kForecast (the typical width: an
 // exponentially weighted mean of the 90 % band's distance from the point forecast);
-// current x (1 + theta) for kind kHeadroom; current + theta x rise x lead for kind kTrend
-// (reactive scaling that extrapolates the recent rise over the lead).
+// current x (1 + theta) for kind kHeadroom; current + theta x (rise + daily_rise) x lead
+// for kind kTrend (reactive scaling that extrapolates the rise over the lead, as the last
+// minutes and the same time on earlier days show it: both estimates weigh the same).
 struct ShapeDef {
   enum Kind { kForecast, kHeadroom, kTrend };
   const char* name;

@@ -58,7 +58,13 @@ TEST(ShortfallRecord, ShapesAreTheForecastHeadroomAndTrend) {
   EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 40);  // no rise: the current value
   in.rise = 0.05;
   EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 52);
+  // The daily rise adds to the recent one, weighed the same: 0.05 + 0.025 a second -> +18.
+  in.daily_rise = 0.025;
+  EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 58);
   in.rise = 0;
+  EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kTrendShape, 2), 46);
+  EXPECT_DOUBLE_EQ(*r.AnswerOf(in, kHeadroomShape, 0.25), 50);  // headroom ignores rises
+  in.daily_rise = 0;
   EXPECT_FALSE(r.AnswerOf(in, kForecastShape, 1).has_value());  // no forecast
   in.yhat = {30, 45, 42};
   in.width = {4, 6, 8};
@@ -195,6 +201,62 @@ TEST(ObjectModelRise, TheRecentRiseIsTheSlopeOverTwoWindowsAndNeverNegative) {
       EXPECT_EQ(model.RecentRise(), 0);
     }
   }
+}
+
+// The daily rise: a daily pattern whose level differs from day to day (each day's is 10 %
+// above the day before's) rises over the horizon at the same time of day by the same
+// ratio every day; the median of those ratios, applied to the current value, is the
+// rise. One day with a spike at that time, or a gap, moves the median little; where the
+// pattern falls, and without a whole day of history, there is no daily rise.
+double DailyPattern(double t) {
+  const double day = std::floor((t - kT0) / 86400);
+  const double tod = t - kT0 - day * 86400;
+  return (1 + 0.1 * day) * (100 + 50 * std::sin(2 * M_PI * tod / 86400));
+}
+TEST(ObjectModelRise, TheDailyRiseIsTheMedianRatioOfEarlierDaysAppliedToTheCurrentValue) {
+  const double h = 240;
+  for (const double tod : {3600.0, 50000.0}) {  // rising, falling
+    for (const bool spike_and_gap : {false, true}) {
+      ObjectConfig c;
+      c.step_seconds = 60;
+      c.history_seconds = 8 * 86400;
+      c.policy.horizon_seconds = h;
+      ObjectModel model(c);
+      const double now = kT0 + 5 * 86400 + tod;
+      forecast::Series s;
+      for (double t = kT0; t <= now; t += 60) {
+        double v = DailyPattern(t);
+        // A spike where day 2 back would be read, and a gap where day 4 back would be.
+        if (spike_and_gap && std::fabs(t - (now - 2 * 86400 + h)) <= 60) v += 1000;
+        if (spike_and_gap && std::fabs(t - (now - 4 * 86400)) <= 180) continue;
+        s.timestamps.push_back(t);
+        s.values.push_back(v);
+      }
+      ASSERT_TRUE(model.Ingest(now, model.FetchStart(now), s).ok());
+      // Smoothing over three steps scales a sine's change by (1 + 2 cos(2 pi 60 / 86400)) / 3.
+      const double ratio = DailyPattern(kT0 + tod + h) / DailyPattern(kT0 + tod);
+      const double expected = std::max(0.0, DailyPattern(now) * (ratio - 1) / h);
+      SCOPED_TRACE(::testing::Message()
+                   << "time of day " << tod << (spike_and_gap ? " with a spike and a gap" : ""));
+      EXPECT_NEAR(model.DailyRise(), expected, 1e-3 * (expected + 0.01));
+      // Rising: about 1.5 x 50 x 2 pi / 86400 x cos(15 deg) a second.
+      if (tod == 3600.0) EXPECT_GT(model.DailyRise(), 0.004);
+      else EXPECT_EQ(model.DailyRise(), 0);
+    }
+  }
+  // Less than a day of history: no earlier day to read.
+  ObjectConfig c;
+  c.step_seconds = 60;
+  c.policy.horizon_seconds = h;
+  ObjectModel model(c);
+  const double now = kT0 + 80000;
+  forecast::Series s;
+  for (double t = kT0; t <= now; t += 60) {
+    s.timestamps.push_back(t);
+    s.values.push_back(DailyPattern(t));
+  }
+  ASSERT_TRUE(model.Ingest(now, model.FetchStart(now), s).ok());
+  EXPECT_EQ(model.DailyRise(), 0);
 }
 
 // A gap (no sample for more than two steps) is not scored past two steps.
