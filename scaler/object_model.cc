@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 
@@ -26,6 +27,15 @@ constexpr double kHpaScaleDownStabilizationSeconds = 300;
 // budget of 1 % still sees a few shortfalls).
 constexpr double kRecordMemorySeconds = 2 * 86400;
 constexpr double kRecordMemorySteps = 500;
+
+// Every shape but the forecast's (whose inputs a record emulated over the history lacks).
+std::vector<int> ShapesWithoutForecast() {
+  std::vector<int> out;
+  for (size_t s = 0; s < Shapes().size(); ++s) {
+    if (Shapes()[s].kind != ShapeDef::kForecast) out.push_back(static_cast<int>(s));
+  }
+  return out;
+}
 
 ShortfallConfig RecordConfigFor(const ObjectConfig& c) {
   ShortfallConfig r;
@@ -132,9 +142,11 @@ absl::Status ObjectModel::Ingest(double now, double fetch_start, const forecast:
 
   // The current value (design: none if the newest sample is older than 2 steps).
   current_.reset();
+  current_is_sample_ = false;
   if (newest_raw_ && now - newest_raw_->first <= 2 * step + kTimeEps) {
     if (std::isfinite(newest_raw_->second)) {
       current_ = newest_raw_->second;
+      current_is_sample_ = true;
     } else if (config_.ignore_null_values) {
       current_ = 0;
     } else {
@@ -214,13 +226,17 @@ std::vector<double> ObjectModel::HorizonGrid(double now) const {
 }
 
 double ObjectModel::RecentRise() const {
-  if (t_.empty() || !current_) return 0;
+  return current_ ? RiseAt(t_.size()) : 0;
+}
+
+double ObjectModel::RiseAt(size_t end) const {
+  if (end == 0) return 0;
   // Two windows of max(lead, 2 steps) ending at the newest sample.
   const double w = std::max(config_.policy.horizon_seconds, 2 * config_.step_seconds);
-  const double newest = t_.back();
+  const double newest = t_[end - 1];
   double sum[2] = {0, 0};
   int n[2] = {0, 0};
-  for (size_t i = t_.size(); i-- > 0;) {
+  for (size_t i = end; i-- > 0;) {
     const double age = newest - t_[i];
     if (age >= 2 * w - kTimeEps) break;
     const int half = age < w - kTimeEps ? 0 : 1;
@@ -232,16 +248,27 @@ double ObjectModel::RecentRise() const {
 }
 
 double ObjectModel::DailyRise() const {
-  if (t_.size() < 4 || !current_ || *current_ <= 0) return 0;
+  return current_ ? DailyRiseAt(t_.size(), *current_) : 0;
+}
+
+double ObjectModel::DailyRiseAt(size_t end, double current) const {
+  if (end < 4 || current <= 0) return 0;
   const double step = config_.step_seconds;
   const double lead = std::max(config_.policy.horizon_seconds, step);
   // The history at relative time x, interpolated between neighbours at most 2 steps
   // apart (nullopt outside the history or inside a gap).
+  // `i` is a cursor: the lookups of one day go forward in time, so after the day's first
+  // binary search each one only steps on from the last.
+  size_t i = end;  // not positioned yet
   auto at = [&](double x) -> std::optional<double> {
-    const auto it = std::lower_bound(t_.begin(), t_.end(), x,
-                                     [](uint32_t a, double b) { return a < b; });
-    if (it == t_.end()) return std::nullopt;
-    const size_t i = static_cast<size_t>(it - t_.begin());
+    if (i >= end || (i > 0 && t_[i - 1] >= x)) {
+      const auto last = t_.begin() + static_cast<std::ptrdiff_t>(end);
+      i = static_cast<size_t>(std::lower_bound(t_.begin(), last, x,
+                                               [](uint32_t a, double b) { return a < b; }) -
+                              t_.begin());
+    }
+    while (i < end && t_[i] < x) ++i;
+    if (i == end) return std::nullopt;
     if (i == 0 || t_[i] <= x + kTimeEps) {
       if (t_[i] - x > step + kTimeEps) return std::nullopt;
       return static_cast<double>(v_[i]);
@@ -262,7 +289,7 @@ double ObjectModel::DailyRise() const {
   };
   std::vector<double> ratios;
   ratios.reserve(kDailyRiseDays);
-  const double newest = t_.back();
+  const double newest = t_[end - 1];
   for (int d = 1; d <= kDailyRiseDays; ++d) {
     const double then = newest - d * 86400.0;
     if (then - step < static_cast<double>(t_.front())) break;
@@ -274,7 +301,37 @@ double ObjectModel::DailyRise() const {
   std::sort(ratios.begin(), ratios.end());
   const size_t n = ratios.size();
   const double median = n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
-  return std::max(0.0, *current_ * (median - 1) / lead);
+  return std::max(0.0, current * (median - 1) / lead);
+}
+
+void ObjectModel::BackfillRecord(double now) {
+  bool budgeted = main_.policy.shortfall.has_value();
+  for (const PolicyState& e : extra_) budgeted = budgeted || e.policy.shortfall.has_value();
+  if (!budgeted || t_.empty() || unscored_t_.empty()) return;
+  ShortfallConfig rc = RecordConfigFor(config_);
+  rc.shapes = ShapesWithoutForecast();
+  auto warm = std::make_unique<ShortfallRecord>(std::move(rc));
+  const double step = config_.step_seconds;
+  const double spacing = std::max(config_.refresh_interval_seconds, step);
+  const double from = std::max(base_ + t_.front() + spacing, now - warm->config().memory_seconds);
+  size_t end = 0;       // samples of t_ at or before the emulated refresh
+  size_t observed = 0;  // unscored samples given to the record
+  for (double at = from; at < now - kTimeEps; at += spacing) {
+    size_t upto = observed;
+    while (upto < unscored_t_.size() && unscored_t_[upto] <= at + kTimeEps) ++upto;
+    warm->Observe(unscored_t_.data() + observed, unscored_v_.data() + observed, upto - observed);
+    observed = upto;
+    while (end < t_.size() && base_ + t_[end] <= at + kTimeEps) ++end;
+    AnswerInputs in;
+    in.floor_at_current = config_.policy.mode != Mode::kForecast;
+    if (end > 0 && at - (base_ + t_[end - 1]) <= 2 * step + kTimeEps) {
+      in.current = v_[end - 1];
+      in.rise = RiseAt(end);
+      in.daily_rise = DailyRiseAt(end, *in.current);
+    }
+    warm->RecordAnswer(at, in, std::nullopt);
+  }
+  warm_start_ = std::move(warm);
 }
 
 HistorySummary ObjectModel::Summarize() const {
@@ -306,7 +363,11 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
   state.budget.reset();
   if (state.policy.shortfall) {
     const ShortfallBudget& configured = *state.policy.shortfall;
-    const std::optional<double> reactive = record_.ReactiveRate();
+    // Until the answers' own record is calibrated, the record emulated over the history
+    // (BackfillRecord) chooses among the shapes it has.
+    std::optional<double> reactive = record_.ReactiveRate();
+    const bool live_reactive = reactive.has_value();
+    if (!live_reactive && warm_start_ != nullptr) reactive = warm_start_->ReactiveRate();
     std::optional<double> share;
     if (!configured.relative) {
       share = configured.value;
@@ -324,8 +385,19 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
           *realised > 0 ? std::sqrt(*share / *realised) : kMaxBudgetCorrection;
       asked = *share * std::clamp(factor, 1 / kMaxBudgetCorrection, kMaxBudgetCorrection);
     }
-    const BudgetChoice choice = asked ? record_.Choose(*asked, state.last_shape)
-                                      : record_.Choose(1.0, std::nullopt, /*cold=*/true);
+    BudgetChoice choice = asked && (live_reactive || !configured.relative)
+                              ? record_.Choose(*asked, state.last_shape)
+                              : record_.Choose(1.0, std::nullopt, /*cold=*/true);
+    bool warm = false;
+    if (!choice.chosen && asked && warm_start_ != nullptr) {
+      BudgetChoice w = warm_start_->Choose(*asked, state.last_shape);
+      if (w.chosen) {
+        choice = std::move(w);
+        choice.best_forecast.reset();  // the forecast shape is not in it
+        warm = true;
+        warm_used_ = true;
+      }
+    }
     const std::vector<ShapeDef>& shapes = Shapes();
     BudgetInput in;
     BudgetState bs;
@@ -366,6 +438,23 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
     if (choice.chosen && shapes[*choice.chosen].kind == ShapeDef::kTrend) {
       in.headroom_value = in.answer;
     }
+    // From the history's record, the forecast shape is not known yet: the model's own
+    // quantile at the budget's tail (the cold start's answer) is its claim to meet the
+    // budget. The cheaper of the two claims is answered, as among shapes.
+    bool warm_forecast = false;
+    if (warm && in.answer && in.forecast_peak) {
+      double forecast_answer = *in.forecast_peak;
+      if (inputs.floor_at_current && inputs.current) {
+        forecast_answer = std::max(forecast_answer, *inputs.current);
+      }
+      if (forecast_answer < *in.answer) {
+        warm_forecast = true;
+        in.answer = forecast_answer;
+        in.use_headroom = false;
+        in.use_trend = false;
+        bs.shape = shapes[0].name;
+      }
+    }
     if (in.answer && current_ && (in.use_headroom || !in.forecast_peak ||
                                   *in.answer > *in.forecast_peak)) {
       bs.headroom = *in.answer - *current_;
@@ -382,13 +471,22 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
       detail += " = " + Percent(*share) + " (reactive " + Percent(*reactive) + ")";
     }
     detail += ": ";
+    if (warm) {
+      detail += "from the history (the answers' own record has " +
+                Hours(record_.ScoredSeconds(state.record_index)) + " of the " +
+                Hours(share ? record_.NeededSeconds(*share) : kColdRecordSeconds) +
+                " it needs): ";
+    }
     if (!choice.chosen) {
       detail += "the model's " + Percent(ColdLevel(configured)) + " quantile (record " +
                 Hours(record_.ScoredSeconds(state.record_index)) + " of the " +
                 Hours(share ? choice.needed_seconds : kColdRecordSeconds) + " it needs)";
     } else {
       const ShapeOption& o = choice.options[*choice.chosen];
-      detail += bs.shape + " theta " + Number(bs.theta) +
+      if (warm_forecast) {
+        detail += "the model's " + Percent(ColdLevel(configured)) + " quantile, cheaper than ";
+      }
+      detail += std::string(shapes[*choice.chosen].name) + " theta " + Number(bs.theta) +
                 (o.reachable ? "" : " (the largest tried: the budget is out of reach)") +
                 ", record " + Percent(o.rate) + " short at it";
       if (shapes[*choice.chosen].kind == ShapeDef::kTrend) {
@@ -463,7 +561,9 @@ AnswerUpdate ObjectModel::Update(double now) {
     unscored_v_.resize(kept);
   }
   errors_.Observe(unscored_t_, unscored_v_, config_.step_seconds);
+  if (!record_started_) BackfillRecord(now);
   record_.Observe(unscored_t_, unscored_v_);
+  if (warm_start_ != nullptr) warm_start_->Observe(unscored_t_, unscored_v_);
   unscored_t_.clear();
   unscored_v_.clear();
   // The first fetch brings the whole history through here: do not keep its capacity
@@ -476,7 +576,10 @@ AnswerUpdate ObjectModel::Update(double now) {
 
   // What this refresh's answers are made of (shortfall.h).
   AnswerInputs inputs;
-  inputs.current = current_;
+  // A current value KEDA's rules make up (0 for an empty result or a NaN sample) is no
+  // base for headroom or a rise: those shapes then have no input, and the policy answers
+  // from the forecast (never a made-up low value from a shape).
+  if (current_is_sample_) inputs.current = current_;
   inputs.floor_at_current = config_.policy.mode != Mode::kForecast;
   inputs.rise = RecentRise();
   inputs.daily_rise = DailyRise();
@@ -491,6 +594,7 @@ AnswerUpdate ObjectModel::Update(double now) {
     }
   }
 
+  warm_used_ = false;
   DecideFor(main_, fc ? &*fc : nullptr, inputs, no_forecast_detail);
   for (PolicyState& e : extra_) DecideFor(e, fc ? &*fc : nullptr, inputs, no_forecast_detail);
   std::vector<std::optional<double>> answered;
@@ -501,6 +605,16 @@ AnswerUpdate ObjectModel::Update(double now) {
   answered.push_back(value_of(main_));
   for (const PolicyState& e : extra_) answered.push_back(value_of(e));
   record_.RecordAnswer(now, inputs, answered);
+  record_started_ = true;
+  // The warm start lasts while some policy still needs it (the answers' own record is not
+  // calibrated for its budget), then goes (it is about 30 kB).
+  if (warm_start_ != nullptr) {
+    if (warm_used_) {
+      warm_start_->RecordAnswer(now, inputs, std::nullopt);
+    } else {
+      warm_start_.reset();
+    }
+  }
   answer->decision = main_.decision;
   if (!main_.decision.has_value) {
     answer->status = absl::UnavailableError(main_.decision.detail);

@@ -194,6 +194,19 @@ class ObjectModel {
   // The samples after the model's history (the forecast's `recent`).
   forecast::Series Recent() const;
   std::vector<double> HorizonGrid(double now) const;
+  // RecentRise and DailyRise as they were when the newest sample was t_[end - 1].
+  double RiseAt(size_t end) const;
+  double DailyRiseAt(size_t end, double current) const;
+  // At the first Update with a budget: a record of the headroom and trend shapes (whose
+  // inputs are the samples alone) emulated over the history fetched (at most the record's
+  // memory, one refresh a max(refresh interval, step)), as if the object had been
+  // answering all along: `warm_start_`. Until the answers' own record is calibrated, it
+  // chooses the answer, so a new object, or every object after a restart, meets its
+  // budget from its first answer instead of answering the model's cold quantile for
+  // hours. It is kept apart (and dropped once the own record is calibrated) because the
+  // forecast shape's record can only start with the live answers, and shapes are only
+  // compared on records of the same instants.
+  void BackfillRecord(double now);
   HistorySummary Summarize() const;
   // The policy's inputs and decision from a forecast (may be null) for one policy.
   struct PolicyState {
@@ -213,9 +226,11 @@ class ObjectModel {
   std::deque<uint32_t> t_;
   std::deque<float> v_;
   bool fetched_ = false;
+  bool record_started_ = false;  // the first Update has recorded its answers
   double next_fetch_start_ = 0;
   std::optional<std::pair<double, double>> newest_raw_;  // newest sample, NaN included
   std::optional<double> current_;
+  bool current_is_sample_ = false;  // current_ is the newest sample, not KEDA's 0
   // Samples ingested since the last Update (they score earlier forecasts there).
   std::vector<double> unscored_t_, unscored_v_;
 
@@ -226,6 +241,8 @@ class ObjectModel {
 
   ForecastErrorTracker errors_;
   ShortfallRecord record_;
+  std::unique_ptr<ShortfallRecord> warm_start_;  // BackfillRecord; null once not needed
+  bool warm_used_ = false;                       // some policy chose from it this Update
   PolicyState main_;
   std::vector<PolicyState> extra_;
   std::optional<Reason> last_reason_;

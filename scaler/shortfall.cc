@@ -157,9 +157,7 @@ void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
   while (records_.size() > 2 && records_[1].time < oldest_needed) records_.pop_front();
 }
 
-void ShortfallRecord::Observe(const std::vector<double>& timestamps,
-                              const std::vector<double>& values) {
-  const size_t n = std::min(timestamps.size(), values.size());
+void ShortfallRecord::Observe(const double* timestamps, const double* values, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const double t = timestamps[i];
     const double v = values[i];

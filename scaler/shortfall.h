@@ -38,6 +38,7 @@
 //
 // Thread-safety: none; owned by one ObjectModel. Times are unix seconds.
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <optional>
@@ -124,7 +125,10 @@ class ShortfallRecord {
 
   // New samples of demand (timestamps increasing across calls; older ones are ignored).
   // Scores every instant whose demand is now known.
-  void Observe(const std::vector<double>& timestamps, const std::vector<double>& values);
+  void Observe(const std::vector<double>& timestamps, const std::vector<double>& values) {
+    Observe(timestamps.data(), values.data(), std::min(timestamps.size(), values.size()));
+  }
+  void Observe(const double* timestamps, const double* values, size_t n);
 
   // Per shape, the smallest theta meeting `budget` (a share of time in (0, 1)) on the
   // record; and the shape that meets it with the fewest pods (one that meets it beats

@@ -493,7 +493,23 @@ TEST_F(ServiceTest, TwoTriggersOfOneScaledObjectNeverShareASeries) {
   EXPECT_EQ(listed, triggers);
 }
 
-// At 04:00 UTC the daily cycle rises towards its 06:00 peak.
+// With less history than a budget's record needs (6 hours), the first answers are the
+// model's own quantile at the budget's tail; the detail says how much record there is.
+TEST_F(ServiceTest, ShortfallBudgetStartsColdWithoutHoursOfHistory) {
+  source_.SetDataStart(kT0 - 3 * 3600);
+  auto ref = Ref({{"shortfall", "5%"}, {"horizon", "10m"}});
+  EXPECT_GT(Value(ref), 0);
+  augur::v1::Explanation e = Explain(ref);
+  ASSERT_TRUE(e.has_budget());
+  EXPECT_FALSE(e.budget().calibrated());
+  EXPECT_EQ(e.reason(), "forecast");
+  EXPECT_THAT(e.detail(), HasSubstr("budget 5%: the model's 95% quantile (record 0.0h of the "
+                                    "6.0h it needs)"));
+}
+
+// At 04:00 UTC the daily cycle rises towards its 06:00 peak. With the budget's record
+// emulated over the history, the answer is the current value plus the rise the last
+// minutes and earlier days show (on this clean cycle, as far ahead as the forecast).
 TEST_F(ServiceTest, PredictiveAnswersAheadOfTheRiseAndNeverBelowCurrent) {
   clock_.Set(std::floor(kT0 / kDay) * kDay + 4 * 3600);
   const double now = clock_.Now();
@@ -504,7 +520,7 @@ TEST_F(ServiceTest, PredictiveAnswersAheadOfTheRiseAndNeverBelowCurrent) {
   EXPECT_GT(value, current + 0.5 * (peak_to_come - current));
   EXPECT_NEAR(value, peak_to_come, 0.15 * (peak_to_come - 50));
   auto e = Explain(ref);
-  EXPECT_EQ(e.reason(), "forecast");
+  EXPECT_THAT(e.reason(), ::testing::AnyOf("forecast", "trend"));
   EXPECT_NEAR(e.current(), current, 1e-3);
   EXPECT_GE(e.forecast_size(), 24);
 }
@@ -591,8 +607,15 @@ TEST_F(ServiceTest, ShortfallBudgetIsReportedInExplainListAndMetrics) {
   ASSERT_TRUE(e.has_budget());
   EXPECT_EQ(e.budget().setting(), "5%");
   EXPECT_DOUBLE_EQ(e.budget().budget(), 0.05);
-  EXPECT_FALSE(e.budget().calibrated());  // cold: the model's 95 % quantile
-  EXPECT_THAT(e.detail(), HasSubstr("budget 5%: the model's 95% quantile"));
+  // Three days of history: the record emulated over it (headroom and trend shapes)
+  // chooses from the first answer; nothing was answered yet, so no realised rate.
+  EXPECT_TRUE(e.budget().calibrated());
+  // (or the model's own 95 % quantile where that is cheaper: the forecast shape's record
+  // starts with the live answers)
+  EXPECT_THAT(e.budget().shape(), ::testing::AnyOf("forecast", "headroom", "trend"));
+  EXPECT_FALSE(e.budget().has_realised_rate());
+  EXPECT_THAT(e.detail(), HasSubstr("budget 5%: from the history (the answers' own record has "
+                                    "0.0h of the 6.0h it needs)"));
   EXPECT_EQ(e.settings().shortfall(), "5%");
   for (int i = 0; i < 12 * 24; ++i) {
     AdvanceAndTick(300);
@@ -655,7 +678,10 @@ TEST_F(ServiceTest, ForecastErrorGateFallsBackAfterEnoughScoredForecasts) {
   auto e = Explain(ref);
   EXPECT_EQ(e.reason(), "forecast_error") << e.detail();
   EXPECT_TRUE(e.model().has_error_ratio());
-  EXPECT_NEAR(e.value(), e.current(), 1e-3);
+  // The fallback answers the current value plus the headroom or rise the budget chose
+  // (from the record emulated over the history: it is calibrated from the first answer).
+  ASSERT_TRUE(e.budget().calibrated());
+  EXPECT_NEAR(e.value(), e.current() + e.budget().headroom(), 1e-3);
   // The same object with the default gate (1.0) keeps forecasting: the model beats naive.
   auto ok = Ref();
   Value(ok);
@@ -1194,9 +1220,16 @@ TEST_F(ServiceTest, MetricsExportPerObjectAndPerProcessSeries) {
   EXPECT_TRUE(seen.count("augur_observed_value{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_model_error{" + obj + "}"));
   EXPECT_TRUE(seen.count("augur_last_fit_duration_seconds{" + obj + "}"));
-  EXPECT_EQ(seen["augur_answer_reason{metric=augur-web,namespace=shop,reason=forecast,"
-                 "scaledobject=web,trigger=" + trigger + ",}"],
+  // The answer's reason is 1, every other reason 0 (with three days of history the
+  // budget's record is emulated over it, so the reason is the shape it chose).
+  const std::string reason = Explain(Ref()).reason();
+  EXPECT_THAT(reason, ::testing::AnyOf("forecast", "headroom", "trend"));
+  EXPECT_EQ(seen["augur_answer_reason{metric=augur-web,namespace=shop,reason=" + reason +
+                 ",scaledobject=web,trigger=" + trigger + ",}"],
             1);
+  EXPECT_EQ(seen["augur_answer_reason{metric=augur-web,namespace=shop,reason=short_history,"
+                 "scaledobject=web,trigger=" + trigger + ",}"],
+            0);
   EXPECT_EQ(seen["augur_tracked_objects{}"], 1);
   EXPECT_EQ(seen["augur_grpc_requests_total{code=ok,method=GetMetrics,}"], 1);
   EXPECT_EQ(seen["augur_grpc_requests_total{code=not_found,method=GetMetrics,}"], 1);

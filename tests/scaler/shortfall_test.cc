@@ -386,6 +386,84 @@ INSTANTIATE_TEST_SUITE_P(Budgets, BudgetKeptTest, ::testing::Values(Kept{0.01}, 
                                   "Permille";
                          });
 
+// A new object (or any after a restart) with days of history: the record of the headroom
+// and trend shapes emulated over that history chooses from the first answer, and meets
+// the budget while the answers' own record grows; once that is calibrated (6 hours for
+// 5 %), it alone decides. With only hours of history there is nothing to emulate: the
+// model's own quantile, as before.
+TEST(ObjectModelWarmStart, TheHistorysRecordChoosesUntilTheAnswersOwnIsCalibrated) {
+  for (const double history_hours : {48.0, 3.0}) {
+    SCOPED_TRACE(::testing::Message() << history_hours << " h of history");
+    std::mt19937 rng(11);
+    std::lognormal_distribution<double> noise(0, 0.15);
+    auto demand = [&](double t) {
+      return (100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400)) * noise(rng);
+    };
+    ObjectConfig c;
+    c.step_seconds = 60;
+    c.history_seconds = 2 * 86400;
+    c.refresh_interval_seconds = 60;
+    c.refit_interval_seconds = 3600;
+    c.target_value = 10;
+    c.policy.shortfall = ShortfallBudget{0.05, false};
+    c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
+    c.policy.horizon_seconds = 240;
+    c.fit_options.trend_uncertainty = false;
+    ObjectModel model(c);
+    std::vector<double> ts, vs;
+    for (double t = kT0 - history_hours * 3600; t < kT0 + 8 * 3600; t += 60) {
+      ts.push_back(t);
+      vs.push_back(demand(t));
+    }
+    size_t fed = 0;
+    std::optional<double> own_from;  // when the answers' own record took over
+    for (double now = kT0; now < kT0 + 8 * 3600; now += 60) {
+      const double start = model.FetchStart(now);
+      forecast::Series s;
+      while (fed < ts.size() && ts[fed] <= now) {
+        if (ts[fed] >= start - 1e-6) {
+          s.timestamps.push_back(ts[fed]);
+          s.values.push_back(vs[fed]);
+        }
+        ++fed;
+      }
+      ASSERT_TRUE(model.Ingest(now, start, s).ok());
+      if (model.RefitDue(now)) {
+        ASSERT_TRUE(model.Refit(now).status.ok());
+      }
+      const AnswerUpdate u = model.Update(now);
+      ASSERT_TRUE(u.answer->budget.has_value());
+      const BudgetState& b = *u.answer->budget;
+      const std::string& detail = u.answer->decision.detail;
+      const bool from_history = detail.find("from the history") != std::string::npos;
+      if (now == kT0) {
+        EXPECT_EQ(b.calibrated, history_hours > 6) << detail;
+        EXPECT_EQ(from_history, history_hours > 6) << detail;
+        EXPECT_FALSE(b.realised_rate.has_value());
+        // Nothing answered before: the answers' own record starts empty.
+        EXPECT_EQ(model.shortfall_record().TotalScoredSeconds(), 0);
+      }
+      if (history_hours > 6) {
+        EXPECT_TRUE(b.calibrated) << "at +" << (now - kT0) << " s: " << detail;
+      }
+      if (!from_history && b.calibrated && !own_from) own_from = now - kT0;
+      if (own_from) {
+        EXPECT_FALSE(from_history) << "at +" << (now - kT0) << " s";
+      }
+    }
+    ASSERT_TRUE(own_from.has_value());
+    EXPECT_GE(*own_from, 6 * 3600);
+    EXPECT_LE(*own_from, 6.5 * 3600);
+    // The first 8 hours' answers (the history's choice, then the own record's) kept
+    // within twice the budget.
+    const ShortfallRecord& r = model.shortfall_record();
+    ASSERT_GT(r.TotalScoredSeconds(), 6 * 3600);
+    if (history_hours > 6) {
+      EXPECT_LE(r.TotalShortSeconds() / r.TotalScoredSeconds(), 2 * 0.05);
+    }
+  }
+}
+
 // An excluded period (an outage reading 0) is fitted by nothing and scored by nothing:
 // neither the shortfall record nor the forecast error tracker learns from it (an hour into
 // the outage the recent MASE is still what it was before it).
