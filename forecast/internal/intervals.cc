@@ -161,12 +161,55 @@ bool EmpiricalIntervals(const Candidate& best, bool level_ok, const Options& opt
   if (!(scale[0] > 0)) return false;
   std::vector<double> pooled =
       PooledErrors(errs, levels, scale, out, options.skewed_intervals, total);
+  if (options.interval_recalibration && best.window_in_history) {
+    // On about kRecalibrationSample errors: the thousand or so of the width's choice move
+    // the factor by a few percent.
+    const double k = RecalibrationFactor(errs, levels, scale, out,
+                                         std::max<size_t>(1, total / kRecalibrationSample));
+    if (k != 1.0) {
+      for (double& s : scale) s *= k;
+      info.notes.push_back(absl::StrFormat(
+          "interval width x %.2f: how the band of the older half of the in-sample errors "
+          "covered the newer half",
+          k));
+    }
+  }
   out.h_scale = std::move(scale);
   (options.skewed_intervals ? out.std_signed : out.std_abs) = std::move(pooled);
   return true;
 }
 
 }  // namespace
+
+double RecalibrationFactor(const Errors& errs, const Errors& levels,
+                           const std::vector<double>& scale, const Intervals& width,
+                           size_t every) {
+  std::vector<double> older, newer;
+  size_t total = 0;
+  for (const auto& e : errs) total += e.size();
+  older.reserve(total / every / 2 + errs.size());
+  newer.reserve(total / every / 2 + errs.size());
+  for (size_t h = 0; h < errs.size(); ++h) {
+    const auto split =
+        static_cast<size_t>(kRecalibrationSplit * static_cast<double>(errs[h].size()));
+    const double inv = 1 / scale[h];
+    const std::vector<double>& e = errs[h];
+    const std::vector<double>& l = levels[h];
+    // Each step ahead starts at its own offset, so that a subsample covers the origins.
+    size_t i = h % every;
+    for (; i < split; i += every) older.push_back(std::abs(e[i]) * inv / width.LevelWidth(l[i]));
+    for (; i < e.size(); i += every) newer.push_back(std::abs(e[i]) * inv / width.LevelWidth(l[i]));
+  }
+  if (older.size() < kMinRecalibrationErrors || newer.size() < kMinRecalibrationErrors) return 1.0;
+  auto quantile = [](std::vector<double>& v) {
+    const auto k = static_cast<size_t>(kRecalibrationCoverage * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+  };
+  const double q_older = quantile(older), q_newer = quantile(newer);
+  if (!(q_older > 0) || !(q_newer > 0) || !std::isfinite(q_older / q_newer)) return 1.0;
+  return q_newer / q_older;
+}
 
 double TrendVarianceRate(const std::vector<double>& delta) {
   const int n_cp = static_cast<int>(delta.size());
