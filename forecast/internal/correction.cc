@@ -39,6 +39,9 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
 
 namespace {
 
+// x clipped to [-c, c] (what std::clamp does, kept inline in the hot loops).
+inline double Clip(double x, double c) { return std::min(std::max(x, -c), c); }
+
 // A candidate's state over a window of residuals and its forecast paths from any origin.
 struct CandidatePaths {
   CandidatePaths(const std::vector<double>& win, const Candidate& c, size_t max_h)
@@ -84,9 +87,8 @@ struct CandidatePaths {
     } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
       double v = level[o], b = trend[o];
       for (size_t h = 0; h < steps; ++h) path[h] = (v = cand.rho * v + (b *= cand.phi_t));
-    } else {
-      std::fill(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(steps), 0.0);
     }
+    // kNone: the path stays 0.
   }
 
   const Candidate& cand;
@@ -141,8 +143,8 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       if (with_naive) {
         const double observed = w.fit[o + h] + w.raw[o + h];
         cand.model_errs[h - 1].push_back(
-            std::clamp(observed - (w.fit[o + h] + path[h - 1]), -w.clip, w.clip));
-        cand.naive_errs[h - 1].push_back(std::clamp(observed - last, -w.clip, w.clip));
+            Clip(observed - (w.fit[o + h] + path[h - 1]), w.clip));
+        cand.naive_errs[h - 1].push_back(Clip(observed - last, w.clip));
         if (with_levels) {
           cand.model_fc[h - 1].push_back(w.fit[o + h] + path[h - 1]);
           cand.naive_fc[h - 1].push_back(last);
@@ -167,23 +169,29 @@ bool IsJump(const std::vector<double>& raw, size_t i, double clip) {
   return beyond(i) && (i == 0 || !beyond(i - 1));
 }
 
-void EvaluateJumps(const CorrectionWindow& w, Candidate& cand) {
-  const size_t window = w.size(), H = w.H;
+void EvaluateJumps(const ResidualGrid& grid, double clip, size_t H, Candidate& cand) {
+  const std::vector<double>& raw = grid.resid;
+  const size_t n = raw.size();
   cand.jump_model_errs.assign(H, {});
   cand.jump_naive_errs.assign(H, {});
-  CandidatePaths paths(w.resid, cand, H);
-  for (size_t o = std::max(w.warmup, paths.p); o + 1 < window; ++o) {
-    if (!IsJump(w.raw, o, w.clip)) continue;
-    const size_t steps = std::min(H, window - 1 - o);
+  std::vector<double> clipped = raw;  // what the correction's state takes in
+  for (double& v : clipped) {
+    if (!std::isnan(v)) v = Clip(v, clip);
+  }
+  CandidatePaths paths(clipped, cand, H);
+  const size_t warmup = std::min<size_t>(n / kWarmupDivisor, kMaxWarmupSteps);
+  for (size_t o = std::max(warmup, paths.p); o + 1 < n; ++o) {
+    if (!IsJump(raw, o, clip)) continue;
+    const size_t steps = std::min(H, n - 1 - o);
     paths.From(o, steps);
-    const double last = w.fit[o] + w.raw[o];
-    const double bound = std::abs(w.raw[o]);
+    const double last = grid.fit[o] + raw[o];
+    const double bound = std::abs(raw[o]);
     for (size_t h = 1; h <= steps; ++h) {
-      if (std::isnan(w.raw[o + h])) continue;
-      const double observed = w.fit[o + h] + w.raw[o + h];
+      if (std::isnan(raw[o + h])) continue;
+      const double observed = grid.fit[o + h] + raw[o + h];
       cand.jump_model_errs[h - 1].push_back(
-          std::clamp(observed - (w.fit[o + h] + paths.path[h - 1]), -bound, bound));
-      cand.jump_naive_errs[h - 1].push_back(std::clamp(observed - last, -bound, bound));
+          Clip(observed - (grid.fit[o + h] + paths.path[h - 1]), bound));
+      cand.jump_naive_errs[h - 1].push_back(Clip(observed - last, bound));
     }
   }
 }
@@ -358,11 +366,7 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
     // for: none evaluated).
     size_t jumps = 0;
     for (size_t i = 0; i < grid.size(); ++i) jumps += IsJump(grid.resid, i, w.clip) ? 1 : 0;
-    if (jumps >= kBlendMinErrors) {
-      const CorrectionWindow all =
-          MakeWindow(grid, static_cast<double>(grid.size()) * grid.step, cut);
-      EvaluateJumps(all, best);
-    }
+    if (jumps >= kBlendMinErrors) EvaluateJumps(grid, w.clip, w.H, best);
     FitBlend(best, w, scaling, grid.step, out, info);
   }
   return best;

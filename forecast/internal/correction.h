@@ -116,11 +116,12 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
 // clipped state cannot take in) after one that was not (or a missing one).
 bool IsJump(const std::vector<double>& raw, size_t i, double clip);
 
-// From every jump of the window (all of its slots, not every stride-th), the candidate's
-// forecast and the last value's up to w.H steps: fills cand.jump_model_errs and
+// From every jump of the whole grid (IsJump at `clip`, the correction window's), the
+// candidate's forecast (its state on the residuals clipped at `clip`, as the window's)
+// and the last value's up to H steps: fills cand.jump_model_errs and
 // cand.jump_naive_errs against the observed values, each error bounded by the jump's
 // |residual|, so that whether the jump held or fell back is what they measure.
-void EvaluateJumps(const CorrectionWindow& w, Candidate& cand);
+void EvaluateJumps(const ResidualGrid& grid, double clip, size_t H, Candidate& cand);
 
 // AR(order) by least squares on the window's complete rows, or kind kNone when there
 // are too few of them or the solution is not finite.

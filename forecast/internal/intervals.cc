@@ -162,8 +162,6 @@ bool EmpiricalIntervals(const Candidate& best, bool level_ok, const Options& opt
   std::vector<double> pooled =
       PooledErrors(errs, levels, scale, out, options.skewed_intervals, total);
   if (options.interval_recalibration && best.window_in_history) {
-    // On about kRecalibrationSample errors: the thousand or so of the width's choice move
-    // the factor by a few percent.
     const double k = RecalibrationFactor(errs, levels, scale, out,
                                          std::max<size_t>(1, total / kRecalibrationSample));
     if (k != 1.0) {
@@ -184,21 +182,31 @@ bool EmpiricalIntervals(const Candidate& best, bool level_ok, const Options& opt
 double RecalibrationFactor(const Errors& errs, const Errors& levels,
                            const std::vector<double>& scale, const Intervals& width,
                            size_t every) {
-  std::vector<double> older, newer;
-  size_t total = 0;
-  for (const auto& e : errs) total += e.size();
-  older.reserve(total / every / 2 + errs.size());
-  newer.reserve(total / every / 2 + errs.size());
+  // Each step ahead starts at its own offset, so that a subsample covers the origins.
+  auto split_of = [](size_t n) {
+    return static_cast<size_t>(kRecalibrationSplit * static_cast<double>(n));
+  };
+  auto taken = [every](size_t from, size_t to) {
+    return to > from ? (to - from + every - 1) / every : 0;
+  };
+  size_t n_older = 0, n_newer = 0;
   for (size_t h = 0; h < errs.size(); ++h) {
-    const auto split =
-        static_cast<size_t>(kRecalibrationSplit * static_cast<double>(errs[h].size()));
-    const double inv = 1 / scale[h];
+    const size_t n = errs[h].size(), split = split_of(n), first = h % every;
+    const size_t in_older = taken(first, split);
+    n_older += in_older;
+    n_newer += taken(first + in_older * every, n);
+  }
+  std::vector<double> older(n_older), newer(n_newer);
+  double* o = older.data();
+  double* w = newer.data();
+  for (size_t h = 0; h < errs.size(); ++h) {
     const std::vector<double>& e = errs[h];
     const std::vector<double>& l = levels[h];
-    // Each step ahead starts at its own offset, so that a subsample covers the origins.
+    const size_t split = split_of(e.size());
+    const double inv = 1 / scale[h];
     size_t i = h % every;
-    for (; i < split; i += every) older.push_back(std::abs(e[i]) * inv / width.LevelWidth(l[i]));
-    for (; i < e.size(); i += every) newer.push_back(std::abs(e[i]) * inv / width.LevelWidth(l[i]));
+    for (; i < split; i += every) *o++ = std::abs(e[i]) * inv / width.LevelWidth(l[i]);
+    for (; i < e.size(); i += every) *w++ = std::abs(e[i]) * inv / width.LevelWidth(l[i]);
   }
   if (older.size() < kMinRecalibrationErrors || newer.size() < kMinRecalibrationErrors) return 1.0;
   auto quantile = [](std::vector<double>& v) {

@@ -44,9 +44,10 @@ inline constexpr size_t kPoolKeep = 1000;
 inline constexpr double kRecalibrationSplit = 0.5;
 inline constexpr double kRecalibrationCoverage = 0.8;
 inline constexpr size_t kMinRecalibrationErrors = 50;
-// It is measured on about this many errors (each step ahead from its own offset): the
-// 80 % quantiles of ~5000 a side are within about 1 %.
-inline constexpr size_t kRecalibrationSample = 10000;
+// It is measured on about this many errors, each step ahead from its own offset so that
+// every origin counts (errors from one origin are correlated: the origins, about 200 a
+// side, are what bound the factor's precision, not the subsample).
+inline constexpr size_t kRecalibrationSample = 2000;
 
 // The variance rate of the trend's uncertainty: future rate changes as frequent as the
 // candidates in the history, Laplace with the fitted mean |delta| = b, so that the
@@ -65,10 +66,11 @@ void FitIntervals(const Candidate& best, bool level_ok, const Options& options, 
                   FitInfo& info);
 
 // The out-of-time recalibration factor of the width: the kRecalibrationCoverage quantile
-// of |error| / (scale[h] * LevelWidth(level)) over the newer part of each step ahead's
-// errors (in origin order, split at kRecalibrationSplit) divided by the same over the
-// older part, on every `every`-th error; 1 when either part has fewer than
-// kMinRecalibrationErrors or a quantile is 0.
+// of |errs[h][i]| / (scale[h] * width.LevelWidth(levels[h][i])) (errors in origin order)
+// over the newer part of each step ahead's errors (split at kRecalibrationSplit) divided
+// by the same over the older part, on every `every`-th error (each step ahead from its
+// own offset); 1 when either part has fewer than kMinRecalibrationErrors or a quantile
+// is 0.
 double RecalibrationFactor(const std::vector<std::vector<double>>& errs,
                            const std::vector<std::vector<double>>& levels,
                            const std::vector<double>& scale, const Intervals& width,

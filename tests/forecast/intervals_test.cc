@@ -116,14 +116,22 @@ Candidate Drifting(size_t H, size_t n, double from, double later, uint32_t seed)
   return c;
 }
 
+// RecalibrationFactor of c's errors with unit scales and one width at every level.
+double Factor(const Candidate& c) {
+  return RecalibrationFactor(c.errs, c.levels, std::vector<double>(c.errs.size(), 1.0),
+                             Intervals{}, 1);
+}
+
 TEST(IntervalRecalibration, ErrorsThatDoubledInTheNewerHalfDoubleTheWidth) {
   // The newer half's errors are twice the older half's: the older half's band covers
   // them as a band half as wide would, so the width doubles (2000 errors a side: the
   // 80 % quantiles are within a few percent).
   const Candidate c = Drifting(4, 500, 0.5, 2.0, 11);
-  Intervals width;
-  const double k = RecalibrationFactor(c.errs, c.levels, std::vector<double>(4, 1.0), width, 1);
+  const double k = Factor(c);
   EXPECT_NEAR(k, 2.0, 0.15);
+  // Every 7th error, each step ahead from its own offset: about the same.
+  EXPECT_NEAR(RecalibrationFactor(c.errs, c.levels, std::vector<double>(4, 1.0), Intervals{}, 7),
+              k, 0.15);
   // Through FitIntervals: the scales are k times those without the recalibration, and a
   // note says so.
   Intervals on, off;
@@ -149,23 +157,19 @@ TEST(IntervalRecalibration, ErrorsThatDoubledInTheNewerHalfDoubleTheWidth) {
   for (size_t h = 0; h < 4; ++h) EXPECT_DOUBLE_EQ(as_is.h_scale[h], off.h_scale[h]);
   // Errors that shrank to half: a narrower band.
   const Candidate calmer = Drifting(4, 500, 0.5, 0.5, 12);
-  EXPECT_NEAR(RecalibrationFactor(calmer.errs, calmer.levels, std::vector<double>(4, 1.0),
-                                  width, 1),
-              0.5, 0.05);
+  EXPECT_NEAR(Factor(calmer), 0.5, 0.05);
 }
 
 TEST(IntervalRecalibration, StationaryOrTooFewErrorsLeaveTheWidth) {
   const Candidate same = Drifting(4, 500, 0.5, 1.0, 13);
-  Intervals width;
-  const std::vector<double> unit(4, 1.0);
-  EXPECT_NEAR(RecalibrationFactor(same.errs, same.levels, unit, width, 1), 1.0, 0.1);
+  EXPECT_NEAR(Factor(same), 1.0, 0.1);
   // 4 x 20 errors: fewer than kMinRecalibrationErrors on each side.
   const Candidate few = Drifting(4, 20, 0.5, 3.0, 14);
-  EXPECT_EQ(RecalibrationFactor(few.errs, few.levels, unit, width, 1), 1.0);
+  EXPECT_EQ(Factor(few), 1.0);
   // All-zero older errors: no ratio to take.
   Candidate zero = Drifting(4, 500, 0.5, 1.0, 15);
   for (auto& e : zero.errs) std::fill(e.begin(), e.begin() + 250, 0.0);
-  EXPECT_EQ(RecalibrationFactor(zero.errs, zero.levels, unit, width, 1), 1.0);
+  EXPECT_EQ(Factor(zero), 1.0);
 }
 
 TEST(IntervalWidth, TooFewErrorsGiveNormalIntervals) {
