@@ -56,6 +56,9 @@ void ModelFlags::Define(common::FlagSet& flags) {
        "same width everywhere) to 1 (proportional to the level)")
       ("symmetric-intervals", po::bool_switch(&f.symmetric_intervals),
        "bands symmetric around the forecast (default: from the signed errors, skewed)")
+      ("no-interval-recalibration", po::bool_switch(&f.no_interval_recalibration),
+       "do not rescale the interval width by how the older half of the in-sample errors' "
+       "band covered the newer half")
       ("no-level-shift", po::bool_switch(&f.no_level_shift), "do not fit a level shift")
       ("no-profile", po::bool_switch(&f.no_profile), "no daily profile of the residuals")
       ("profile-half-life", po::value(&f.profile_half_life),
@@ -115,6 +118,7 @@ absl::StatusOr<forecast::Options> ModelFlags::ToOptions() const {
   s = forecast::ParseExcludePeriods(exclude_periods, o);
   if (!s.ok()) return common::UsageError(absl::StrCat("--exclude-periods: ", s.message()));
   o.skewed_intervals = !symmetric_intervals;
+  o.interval_recalibration = !no_interval_recalibration;
   o.detect_level_shifts = !no_level_shift;
   o.clamp_nonnegative = !allow_negative;
   o.daily_profile = !no_profile;

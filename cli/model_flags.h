@@ -35,6 +35,7 @@ struct ModelFlags {
   double interval_scale = forecast::Options().interval_scale;
   std::string interval_level_power = "auto";
   bool symmetric_intervals = false;
+  bool no_interval_recalibration = false;
   bool no_level_shift = false;
   bool allow_negative = false;
   bool no_profile = false;

@@ -134,7 +134,9 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::vector<double>(n)});
   if (with_correction) fc.components.push_back({"correction", std::vector<double>(n)});
   // What blending with the last value (blend.h) moved the forecast by.
-  const bool with_blend = !st.correction.model_weight.empty();
+  const bool with_blend =
+      !st.correction.model_weight.empty() || !st.correction.jump_weight.empty();
+  const bool after_jump = internal::AfterJump(st.correction, cs.last_resid, cs.previous_resid);
   if (with_blend) fc.components.push_back({"last_value_blend", std::vector<double>(n)});
   for (size_t j = 0; j < n; ++j) {
     const double t = timestamps[j];
@@ -146,7 +148,12 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       corr = path[std::min<size_t>(static_cast<size_t>(steps[j]), path.size()) - 1];
     }
     const double model_ys = det + corr;
-    const double ys = internal::Blend(st.correction, steps[j], model_ys, cs.last_value);
+    const double ys = internal::Blend(st.correction, steps[j], model_ys, cs.last_value, after_jump);
+    // interval_scale widens the model's share of the errors: the last value's are out of
+    // sample already.
+    const double inflate =
+        1 + (options_.interval_scale - 1) *
+                internal::ModelWeight(st.correction, steps[j], after_jump);
     fc.yhat[j] = st.scaling.ToRaw(ys);
     // The band's half-width in scaled units: the error scale at this step, at the width
     // the level calls for, and the trend's uncertainty since the newest observation.
@@ -157,7 +164,7 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
     for (size_t i = 0; i < quantile_levels.size(); ++i) {
       const double sign = quantile_levels[i] < 0.5 ? -1.0 : 1.0;
       const double off = internal::BandOffset(scale * shape.emp[i], shape.z[i] * trend_sd, sign);
-      fc.quantiles[i][j] = st.scaling.ToRaw(ys + options_.interval_scale * off);
+      fc.quantiles[i][j] = st.scaling.ToRaw(ys + inflate * off);
     }
     AddComponents(st, event_names, j, t, tr, st.scaling.ToRaw(model_ys), fc.components);
     if (with_blend) fc.components.back().values[j] = fc.yhat[j] - st.scaling.ToRaw(model_ys);

@@ -9,6 +9,8 @@
 // level that steps) falls back towards its last value as far as its own history says,
 // and the blend's errors are what the intervals are made of. Pure functions.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -31,20 +33,43 @@ inline constexpr size_t kBlendMinErrors = 20;
 // candidate has no naive errors (Evaluate without with_naive).
 std::vector<double> ChooseBlendWeights(const Candidate& cand);
 
+// The model's weight for each step ahead 1..H right after a jump (correction.h, IsJump),
+// from the history's jumps (EvaluateJumps) as ChooseBlendWeights does from all origins;
+// empty when the first band has fewer than kBlendMinErrors of them. A jump is what the
+// correction's clipped state cannot follow: where the history's jumps held for a while
+// (bursts), the last value is the better forecast after one; where they fell back at
+// once (spikes), the model is.
+std::vector<double> ChooseJumpWeights(const Candidate& cand);
+
 // Stage 7 as Fit runs it: chooses the weights, and when the last value gets any share,
 // rewrites cand.errs and cand.levels as the blend's (for the intervals), sets
 // out.model_weight and out.last_value (the newest observation), and notes the last
-// value's share at 10 min and 1 h.
+// value's share at 10 min and 1 h; sets out.jump_weight and out.jump_clip when the
+// history's jumps chose weights.
 void FitBlend(Candidate& cand, const CorrectionWindow& w, const Scaling& scaling, double step,
               Correction& out, FitInfo& info);
 
+// Whether the newest two residuals (scaled, NaN = missing) are a jump that calls for
+// the weights after one.
+inline bool AfterJump(const Correction& c, double last_resid, double previous_resid) {
+  if (c.jump_weight.empty()) return false;
+  const std::vector<double> newest = {previous_resid, last_resid};
+  return IsJump(newest, 1, c.jump_clip);
+}
+
 // The blended forecast h >= 1 steps ahead (scaled units) of the model's `model_value`
-// and the last value; the weight of the last step holds beyond it.
-inline double Blend(const Correction& c, long long h, double model_value, double last_value) {
-  if (c.model_weight.empty() || h <= 0) return model_value;
-  const size_t i = std::min<size_t>(static_cast<size_t>(h), c.model_weight.size()) - 1;
-  const double w = c.model_weight[i];
-  return w * model_value + (1 - w) * last_value;
+// and the last value (right after a jump with the weights for one); the weight of the
+// last step holds beyond it.
+// The model's weight h steps ahead (1 without a blend or for h <= 0).
+inline double ModelWeight(const Correction& c, long long h, bool after_jump = false) {
+  const std::vector<double>& weight = after_jump ? c.jump_weight : c.model_weight;
+  if (weight.empty() || h <= 0) return 1.0;
+  return weight[std::min<size_t>(static_cast<size_t>(h), weight.size()) - 1];
+}
+inline double Blend(const Correction& c, long long h, double model_value, double last_value,
+                    bool after_jump = false) {
+  const double w = ModelWeight(c, h, after_jump);
+  return w == 1.0 ? model_value : w * model_value + (1 - w) * last_value;
 }
 
 }  // namespace forecast::internal

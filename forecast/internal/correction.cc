@@ -37,6 +37,69 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
   return w;
 }
 
+namespace {
+
+// x clipped to [-c, c] (what std::clamp does, kept inline in the hot loops).
+inline double Clip(double x, double c) { return std::min(std::max(x, -c), c); }
+
+// A candidate's state over a window of residuals and its forecast paths from any origin.
+struct CandidatePaths {
+  CandidatePaths(const std::vector<double>& win, const Candidate& c, size_t max_h)
+      : cand(c), p(c.phi.size()), path(max_h, 0.0), ar_state(p + max_h, 0.0) {
+    const size_t window = win.size();
+    if (cand.kind == CorrectionKind::kSmoothing) {
+      level.assign(window, 0.0);
+      double l = 0;
+      for (size_t i = 0; i < window; ++i) {
+        l = std::isnan(win[i]) ? cand.rho * l
+                               : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
+        level[i] = l;
+      }
+    } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
+      level.assign(window, 0.0);
+      trend.assign(window, 0.0);
+      double l = 0, b = 0;
+      for (size_t i = 0; i < window; ++i) {
+        SmoothingStep(cand.alpha, cand.rho, cand.beta, cand.phi_t, win[i], l, b);
+        level[i] = l;
+        trend[i] = b;
+      }
+    } else if (cand.kind == CorrectionKind::kAr) {
+      filled = win;
+      FillForward(cand.phi, filled);
+    }
+  }
+  // path[0, steps): the forecast from origin o (o >= p).
+  void From(size_t o, size_t steps) {
+    if (cand.kind == CorrectionKind::kAr) {
+      // ArPath's recursion, in place (the same sums in the same order).
+      std::copy(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
+                filled.begin() + static_cast<std::ptrdiff_t>(o + 1), ar_state.begin());
+      for (size_t h = 0; h < steps; ++h) {
+        double v = 0;
+        for (size_t j = 0; j < p; ++j) v += cand.phi[j] * ar_state[p + h - 1 - j];
+        ar_state[p + h] = v;
+        path[h] = v;
+      }
+    } else if (cand.kind == CorrectionKind::kSmoothing) {
+      double v = level[o];
+      for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
+    } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
+      double v = level[o], b = trend[o];
+      for (size_t h = 0; h < steps; ++h) path[h] = (v = cand.rho * v + (b *= cand.phi_t));
+    }
+    // kNone: the path stays 0.
+  }
+
+  const Candidate& cand;
+  const size_t p;
+  std::vector<double> level, trend, filled;
+  std::vector<double> path;
+  std::vector<double> ar_state;  // AR: the state, then the path
+};
+
+}  // namespace
+
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
               bool with_levels, Candidate& cand, bool with_naive, bool score_only) {
   const std::vector<double>& win = w.resid;
@@ -56,53 +119,16 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       cand.naive_errs[h].reserve(origins);
     }
   }
-  std::vector<double> level(window, 0.0);
-  std::vector<double> trend;
-  std::vector<double> filled;
-  if (cand.kind == CorrectionKind::kSmoothing) {
-    double l = 0;
-    for (size_t i = 0; i < window; ++i) {
-      l = std::isnan(win[i]) ? cand.rho * l : (1 - cand.alpha) * cand.rho * l + cand.alpha * win[i];
-      level[i] = l;
-    }
-  } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
-    trend.assign(window, 0.0);
-    double l = 0, b = 0;
-    for (size_t i = 0; i < window; ++i) {
-      SmoothingStep(cand.alpha, cand.rho, cand.beta, cand.phi_t, win[i], l, b);
-      level[i] = l;
-      trend[i] = b;
-    }
-  } else if (cand.kind == CorrectionKind::kAr) {
-    filled = win;
-    FillForward(cand.phi, filled);
-  }
-  const size_t p = cand.phi.size();
+  CandidatePaths paths(w.resid, cand, max_h);
+  const size_t p = paths.p;
+  std::vector<double>& path = paths.path;
   // Per step ahead: the sum of |error| in origin order and the count, for the score.
   std::vector<double> abs_sum(H, 0.0);
   std::vector<size_t> abs_count(H, 0);
-  std::vector<double> path(max_h, 0.0);
-  std::vector<double> ar_state(p + max_h, 0.0);  // AR: the state, then the path
   for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
     if (std::isnan(win[o])) continue;
     const size_t steps = std::min(max_h, window - 1 - o);
-    if (cand.kind == CorrectionKind::kAr) {
-      // ArPath's recursion, in place (the same sums in the same order).
-      std::copy(filled.begin() + static_cast<std::ptrdiff_t>(o + 1 - p),
-                filled.begin() + static_cast<std::ptrdiff_t>(o + 1), ar_state.begin());
-      for (size_t h = 0; h < steps; ++h) {
-        double v = 0;
-        for (size_t j = 0; j < p; ++j) v += cand.phi[j] * ar_state[p + h - 1 - j];
-        ar_state[p + h] = v;
-        path[h] = v;
-      }
-    } else if (cand.kind == CorrectionKind::kSmoothing) {
-      double v = level[o];
-      for (size_t h = 0; h < steps; ++h) path[h] = (v *= cand.rho);
-    } else if (cand.kind == CorrectionKind::kTrendSmoothing) {
-      double v = level[o], b = trend[o];
-      for (size_t h = 0; h < steps; ++h) path[h] = (v = cand.rho * v + (b *= cand.phi_t));
-    }
+    paths.From(o, steps);
     // The last value as a forecast: its error is the change of the observation from the
     // origin (a spike at the origin costs it at most the clip per step ahead).
     const double last = w.fit[o] + w.raw[o];
@@ -117,8 +143,8 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       if (with_naive) {
         const double observed = w.fit[o + h] + w.raw[o + h];
         cand.model_errs[h - 1].push_back(
-            std::clamp(observed - (w.fit[o + h] + path[h - 1]), -w.clip, w.clip));
-        cand.naive_errs[h - 1].push_back(std::clamp(observed - last, -w.clip, w.clip));
+            Clip(observed - (w.fit[o + h] + path[h - 1]), w.clip));
+        cand.naive_errs[h - 1].push_back(Clip(observed - last, w.clip));
         if (with_levels) {
           cand.model_fc[h - 1].push_back(w.fit[o + h] + path[h - 1]);
           cand.naive_fc[h - 1].push_back(last);
@@ -136,6 +162,38 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   }
   cand.score =
       count > 0 ? total / static_cast<double>(count) : std::numeric_limits<double>::infinity();
+}
+
+bool IsJump(const std::vector<double>& raw, size_t i, double clip) {
+  const auto beyond = [&](size_t j) { return !std::isnan(raw[j]) && std::abs(raw[j]) > clip; };
+  return beyond(i) && (i == 0 || !beyond(i - 1));
+}
+
+void EvaluateJumps(const ResidualGrid& grid, double clip, size_t H, Candidate& cand) {
+  const std::vector<double>& raw = grid.resid;
+  const size_t n = raw.size();
+  cand.jump_model_errs.assign(H, {});
+  cand.jump_naive_errs.assign(H, {});
+  std::vector<double> clipped = raw;  // what the correction's state takes in
+  for (double& v : clipped) {
+    if (!std::isnan(v)) v = Clip(v, clip);
+  }
+  CandidatePaths paths(clipped, cand, H);
+  const size_t warmup = std::min<size_t>(n / kWarmupDivisor, kMaxWarmupSteps);
+  for (size_t o = std::max(warmup, paths.p); o + 1 < n; ++o) {
+    if (!IsJump(raw, o, clip)) continue;
+    const size_t steps = std::min(H, n - 1 - o);
+    paths.From(o, steps);
+    const double last = grid.fit[o] + raw[o];
+    const double bound = std::abs(raw[o]);
+    for (size_t h = 1; h <= steps; ++h) {
+      if (std::isnan(raw[o + h])) continue;
+      const double observed = grid.fit[o + h] + raw[o + h];
+      cand.jump_model_errs[h - 1].push_back(
+          Clip(observed - (grid.fit[o + h] + paths.path[h - 1]), bound));
+      cand.jump_naive_errs[h - 1].push_back(Clip(observed - last, bound));
+    }
+  }
 }
 
 Candidate FitAr(const CorrectionWindow& w, int order) {
@@ -270,6 +328,7 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
                         double sigma, double cut, Correction& out, FitInfo& info) {
   const CorrectionWindow w = MakeWindow(grid, options.ar_window_seconds, cut);
   Candidate best = ChooseCorrection(w, scaling, options, grid.step);
+  best.window_in_history = grid.size() >= 2 * w.size();
   out.kind = best.kind;
   if (best.kind == CorrectionKind::kAr) out.phi = best.phi;
   if (best.kind == CorrectionKind::kSmoothing || best.kind == CorrectionKind::kTrendSmoothing) {
@@ -303,6 +362,11 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
   }
   EndState(best, w, out);
   if (options.naive_blend) {
+    // The history's jumps, over the whole grid: they are rare (too few to choose weights
+    // for: none evaluated).
+    size_t jumps = 0;
+    for (size_t i = 0; i < grid.size(); ++i) jumps += IsJump(grid.resid, i, w.clip) ? 1 : 0;
+    if (jumps >= kBlendMinErrors) EvaluateJumps(grid, w.clip, w.H, best);
     FitBlend(best, w, scaling, grid.step, out, info);
   }
   return best;
@@ -335,7 +399,8 @@ void FillForward(const std::vector<double>& phi, std::vector<double>& r, size_t 
 CorrectionState Advance(const Model::State& st, const Series& recent) {
   const Correction& c = st.correction;
   const double step = st.step_seconds;
-  CorrectionState s{c.tail, c.es_level, c.es_trend, c.end_shift, st.last_t, c.last_value};
+  CorrectionState s{c.tail,     c.es_level,     c.es_trend,        c.end_shift,
+                    st.last_t, c.last_value, c.last_resid, c.previous_resid};
   if (recent.timestamps.empty()) return s;
   const CleanSeries rc = Clean(recent);
   std::vector<double> ext;  // residuals of the steps after the history, NaN = none
@@ -353,6 +418,10 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
       s.origin = at;
       s.last_value = det + ext[idx - 1];
     }
+  }
+  if (!ext.empty()) {
+    s.previous_resid = ext.size() >= 2 ? ext[ext.size() - 2] : c.last_resid;
+    s.last_resid = ext.back();
   }
   for (double& r : ext) r -= s.shift;
   std::vector<double> joined = s.tail;

@@ -93,6 +93,14 @@ struct Candidate {
   std::vector<std::vector<double>> naive_errs;
   std::vector<std::vector<double>> model_fc;
   std::vector<std::vector<double>> naive_fc;
+  // EvaluateJumps: from every jump of the history (IsJump), the model's and the last
+  // value's errors, each bounded by the jump's own |residual| (blend.h, ChooseJumpWeights).
+  std::vector<std::vector<double>> jump_model_errs;
+  std::vector<std::vector<double>> jump_naive_errs;
+  // Whether the window is at most half of the history (FitCorrection), so that the older
+  // half of its errors is as far from the history's start, where the fit is poorest, as
+  // the newer half (intervals.h: the out-of-time recalibration needs it).
+  bool window_in_history = false;
 };
 
 // Forecasts from every `stride`-th origin of the window up to max_h steps: fills
@@ -103,6 +111,17 @@ struct Candidate {
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
               bool with_levels, Candidate& cand, bool with_naive = false,
               bool score_only = false);
+
+// Whether slot i of `raw` is a jump: a residual beyond `clip` (what the correction's
+// clipped state cannot take in) after one that was not (or a missing one).
+bool IsJump(const std::vector<double>& raw, size_t i, double clip);
+
+// From every jump of the whole grid (IsJump at `clip`, the correction window's), the
+// candidate's forecast (its state on the residuals clipped at `clip`, as the window's)
+// and the last value's up to H steps: fills cand.jump_model_errs and
+// cand.jump_naive_errs against the observed values, each error bounded by the jump's
+// |residual|, so that whether the jump held or fell back is what they measure.
+void EvaluateJumps(const ResidualGrid& grid, double clip, size_t H, Candidate& cand);
 
 // AR(order) by least squares on the window's complete rows, or kind kNone when there
 // are too few of them or the solution is not finite.
@@ -159,6 +178,8 @@ struct CorrectionState {
   double shift = 0;          // level shift in progress
   double origin = 0;         // time of the newest step (unix seconds)
   double last_value = 0;     // newest observation (scaled)
+  // The newest two residuals (scaled, not clipped, NaN = missing; blend.h, AfterJump).
+  double last_resid = 0, previous_resid = 0;
 };
 
 // The state at the end of the history brought forward by `recent` (any order; points

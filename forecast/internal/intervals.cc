@@ -161,12 +161,63 @@ bool EmpiricalIntervals(const Candidate& best, bool level_ok, const Options& opt
   if (!(scale[0] > 0)) return false;
   std::vector<double> pooled =
       PooledErrors(errs, levels, scale, out, options.skewed_intervals, total);
+  if (options.interval_recalibration && best.window_in_history) {
+    const double k = RecalibrationFactor(errs, levels, scale, out,
+                                         std::max<size_t>(1, total / kRecalibrationSample));
+    if (k != 1.0) {
+      for (double& s : scale) s *= k;
+      info.notes.push_back(absl::StrFormat(
+          "interval width x %.2f: how the band of the older half of the in-sample errors "
+          "covered the newer half",
+          k));
+    }
+  }
   out.h_scale = std::move(scale);
   (options.skewed_intervals ? out.std_signed : out.std_abs) = std::move(pooled);
   return true;
 }
 
 }  // namespace
+
+double RecalibrationFactor(const Errors& errs, const Errors& levels,
+                           const std::vector<double>& scale, const Intervals& width,
+                           size_t every) {
+  // Each step ahead starts at its own offset, so that a subsample covers the origins.
+  auto split_of = [](size_t n) {
+    return static_cast<size_t>(kRecalibrationSplit * static_cast<double>(n));
+  };
+  auto taken = [every](size_t from, size_t to) {
+    return to > from ? (to - from + every - 1) / every : 0;
+  };
+  size_t n_older = 0, n_newer = 0;
+  for (size_t h = 0; h < errs.size(); ++h) {
+    const size_t n = errs[h].size(), split = split_of(n), first = h % every;
+    const size_t in_older = taken(first, split);
+    n_older += in_older;
+    n_newer += taken(first + in_older * every, n);
+  }
+  std::vector<double> older(n_older), newer(n_newer);
+  double* o = older.data();
+  double* w = newer.data();
+  for (size_t h = 0; h < errs.size(); ++h) {
+    const std::vector<double>& e = errs[h];
+    const std::vector<double>& l = levels[h];
+    const size_t split = split_of(e.size());
+    const double inv = 1 / scale[h];
+    size_t i = h % every;
+    for (; i < split; i += every) *o++ = std::abs(e[i]) * inv / width.LevelWidth(l[i]);
+    for (; i < e.size(); i += every) *w++ = std::abs(e[i]) * inv / width.LevelWidth(l[i]);
+  }
+  if (older.size() < kMinRecalibrationErrors || newer.size() < kMinRecalibrationErrors) return 1.0;
+  auto quantile = [](std::vector<double>& v) {
+    const auto k = static_cast<size_t>(kRecalibrationCoverage * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+  };
+  const double q_older = quantile(older), q_newer = quantile(newer);
+  if (!(q_older > 0) || !(q_newer > 0) || !std::isfinite(q_older / q_newer)) return 1.0;
+  return q_newer / q_older;
+}
 
 double TrendVarianceRate(const std::vector<double>& delta) {
   const int n_cp = static_cast<int>(delta.size());

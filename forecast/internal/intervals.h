@@ -36,6 +36,18 @@ inline constexpr size_t kLikelihoodSample = 1000;
 inline constexpr size_t kPoolThinAbove = 1500;
 inline constexpr size_t kPoolTarget = 1000;
 inline constexpr size_t kPoolKeep = 1000;
+// Out-of-time recalibration (Options::interval_recalibration): the in-sample errors of
+// each step ahead are split in time at this share (halves), and the central
+// kRecalibrationCoverage band of the older part's |standardised errors| is compared
+// with the newer part's (the ratio of their quantiles scales the width). Fewer than
+// kMinRecalibrationErrors errors on either side: no recalibration.
+inline constexpr double kRecalibrationSplit = 0.5;
+inline constexpr double kRecalibrationCoverage = 0.8;
+inline constexpr size_t kMinRecalibrationErrors = 50;
+// It is measured on about this many errors, each step ahead from its own offset so that
+// every origin counts (errors from one origin are correlated: the origins, about 200 a
+// side, are what bound the factor's precision, not the subsample).
+inline constexpr size_t kRecalibrationSample = 2000;
 
 // The variance rate of the trend's uncertainty: future rate changes as frequent as the
 // candidates in the history, Laplace with the fitted mean |delta| = b, so that the
@@ -43,13 +55,26 @@ inline constexpr size_t kPoolKeep = 1000;
 // 0 without changepoints.
 double TrendVarianceRate(const std::vector<double>& delta);
 
-// The intervals from the chosen correction's errors (`best.errs`, `best.levels`): fills
+// The intervals from the chosen correction's errors (`best.errs`, `best.levels`; with
+// options.interval_recalibration and best.window_in_history, recalibrated out of time
+// by RecalibrationFactor): fills
 // `out` (but sigma and trend_var_rate) and notes the width's choice; without enough
 // errors (kMinErrorsPerHorizon at every step ahead, a non-zero scale) the intervals stay
 // normal and the note says so. `level_ok`: the width may follow the level (non-negative
 // history, not logistic).
 void FitIntervals(const Candidate& best, bool level_ok, const Options& options, Intervals& out,
                   FitInfo& info);
+
+// The out-of-time recalibration factor of the width: the kRecalibrationCoverage quantile
+// of |errs[h][i]| / (scale[h] * width.LevelWidth(levels[h][i])) (errors in origin order)
+// over the newer part of each step ahead's errors (split at kRecalibrationSplit) divided
+// by the same over the older part, on every `every`-th error (each step ahead from its
+// own offset); 1 when either part has fewer than kMinRecalibrationErrors or a quantile
+// is 0.
+double RecalibrationFactor(const std::vector<std::vector<double>>& errs,
+                           const std::vector<std::vector<double>>& levels,
+                           const std::vector<double>& scale, const Intervals& width,
+                           size_t every);
 
 // --- Predict ---
 // Beyond the measured horizons, the error scale grows as (h / H)^growth with growth the

@@ -160,6 +160,14 @@ struct Correction {
   // model alone. last_value is the newest observation (scaled).
   std::vector<double> model_weight;
   double last_value = 0;
+  // Right after a jump (a residual beyond jump_clip, scaled, after one that was not:
+  // correction.h, IsJump), jump_weight replaces model_weight: the weights the history's
+  // own jumps chose (blend.h, ChooseJumpWeights); empty = too few of them, model_weight
+  // holds after a jump too. last_resid and previous_resid: the newest two residuals of
+  // the history (scaled, NaN = missing), to tell a jump at its end.
+  std::vector<double> jump_weight;
+  double jump_clip = 0;
+  double last_resid = 0, previous_resid = 0;
 };
 
 // What the intervals are made of (intervals.h), in scaled units.

@@ -5,6 +5,7 @@
 #include "forecast/internal/blend.h"
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -80,6 +81,39 @@ TEST(Blend, WeighsTheModelAndTheLastValueAndHoldsBeyondTheLastStep) {
   EXPECT_EQ(Blend(c, 3, 10, 2), 10);
   EXPECT_EQ(Blend(c, 50, 10, 2), 10);
   EXPECT_EQ(Blend(c, 0, 10, 2), 10);  // not after the origin: the model
+}
+
+TEST(Jumps, AJumpIsAResidualBeyondTheClipAfterOneThatWasNot) {
+  const double nan = std::nan("");
+  const std::vector<double> r = {0, 5, 6, -7, 1, nan, 9};
+  EXPECT_FALSE(IsJump(r, 0, 4));
+  EXPECT_TRUE(IsJump(r, 1, 4));   // 0 then 5
+  EXPECT_FALSE(IsJump(r, 2, 4));  // 5 then 6: inside a run
+  EXPECT_FALSE(IsJump(r, 3, 4));  // 6 then -7: still beyond
+  EXPECT_FALSE(IsJump(r, 4, 4));
+  EXPECT_FALSE(IsJump(r, 5, 4));  // missing
+  EXPECT_TRUE(IsJump(r, 6, 4));   // after a missing one
+  EXPECT_TRUE(IsJump({5}, 0, 4));
+}
+
+TEST(Jumps, TooFewJumpsChooseNoWeights) {
+  Candidate c = Errors(4, 100, 1, 1, 20);
+  c.jump_model_errs = Errors(4, kBlendMinErrors - 1, 10, 1, 21).model_errs;
+  c.jump_naive_errs = Errors(4, kBlendMinErrors - 1, 10, 1, 21).naive_errs;
+  EXPECT_TRUE(ChooseJumpWeights(c).empty());
+  c.jump_model_errs = Errors(4, kBlendMinErrors, 10, 1, 22).model_errs;
+  c.jump_naive_errs = Errors(4, kBlendMinErrors, 10, 1, 22).naive_errs;
+  const std::vector<double> w = ChooseJumpWeights(c);
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_LE(w[0], 0.2);  // after a jump the last value was 10 times better
+  Correction corr;
+  corr.jump_weight = w;
+  corr.jump_clip = 4;
+  EXPECT_TRUE(AfterJump(corr, 5, 0));
+  EXPECT_FALSE(AfterJump(corr, 5, 5));
+  EXPECT_FALSE(AfterJump(corr, 3, 0));
+  EXPECT_EQ(ModelWeight(corr, 1, true), w[0]);
+  EXPECT_EQ(ModelWeight(corr, 1, false), 1.0);  // no blend otherwise
 }
 
 // --- through forecast.h ---
@@ -193,6 +227,79 @@ TEST(BlendThroughFit, TheBlendIsAComponentAndANoteAndCanBeTurnedOff) {
   ASSERT_TRUE(alone.ok());
   EXPECT_THAT(alone->info().notes,
               Each(::testing::Not(HasSubstr("blended with the last value"))));
+}
+
+// 10 days at 5 min of a level of 100 with noise 1 and a jump to +60 every 3-9 h
+// (seeded), lasting `length` steps; the history ends at the first step of one.
+std::vector<double> Jumpy(size_t length, uint32_t seed, size_t* n_out) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_int_distribution<int> gap(36, 108);
+  const size_t n = 10 * 288;
+  std::vector<double> y(n);
+  for (size_t i = 0; i < n; ++i) y[i] = 100 + normal(rng);
+  size_t start = 30;
+  for (size_t next = start; next + 1 < n; next = start + length + static_cast<size_t>(gap(rng))) {
+    start = next;
+    for (size_t k = 0; k < length && start + k + 1 < n; ++k) y[start + k] += 60;
+  }
+  // The newest burst is undone but for its first step.
+  for (size_t k = 0; k < length && start + k + 1 < n; ++k) y[start + k] -= 60;
+  *n_out = start + 1;
+  y.resize(*n_out);
+  y.back() += 60;
+  return y;
+}
+
+TEST(BlendThroughFit, RightAfterAJumpTheHistorysJumpsSayWhetherItHolds) {
+  // Jumps that hold for 4 steps: right after one, the next 3 steps are near the jump
+  // (160), not the level (100), as the history's 40-odd jumps said (the blend's bands
+  // of steps ahead are 1, 2-3, 4-7, ...).
+  size_t n = 0;
+  const std::vector<double> bursts = Jumpy(4, 30, &n);
+  absl::StatusOr<Model> m = Fit(Make(n, bursts), Options{});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_THAT(m->info().notes, Contains(HasSubstr("right after a jump")));
+  absl::StatusOr<Forecast> f = m->Predict(Ahead(*m, 12), {0.5});
+  ASSERT_TRUE(f.ok());
+  for (int h = 0; h < 3; ++h) EXPECT_GT(f->yhat[h], 145) << h;
+  EXPECT_LT(f->yhat[11], 115);  // by then the jumps were over
+  // Without the blend the clipped correction follows a jump only part of the way.
+  Options off;
+  off.naive_blend = false;
+  absl::StatusOr<Model> alone = Fit(Make(n, bursts), off);
+  ASSERT_TRUE(alone.ok());
+  absl::StatusOr<Forecast> fa = alone->Predict(Ahead(*alone, 3), {0.5});
+  ASSERT_TRUE(fa.ok());
+  EXPECT_LT(fa->yhat[2], f->yhat[2] - 20);
+  // Single-step spikes: right after one, the forecast stays at the level.
+  const std::vector<double> spikes = Jumpy(1, 31, &n);
+  absl::StatusOr<Model> s = Fit(Make(n, spikes), Options{});
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<Forecast> fs = s->Predict(Ahead(*s, 12), {0.5});
+  ASSERT_TRUE(fs.ok());
+  for (double v : fs->yhat) EXPECT_NEAR(v, 100, 10);
+}
+
+TEST(BlendInPredict, IntervalScaleWidensOnlyTheModelsShare) {
+  // A flat model (0 everywhere, unit scale) with sigma 1 and normal intervals: the 80 %
+  // band is +-1.2816 times interval_scale where the model has all the weight, and
+  // +-1.2816 where the last value has it (its errors are out of sample already).
+  auto state = std::make_shared<Model::State>();
+  state->step_seconds = kStep;
+  state->last_t = kStart;
+  state->intervals.sigma = 1;
+  state->correction.model_weight = {0.0, 1.0};
+  state->correction.last_value = 0;
+  Options options;
+  options.interval_scale = 1.5;
+  const Model m(options, FitInfo{}, state);
+  absl::StatusOr<Forecast> f = m.Predict({kStart + kStep, kStart + 2 * kStep}, {0.1, 0.9});
+  ASSERT_TRUE(f.ok()) << f.status();
+  const double z = 1.2815515655446004;
+  EXPECT_NEAR(f->quantiles[1][0], z, 1e-6);        // the last value alone
+  EXPECT_NEAR(f->quantiles[1][1], 1.5 * z, 1e-6);  // the model alone
+  EXPECT_NEAR(f->quantiles[0][1], -1.5 * z, 1e-6);
 }
 
 }  // namespace

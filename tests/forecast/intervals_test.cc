@@ -64,7 +64,7 @@ TEST(IntervalWidth, StaysFlatWhenTheNoiseIsNotAndWhenTheLevelMayNotCount) {
   FitInfo quiet;
   FitIntervals(Errors(true, 3), false, Options{}, fixed, quiet);
   EXPECT_EQ(fixed.level_power, 0.0);
-  EXPECT_THAT(quiet.notes, testing::IsEmpty());
+  EXPECT_THAT(quiet.notes, testing::Each(testing::Not(HasSubstr("follows the level"))));
   // A power from the options is kept as it is.
   Options half;
   half.interval_level_power = 0.5;
@@ -96,6 +96,80 @@ TEST(IntervalWidth, SkewedErrorsGiveAWiderUpperBand) {
   FitIntervals(c, true, symmetric, sym, info);
   const BandShape s2 = ShapeOf(sym, {0.1, 0.9});
   EXPECT_DOUBLE_EQ(s2.emp[1], -s2.emp[0]);
+}
+
+// H steps ahead, n origins in time order: N(0, 1) errors, times `later` from the origin
+// at share `from` of the window on (level 100 everywhere).
+Candidate Drifting(size_t H, size_t n, double from, double later, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  Candidate c;
+  c.window_in_history = true;
+  c.errs.assign(H, {});
+  c.levels.assign(H, std::vector<double>(n, 100.0));
+  for (size_t h = 0; h < H; ++h) {
+    for (size_t o = 0; o < n; ++o) {
+      const bool newer = static_cast<double>(o) >= from * static_cast<double>(n);
+      c.errs[h].push_back(normal(rng) * (newer ? later : 1.0));
+    }
+  }
+  return c;
+}
+
+// RecalibrationFactor of c's errors with unit scales and one width at every level.
+double Factor(const Candidate& c) {
+  return RecalibrationFactor(c.errs, c.levels, std::vector<double>(c.errs.size(), 1.0),
+                             Intervals{}, 1);
+}
+
+TEST(IntervalRecalibration, ErrorsThatDoubledInTheNewerHalfDoubleTheWidth) {
+  // The newer half's errors are twice the older half's: the older half's band covers
+  // them as a band half as wide would, so the width doubles (2000 errors a side: the
+  // 80 % quantiles are within a few percent).
+  const Candidate c = Drifting(4, 500, 0.5, 2.0, 11);
+  const double k = Factor(c);
+  EXPECT_NEAR(k, 2.0, 0.15);
+  // Every 7th error, each step ahead from its own offset: about the same.
+  EXPECT_NEAR(RecalibrationFactor(c.errs, c.levels, std::vector<double>(4, 1.0), Intervals{}, 7),
+              k, 0.15);
+  // Through FitIntervals: the scales are k times those without the recalibration, and a
+  // note says so.
+  Intervals on, off;
+  FitInfo info, quiet;
+  Options no;
+  no.interval_recalibration = false;
+  FitIntervals(c, true, Options{}, on, info);
+  FitIntervals(c, true, no, off, quiet);
+  ASSERT_EQ(on.h_scale.size(), 4u);
+  // (k there is computed with the fitted scales, not unit ones: the same within noise.)
+  for (size_t h = 0; h < 4; ++h) EXPECT_NEAR(on.h_scale[h] / off.h_scale[h], 2.0, 0.15);
+  for (size_t h = 1; h < 4; ++h) {
+    EXPECT_NEAR(on.h_scale[h] / off.h_scale[h], on.h_scale[0] / off.h_scale[0], 1e-9);
+  }
+  EXPECT_THAT(info.notes, Contains(HasSubstr("older half of the in-sample errors")));
+  EXPECT_THAT(quiet.notes, testing::Each(testing::Not(HasSubstr("older half"))));
+  // A window that is more than half of the history: its older half holds the history's
+  // start, where the fit is poorest, and the width is left as it is.
+  Candidate young = c;
+  young.window_in_history = false;
+  Intervals as_is;
+  FitIntervals(young, true, Options{}, as_is, quiet);
+  for (size_t h = 0; h < 4; ++h) EXPECT_DOUBLE_EQ(as_is.h_scale[h], off.h_scale[h]);
+  // Errors that shrank to half: a narrower band.
+  const Candidate calmer = Drifting(4, 500, 0.5, 0.5, 12);
+  EXPECT_NEAR(Factor(calmer), 0.5, 0.05);
+}
+
+TEST(IntervalRecalibration, StationaryOrTooFewErrorsLeaveTheWidth) {
+  const Candidate same = Drifting(4, 500, 0.5, 1.0, 13);
+  EXPECT_NEAR(Factor(same), 1.0, 0.1);
+  // 4 x 20 errors: fewer than kMinRecalibrationErrors on each side.
+  const Candidate few = Drifting(4, 20, 0.5, 3.0, 14);
+  EXPECT_EQ(Factor(few), 1.0);
+  // All-zero older errors: no ratio to take.
+  Candidate zero = Drifting(4, 500, 0.5, 1.0, 15);
+  for (auto& e : zero.errs) std::fill(e.begin(), e.begin() + 250, 0.0);
+  EXPECT_EQ(Factor(zero), 1.0);
 }
 
 TEST(IntervalWidth, TooFewErrorsGiveNormalIntervals) {
