@@ -110,19 +110,27 @@ void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
     typical_width_at_ = now;
   }
 
-  const Record* prev = records_.empty() ? nullptr : &records_.back();
+  // The new record is built in its slot, which may hold a forgotten record: its vectors
+  // keep their capacity, so that a steady record allocates nothing (ring_buffer.h).
+  Record& r = records_.Append();
+  const size_t older = records_.size() - 1;  // the records before this one
+  const Record* prev = older > 0 ? &records_[older - 1] : nullptr;
   const double window_start = now - config_.hold_seconds;
   // The records inside the stabilisation window (newest first), for the desired count.
-  std::vector<const Record*> window;
-  for (auto it = records_.rbegin(); it != records_.rend() && it->time >= window_start - 1e-9; ++it) {
-    window.push_back(&*it);
+  window_.clear();
+  for (size_t i = older; i-- > 0 && records_[i].time >= window_start - 1e-9;) {
+    window_.push_back(&records_[i]);
   }
-  Record r;
+  const std::vector<const Record*>& window = window_;
   r.time = now;
   r.desired.resize(kShapes.size());
   r.recommended.resize(kShapes.size());
   for (size_t s = 0; s < kShapes.size(); ++s) {
-    if (!enabled_[s]) continue;
+    if (!enabled_[s]) {
+      r.desired[s].clear();
+      r.recommended[s].clear();
+      continue;
+    }
     const std::vector<double>& grid = *kShapes[s].grid;
     r.recommended[s].resize(grid.size());
     r.desired[s].resize(grid.size());
@@ -149,7 +157,6 @@ void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
     out.recommended = rec;
     out.desired = desired;
   }
-  records_.push_back(std::move(r));
   // Keep what the oldest instant still to score, and the next recommendation, may need.
   const double oldest_needed =
       std::min(pending_ ? pending_->first - config_.lead_seconds : now, window_start) -

@@ -39,11 +39,12 @@
 // Thread-safety: none; owned by one ObjectModel. Times are unix seconds.
 
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "scaler/ring_buffer.h"
 
 namespace scaler {
 
@@ -187,7 +188,8 @@ class ShortfallRecord {
 
   ShortfallConfig config_;
   std::vector<bool> enabled_;
-  std::deque<Record> records_;
+  RingBuffer<Record> records_;
+  std::vector<const Record*> window_;  // RecordAnswer's scratch, kept for its capacity
   std::optional<std::pair<double, double>> pending_;  // newest sample, not yet scored
   double scored_until_ = -1e300;                       // instants before this are done
   double forgotten_at_ = -1e300;
