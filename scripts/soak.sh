@@ -140,6 +140,9 @@ metadata+=",seasonality=none,refreshInterval=30s,refitInterval=10m,minHistory=1h
 
 # ---------------------------------------------------------------- load: two sets in turns
 (
+  # A stopped soak stops the turn's bench too (it would run out its turn otherwise).
+  bench=""
+  trap '[ -n "$bench" ] && kill -TERM "$bench" 2>/dev/null; exit 143' TERM
   set=a end=$((SECONDS + total_s))
   while ((SECONDS < end)); do
     left=$((end - SECONDS)); run=$((left < phase_s ? left : phase_s))
@@ -147,7 +150,10 @@ metadata+=",seasonality=none,refreshInterval=30s,refitInterval=10m,minHistory=1h
     echo "$set" > "$tmp/phase"
     "$lt" bench --target "$grpc_addr" --rate 200 --concurrency 32 --duration "${run}s" \
       --warmup 0s --objects "$objects" --name "$set" --namespace soak --metadata "$metadata" \
-      --timeout 3s --json >> "$tmp/bench.jsonl" 2>> "$tmp/bench.log" || true
+      --timeout 3s --json >> "$tmp/bench.jsonl" 2>> "$tmp/bench.log" &
+    bench=$!
+    wait "$bench" || true
+    bench=""
     [ "$set" = a ] && set=b || set=a
   done
 ) &
