@@ -28,7 +28,6 @@
 #include "common/duration.h"
 #include "common/version.h"
 #include "prometheus/registry.h"
-#include "prometheus/text_serializer.h"
 #include "promclient/curl_http_transport.h"
 #include "scaler/config.h"
 #include "scaler/http_server.h"
@@ -329,7 +328,7 @@ int Serve(const scaler::Config& config, const sigset_t& signals) {
         if (path == "/metrics") {
           tracker.UpdateAgeMetrics();
           reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          reply.body = prometheus::TextSerializer().Serialize(metrics.Collect());
+          reply.body = metrics.SerializeText();
         } else if (path == "/healthz") {
           reply.body = "ok\n";
         } else if (path == "/readyz") {

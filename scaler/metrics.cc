@@ -1,10 +1,14 @@
 #include "scaler/metrics.h"
 
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <limits>
+#include <sstream>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "prometheus/text_serializer.h"
 #include "absl/strings/ascii.h"
 
 namespace scaler {
@@ -218,8 +222,46 @@ void ScalerMetrics::ObserveTlsReload(bool ok) {
   tls_reloads_.Add({{"result", ok ? "ok" : "error"}}).Increment();
 }
 
-std::vector<prometheus::MetricFamily> ScalerMetrics::Collect() const {
-  std::vector<prometheus::MetricFamily> families = registry_.Collect();
+namespace {
+
+// Sets `m` to one sample: `labels` (sorted, as prometheus-cpp's), with `extra` merged in
+// at its place (replacing a label of that name, as inserting it into the map would), and
+// the value. `m` may be a reused one: its strings and vector keep their capacity.
+void SetSample(prometheus::ClientMetric& m, const prometheus::Labels& labels,
+               const std::pair<const char*, const char*>* extra, double value, bool counter) {
+  size_t n = 0;
+  auto put = [&m, &n](const std::string& name, const char* v, const std::string* vs) {
+    if (n == m.label.size()) m.label.emplace_back();
+    m.label[n].name = name;
+    if (vs != nullptr) {
+      m.label[n].value = *vs;
+    } else {
+      m.label[n].value = v;
+    }
+    ++n;
+  };
+  bool merged = extra == nullptr;
+  for (const auto& [name, v] : labels) {
+    if (!merged && name >= extra->first) {
+      merged = true;
+      if (name == extra->first) {
+        put(name, extra->second, nullptr);
+        continue;
+      }
+      put(extra->first, extra->second, nullptr);
+    }
+    put(name, nullptr, &v);
+  }
+  if (!merged) put(extra->first, extra->second, nullptr);
+  m.label.resize(n);
+  m.counter.value = counter ? value : 0;
+  m.gauge.value = counter ? 0 : value;
+}
+
+}  // namespace
+
+void ScalerMetrics::ForEachObjectFamily(prometheus::MetricFamily& family,
+                                       const std::function<void()>& emit) const {
   struct PerObject {
     const char* name;
     const char* help;
@@ -266,38 +308,50 @@ std::vector<prometheus::MetricFamily> ScalerMetrics::Collect() const {
        "increase(short) / increase(scored) is the realised rate over any window",
        &ObjectMetrics::short_total_, true},
   };
-  auto metric = [](const prometheus::Labels& labels, double value, bool counter = false) {
-    prometheus::ClientMetric m;
-    for (const auto& [name, v] : labels) m.label.push_back({name, v});  // sorted, as prometheus-cpp
-    if (counter) {
-      m.counter.value = value;
-    } else {
-      m.gauge.value = value;
-    }
-    return m;
-  };
   std::lock_guard<std::mutex> lock(objects_mu_);
   for (const PerObject& f : kFamilies) {
-    prometheus::MetricFamily family;
     family.name = f.name;
     family.help = f.help;
     family.type = f.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    size_t n = 0;
+    auto next = [&family, &n]() -> prometheus::ClientMetric& {
+      if (n == family.metric.size()) family.metric.emplace_back();
+      return family.metric[n++];
+    };
     for (const auto& [key, entry] : objects_) {
       const ObjectMetrics& o = *entry.first;
       if (f.value != nullptr) {
-        family.metric.push_back(metric(o.labels_, (o.*f.value).load(), f.counter));
+        SetSample(next(), o.labels_, nullptr, (o.*f.value).load(), f.counter);
         continue;
       }
       const int current = o.reason_.load();
       for (size_t i = 0; i < std::size(kAllReasons); ++i) {
-        prometheus::Labels labels = o.labels_;
-        labels["reason"] = ReasonName(kAllReasons[i]);
-        family.metric.push_back(metric(labels, static_cast<int>(i) == current ? 1 : 0));
+        const std::pair<const char*, const char*> reason = {"reason",
+                                                            ReasonName(kAllReasons[i])};
+        SetSample(next(), o.labels_, &reason, static_cast<int>(i) == current ? 1 : 0, false);
       }
     }
-    families.push_back(std::move(family));
+    family.metric.resize(n);
+    emit();
   }
+}
+
+std::vector<prometheus::MetricFamily> ScalerMetrics::Collect() const {
+  std::vector<prometheus::MetricFamily> families = registry_.Collect();
+  prometheus::MetricFamily family;
+  ForEachObjectFamily(family, [&] { families.push_back(family); });
   return families;
+}
+
+std::string ScalerMetrics::SerializeText() const {
+  const prometheus::TextSerializer serializer;
+  std::ostringstream out;
+  serializer.Serialize(out, registry_.Collect());
+  // One per-object family at a time, in the same storage: a scrape of thousands of
+  // objects holds one family's samples at a time, not all of them.
+  std::vector<prometheus::MetricFamily> one(1);
+  ForEachObjectFamily(one[0], [&] { serializer.Serialize(out, one); });
+  return out.str();
 }
 
 }  // namespace scaler

@@ -21,14 +21,16 @@
 // augur_build_info{version,revision} (always 1; ExportBuildInfo).
 //
 // The per-object series are kept by augur itself and added to the registry's families by
-// ScalerMetrics::Collect() (serve that, not the registry's Collect()): prometheus-cpp
-// 1.0's Family::Remove scans the whole family, so dropping 2,000 idle objects out of
-// 4,000 took ~20 s of CPU on the tracker's scheduling thread and stalled every refresh
-// (docs/reliability.md, "Soak"); here adding and removing an object is a map operation.
+// ScalerMetrics::Collect() and SerializeText() (serve those, not the registry's
+// Collect()): prometheus-cpp 1.0's Family::Remove scans the whole family, so dropping
+// 2,000 idle objects out of 4,000 took ~20 s of CPU on the tracker's scheduling thread
+// and stalled every refresh (docs/reliability.md, "Soak"); here adding and removing an
+// object is a map operation.
 //
 // Thread-safety: every method may be called from any thread.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +97,12 @@ class ScalerMetrics {
 
   // Everything to export: the registry's families and the per-object ones.
   std::vector<prometheus::MetricFamily> Collect() const;
+  // The same in Prometheus' text format, what /metrics serves: the bytes of
+  // prometheus::TextSerializer().Serialize(Collect()), but built one per-object family
+  // at a time in one family's storage, so that a scrape does not hold all the samples of
+  // thousands of objects at once (for 4,000 objects, ~80,000 samples and their label
+  // strings, re-allocated at every scrape between the objects' own data).
+  std::string SerializeText() const;
 
   std::shared_ptr<ObjectMetrics> ForObject(const std::string& namespace_,
                                            const std::string& scaled_object,
@@ -133,6 +141,10 @@ class ScalerMetrics {
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> grpc_counters_;
   std::map<std::string, prometheus::Histogram*> grpc_histograms_;
+  // Builds the per-object families one after the other into `family` (reusing its
+  // storage) and calls `emit` after each; under objects_mu_.
+  void ForEachObjectFamily(prometheus::MetricFamily& family,
+                           const std::function<void()>& emit) const;
   // Per-object series by label key; creation, removal and Collect() under objects_mu_.
   mutable std::mutex objects_mu_;
   std::map<std::string, std::pair<ObjectMetrics*, std::weak_ptr<ObjectMetrics>>> objects_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -122,23 +123,38 @@ absl::Status ObjectModel::Ingest(double now, double fetch_start, const forecast:
   }
   next_fetch_start_ = std::floor(now / step) * step + step;
 
-  const double newest_kept = t_.empty() ? -1e300 : base_ + t_.back();
-  for (size_t i = 0; i < s.timestamps.size() && i < s.values.size(); ++i) {
+  const double newest_kept = history_.empty() ? -1e300 : base_ + history_.back().t;
+  const size_t n = std::min(s.timestamps.size(), s.values.size());
+  auto kept = [&](size_t i) {
+    const double ts = s.timestamps[i];
+    return std::isfinite(ts) && ts > newest_kept && ts >= base_;
+  };
+  // The history is trimmed to [now - history, now] before the new samples join it (they
+  // are newer than all it holds, so the points trimmed are the same as after), so that
+  // its storage grows only for points it keeps.
+  const double oldest_allowed = now - config_.history_seconds;
+  auto trim = [&] {
+    while (!history_.empty() && base_ + history_.front().t < oldest_allowed) history_.pop_front();
+  };
+  trim();
+  size_t added = 0;
+  for (size_t i = 0; i < n; ++i) added += kept(i) && std::isfinite(s.values[i]) ? 1 : 0;
+  if (history_.size() + added > history_.capacity()) {
+    history_.Reserve(HistoryCapacity(history_.size() + added));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!kept(i)) continue;
     const double ts = s.timestamps[i];
     const double val = s.values[i];
-    if (!std::isfinite(ts) || ts <= newest_kept || ts < base_) continue;
     if (!newest_raw_ || ts > newest_raw_->first) newest_raw_ = std::make_pair(ts, val);
     if (!std::isfinite(val)) continue;
-    t_.push_back(static_cast<uint32_t>(std::llround(ts - base_)));
-    v_.push_back(static_cast<float>(val));
-    unscored_t_.push_back(base_ + t_.back());
+    Point& p = history_.Append();
+    p.t = static_cast<uint32_t>(std::llround(ts - base_));
+    p.v = static_cast<float>(val);
+    unscored_t_.push_back(base_ + p.t);
     unscored_v_.push_back(val);
   }
-  const double oldest_allowed = now - config_.history_seconds;
-  while (!t_.empty() && base_ + t_.front() < oldest_allowed) {
-    t_.pop_front();
-    v_.pop_front();
-  }
+  trim();
 
   // The current value (design: none if the newest sample is older than 2 steps).
   current_.reset();
@@ -163,29 +179,40 @@ absl::Status ObjectModel::Ingest(double now, double fetch_start, const forecast:
   return absl::OkStatus();
 }
 
+size_t ObjectModel::HistoryCapacity(size_t points) const {
+  // The most points on the step grid within [now - history, now], and one for a sample
+  // off the grid.
+  const double window = std::floor(config_.history_seconds / config_.step_seconds) + 2;
+  const size_t window_points =
+      window < 1e9 ? static_cast<size_t>(window) : std::numeric_limits<size_t>::max();
+  const size_t doubled = 2 * std::max(points, history_.capacity());
+  if (points <= window_points) return std::min(window_points, doubled);
+  return doubled;  // denser than the step: grow geometrically, as far as needed
+}
+
 bool ObjectModel::RefitDue(double now) const {
-  if (t_.size() < 2) return false;
+  if (history_.size() < 2) return false;
   return model_ == nullptr || now - last_fit_at_ >= config_.refit_interval_seconds - kTimeEps;
 }
 
 forecast::Series ObjectModel::History() const {
   forecast::Series history;
-  history.timestamps.reserve(t_.size());
-  history.values.reserve(v_.size());
-  for (size_t i = 0; i < t_.size(); ++i) {
-    history.timestamps.push_back(base_ + t_[i]);
-    history.values.push_back(v_[i]);
+  history.timestamps.reserve(history_.size());
+  history.values.reserve(history_.size());
+  for (const Point& p : history_) {
+    history.timestamps.push_back(base_ + p.t);
+    history.values.push_back(p.v);
   }
   return history;
 }
 
 FitOutcome ObjectModel::Refit(double now) {
   FitOutcome out;
-  out.points = t_.size();
-  if (t_.size() < 2) {
+  out.points = history_.size();
+  if (history_.size() < 2) {
     // RefitDue() says no; not an error worth keeping: the model comes once there are points.
     out.status = absl::FailedPreconditionError(
-        absl::StrCat("too few points to fit (", t_.size(), ")"));
+        absl::StrCat("too few points to fit (", history_.size(), ")"));
     return out;
   }
   absl::StatusOr<forecast::Model> fitted = forecast::Fit(History(), config_.fit_options);
@@ -203,11 +230,11 @@ FitOutcome ObjectModel::Refit(double now) {
 forecast::Series ObjectModel::Recent() const {
   forecast::Series recent;
   const double fitted_until = model_->last_timestamp();
-  size_t first = t_.size();
-  while (first > 0 && base_ + t_[first - 1] > fitted_until) --first;
-  for (size_t i = first; i < t_.size(); ++i) {
-    recent.timestamps.push_back(base_ + t_[i]);
-    recent.values.push_back(v_[i]);
+  size_t first = history_.size();
+  while (first > 0 && base_ + history_[first - 1].t > fitted_until) --first;
+  for (size_t i = first; i < history_.size(); ++i) {
+    recent.timestamps.push_back(base_ + history_[i].t);
+    recent.values.push_back(history_[i].v);
   }
   return recent;
 }
@@ -226,21 +253,21 @@ std::vector<double> ObjectModel::HorizonGrid(double now) const {
 }
 
 double ObjectModel::RecentRise() const {
-  return current_ ? RiseAt(t_.size()) : 0;
+  return current_ ? RiseAt(history_.size()) : 0;
 }
 
 double ObjectModel::RiseAt(size_t end) const {
   if (end == 0) return 0;
   // Two windows of max(lead, 2 steps) ending at the newest sample.
   const double w = std::max(config_.policy.horizon_seconds, 2 * config_.step_seconds);
-  const double newest = t_[end - 1];
+  const double newest = history_[end - 1].t;
   double sum[2] = {0, 0};
   int n[2] = {0, 0};
   for (size_t i = end; i-- > 0;) {
-    const double age = newest - t_[i];
+    const double age = newest - history_[i].t;
     if (age >= 2 * w - kTimeEps) break;
     const int half = age < w - kTimeEps ? 0 : 1;
-    sum[half] += v_[i];
+    sum[half] += history_[i].v;
     ++n[half];
   }
   if (n[0] == 0 || n[1] == 0) return 0;
@@ -248,7 +275,7 @@ double ObjectModel::RiseAt(size_t end) const {
 }
 
 double ObjectModel::DailyRise() const {
-  return current_ ? DailyRiseAt(t_.size(), *current_) : 0;
+  return current_ ? DailyRiseAt(history_.size(), *current_) : 0;
 }
 
 double ObjectModel::DailyRiseAt(size_t end, double current) const {
@@ -261,21 +288,22 @@ double ObjectModel::DailyRiseAt(size_t end, double current) const {
   // binary search each one only steps on from the last.
   size_t i = end;  // not positioned yet
   auto at = [&](double x) -> std::optional<double> {
-    if (i >= end || (i > 0 && t_[i - 1] >= x)) {
-      const auto last = t_.begin() + static_cast<std::ptrdiff_t>(end);
-      i = static_cast<size_t>(std::lower_bound(t_.begin(), last, x,
-                                               [](uint32_t a, double b) { return a < b; }) -
-                              t_.begin());
+    if (i >= end || (i > 0 && history_[i - 1].t >= x)) {
+      const auto last = history_.begin() + static_cast<std::ptrdiff_t>(end);
+      i = static_cast<size_t>(std::lower_bound(history_.begin(), last, x,
+                                               [](const Point& a, double b) { return a.t < b; }) -
+                              history_.begin());
     }
-    while (i < end && t_[i] < x) ++i;
+    while (i < end && history_[i].t < x) ++i;
     if (i == end) return std::nullopt;
-    if (i == 0 || t_[i] <= x + kTimeEps) {
-      if (t_[i] - x > step + kTimeEps) return std::nullopt;
-      return static_cast<double>(v_[i]);
+    if (i == 0 || history_[i].t <= x + kTimeEps) {
+      if (history_[i].t - x > step + kTimeEps) return std::nullopt;
+      return static_cast<double>(history_[i].v);
     }
-    const double t0 = t_[i - 1], t1 = t_[i];
+    const double t0 = history_[i - 1].t, t1 = history_[i].t;
     if (t1 - t0 > 2 * step + kTimeEps) return std::nullopt;
-    return v_[i - 1] + (v_[i] - v_[i - 1]) * (x - t0) / (t1 - t0);
+    const float v0 = history_[i - 1].v, v1 = history_[i].v;
+    return v0 + (v1 - v0) * (x - t0) / (t1 - t0);
   };
   // Smoothed over three steps: one noisy minute of an earlier day is not a ramp.
   auto smoothed = [&](double x) -> std::optional<double> {
@@ -289,10 +317,10 @@ double ObjectModel::DailyRiseAt(size_t end, double current) const {
   };
   std::vector<double> ratios;
   ratios.reserve(kDailyRiseDays);
-  const double newest = t_[end - 1];
+  const double newest = history_[end - 1].t;
   for (int d = 1; d <= kDailyRiseDays; ++d) {
     const double then = newest - d * 86400.0;
-    if (then - step < static_cast<double>(t_.front())) break;
+    if (then - step < static_cast<double>(history_.front().t)) break;
     const std::optional<double> from = smoothed(then);
     const std::optional<double> to = smoothed(then + lead);
     if (from && to && *from > 0) ratios.push_back(*to / *from);
@@ -307,25 +335,25 @@ double ObjectModel::DailyRiseAt(size_t end, double current) const {
 void ObjectModel::BackfillRecord(double now) {
   bool budgeted = main_.policy.shortfall.has_value();
   for (const PolicyState& e : extra_) budgeted = budgeted || e.policy.shortfall.has_value();
-  if (!budgeted || t_.empty() || unscored_t_.empty()) return;
+  if (!budgeted || history_.empty() || unscored_t_.empty()) return;
   ShortfallConfig rc = RecordConfigFor(config_);
   rc.shapes = ShapesWithoutForecast();
   auto warm = std::make_unique<ShortfallRecord>(std::move(rc));
   const double step = config_.step_seconds;
   const double spacing = std::max(config_.refresh_interval_seconds, step);
-  const double from = std::max(base_ + t_.front() + spacing, now - warm->config().memory_seconds);
-  size_t end = 0;       // samples of t_ at or before the emulated refresh
+  const double from = std::max(base_ + history_.front().t + spacing, now - warm->config().memory_seconds);
+  size_t end = 0;       // samples of the history at or before the emulated refresh
   size_t observed = 0;  // unscored samples given to the record
   for (double at = from; at < now - kTimeEps; at += spacing) {
     size_t upto = observed;
     while (upto < unscored_t_.size() && unscored_t_[upto] <= at + kTimeEps) ++upto;
     warm->Observe(unscored_t_.data() + observed, unscored_v_.data() + observed, upto - observed);
     observed = upto;
-    while (end < t_.size() && base_ + t_[end] <= at + kTimeEps) ++end;
+    while (end < history_.size() && base_ + history_[end].t <= at + kTimeEps) ++end;
     AnswerInputs in;
     in.floor_at_current = config_.policy.mode != Mode::kForecast;
-    if (end > 0 && at - (base_ + t_[end - 1]) <= 2 * step + kTimeEps) {
-      in.current = v_[end - 1];
+    if (end > 0 && at - (base_ + history_[end - 1].t) <= 2 * step + kTimeEps) {
+      in.current = history_[end - 1].v;
       in.rise = RiseAt(end);
       in.daily_rise = DailyRiseAt(end, *in.current);
     }
@@ -336,19 +364,20 @@ void ObjectModel::BackfillRecord(double now) {
 
 HistorySummary ObjectModel::Summarize() const {
   HistorySummary h;
-  h.points = t_.size();
-  if (t_.empty()) return h;
-  h.first_timestamp = base_ + t_.front();
-  h.last_timestamp = base_ + t_.back();
-  h.last_value = v_.back();
+  h.points = history_.size();
+  if (history_.empty()) return h;
+  h.first_timestamp = base_ + history_.front().t;
+  h.last_timestamp = base_ + history_.back().t;
+  h.last_value = history_.back().v;
   double sum = 0;
-  h.min = h.max = v_.front();
-  for (float x : v_) {
+  h.min = h.max = history_.front().v;
+  for (const Point& p : history_) {
+    const float x = p.v;
     sum += x;
     h.min = std::min<double>(h.min, x);
     h.max = std::max<double>(h.max, x);
   }
-  h.mean = sum / static_cast<double>(v_.size());
+  h.mean = sum / static_cast<double>(history_.size());
   return h;
 }
 
@@ -356,7 +385,8 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
                             const AnswerInputs& inputs, const std::string& no_forecast_detail) {
   PolicyInput input;
   input.current = current_;
-  input.history_seconds = t_.size() >= 2 ? static_cast<double>(t_.back() - t_.front()) : 0;
+  input.history_seconds =
+      history_.size() >= 2 ? static_cast<double>(history_.back().t - history_.front().t) : 0;
   input.forecast = fc;
   input.error_ratio = errors_.Ratio();
   input.no_forecast_detail = no_forecast_detail;
@@ -540,7 +570,7 @@ AnswerUpdate ObjectModel::Update(double now) {
   } else if (!fit_error_.empty()) {
     no_forecast_detail = "fit failed: " + fit_error_;
   } else {
-    no_forecast_detail = absl::StrCat("no model yet (", t_.size(), " points)");
+    no_forecast_detail = absl::StrCat("no model yet (", history_.size(), " points)");
   }
 
   // Score past forecasts and answers against the new observations, except those in an

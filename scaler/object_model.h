@@ -20,7 +20,6 @@
 // returns are immutable and may be shared freely.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +29,7 @@
 #include "absl/status/status.h"
 #include "forecast/forecast.h"
 #include "scaler/policy.h"
+#include "scaler/ring_buffer.h"
 #include "scaler/shortfall.h"
 
 namespace scaler {
@@ -164,7 +164,10 @@ class ObjectModel {
   AnswerUpdate Update(double now);
 
   // For tests and the Inspector.
-  size_t history_points() const { return t_.size(); }
+  size_t history_points() const { return history_.size(); }
+  // The history's storage (its capacity follows the window's point count, ring_buffer.h).
+  size_t history_capacity() const { return history_.capacity(); }
+  size_t history_allocations() const { return history_.allocations(); }
   const forecast::Model* model() const { return model_.get(); }
   const ShortfallRecord& shortfall_record() const { return record_; }
 
@@ -194,7 +197,7 @@ class ObjectModel {
   // The samples after the model's history (the forecast's `recent`).
   forecast::Series Recent() const;
   std::vector<double> HorizonGrid(double now) const;
-  // RecentRise and DailyRise as they were when the newest sample was t_[end - 1].
+  // RecentRise and DailyRise as they were when the newest sample was history_[end - 1].
   double RiseAt(size_t end) const;
   double DailyRiseAt(size_t end, double current) const;
   // At the first Update with a budget: a record of the headroom and trend shapes (whose
@@ -207,6 +210,10 @@ class ObjectModel {
   // forecast shape's record can only start with the live answers, and shapes are only
   // compared on records of the same instants.
   void BackfillRecord(double now);
+  // The capacity the history needs for `points` points: the window's point count on the
+  // step grid once it is nearly that (the common case: the first fetch brings the whole
+  // window), else twice what it holds (a young metric, or samples denser than the step).
+  size_t HistoryCapacity(size_t points) const;
   HistorySummary Summarize() const;
   // The policy's inputs and decision from a forecast (may be null) for one policy.
   struct PolicyState {
@@ -221,10 +228,14 @@ class ObjectModel {
 
   ObjectConfig config_;
   // History, compact: seconds since `base_` and float values (8 bytes a point, so that a
-  // week at 1-minute steps costs ~80 kB per object).
+  // week at 1-minute steps costs ~80 kB per object), in one allocation sized for the
+  // window's point count (HistoryCapacity()).
+  struct Point {
+    uint32_t t = 0;
+    float v = 0;
+  };
   double base_ = 0;
-  std::deque<uint32_t> t_;
-  std::deque<float> v_;
+  RingBuffer<Point> history_;
   bool fetched_ = false;
   bool record_started_ = false;  // the first Update has recorded its answers
   double next_fetch_start_ = 0;

@@ -241,7 +241,11 @@ Decision Decide(const PolicyConfig& config, const PolicyInput& input) {
   return d;
 }
 
-ForecastErrorTracker::ForecastErrorTracker(size_t window) : window_(std::max<size_t>(window, 1)) {}
+ForecastErrorTracker::ForecastErrorTracker(size_t window)
+    : window_(std::max<size_t>(window, 1)),
+      pending_(kMaxPending),
+      scored_(window_),
+      abs_changes_(window_) {}
 
 void ForecastErrorTracker::RecordForecast(double made_at, std::optional<double> current,
                                           const std::vector<double>& timestamps,
@@ -251,9 +255,9 @@ void ForecastErrorTracker::RecordForecast(double made_at, std::optional<double> 
   const size_t n = std::min(timestamps.size(), values.size());
   for (size_t i = 0; i < n; ++i) {
     if (!(timestamps[i] > made_at) || !std::isfinite(values[i])) continue;
+    // Past kMaxPending the oldest is dropped.
     pending_.push_back(Pending{timestamps[i], values[i], *current});
   }
-  while (pending_.size() > kMaxPending) pending_.pop_front();
 }
 
 void ForecastErrorTracker::Observe(const std::vector<double>& timestamps,
@@ -268,8 +272,7 @@ void ForecastErrorTracker::Observe(const std::vector<double>& timestamps,
     if (last_observed_ && t <= last_observed_timestamp_) continue;  // already seen
     // One-step changes only: a change across a gap is not a one-step naive error.
     if (last_observed_ && (step_seconds <= 0 || t - last_observed_timestamp_ <= 1.5 * step_seconds)) {
-      abs_changes_.push_back(std::fabs(v - *last_observed_));
-      while (abs_changes_.size() > window_) abs_changes_.pop_front();
+      abs_changes_.push_back(std::fabs(v - *last_observed_));  // the newest window_ stay
     }
     last_observed_ = v;
     last_observed_timestamp_ = t;
@@ -281,28 +284,22 @@ void ForecastErrorTracker::Observe(const std::vector<double>& timestamps,
     // observations, not how often they were forecast.
     double model_sum = 0, naive_sum = 0;
     size_t matched = 0;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (std::fabs(it->timestamp - t) <= half_step) {
-        model_sum += std::fabs(it->forecast - v);
-        naive_sum += std::fabs(it->naive - v);
-        ++matched;
-        it = pending_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    pending_.EraseIf([&](const Pending& p) {
+      if (std::fabs(p.timestamp - t) > half_step) return false;
+      model_sum += std::fabs(p.forecast - v);
+      naive_sum += std::fabs(p.naive - v);
+      ++matched;
+      return true;
+    });
     if (matched > 0) {
       scored_.push_back(Scored{model_sum / static_cast<double>(matched),
                                naive_sum / static_cast<double>(matched)});
     }
   }
-  while (scored_.size() > window_) scored_.pop_front();
   if (newest) {
     // Points the observations have passed without matching fell into a gap: drop them.
     const double cutoff = *newest - half_step;
-    pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
-                                  [cutoff](const Pending& p) { return p.timestamp < cutoff; }),
-                   pending_.end());
+    pending_.EraseIf([cutoff](const Pending& p) { return p.timestamp < cutoff; });
   }
 }
 

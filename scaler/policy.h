@@ -7,13 +7,13 @@
 // Thread-safety: the free functions are pure; ForecastErrorTracker is not thread-safe
 // (each tracked object owns one and uses it from its refresh only).
 
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "forecast/forecast.h"
+#include "scaler/ring_buffer.h"
 
 namespace scaler {
 
@@ -167,9 +167,10 @@ class ForecastErrorTracker {
     double naive_error;
   };
   size_t window_;
-  std::deque<Pending> pending_;
-  std::deque<Scored> scored_;
-  std::deque<double> abs_changes_;
+  // Bounded FIFOs (ring_buffer.h): pushing past the bound drops the oldest.
+  RingBuffer<Pending> pending_;
+  RingBuffer<Scored> scored_;
+  RingBuffer<double> abs_changes_;
   std::optional<double> last_observed_;
   double last_observed_timestamp_ = 0;
 };

@@ -38,6 +38,9 @@ constexpr double kRelEps = 1e-9;
 // of all pods was more than the whole extra cost on smooth workloads, so a shape that
 // halved the extra cost was never chosen over the headroom).
 constexpr double kSwitchMargin = 0.1;
+// Records the first allocation holds (8 minutes at 30 s refreshes; doubled as needed:
+// lead + hold + 2 steps at the refresh interval, ~44 for the defaults).
+constexpr size_t kFirstRecords = 16;
 // The least scored time before a shape's frontier is used.
 constexpr double kMinCalibratedSeconds = 6 * 3600;
 
@@ -54,12 +57,19 @@ ShortfallRecord::ShortfallRecord(ShortfallConfig config) : config_(std::move(con
   short_.resize(n);
   pods_.resize(n);
   weight_by_.resize(n);
+  shape_offset_.assign(n, 0);
+  desired_offset_.assign(n, 0);
+  size_t cells = 0;
   for (size_t s = 0; s < n; ++s) {
     const size_t g = kShapes[s].grid->size();
     short_[s].assign(g, 0);
     pods_[s].assign(g, 0);
     weight_by_[s].assign(g, 0);
+    shape_offset_[s] = cells;
+    desired_offset_[s] = cells + g;
+    if (enabled_[s]) cells += 2 * g;  // recommended, then desired, per theta
   }
+  policy_offset_ = cells;
 }
 
 bool ShortfallRecord::Enabled(int shape) const { return enabled_[shape]; }
@@ -110,51 +120,59 @@ void ShortfallRecord::RecordAnswer(double now, const AnswerInputs& in,
     typical_width_at_ = now;
   }
 
-  const Record* prev = records_.empty() ? nullptr : &records_.back();
+  // The new record's cells join the ring (ring_buffer.h), so that records cost no
+  // allocation of their own: only the ring's rare geometric growth.
+  if (stride_ == 0) {
+    stride_ = policy_offset_ + kPolicyCells * realised_.size();
+    record_times_.Reserve(kFirstRecords);
+    cells_.Reserve(kFirstRecords * stride_);
+  }
+  const size_t older = record_times_.size();  // the records before this one
+  record_times_.push_back(now);
+  cells_.Grow(cells_.size() + stride_);
+  for (size_t j = 0; j < stride_; ++j) cells_.Append() = 0;
+  const size_t r = older;
+  const bool has_prev = older > 0;
+  const size_t prev = older - 1;  // meaningful when has_prev
   const double window_start = now - config_.hold_seconds;
   // The records inside the stabilisation window (newest first), for the desired count.
-  std::vector<const Record*> window;
-  for (auto it = records_.rbegin(); it != records_.rend() && it->time >= window_start - 1e-9; ++it) {
-    window.push_back(&*it);
+  window_.clear();
+  for (size_t i = older; i-- > 0 && record_times_[i] >= window_start - 1e-9;) {
+    window_.push_back(i);
   }
-  Record r;
-  r.time = now;
-  r.desired.resize(kShapes.size());
-  r.recommended.resize(kShapes.size());
   for (size_t s = 0; s < kShapes.size(); ++s) {
     if (!enabled_[s]) continue;
     const std::vector<double>& grid = *kShapes[s].grid;
-    r.recommended[s].resize(grid.size());
-    r.desired[s].resize(grid.size());
     for (size_t g = 0; g < grid.size(); ++g) {
-      const int current = prev != nullptr ? prev->desired[s][g] : 0;
+      const int current = has_prev ? Desired(prev, s, g) : 0;
       const std::optional<double> a = AnswerOf(in, static_cast<int>(s), grid[g]);
       // Without this shape's inputs the HPA sees a metric error and holds.
       const int rec = a ? Recommend(*a, current) : current;
       int desired = rec;
-      for (const Record* w : window) desired = std::max(desired, w->recommended[s][g]);
-      r.recommended[s][g] = rec;
-      r.desired[s][g] = desired;
+      for (size_t w : window_) desired = std::max(desired, Recommended(w, s, g));
+      Recommended(r, s, g) = rec;
+      Desired(r, s, g) = desired;
     }
   }
-  r.by_policy.resize(realised_.size());
   for (size_t p = 0; p < realised_.size(); ++p) {
     const std::optional<double> a = p < answered.size() ? answered[p] : std::nullopt;
-    const int current = prev != nullptr ? prev->by_policy[p].desired : 0;
+    const int current = has_prev ? PolicyCell(prev, p, kPolicyDesired) : 0;
     const int rec = a ? Recommend(*a, current) : current;
     int desired = rec;
-    for (const Record* w : window) desired = std::max(desired, w->by_policy[p].recommended);
-    Answered& out = r.by_policy[p];
-    out.answered = a.has_value() || (prev != nullptr && prev->by_policy[p].answered);
-    out.recommended = rec;
-    out.desired = desired;
+    for (size_t w : window_) desired = std::max(desired, PolicyCell(w, p, kPolicyRecommended));
+    PolicyCell(r, p, kPolicyAnswered) =
+        a.has_value() || (has_prev && PolicyCell(prev, p, kPolicyAnswered) != 0);
+    PolicyCell(r, p, kPolicyRecommended) = rec;
+    PolicyCell(r, p, kPolicyDesired) = desired;
   }
-  records_.push_back(std::move(r));
   // Keep what the oldest instant still to score, and the next recommendation, may need.
   const double oldest_needed =
       std::min(pending_ ? pending_->first - config_.lead_seconds : now, window_start) -
       config_.step_seconds;
-  while (records_.size() > 2 && records_[1].time < oldest_needed) records_.pop_front();
+  while (record_times_.size() > 2 && record_times_[1] < oldest_needed) {
+    record_times_.pop_front();
+    for (size_t j = 0; j < stride_; ++j) cells_.pop_front();
+  }
 }
 
 void ShortfallRecord::Observe(const double* timestamps, const double* values, size_t n) {
@@ -200,37 +218,34 @@ void ShortfallRecord::ScoreInstant(double t, double demand, double weight) {
   // let go since; the pods paid for: those desired at t.
   const double asked_by = t - config_.lead_seconds;
   auto newest_at = [this](double when) {
-    auto it = std::upper_bound(records_.begin(), records_.end(), when + 1e-9,
-                               [](double x, const Record& r) { return x < r.time; });
-    return static_cast<std::ptrdiff_t>(it - records_.begin()) - 1;  // -1: none
+    auto it = std::upper_bound(record_times_.begin(), record_times_.end(), when + 1e-9);
+    return static_cast<std::ptrdiff_t>(it - record_times_.begin()) - 1;  // -1: none
   };
-  const std::ptrdiff_t i_lead = newest_at(asked_by);
-  const std::ptrdiff_t i_t = newest_at(t);
-  if (i_lead < 0) return;  // nothing answered early enough for this instant
-  const Record& at_lead = records_[i_lead];
-  const Record& at_t = records_[i_t];
+  const std::ptrdiff_t lead_index = newest_at(asked_by);
+  const std::ptrdiff_t t_index = newest_at(t);
+  if (lead_index < 0) return;  // nothing answered early enough for this instant
+  const size_t at_lead = static_cast<size_t>(lead_index);
+  const size_t at_t = static_cast<size_t>(t_index);
   Forget(t);
   const double served = config_.pod_capacity > 0 ? config_.pod_capacity
                                                  : config_.target_value * (1 + config_.tolerance);
   const double limit = demand * (1 - kRelEps);
   for (size_t s = 0; s < kShapes.size(); ++s) {
     if (!enabled_[s]) continue;
-    for (size_t g = 0; g < at_lead.desired[s].size(); ++g) {
-      int ready = at_lead.desired[s][g];
+    for (size_t g = 0; g < kShapes[s].grid->size(); ++g) {
+      int ready = Desired(at_lead, s, g);
       if (ready <= 0) continue;  // this shape never answered yet
-      for (std::ptrdiff_t i = i_lead + 1; i <= i_t; ++i) {
-        ready = std::min(ready, records_[i].desired[s][g]);
-      }
+      for (size_t i = at_lead + 1; i <= at_t; ++i) ready = std::min(ready, Desired(i, s, g));
       weight_by_[s][g] += weight;
-      pods_[s][g] += weight * at_t.desired[s][g];
+      pods_[s][g] += weight * Desired(at_t, s, g);
       if (limit > ready * served) short_[s][g] += weight;
     }
   }
-  for (size_t p = 0; p < realised_.size() && p < at_lead.by_policy.size(); ++p) {
-    if (!at_lead.by_policy[p].answered) continue;
-    int ready = at_lead.by_policy[p].desired;
-    for (std::ptrdiff_t i = i_lead + 1; i <= i_t; ++i) {
-      ready = std::min(ready, records_[i].by_policy[p].desired);
+  for (size_t p = 0; p < realised_.size(); ++p) {
+    if (PolicyCell(at_lead, p, kPolicyAnswered) == 0) continue;
+    int ready = PolicyCell(at_lead, p, kPolicyDesired);
+    for (size_t i = at_lead + 1; i <= at_t; ++i) {
+      ready = std::min(ready, PolicyCell(i, p, kPolicyDesired));
     }
     Realised& x = realised_[p];
     x.weight += weight;

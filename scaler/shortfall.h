@@ -40,11 +40,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "scaler/ring_buffer.h"
 
 namespace scaler {
 
@@ -167,17 +168,32 @@ class ShortfallRecord {
   const ShortfallConfig& config() const { return config_; }
 
  private:
-  // One refresh: the emulated HPA's recommendation and desired pods for each shape and
-  // grid theta (and for the actual answers).
-  struct Answered {
-    int desired = 0, recommended = 0;
-    bool answered = false;  // this policy has answered at least once
-  };
-  struct Record {
-    double time;
-    std::vector<std::vector<int>> desired, recommended;  // [shape][theta]
-    std::vector<Answered> by_policy;
-  };
+  // The records: one per refresh, the emulated HPA's recommendation and desired pods for
+  // each enabled shape and grid theta, and for each policy's actual answers. Record i
+  // (0 = oldest) is at record_times_[i] and cells_[i * stride_ ...]: per enabled shape,
+  // its grid's recommendations from shape_offset_[s], its desired counts from
+  // desired_offset_[s]; from policy_offset_, per policy, kPolicyCells cells (desired,
+  // recommended, answered: it has answered at least once).
+  static constexpr size_t kPolicyDesired = 0, kPolicyRecommended = 1, kPolicyAnswered = 2;
+  static constexpr size_t kPolicyCells = 3;
+  int& Recommended(size_t record, size_t s, size_t g) {
+    return cells_[record * stride_ + shape_offset_[s] + g];
+  }
+  int Recommended(size_t record, size_t s, size_t g) const {
+    return cells_[record * stride_ + shape_offset_[s] + g];
+  }
+  int& Desired(size_t record, size_t s, size_t g) {
+    return cells_[record * stride_ + desired_offset_[s] + g];
+  }
+  int Desired(size_t record, size_t s, size_t g) const {
+    return cells_[record * stride_ + desired_offset_[s] + g];
+  }
+  int& PolicyCell(size_t record, size_t p, size_t cell) {
+    return cells_[record * stride_ + policy_offset_ + kPolicyCells * p + cell];
+  }
+  int PolicyCell(size_t record, size_t p, size_t cell) const {
+    return cells_[record * stride_ + policy_offset_ + kPolicyCells * p + cell];
+  }
   // Policy p's realised sums: short and scored seconds, forgotten and ever.
   struct Realised {
     double short_seconds = 0, weight = 0;
@@ -191,7 +207,12 @@ class ShortfallRecord {
 
   ShortfallConfig config_;
   std::vector<bool> enabled_;
-  std::deque<Record> records_;
+  RingBuffer<double> record_times_;
+  RingBuffer<int> cells_;
+  std::vector<size_t> shape_offset_, desired_offset_;  // per shape (enabled ones)
+  size_t policy_offset_ = 0;
+  size_t stride_ = 0;  // cells a record; set by the first RecordAnswer (the policies)
+  std::vector<size_t> window_;  // RecordAnswer's scratch, kept for its capacity
   std::optional<std::pair<double, double>> pending_;  // newest sample, not yet scored
   double scored_until_ = -1e300;                       // instants before this are done
   double forgotten_at_ = -1e300;

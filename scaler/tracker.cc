@@ -9,6 +9,7 @@
 #include "common/duration.h"
 #include "scaler/log.h"
 #include "scaler/prometheus_metric_source.h"
+#include "scaler/ring_buffer.h"
 
 namespace scaler {
 namespace {
@@ -110,11 +111,13 @@ std::string ObjectKey(const ObjectRef& ref) {
 // and the refresh state are touched only by the entry's one refresh in flight.
 struct Tracker::Entry {
   Entry(std::shared_ptr<const ScalerSpec> s, ObjectConfig config, std::string server_key,
-        std::shared_ptr<ObjectMetrics> object_metrics)
+        std::shared_ptr<ObjectMetrics> object_metrics, size_t recent_capacity)
       : spec(std::move(s)),
         server(std::move(server_key)),
         metrics(std::move(object_metrics)),
-        model(std::move(config)) {}
+        model(std::move(config)),
+        recent_observations(recent_capacity),
+        recent_answers(recent_capacity) {}
 
   const std::shared_ptr<const ScalerSpec> spec;
   const std::string server;  // the normalized server URL: the key of its query slots
@@ -139,7 +142,8 @@ struct Tracker::Entry {
   int consecutive_errors = 0;
   bool budget_missed = false;  // logged as missed, not yet as kept again
 
-  // --- recent record (Recent()); compact: 8 + 32 bytes an item ---
+  // --- recent record (Recent()); compact: 8 + 32 bytes an item; each at most
+  // TrackerOptions::recent_capacity, the newest (pushing past it drops the oldest) ---
   struct CompactAnswer {
     double at;
     float current, peak, value;  // NaN = none
@@ -147,8 +151,8 @@ struct Tracker::Entry {
     bool active;
   };
   double recent_base ABSL_GUARDED_BY(mu) = 0;  // observation times are seconds since this
-  std::deque<std::pair<uint32_t, float>> recent_observations ABSL_GUARDED_BY(mu);
-  std::deque<CompactAnswer> recent_answers ABSL_GUARDED_BY(mu);
+  RingBuffer<std::pair<uint32_t, float>> recent_observations ABSL_GUARDED_BY(mu);
+  RingBuffer<CompactAnswer> recent_answers ABSL_GUARDED_BY(mu);
 };
 
 Tracker::Tracker(TrackerOptions options, MetricSource& source, const Clock& clock,
@@ -234,7 +238,7 @@ std::shared_ptr<Tracker::Entry> Tracker::FindOrCreate(const ObjectRef& ref, absl
     }
     e = std::make_shared<Entry>(shared_spec,
                                 ModelConfigFor(*shared_spec, options_.trend_uncertainty), server,
-                                std::move(object_metrics));
+                                std::move(object_metrics), options_.recent_capacity);
     e->last_access.store(now);
     entries_.emplace(key, e);
     if (metrics_ != nullptr) metrics_->SetTrackedObjects(entries_.size());
@@ -623,7 +627,6 @@ void Tracker::RefreshDone(Entry& e, double started_at) {
                                     d.current ? static_cast<float>(*d.current) : kNone,
                                     d.peak ? static_cast<float>(*d.peak) : kNone,
                                     static_cast<float>(d.value), d.reason, d.active});
-        while (e.recent_answers.size() > options_.recent_capacity) e.recent_answers.pop_front();
       }
       e.answer = std::move(answer);
       ++e.version;
@@ -805,17 +808,18 @@ void Tracker::RecordObservations(Entry& e, const forecast::Series& samples) {
                       : e.recent_base + e.recent_observations.back().first;
   const size_t n = std::min(samples.timestamps.size(), samples.values.size());
   // Only the newest `cap` samples can stay; the first refresh brings the whole history.
-  for (size_t i = n > cap ? n - cap : 0; i < n; ++i) {
+  const size_t first = n > cap ? n - cap : 0;
+  e.recent_observations.Grow(e.recent_observations.size() + (n - first));
+  for (size_t i = first; i < n; ++i) {
     const double ts = samples.timestamps[i];
     const double v = samples.values[i];
     if (!std::isfinite(ts) || !std::isfinite(v) || ts <= newest) continue;
     if (e.recent_observations.empty()) e.recent_base = std::floor(ts);
     if (ts < e.recent_base) continue;
-    e.recent_observations.emplace_back(static_cast<uint32_t>(std::llround(ts - e.recent_base)),
-                                       static_cast<float>(v));
+    e.recent_observations.push_back(
+        {static_cast<uint32_t>(std::llround(ts - e.recent_base)), static_cast<float>(v)});
     newest = e.recent_base + e.recent_observations.back().first;
   }
-  while (e.recent_observations.size() > cap) e.recent_observations.pop_front();
 }
 
 void Tracker::RefreshFailed(Entry& e, const std::string& what) {

@@ -7,12 +7,14 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 
 namespace scaler {
 namespace {
@@ -93,6 +95,49 @@ const prometheus::MetricFamily* Find(const std::vector<prometheus::MetricFamily>
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+// /metrics serves SerializeText(): the same bytes as serialising Collect(), built one
+// per-object family at a time in reused storage (whose labels, values and counts change
+// from family to family and scrape to scrape).
+TEST(ScalerMetrics, SerializeTextIsTheTextOfCollect) {
+  prometheus::Registry registry;
+  ScalerMetrics metrics(registry);
+  ExportBuildInfo(registry, "1.2.3", "abc");
+  metrics.ObserveQuery(0.25, "");
+  metrics.ObserveQuery(1.5, "unavailable");
+  metrics.SetTrackedObjects(3);
+  std::vector<std::shared_ptr<ObjectMetrics>> objects;
+  for (int i = 0; i < 300; ++i) {
+    // Names longer than a short string's buffer, and labels sorting around "reason".
+    const std::string ns = i % 2 ? "shop" : "a-very-long-namespace-name-" + std::to_string(i);
+    objects.push_back(metrics.ForObject(ns, "o-" + std::to_string(i), "augur-o",
+                                        "t" + std::to_string(i % 3)));
+  }
+  const prometheus::TextSerializer serializer;
+  EXPECT_EQ(metrics.SerializeText(), serializer.Serialize(metrics.Collect()));
+  for (int i = 0; i < 300; ++i) {
+    objects[i]->SetAnswer(i, i % 3 ? std::optional<double>(2.0 * i) : std::nullopt, i + 0.5,
+                          i % 2 ? Reason::kForecast : Reason::kShortHistory,
+                          i % 5 ? std::optional<double>(0.1 * i) : std::nullopt);
+    objects[i]->SetAnswerAge(i % 7);
+    BudgetMetrics b;
+    b.budget = 0.02;
+    b.total_scored_seconds = 10.0 * i;
+    b.total_short_seconds = i;
+    objects[i]->SetBudget(b);
+  }
+  const std::string text = metrics.SerializeText();
+  EXPECT_EQ(text, serializer.Serialize(metrics.Collect()));
+  EXPECT_NE(text.find("augur_answer_reason{metric=\"augur-o\",namespace=\"shop\","
+                      "reason=\"forecast\",scaledobject=\"o-1\",trigger=\"t1\"} 1"),
+            std::string::npos)
+      << text.substr(0, 2000);
+  // Fewer objects than the reused storage held.
+  objects.resize(10);
+  EXPECT_EQ(metrics.SerializeText(), serializer.Serialize(metrics.Collect()));
+  objects.clear();
+  EXPECT_EQ(metrics.SerializeText(), serializer.Serialize(metrics.Collect()));
 }
 
 TEST(ExportBuildInfo, OneGaugeAtOneLabelledWithTheVersionAndTheRevision) {
