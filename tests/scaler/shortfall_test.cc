@@ -319,6 +319,29 @@ TEST(ShortfallRecord, NotCalibratedBeforeSixHoursOfRecord) {
 // noise of known size, 1-minute samples, refreshes every 30 s. After two days of record
 // the realised rate of the model's own answers over the next three days is within a
 // factor of two of the budget (the goal), for 1 % and 5 %.
+// A metric's samples fed to an ObjectModel as the tracker does at every refresh: those up
+// to `now` from the model's fetch start on, a refit when due, then the update.
+struct SampleFeed {
+  std::vector<double> ts, vs;
+  size_t fed = 0;
+  AnswerUpdate Refresh(ObjectModel& model, double now) {
+    const double start = model.FetchStart(now);
+    forecast::Series s;
+    while (fed < ts.size() && ts[fed] <= now) {
+      if (ts[fed] >= start - 1e-6) {
+        s.timestamps.push_back(ts[fed]);
+        s.values.push_back(vs[fed]);
+      }
+      ++fed;
+    }
+    EXPECT_TRUE(model.Ingest(now, start, s).ok());
+    if (model.RefitDue(now)) {
+      EXPECT_TRUE(model.Refit(now).status.ok());
+    }
+    return model.Update(now);
+  }
+};
+
 struct Kept {
   double budget;
 };
@@ -348,23 +371,10 @@ TEST_P(BudgetKeptTest, RealisedRateConvergesToTheBudget) {
     ts.push_back(t);
     vs.push_back(demand(t));
   }
-  size_t fed = 0;
+  SampleFeed feed{ts, vs};
   double short_at_2d = 0, scored_at_2d = 0;
   for (double now = kT0; now < kT0 + 5 * 86400; now += 30) {
-    const double start = model.FetchStart(now);
-    forecast::Series s;
-    while (fed < ts.size() && ts[fed] <= now) {
-      if (ts[fed] >= start - 1e-6) {
-        s.timestamps.push_back(ts[fed]);
-        s.values.push_back(vs[fed]);
-      }
-      ++fed;
-    }
-    ASSERT_TRUE(model.Ingest(now, start, s).ok());
-    if (model.RefitDue(now)) {
-      ASSERT_TRUE(model.Refit(now).status.ok());
-    }
-    AnswerUpdate u = model.Update(now);
+    AnswerUpdate u = feed.Refresh(model, now);
     ASSERT_TRUE(u.answer->budget.has_value());
     if (now == kT0 + 2 * 86400) {
       EXPECT_TRUE(u.answer->budget->calibrated);
@@ -415,23 +425,10 @@ TEST(ObjectModelWarmStart, TheHistorysRecordChoosesUntilTheAnswersOwnIsCalibrate
       ts.push_back(t);
       vs.push_back(demand(t));
     }
-    size_t fed = 0;
+    SampleFeed feed{ts, vs};
     std::optional<double> own_from;  // when the answers' own record took over
     for (double now = kT0; now < kT0 + 8 * 3600; now += 60) {
-      const double start = model.FetchStart(now);
-      forecast::Series s;
-      while (fed < ts.size() && ts[fed] <= now) {
-        if (ts[fed] >= start - 1e-6) {
-          s.timestamps.push_back(ts[fed]);
-          s.values.push_back(vs[fed]);
-        }
-        ++fed;
-      }
-      ASSERT_TRUE(model.Ingest(now, start, s).ok());
-      if (model.RefitDue(now)) {
-        ASSERT_TRUE(model.Refit(now).status.ok());
-      }
-      const AnswerUpdate u = model.Update(now);
+      const AnswerUpdate u = feed.Refresh(model, now);
       ASSERT_TRUE(u.answer->budget.has_value());
       const BudgetState& b = *u.answer->budget;
       const std::string& detail = u.answer->decision.detail;
