@@ -20,7 +20,7 @@ std::vector<double> BandWeights(const Errors& model, const Errors& naive, size_t
   *first_count = 0;
   double previous = 1.0;
   for (size_t lo = 0; lo < H; lo = 2 * lo + 1) {
-    const size_t hi = std::min(H, 2 * lo + 1);  // band [lo, hi): 1, 2, 3-4, 5-8 steps
+    const size_t hi = std::min(H, 2 * lo + 1);  // band [lo, hi): 1, 2-3, 4-7, 8-15 steps ahead
     // Mean |w e_model + (1 - w) e_naive| for each w on the grid.
     double sums[kBlendWeightSteps + 1] = {};
     size_t count = 0;

@@ -23,7 +23,7 @@ namespace forecast::internal {
 // The model's weight is chosen on a grid of kBlendWeightSteps + 1 values in [0, 1] (a
 // tie keeps the larger weight: the model alone unless the last value helps).
 inline constexpr int kBlendWeightSteps = 10;
-// Horizons share a weight in bands that double in length (1, 2, 3-4, 5-8, ... steps):
+// Horizons share a weight in bands that double in length (1, 2-3, 4-7, 8-15, ... steps):
 // each band pools enough errors for a stable choice, and the weight is a step function
 // of the horizon's logarithm, where the two forecasts' relative skill changes.
 // A band with fewer than kBlendMinErrors errors takes the previous band's weight.
