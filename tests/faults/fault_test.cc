@@ -4,6 +4,7 @@
 // (the last answer while younger than --max-staleness, then UNAVAILABLE naming the
 // cause; never a wrong value), what the metrics and logs say, and the recovery.
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -307,7 +308,9 @@ TEST_F(FaultTest, NanAndInfSamples) {
   ASSERT_TRUE(warm.ok()) << warm.message;
   ASSERT_TRUE(Warm(strict).ok());
   const auto history_before = Explain(ref).history();
-  int k = 0;
+  // The proxy serves each connection on its own thread: the two objects' queries may be
+  // rewritten at once.
+  std::atomic<int> k{0};
   proxy_->SetBehavior(Rewrite([&k](nlohmann::json& body) {
     static const char* kValues[] = {"NaN", "+Inf", "-Inf"};
     ForEachSample(body, [&k](nlohmann::json& pair) { pair[1] = kValues[k++ % 3]; });
