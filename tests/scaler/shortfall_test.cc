@@ -319,6 +319,22 @@ TEST(ShortfallRecord, NotCalibratedBeforeSixHoursOfRecord) {
 // noise of known size, 1-minute samples, refreshes every 30 s. After two days of record
 // the realised rate of the model's own answers over the next three days is within a
 // factor of two of the budget (the goal), for 1 % and 5 %.
+// A 1-minute metric with two days of history, an absolute budget, the forecast gate
+// off, no trend uncertainty and a 4-minute horizon: the objects the budget tests replay.
+ObjectConfig BudgetedConfig(double budget, double refresh_seconds) {
+  ObjectConfig c;
+  c.step_seconds = 60;
+  c.history_seconds = 2 * 86400;
+  c.refresh_interval_seconds = refresh_seconds;
+  c.refit_interval_seconds = 3600;
+  c.target_value = 10;
+  c.policy.shortfall = ShortfallBudget{budget, false};
+  c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
+  c.policy.horizon_seconds = 240;
+  c.fit_options.trend_uncertainty = false;
+  return c;
+}
+
 // A metric's samples fed to an ObjectModel as the tracker does at every refresh: those up
 // to `now` from the model's fetch start on, a refit when due, then the update.
 struct SampleFeed {
@@ -354,16 +370,7 @@ TEST_P(BudgetKeptTest, RealisedRateConvergesToTheBudget) {
   auto demand = [&](double t) {
     return (100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400)) * noise(rng);
   };
-  ObjectConfig c;
-  c.step_seconds = 60;
-  c.history_seconds = 2 * 86400;
-  c.refresh_interval_seconds = 30;
-  c.refit_interval_seconds = 3600;
-  c.target_value = 10;
-  c.policy.shortfall = ShortfallBudget{budget, false};
-  c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
-  c.policy.horizon_seconds = 240;
-  c.fit_options.trend_uncertainty = false;
+  ObjectConfig c = BudgetedConfig(budget, 30);
   ObjectModel model(c);
   std::vector<double> ts, vs;
   // Two days of history before the start, then five days of refreshes.
@@ -409,16 +416,7 @@ TEST(ObjectModelWarmStart, TheHistorysRecordChoosesUntilTheAnswersOwnIsCalibrate
     auto demand = [&](double t) {
       return (100 + 60 * std::sin(2 * M_PI * (t - kT0) / 86400)) * noise(rng);
     };
-    ObjectConfig c;
-    c.step_seconds = 60;
-    c.history_seconds = 2 * 86400;
-    c.refresh_interval_seconds = 60;
-    c.refit_interval_seconds = 3600;
-    c.target_value = 10;
-    c.policy.shortfall = ShortfallBudget{0.05, false};
-    c.policy.max_forecast_error = std::numeric_limits<double>::infinity();
-    c.policy.horizon_seconds = 240;
-    c.fit_options.trend_uncertainty = false;
+    ObjectConfig c = BudgetedConfig(0.05, 60);
     ObjectModel model(c);
     std::vector<double> ts, vs;
     for (double t = kT0 - history_hours * 3600; t < kT0 + 8 * 3600; t += 60) {
