@@ -166,6 +166,7 @@ void FillExplanation(const ScalerSpec& spec, const Answer& a, bool in_flight, do
     pb->set_calibrated(b.calibrated);
     pb->set_shape(b.shape);
     pb->set_theta(b.theta);
+    pb->set_record_theta(b.record_theta);
     pb->set_headroom(b.headroom);
     pb->set_reachable(b.reachable);
     pb->set_expected_rate(b.expected_rate);

@@ -381,7 +381,7 @@ HistorySummary ObjectModel::Summarize() const {
   return h;
 }
 
-void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
+void ObjectModel::DecideFor(double now, PolicyState& state, const forecast::Forecast* fc,
                             const AnswerInputs& inputs, const std::string& no_forecast_detail) {
   PolicyInput input;
   input.current = current_;
@@ -429,6 +429,15 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
       }
     }
     const std::vector<ShapeDef>& shapes = Shapes();
+    // The trend's theta, smoothed (kTrendThetaSeconds), and the record's rate at it.
+    double record_theta = 0;
+    for (size_t s = 0; s < shapes.size(); ++s) {
+      ShapeOption& o = choice.options[s];
+      if (shapes[s].kind != ShapeDef::kTrend || !o.calibrated) continue;
+      if (choice.chosen && static_cast<size_t>(*choice.chosen) == s) record_theta = o.theta;
+      o.theta = state.trend_theta.Update(now, o.theta);
+      o.rate = (warm ? *warm_start_ : record_).RateAt(static_cast<int>(s), o.theta);
+    }
     BudgetInput in;
     BudgetState bs;
     bs.setting = ShortfallName(configured);
@@ -444,6 +453,7 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
       bs.calibrated = true;
       bs.shape = shapes[s].name;
       bs.theta = o.theta;
+      bs.record_theta = shapes[s].kind == ShapeDef::kTrend ? record_theta : o.theta;
       bs.reachable = o.reachable;
       bs.expected_rate = o.rate;
     }
@@ -517,6 +527,9 @@ void ObjectModel::DecideFor(PolicyState& state, const forecast::Forecast* fc,
         detail += "the model's " + Percent(ColdLevel(configured)) + " quantile, cheaper than ";
       }
       detail += std::string(shapes[*choice.chosen].name) + " theta " + Number(bs.theta) +
+                (std::fabs(bs.theta - bs.record_theta) > 5e-4
+                     ? " (the record's " + Number(bs.record_theta) + ", smoothed over a day)"
+                     : "") +
                 (o.reachable ? "" : " (the largest tried: the budget is out of reach)") +
                 ", record " + Percent(o.rate) + " short at it";
       if (shapes[*choice.chosen].kind == ShapeDef::kTrend) {
@@ -625,8 +638,8 @@ AnswerUpdate ObjectModel::Update(double now) {
   }
 
   warm_used_ = false;
-  DecideFor(main_, fc ? &*fc : nullptr, inputs, no_forecast_detail);
-  for (PolicyState& e : extra_) DecideFor(e, fc ? &*fc : nullptr, inputs, no_forecast_detail);
+  DecideFor(now, main_, fc ? &*fc : nullptr, inputs, no_forecast_detail);
+  for (PolicyState& e : extra_) DecideFor(now, e, fc ? &*fc : nullptr, inputs, no_forecast_detail);
   std::vector<std::optional<double>> answered;
   answered.reserve(1 + extra_.size());
   auto value_of = [](const PolicyState& p) {

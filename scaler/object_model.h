@@ -79,7 +79,8 @@ struct BudgetState {
   std::optional<double> reactive_rate;  // reactive scaling's rate on the record
   bool calibrated = false;        // false: the model's own intervals (cold start)
   std::string shape;              // the policy shape the answer is built on (shortfall.h)
-  double theta = 0;               // the shape's headroom parameter (shortfall.h)
+  double theta = 0;               // the shape's headroom parameter (shortfall.h), as answered
+  double record_theta = 0;        // the record's own choice (trend: theta is it smoothed)
   double headroom = 0;            // the answer's headroom in the metric's unit
   bool reachable = true;          // the record says some headroom meets the budget
   double expected_rate = 0;       // the record's estimate at the chosen headroom
@@ -216,14 +217,25 @@ class ObjectModel {
   size_t HistoryCapacity(size_t points) const;
   HistorySummary Summarize() const;
   // The policy's inputs and decision from a forecast (may be null) for one policy.
+  // The trend shape's theta is the record's choice smoothed with this time constant. Its
+  // record's rates swing with the daily cycle of ramps (the shortfalls of one ramp weigh
+  // less every hour until the next), and its theta with them, by 2x on worldcup98;
+  // answering through those swings cost more than a steady theta for the same shortfall
+  // (docs/benchmarks/2026-12-02-shortfall-budget.md, fifth sitting). The forecast's and
+  // headroom's thetas are not smoothed: on bursty series (nab_elb, nab_tweets_amzn)
+  // their swings follow bursts that last hours, and smoothing them cost more.
+  static constexpr double kTrendThetaSeconds = 86400;
   struct PolicyState {
     PolicyConfig policy;
     std::optional<int> last_shape;
     Decision decision;
     std::optional<BudgetState> budget;
     size_t record_index = 0;  // its realised rate in the shortfall record (0: main)
+    // The trend shape's theta as answered: the record's, smoothed over a day.
+    SmoothedValue trend_theta{kTrendThetaSeconds};
   };
-  void DecideFor(PolicyState& state, const forecast::Forecast* fc, const AnswerInputs& inputs,
+  void DecideFor(double now, PolicyState& state, const forecast::Forecast* fc,
+                 const AnswerInputs& inputs,
                  const std::string& no_forecast_detail);
 
   ObjectConfig config_;

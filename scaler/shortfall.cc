@@ -300,6 +300,29 @@ std::vector<std::pair<double, double>> ShortfallRecord::Frontier(int s) const {
   return out;
 }
 
+double ShortfallRecord::RateAt(int s, double theta) const {
+  const std::vector<double>& grid = *kShapes[s].grid;
+  const std::vector<std::pair<double, double>> f = Frontier(s);
+  if (theta <= grid.front()) return f.front().first;
+  for (size_t g = 1; g < grid.size(); ++g) {
+    if (theta <= grid[g]) {
+      const double frac = (theta - grid[g - 1]) / (grid[g] - grid[g - 1]);
+      return f[g - 1].first + frac * (f[g].first - f[g - 1].first);
+    }
+  }
+  return f.back().first;
+}
+
+double SmoothedValue::Update(double now, double x) {
+  if (!value_ || !(tau_ > 0)) {
+    value_ = x;
+  } else {
+    *value_ += (1 - std::exp(-std::max(0.0, now - at_) / tau_)) * (x - *value_);
+  }
+  at_ = now;
+  return *value_;
+}
+
 BudgetChoice ShortfallRecord::Choose(double budget, std::optional<int> previous,
                                      bool cold) const {
   BudgetChoice c;

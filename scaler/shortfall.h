@@ -110,6 +110,21 @@ struct BudgetChoice {
   double needed_seconds = 0;         // scored time a shape needs to be calibrated
 };
 
+// An exponentially smoothed value in time: each Update moves it towards the new value by
+// 1 - exp(-elapsed / time constant), so that the result does not depend on how often it
+// is updated. The first Update takes the value as it is. Thread-safety: none.
+class SmoothedValue {
+ public:
+  explicit SmoothedValue(double time_constant_seconds) : tau_(time_constant_seconds) {}
+  double Update(double now, double x);
+  std::optional<double> value() const { return value_; }
+
+ private:
+  double tau_;
+  std::optional<double> value_;
+  double at_ = 0;
+};
+
 class ShortfallRecord {
  public:
   explicit ShortfallRecord(ShortfallConfig config);
@@ -150,6 +165,9 @@ class ShortfallRecord {
 
   // The record's own frontier of a shape: (rate, mean pods) per grid theta.
   std::vector<std::pair<double, double>> Frontier(int shape) const;
+  // The record's shortfall rate of `shape` at `theta`, interpolated between the grid's
+  // thetas (the ends beyond them).
+  double RateAt(int shape, double theta) const;
   // The shortfall rate reactive scaling would have had on the record (the headroom shape
   // at theta 0: the current value as the answer), once it has 6 hours of record.
   std::optional<double> ReactiveRate() const;

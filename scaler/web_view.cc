@@ -554,6 +554,7 @@ HttpReply WebView::ObjectJson(const std::string& namespace_, const std::string& 
                      {"calibrated", b->calibrated},
                      {"shape", b->shape},
                      {"theta", b->theta},
+                     {"record_theta", b->record_theta},
                      {"headroom", b->headroom},
                      {"reachable", b->reachable},
                      {"expected_rate", b->expected_rate},

@@ -629,6 +629,13 @@ TEST_F(ServiceTest, ShortfallBudgetIsReportedInExplainListAndMetrics) {
   EXPECT_GT(e.budget().total_scored_seconds(), 0);
   EXPECT_THAT(e.budget().shape(), ::testing::AnyOf("forecast", "headroom", "trend"));
   EXPECT_THAT(e.detail(), HasSubstr("realised"));
+  // The record's own theta: the answered one smoothed over a day for the trend shape,
+  // the same for the others.
+  if (e.budget().shape() == "trend") {
+    EXPECT_GE(e.budget().record_theta(), 0);
+  } else {
+    EXPECT_DOUBLE_EQ(e.budget().record_theta(), e.budget().theta());
+  }
   auto stub = augur::v1::Inspector::NewStub(channel_);
   grpc::ClientContext ctx;
   augur::v1::ListResponse list;

@@ -300,6 +300,34 @@ TEST(ShortfallRecord, ChoosesTheSmallestHeadroomMeetingTheBudget) {
     EXPECT_GT(f[g].first, 0.01);
   }
   EXPECT_FALSE(r.Choose(0.01, std::nullopt, /*cold=*/true).chosen.has_value());
+  // RateAt: the frontier's rates at the grid's thetas, interpolated between them, the
+  // ends beyond.
+  for (size_t g = 0; g < grid.size(); ++g) {
+    EXPECT_DOUBLE_EQ(r.RateAt(kHeadroomShape, grid[g]), f[g].first) << grid[g];
+  }
+  EXPECT_DOUBLE_EQ(r.RateAt(kHeadroomShape, 0.75 * grid[1] + 0.25 * grid[2]),
+                   0.75 * f[1].first + 0.25 * f[2].first);
+  EXPECT_DOUBLE_EQ(r.RateAt(kHeadroomShape, grid.back() + 1), f.back().first);
+  EXPECT_DOUBLE_EQ(r.RateAt(kHeadroomShape, grid.front() - 1), f.front().first);
+}
+
+TEST(SmoothedValue, FollowsWithItsTimeConstantHoweverOftenItIsUpdated) {
+  SmoothedValue once(100), often(100);
+  EXPECT_FALSE(once.value().has_value());
+  EXPECT_EQ(once.Update(0, 1), 1);  // the first value as it is
+  often.Update(0, 1);
+  // A step to 2: after one time constant, 1 - 1/e of the way.
+  EXPECT_NEAR(once.Update(100, 2), 1 + (1 - std::exp(-1.0)), 1e-12);
+  double v = 0;
+  for (int i = 1; i <= 100; ++i) v = often.Update(i, 2);
+  EXPECT_NEAR(v, *once.value(), 1e-12);
+  // No time elapsed (or a clock going back): no move.
+  EXPECT_NEAR(once.Update(100, 50), *often.value(), 1e-12);
+  EXPECT_NEAR(once.Update(40, 50), *often.value(), 1e-12);
+  // No time constant: the newest value.
+  SmoothedValue none(0);
+  none.Update(0, 1);
+  EXPECT_EQ(none.Update(1, 7), 7);
 }
 
 TEST(ShortfallRecord, NotCalibratedBeforeSixHoursOfRecord) {
@@ -457,6 +485,61 @@ TEST(ObjectModelWarmStart, TheHistorysRecordChoosesUntilTheAnswersOwnIsCalibrate
       EXPECT_LE(r.TotalShortSeconds() / r.TotalScoredSeconds(), 2 * 0.05);
     }
   }
+}
+
+// The trend shape's theta as answered is the record's choice smoothed over a day: every
+// answered theta is the previous one moved by 1 - exp(-30 s / 1 day) of the way to the
+// record's, while the record's own choice swings with the daily ramps, and the Explain
+// detail names both.
+TEST(ObjectModelTrendTheta, IsTheRecordsChoiceSmoothedOverADay) {
+  std::mt19937 rng(5);
+  std::lognormal_distribution<double> noise(0, 0.05);
+  // A quiet night and a steep morning ramp every day: reactive scaling is short on the
+  // ramps, and the trend shape meets the budget more cheaply than headroom.
+  auto demand = [&](double t) {
+    const double day = std::fmod(t - kT0 + 10 * 86400, 86400) / 3600;  // hour of day
+    const double level = day < 8 ? 40 : day < 10 ? 40 + 80 * (day - 8) : 200 - 8 * (day - 10);
+    return std::max(1.0, level) * noise(rng);
+  };
+  ObjectConfig c = BudgetedConfig(0.01, 30);
+  ObjectModel model(c);
+  std::vector<double> ts, vs;
+  for (double t = kT0 - 2 * 86400; t < kT0 + 2 * 86400; t += 60) {
+    ts.push_back(t);
+    vs.push_back(demand(t));
+  }
+  SampleFeed feed{ts, vs};
+  std::optional<double> previous;  // the answered trend theta at the last refresh, if trend
+  double record_min = 1e300, record_max = -1e300, answered_min = 1e300, answered_max = -1e300;
+  int trend_answers = 0, smoothed_details = 0;
+  const double a = 1 - std::exp(-30.0 / 86400);
+  for (double now = kT0; now < kT0 + 2 * 86400; now += 30) {
+    const AnswerUpdate u = feed.Refresh(model, now);
+    ASSERT_TRUE(u.answer->budget.has_value());
+    const BudgetState& b = *u.answer->budget;
+    if (b.shape != "trend") {
+      previous.reset();  // (the smoothing went on with the record's trend theta, unseen)
+      continue;
+    }
+    ++trend_answers;
+    if (previous) {
+      EXPECT_NEAR(b.theta, *previous + a * (b.record_theta - *previous), 1e-9)
+          << "at +" << (now - kT0) << " s";
+    }
+    previous = b.theta;
+    record_min = std::min(record_min, b.record_theta);
+    record_max = std::max(record_max, b.record_theta);
+    answered_min = std::min(answered_min, b.theta);
+    answered_max = std::max(answered_max, b.theta);
+    if (u.answer->decision.detail.find("smoothed over a day") != std::string::npos) {
+      ++smoothed_details;
+    }
+  }
+  // Most answers are the trend's (the ramps), and the record's choice swings.
+  ASSERT_GT(trend_answers, 2 * 2880 / 2);
+  EXPECT_GT(record_max - record_min, 0.1);
+  EXPECT_LT(answered_max - answered_min, 0.5 * (record_max - record_min));
+  EXPECT_GT(smoothed_details, trend_answers / 2);
 }
 
 // An excluded period (an outage reading 0) is fitted by nothing and scored by nothing:
