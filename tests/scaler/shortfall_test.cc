@@ -368,6 +368,16 @@ ObjectConfig BudgetedConfig(double budget, double refresh_seconds) {
 struct SampleFeed {
   std::vector<double> ts, vs;
   size_t fed = 0;
+  // demand(t) at every `step` in [from, until).
+  template <typename Demand>
+  static SampleFeed Of(Demand&& demand, double from, double until, double step = 60) {
+    SampleFeed f;
+    for (double t = from; t < until; t += step) {
+      f.ts.push_back(t);
+      f.vs.push_back(demand(t));
+    }
+    return f;
+  }
   AnswerUpdate Refresh(ObjectModel& model, double now) {
     const double start = model.FetchStart(now);
     forecast::Series s;
@@ -400,13 +410,8 @@ TEST_P(BudgetKeptTest, RealisedRateConvergesToTheBudget) {
   };
   ObjectConfig c = BudgetedConfig(budget, 30);
   ObjectModel model(c);
-  std::vector<double> ts, vs;
   // Two days of history before the start, then five days of refreshes.
-  for (double t = kT0 - 2 * 86400; t < kT0 + 5 * 86400; t += 60) {
-    ts.push_back(t);
-    vs.push_back(demand(t));
-  }
-  SampleFeed feed{ts, vs};
+  SampleFeed feed = SampleFeed::Of(demand, kT0 - 2 * 86400, kT0 + 5 * 86400);
   double short_at_2d = 0, scored_at_2d = 0;
   for (double now = kT0; now < kT0 + 5 * 86400; now += 30) {
     AnswerUpdate u = feed.Refresh(model, now);
@@ -446,12 +451,7 @@ TEST(ObjectModelWarmStart, TheHistorysRecordChoosesUntilTheAnswersOwnIsCalibrate
     };
     ObjectConfig c = BudgetedConfig(0.05, 60);
     ObjectModel model(c);
-    std::vector<double> ts, vs;
-    for (double t = kT0 - history_hours * 3600; t < kT0 + 8 * 3600; t += 60) {
-      ts.push_back(t);
-      vs.push_back(demand(t));
-    }
-    SampleFeed feed{ts, vs};
+    SampleFeed feed = SampleFeed::Of(demand, kT0 - history_hours * 3600, kT0 + 8 * 3600);
     std::optional<double> own_from;  // when the answers' own record took over
     for (double now = kT0; now < kT0 + 8 * 3600; now += 60) {
       const AnswerUpdate u = feed.Refresh(model, now);
@@ -503,12 +503,7 @@ TEST(ObjectModelTrendTheta, IsTheRecordsChoiceSmoothedOverADay) {
   };
   ObjectConfig c = BudgetedConfig(0.01, 30);
   ObjectModel model(c);
-  std::vector<double> ts, vs;
-  for (double t = kT0 - 2 * 86400; t < kT0 + 2 * 86400; t += 60) {
-    ts.push_back(t);
-    vs.push_back(demand(t));
-  }
-  SampleFeed feed{ts, vs};
+  SampleFeed feed = SampleFeed::Of(demand, kT0 - 2 * 86400, kT0 + 2 * 86400);
   std::optional<double> previous;  // the answered trend theta at the last refresh, if trend
   double record_min = 1e300, record_max = -1e300, answered_min = 1e300, answered_max = -1e300;
   int trend_answers = 0, smoothed_details = 0;
