@@ -190,8 +190,12 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // 5. Daily profile, 6. short-term correction, 7. intervals.
   internal::AddDailyProfile(options, p.span, st.scaling.t0, point.sigma, cut, grid, st.profile,
                             info);
-  const internal::Candidate best =
-      internal::FitCorrection(grid, options, st.scaling, point.sigma, cut, st.correction, info);
+  // The chosen correction's in-sample errors (hundreds of vectors of a few hundred values
+  // each) only feed the intervals: one Candidate per thread keeps their storage from one
+  // fit to the next instead of allocating and freeing them at every fit (Fit runs on
+  // several threads at once; each has its own; Fit does not call itself).
+  thread_local internal::Candidate best;
+  internal::FitCorrection(grid, options, st.scaling, point.sigma, cut, st.correction, info, best);
   internal::FitIntervals(best, st.nonnegative && !st.scaling.logistic, options, st.intervals, info);
   return Model(options, std::move(info), std::move(state));
 }

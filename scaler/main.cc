@@ -278,6 +278,10 @@ int Serve(const scaler::Config& config, const sigset_t& signals) {
   tracker_options.idle_ttl_seconds = config.idle_ttl.count() / 1000.0;
   tracker_options.max_objects = static_cast<size_t>(config.max_objects);
   tracker_options.max_queries_per_server = config.prometheus_max_concurrent_queries;
+  // A wave of idle expiries gives its pages back at once (the releaser's period is 30 s).
+  tracker_options.release_memory = [](size_t dropped) {
+    scaler::ReleaseFreeMemoryLogged(scaler::LogLevel::kInfo, "idle_expiry", dropped);
+  };
 
   scaler::PrometheusSourceOptions source_options;
   source_options.default_url = config.prometheus_url;

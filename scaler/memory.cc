@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -68,22 +69,27 @@ long ResidentKib() {
   return kib;
 }
 
+void ReleaseFreeMemoryLogged(LogLevel level, std::string_view cause, size_t objects_dropped) {
+  const long before = ResidentKib();
+  const auto start = std::chrono::steady_clock::now();
+  ReleaseFreeMemory();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const long after = ResidentKib();
+  std::vector<LogField> fields = {{"cause", cause}};
+  if (objects_dropped > 0) fields.emplace_back("objects_dropped", objects_dropped);
+  fields.emplace_back("rss_before_kib", static_cast<long long>(before));
+  fields.emplace_back("rss_after_kib", static_cast<long long>(after));
+  fields.emplace_back("took_ms", ms);
+  Log(level, "memory_released", fields);
+}
+
 MemoryReleaser::MemoryReleaser(std::chrono::milliseconds interval) : interval_(interval) {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
       lock.unlock();
-      const long before = ResidentKib();
-      const auto start = std::chrono::steady_clock::now();
-      ReleaseFreeMemory();
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-      const long after = ResidentKib();
-      Log(LogLevel::kDebug, "memory_released",
-          {{"rss_before_kib", static_cast<long long>(before)},
-           {"rss_after_kib", static_cast<long long>(after)},
-           {"took_ms", ms}});
+      ReleaseFreeMemoryLogged(LogLevel::kDebug, "periodic");
       lock.lock();
     }
   });

@@ -15,7 +15,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <string_view>
 #include <thread>
+
+#include "scaler/log.h"
 
 namespace scaler {
 
@@ -37,9 +40,13 @@ size_t FixMmapThreshold(size_t bytes);
 // each arena's lock while it walks it (milliseconds for a few hundred MB).
 void ReleaseFreeMemory();
 
-// Calls ReleaseFreeMemory() every `interval` on its own thread until destroyed; logs
-// each release at debug level (event=memory_released, with the resident size before
-// and after, and how long it took).
+// ReleaseFreeMemory(), logged at `level` (event=memory_released, with `cause`, the
+// objects the idle expiry dropped when it is the cause (objects_dropped, when not 0),
+// the resident size before and after, and how long it took).
+void ReleaseFreeMemoryLogged(LogLevel level, std::string_view cause, size_t objects_dropped = 0);
+
+// Calls ReleaseFreeMemoryLogged(kDebug, "periodic") every `interval` on its own thread
+// until destroyed.
 class MemoryReleaser {
  public:
   explicit MemoryReleaser(std::chrono::milliseconds interval);

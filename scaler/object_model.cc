@@ -1,6 +1,7 @@
 #include "scaler/object_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -141,6 +142,11 @@ absl::Status ObjectModel::Ingest(double now, double fetch_start, const forecast:
   for (size_t i = 0; i < n; ++i) added += kept(i) && std::isfinite(s.values[i]) ? 1 : 0;
   if (history_.size() + added > history_.capacity()) {
     history_.Reserve(HistoryCapacity(history_.size() + added));
+  }
+  if (unscored_t_.size() + added > unscored_t_.capacity()) {  // a first fetch: ~a day's points
+    const size_t want = std::max(unscored_t_.size() + added, 2 * unscored_t_.capacity());
+    unscored_t_.reserve(want);
+    unscored_v_.reserve(want);
   }
   for (size_t i = 0; i < n; ++i) {
     if (!kept(i)) continue;
@@ -315,19 +321,24 @@ double ObjectModel::DailyRiseAt(size_t end, double current) const {
     }
     return sum / 3;
   };
-  std::vector<double> ratios;
-  ratios.reserve(kDailyRiseDays);
+  // On the stack: a warm start calls this at every emulated refresh of its memory
+  // (thousands an object).
+  std::array<double, kDailyRiseDays> ratios;
+  size_t n = 0;
   const double newest = history_[end - 1].t;
   for (int d = 1; d <= kDailyRiseDays; ++d) {
     const double then = newest - d * 86400.0;
     if (then - step < static_cast<double>(history_.front().t)) break;
     const std::optional<double> from = smoothed(then);
     const std::optional<double> to = smoothed(then + lead);
-    if (from && to && *from > 0) ratios.push_back(*to / *from);
+    if (!(from && to && *from > 0)) continue;
+    // Kept sorted as they come (at most kDailyRiseDays).
+    const double r = *to / *from;
+    size_t k = n++;
+    for (; k > 0 && ratios[k - 1] > r; --k) ratios[k] = ratios[k - 1];
+    ratios[k] = r;
   }
-  if (ratios.empty()) return 0;
-  std::sort(ratios.begin(), ratios.end());
-  const size_t n = ratios.size();
+  if (n == 0) return 0;
   const double median = n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
   return std::max(0.0, current * (median - 1) / lead);
 }
@@ -344,6 +355,7 @@ void ObjectModel::BackfillRecord(double now) {
   const double from = std::max(base_ + history_.front().t + spacing, now - warm->config().memory_seconds);
   size_t end = 0;       // samples of the history at or before the emulated refresh
   size_t observed = 0;  // unscored samples given to the record
+  const std::vector<std::optional<double>> answered = {std::nullopt};  // nothing was answered
   for (double at = from; at < now - kTimeEps; at += spacing) {
     size_t upto = observed;
     while (upto < unscored_t_.size() && unscored_t_[upto] <= at + kTimeEps) ++upto;
@@ -357,7 +369,7 @@ void ObjectModel::BackfillRecord(double now) {
       in.rise = RiseAt(end);
       in.daily_rise = DailyRiseAt(end, *in.current);
     }
-    warm->RecordAnswer(at, in, std::nullopt);
+    warm->RecordAnswer(at, in, answered);
   }
   warm_start_ = std::move(warm);
 }

@@ -397,7 +397,7 @@ size_t Tracker::waiting_for_query_slot() const {
 void Tracker::Tick() {
   const double now = clock_.Now();
   std::vector<std::shared_ptr<Entry>> dropped, admitted;
-  size_t remaining = 0, waiting = 0;
+  size_t remaining = 0, waiting = 0, release = 0;
   {
     WriterLock lock(mu_);
     // Due refreshes in turn: first the objects that have an answer to keep fresh (an
@@ -420,6 +420,12 @@ void Tracker::Tick() {
       ++it;
     }
     remaining = entries_.size();
+    dropped_unreleased_ += dropped.size();
+    if (options_.release_memory && !dropped.empty() &&
+        dropped_unreleased_ >= std::max<size_t>(1, options_.release_after_dropped)) {
+      release = dropped_unreleased_;
+      dropped_unreleased_ = 0;
+    }
     std::sort(due.begin(), due.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     MutexLock slots(sched_mu_);
@@ -450,6 +456,9 @@ void Tracker::Tick() {
          {"metric", e->spec->metric_name},
          {"idle_ttl", Seconds(options_.idle_ttl_seconds)}});
   }
+  // Freed here unless a refresh or a reader still holds one (then when it lets go).
+  dropped.clear();
+  if (release > 0) options_.release_memory(release);
   for (const auto& e : admitted) Submit(e);
 }
 

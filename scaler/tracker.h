@@ -108,6 +108,19 @@ struct TrackerOptions {
   // Refreshes whose Prometheus query is in flight, per server
   // (--prometheus-max-concurrent-queries); >= 1.
   int max_queries_per_server = 4;
+  // Called by Tick() once its idle sweeps have dropped release_after_dropped objects
+  // since the last call, right after the sweep that reached the count freed them (on the
+  // thread that ticks, no lock held), with that count. augur gives it the glibc release
+  // (memory.h), so that the pages a wave of expiries frees go back to the kernel at once
+  // rather than at the periodic MemoryReleaser's next turn. Null: nothing is called.
+  // Thread-safe, as Tick() may run on two threads at once (each calls it for its own
+  // sweep's count).
+  // Counted across sweeps: a set of objects asked about every 10 s expires over ~40
+  // ticks, tens an object a tick. 100 objects are ~4 MiB (an object costs ~40 KiB of
+  // RSS in the soak, docs/reliability.md) against a few milliseconds of malloc_trim;
+  // fewer are left to the periodic release.
+  std::function<void(size_t dropped)> release_memory;
+  size_t release_after_dropped = 100;
 };
 
 struct ObjectRef {
@@ -268,6 +281,7 @@ class Tracker {
   mutable SharedMutex mu_ ABSL_ACQUIRED_BEFORE(sched_mu_);
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
   uint64_t refused_unlogged_ ABSL_GUARDED_BY(mu_) = 0;  // refusals since the last log line
+  size_t dropped_unreleased_ ABSL_GUARDED_BY(mu_) = 0;  // dropped since release_memory
   std::optional<MonotonicTime> refused_logged_at_ ABSL_GUARDED_BY(mu_);
 
   mutable Mutex sched_mu_;

@@ -42,10 +42,38 @@ namespace {
 // x clipped to [-c, c] (what std::clamp does, kept inline in the hot loops).
 inline double Clip(double x, double c) { return std::min(std::max(x, -c), c); }
 
-// A candidate's state over a window of residuals and its forecast paths from any origin.
+// The buffers a fit's candidate evaluations fill and throw away, kept per thread and
+// reused by the next evaluation: a fit scores ~25 candidates, each in a few window-sized
+// vectors, and allocating them afresh made the fit's scratch the largest share of
+// augur's allocation calls (docs/reliability.md, "Soak"). Thread-local, so that fits on
+// several threads never share one; no evaluation runs inside another (Evaluate and
+// EvaluateJumps call nothing that uses it).
+struct EvaluateScratch {
+  std::vector<double> level, trend, filled, path, ar_state;  // CandidatePaths
+  std::vector<double> abs_sum;                               // Evaluate
+  std::vector<size_t> abs_count;                             // Evaluate
+  std::vector<double> clipped;                               // EvaluateJumps
+};
+
+EvaluateScratch& ThreadScratch() {
+  thread_local EvaluateScratch scratch;
+  return scratch;
+}
+
+// A candidate's state over a window of residuals and its forecast paths from any origin,
+// in the thread's scratch (one CandidatePaths at a time per thread).
 struct CandidatePaths {
-  CandidatePaths(const std::vector<double>& win, const Candidate& c, size_t max_h)
-      : cand(c), p(c.phi.size()), path(max_h, 0.0), ar_state(p + max_h, 0.0) {
+  CandidatePaths(const std::vector<double>& win, const Candidate& c, size_t max_h,
+                 EvaluateScratch& scratch)
+      : cand(c),
+        p(c.phi.size()),
+        level(scratch.level),
+        trend(scratch.trend),
+        filled(scratch.filled),
+        path(scratch.path),
+        ar_state(scratch.ar_state) {
+    path.assign(max_h, 0.0);
+    ar_state.assign(p + max_h, 0.0);
     const size_t window = win.size();
     if (cand.kind == CorrectionKind::kSmoothing) {
       level.assign(window, 0.0);
@@ -65,7 +93,7 @@ struct CandidatePaths {
         trend[i] = b;
       }
     } else if (cand.kind == CorrectionKind::kAr) {
-      filled = win;
+      filled.assign(win.begin(), win.end());
       FillForward(cand.phi, filled);
     }
   }
@@ -93,10 +121,19 @@ struct CandidatePaths {
 
   const Candidate& cand;
   const size_t p;
-  std::vector<double> level, trend, filled;
-  std::vector<double> path;
-  std::vector<double> ar_state;  // AR: the state, then the path
+  std::vector<double>& level;
+  std::vector<double>& trend;
+  std::vector<double>& filled;
+  std::vector<double>& path;
+  std::vector<double>& ar_state;  // AR: the state, then the path
 };
+
+// `v` as n empty vectors, keeping the storage of those it already had (a reused
+// Candidate's: its error vectors fill again to about the same sizes).
+void ResetErrors(std::vector<std::vector<double>>& v, size_t n) {
+  v.resize(n);
+  for (std::vector<double>& e : v) e.clear();
+}
 
 }  // namespace
 
@@ -104,27 +141,32 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
               bool with_levels, Candidate& cand, bool with_naive, bool score_only) {
   const std::vector<double>& win = w.resid;
   const size_t window = w.size(), H = w.H;
-  cand.errs.assign(H, {});
-  cand.levels.assign(with_levels ? H : 0, {});
-  cand.model_errs.assign(with_naive ? H : 0, {});
-  cand.naive_errs.assign(with_naive ? H : 0, {});
-  cand.model_fc.assign(with_naive && with_levels ? H : 0, {});
-  cand.naive_fc.assign(with_naive && with_levels ? H : 0, {});
-  const size_t origins = window / stride + 1;
-  for (size_t h = 0; h < max_h && h < H && !score_only; ++h) {
-    cand.errs[h].reserve(origins);
-    if (with_levels) cand.levels[h].reserve(origins);
-    if (with_naive) {
-      cand.model_errs[h].reserve(origins);
-      cand.naive_errs[h].reserve(origins);
+  if (!score_only) {
+    ResetErrors(cand.errs, H);
+    ResetErrors(cand.levels, with_levels ? H : 0);
+    ResetErrors(cand.model_errs, with_naive ? H : 0);
+    ResetErrors(cand.naive_errs, with_naive ? H : 0);
+    ResetErrors(cand.model_fc, with_naive && with_levels ? H : 0);
+    ResetErrors(cand.naive_fc, with_naive && with_levels ? H : 0);
+    const size_t origins = window / stride + 1;
+    for (size_t h = 0; h < max_h && h < H; ++h) {
+      cand.errs[h].reserve(origins);
+      if (with_levels) cand.levels[h].reserve(origins);
+      if (with_naive) {
+        cand.model_errs[h].reserve(origins);
+        cand.naive_errs[h].reserve(origins);
+      }
     }
   }
-  CandidatePaths paths(w.resid, cand, max_h);
+  EvaluateScratch& scratch = ThreadScratch();
+  CandidatePaths paths(w.resid, cand, max_h, scratch);
   const size_t p = paths.p;
   std::vector<double>& path = paths.path;
   // Per step ahead: the sum of |error| in origin order and the count, for the score.
-  std::vector<double> abs_sum(H, 0.0);
-  std::vector<size_t> abs_count(H, 0);
+  std::vector<double>& abs_sum = scratch.abs_sum;
+  std::vector<size_t>& abs_count = scratch.abs_count;
+  abs_sum.assign(H, 0.0);
+  abs_count.assign(H, 0);
   for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
     if (std::isnan(win[o])) continue;
     const size_t steps = std::min(max_h, window - 1 - o);
@@ -172,13 +214,15 @@ bool IsJump(const std::vector<double>& raw, size_t i, double clip) {
 void EvaluateJumps(const ResidualGrid& grid, double clip, size_t H, Candidate& cand) {
   const std::vector<double>& raw = grid.resid;
   const size_t n = raw.size();
-  cand.jump_model_errs.assign(H, {});
-  cand.jump_naive_errs.assign(H, {});
-  std::vector<double> clipped = raw;  // what the correction's state takes in
+  ResetErrors(cand.jump_model_errs, H);
+  ResetErrors(cand.jump_naive_errs, H);
+  EvaluateScratch& scratch = ThreadScratch();
+  std::vector<double>& clipped = scratch.clipped;  // what the correction's state takes in
+  clipped.assign(raw.begin(), raw.end());
   for (double& v : clipped) {
     if (!std::isnan(v)) v = Clip(v, clip);
   }
-  CandidatePaths paths(clipped, cand, H);
+  CandidatePaths paths(clipped, cand, H, scratch);
   const size_t warmup = std::min<size_t>(n / kWarmupDivisor, kMaxWarmupSteps);
   for (size_t o = std::max(warmup, paths.p); o + 1 < n; ++o) {
     if (!IsJump(raw, o, clip)) continue;
@@ -225,47 +269,83 @@ Candidate FitAr(const CorrectionWindow& w, int order) {
   return ar;
 }
 
-Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
-                           const Options& options, double step) {
-  Candidate best;
-  if (!(w.size() > w.warmup + kMinScoredSteps)) return best;
+namespace {
+
+// What ChooseCorrection compares candidates by: their parameters (the score is Evaluate's).
+void TakeParameters(const Candidate& from, Candidate& to) {
+  to.kind = from.kind;
+  to.phi = from.phi;
+  to.alpha = from.alpha;
+  to.rho = from.rho;
+  to.beta = from.beta;
+  to.phi_t = from.phi_t;
+  to.score = from.score;
+}
+
+}  // namespace
+
+void ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling, const Options& options,
+                      double step, Candidate& best) {
+  // A reused candidate: its parameters and outputs are those of kind kNone; its error
+  // vectors keep their storage for Evaluate to fill again.
+  best.kind = CorrectionKind::kNone;
+  best.phi.clear();
+  best.alpha = 0;
+  best.rho = 1;
+  best.beta = 0;
+  best.phi_t = 0;
+  best.score = std::numeric_limits<double>::infinity();
+  best.window_in_history = false;
+  best.jump_model_errs.clear();
+  best.jump_naive_errs.clear();
+  if (!(w.size() > w.warmup + kMinScoredSteps)) {
+    for (auto* errors : {&best.errs, &best.levels, &best.model_errs, &best.naive_errs,
+                         &best.model_fc, &best.naive_fc}) {
+      errors->clear();
+    }
+    return;
+  }
   Evaluate(w, scaling, w.H_score, w.select_stride, false, best, false, true);
-  std::vector<Candidate> cands;
+  // Each candidate is scored alone (no error vectors) and only a better one's parameters
+  // are kept: in the order none, AR, smoothing, damped trend, the first of equal scores.
+  auto consider = [&](Candidate& cand) {
+    Evaluate(w, scaling, w.H_score, w.select_stride, false, cand, false, true);
+    if (cand.score < best.score) TakeParameters(cand, best);
+  };
   if (options.ar_order > 0) {
     Candidate ar = FitAr(w, options.ar_order);
-    if (ar.kind == CorrectionKind::kAr) cands.push_back(std::move(ar));
+    if (ar.kind == CorrectionKind::kAr) consider(ar);
   }
+  Candidate trial;
   if (options.smoothing_correction) {
+    trial.kind = CorrectionKind::kSmoothing;
     for (double alpha : kSmoothingAlphas) {
       for (double rho_per_hour : kSmoothingKeptPerHour) {
-        Candidate es;
-        es.kind = CorrectionKind::kSmoothing;
-        es.alpha = alpha;
-        es.rho = std::pow(rho_per_hour, step / kHour);
-        cands.push_back(std::move(es));
+        trial.alpha = alpha;
+        trial.rho = std::pow(rho_per_hour, step / kHour);
+        consider(trial);
       }
     }
-  }
-  if (options.smoothing_correction) {
+    trial.kind = CorrectionKind::kTrendSmoothing;
+    trial.rho = 1;
     for (double alpha : kTrendAlphas) {
       for (double beta : kTrendBetas) {
         for (double kept : kTrendKeptPerHour) {
-          Candidate ht;
-          ht.kind = CorrectionKind::kTrendSmoothing;
-          ht.alpha = alpha;
-          ht.rho = 1;
-          ht.beta = beta;
-          ht.phi_t = std::pow(kept, step / kHour);
-          cands.push_back(std::move(ht));
+          trial.alpha = alpha;
+          trial.beta = beta;
+          trial.phi_t = std::pow(kept, step / kHour);
+          consider(trial);
         }
       }
     }
   }
-  for (Candidate& cand : cands) {
-    Evaluate(w, scaling, w.H_score, w.select_stride, false, cand, false, true);
-    if (cand.score < best.score) best = std::move(cand);
-  }
   Evaluate(w, scaling, w.H, w.stride, true, best, options.naive_blend);
+}
+
+Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
+                           const Options& options, double step) {
+  Candidate best;
+  ChooseCorrection(w, scaling, options, step, best);
   return best;
 }
 
@@ -324,10 +404,10 @@ void EndState(const Candidate& best, const CorrectionWindow& w, Correction& out)
 
 }  // namespace
 
-Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
-                        double sigma, double cut, Correction& out, FitInfo& info) {
+void FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
+                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best) {
   const CorrectionWindow w = MakeWindow(grid, options.ar_window_seconds, cut);
-  Candidate best = ChooseCorrection(w, scaling, options, grid.step);
+  ChooseCorrection(w, scaling, options, grid.step, best);
   best.window_in_history = grid.size() >= 2 * w.size();
   out.kind = best.kind;
   if (best.kind == CorrectionKind::kAr) out.phi = best.phi;
@@ -369,6 +449,12 @@ Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const 
     if (jumps >= kBlendMinErrors) EvaluateJumps(grid, w.clip, w.H, best);
     FitBlend(best, w, scaling, grid.step, out, info);
   }
+}
+
+Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
+                        double sigma, double cut, Correction& out, FitInfo& info) {
+  Candidate best;
+  FitCorrection(grid, options, scaling, sigma, cut, out, info, best);
   return best;
 }
 

@@ -106,8 +106,9 @@ struct Candidate {
 // Forecasts from every `stride`-th origin of the window up to max_h steps: fills
 // cand.errs (and with with_levels cand.levels, raw through `scaling`) and cand.score;
 // with with_naive also cand.naive_errs (and with with_levels cand.model_fc, naive_fc).
-// With score_only, only cand.score (the errors' vectors stay empty): candidates are
-// compared by their score alone.
+// With score_only, only cand.score (the error vectors are left as they are): candidates
+// are compared by their score alone. The error vectors are filled in place: a Candidate
+// reused from an earlier fit keeps their storage (no allocation when they fit in it).
 void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
               bool with_levels, Candidate& cand, bool with_naive = false,
               bool score_only = false);
@@ -132,6 +133,11 @@ Candidate FitAr(const CorrectionWindow& w, int order);
 // With options.naive_blend, the chosen one's errors also carry the last value's.
 Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
                            const Options& options, double step);
+// The same into `best`, whatever it held before (every field is set again; the storage of
+// its error vectors is reused, so that a caller that keeps one Candidate per thread
+// across fits allocates little here).
+void ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling, const Options& options,
+                      double step, Candidate& best);
 
 // Stage 6 as Fit runs it: chooses the correction on the grid, sets `out` (kind,
 // parameters, the state at the end of the history relative to a level shift in
@@ -139,6 +145,9 @@ Candidate ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling,
 // the intervals).
 Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
                         double sigma, double cut, Correction& out, FitInfo& info);
+// The same into `best` (as ChooseCorrection's: every field set again, storage reused).
+void FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
+                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best);
 
 // AR forecast of the next `steps` values from `state` (oldest first).
 std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state, size_t steps);

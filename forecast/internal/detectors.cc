@@ -1,6 +1,7 @@
 #include "forecast/internal/detectors.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "forecast/stats.h"
@@ -90,19 +91,23 @@ double EndShift(const std::vector<double>& r, double sigma) {
 }
 
 double EndShiftAt(const std::vector<double>& r, size_t end, double sigma) {
-  std::vector<double> run;
+  // The newest kEndShiftMinRun of the run decide; the rest only has to be counted (no
+  // vector: EndShiftEarns calls this at every residual beyond the cut, thousands a fit).
+  std::array<double, kEndShiftMinRun> newest{};
+  size_t run = 0;
   int sign = 0;
-  for (size_t i = std::min(end, r.size()); i-- > 0 && run.size() < kEndShiftLookback;) {
+  for (size_t i = std::min(end, r.size()); i-- > 0 && run < kEndShiftLookback;) {
     if (std::isnan(r[i])) continue;
     const double cut = kEndShiftSigmas * sigma;
     const int sg = r[i] > cut ? 1 : (r[i] < -cut ? -1 : 0);
     if (sg == 0 || (sign != 0 && sg != sign)) break;
     sign = sg;
-    run.push_back(r[i]);
+    if (run < kEndShiftMinRun) newest[run] = r[i];
+    ++run;
   }
-  if (run.size() < kEndShiftMinRun) return 0.0;
-  run.resize(kEndShiftMinRun);  // the newest, newest first
-  return *std::min_element(run.begin(), run.end(),
+  if (run < kEndShiftMinRun) return 0.0;
+  // newest first: of equal magnitudes, the newest
+  return *std::min_element(newest.begin(), newest.end(),
                            [](double a, double b) { return std::abs(a) < std::abs(b); });
 }
 

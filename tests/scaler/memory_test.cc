@@ -1,18 +1,25 @@
 // scaler/memory.h: freed heap pages go back to the kernel; the arena cap respects the
-// operator's MALLOC_ARENA_MAX.
+// operator's MALLOC_ARENA_MAX; a logged release says why and what it gave back.
 
 #include "scaler/memory.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scaler/log.h"
 
 namespace scaler {
 namespace {
+
+using ::testing::HasSubstr;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kGlibcMalloc = false;
@@ -65,6 +72,21 @@ TEST(Memory, TheEnvironmentsMmapThresholdWins) {
   if (std::getenv("GLIBC_TUNABLES") == nullptr) {
     EXPECT_EQ(FixMmapThreshold(128 * 1024), 128u * 1024);
   }
+}
+
+TEST(Memory, ALoggedReleaseSaysItsCauseTheObjectsAndTheResidentSizes) {
+  std::ostringstream log;
+  ConfigureLogging(LogLevel::kInfo, LogFormat::kText, log);
+  ReleaseFreeMemoryLogged(LogLevel::kInfo, "idle_expiry", 123);
+  ReleaseFreeMemoryLogged(LogLevel::kDebug, "periodic");  // below the level: not written
+  ConfigureLogging(LogLevel::kInfo, LogFormat::kText);
+  const std::string line = log.str();
+  EXPECT_THAT(line, HasSubstr("event=memory_released cause=idle_expiry objects_dropped=123 "
+                              "rss_before_kib="));
+  EXPECT_THAT(line, HasSubstr(" rss_after_kib="));
+  EXPECT_THAT(line, HasSubstr(" took_ms="));
+  EXPECT_EQ(line.find("periodic"), std::string::npos);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
 }
 
 TEST(Memory, ReleaserStopsPromptly) {

@@ -259,6 +259,33 @@ TEST(ObjectModelRise, TheDailyRiseIsTheMedianRatioOfEarlierDaysAppliedToTheCurre
   EXPECT_EQ(model.DailyRise(), 0);
 }
 
+// Earlier days' ratios in no order: the median of 5 is the middle one, of 4 the mean of
+// the middle two (one day's ramp a plateau at 100 x its ratio over the lead's end).
+TEST(ObjectModelRise, TheDailyRiseTakesTheMedianOfRatiosInAnyOrder) {
+  const double lead = 600;
+  const double plateau[] = {130, 110, 150, 120, 140};  // 1, 2, ... days back
+  for (const int days : {5, 4}) {
+    ObjectConfig c;
+    c.step_seconds = 60;
+    c.history_seconds = 8 * 86400;
+    c.policy.horizon_seconds = lead;
+    ObjectModel model(c);
+    const double now = kT0 + 10 * 86400;
+    forecast::Series s;
+    for (double t = now - days * 86400 - 120; t <= now; t += 60) {
+      double v = 100;
+      for (int d = 1; d <= days; ++d) {
+        if (std::fabs(t - (now - d * 86400 + lead)) <= 180) v = plateau[d - 1];
+      }
+      s.timestamps.push_back(t);
+      s.values.push_back(v);
+    }
+    ASSERT_TRUE(model.Ingest(now, model.FetchStart(now), s).ok());
+    const double median = days == 5 ? 130.0 / 100 : 0.5 * (120.0 / 100 + 130.0 / 100);
+    EXPECT_DOUBLE_EQ(model.DailyRise(), 100 * (median - 1) / lead) << days << " days";
+  }
+}
+
 // A gap (no sample for more than two steps) is not scored past two steps.
 TEST(ShortfallRecord, AGapIsNotScored) {
   ShortfallRecord r(Config());

@@ -1,6 +1,6 @@
 // The tracker's clock, limits and scheduling (scaler/tracker.h): first-answer waits on
-// the fake clock, --max-objects, the history cap, per-server query slots and their
-// order, Retry-After. Refreshes run inline, on a ManualExecutor, or on real worker
+// the fake clock, --max-objects, the memory release after idle expiries, the history
+// cap, per-server query slots and their order, Retry-After. Refreshes run inline, on a ManualExecutor, or on real worker
 // threads against a source whose queries block until the test lets them go.
 
 #include "scaler/tracker.h"
@@ -46,6 +46,7 @@ ObjectRef Ref(const std::string& name, std::map<std::string, std::string> extra 
 
 using TrackerClock = TrackerTest;
 using TrackerLimits = TrackerTest;
+using TrackerMemory = TrackerTest;
 
 // ---------------------------------------------------------------------------------------
 // Time: every wait is on the clock.
@@ -186,6 +187,61 @@ TEST_F(TrackerLimits, NewObjectsBeyondMaxObjectsAreRefusedWhileTrackedOnesAnswer
   tracker.Tick();
   EXPECT_EQ(tracker.size(), 2u);
   EXPECT_TRUE(tracker.Get(Ref("new")).ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory: a wave of idle expiries releases the freed memory at once.
+
+TEST_F(TrackerMemory, IdleSweepsReleaseMemoryOnceEnoughObjectsAreDroppedAndFreed) {
+  TrackerOptions options = QuickOptions();
+  options.release_after_dropped = 5;
+  struct Call {
+    size_t dropped;
+    bool freed;  // whether the dropped objects were gone when it was called
+  };
+  std::vector<Call> calls;
+  std::vector<std::weak_ptr<const ScalerSpec>> watched;
+  options.release_memory = [&](size_t dropped) {
+    bool freed = true;
+    for (const auto& w : watched) freed = freed && w.expired();
+    calls.push_back({dropped, freed});
+  };
+  Tracker& tracker = Build(options);
+  auto track = [&](const std::string& prefix, int n) {
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(tracker.Track(Ref(prefix + std::to_string(i))).ok());
+  };
+  auto watch = [&](const std::string& prefix, int n) {
+    watched.clear();
+    for (int i = 0; i < n; ++i) {
+      watched.push_back(tracker.SpecOf(Ref(prefix + std::to_string(i))));
+      ASSERT_FALSE(watched.back().expired());
+    }
+  };
+  track("a", 3);
+  clock_.Advance(100);
+  track("b", 3);
+  clock_.Advance(100);
+  track("c", 7);
+  clock_.Advance(701);  // a idle for 901 s > --idle-ttl 900 s
+  tracker.Tick();
+  EXPECT_EQ(tracker.size(), 10u);
+  EXPECT_TRUE(calls.empty());  // 3 dropped: fewer than 5
+  watch("b", 3);
+  clock_.Advance(100);
+  tracker.Tick();  // 3 more: 6 since the last release
+  EXPECT_EQ(tracker.size(), 7u);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].dropped, 6u);
+  EXPECT_TRUE(calls[0].freed);
+  tracker.Tick();  // nothing dropped
+  EXPECT_EQ(calls.size(), 1u);
+  watch("c", 7);
+  clock_.Advance(100);
+  tracker.Tick();
+  EXPECT_EQ(tracker.size(), 0u);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].dropped, 7u);
+  EXPECT_TRUE(calls[1].freed);
 }
 
 TEST_F(TrackerLimits, ZeroMaxObjectsIsNoLimit) {
