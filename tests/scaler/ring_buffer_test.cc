@@ -159,11 +159,18 @@ TEST(RingBuffer, BehavesAsABoundedDeque) {
 // The object model's history: the first fetch brings the whole window, which takes one
 // allocation of the window's point count; days of refreshes then trim it by age and
 // never allocate again.
-TEST(ObjectModelHistory, OneAllocationForTheWindowTrimmedByAge) {
-  constexpr double kT0 = 1763856000;
+// The object model's history tests: a 1-minute metric with `history_seconds` of
+// history (samples from kT0 on).
+constexpr double kT0 = 1763856000;
+ObjectConfig MinuteHistory(double history_seconds) {
   ObjectConfig c;
   c.step_seconds = 60;
-  c.history_seconds = 86400;  // 1,441 points on the grid, both ends included
+  c.history_seconds = history_seconds;
+  return c;
+}
+
+TEST(ObjectModelHistory, OneAllocationForTheWindowTrimmedByAge) {
+  ObjectConfig c = MinuteHistory(86400);  // 1,441 points on the grid, both ends included
   c.refresh_interval_seconds = 30;
   ObjectModel model(c);
   auto refresh = [&model](double now) {
@@ -195,11 +202,7 @@ TEST(ObjectModelHistory, OneAllocationForTheWindowTrimmedByAge) {
 // A young metric: the history grows geometrically, up to the window's count and no
 // further.
 TEST(ObjectModelHistory, AYoungMetricGrowsGeometricallyToTheWindow) {
-  constexpr double kT0 = 1763856000;
-  ObjectConfig c;
-  c.step_seconds = 60;
-  c.history_seconds = 86400;
-  ObjectModel model(c);
+  ObjectModel model(MinuteHistory(86400));
   double now = kT0;
   for (int i = 0; i < 3 * 1440; ++i, now += 60) {  // three days, a sample a minute
     forecast::Series s;
@@ -217,11 +220,7 @@ TEST(ObjectModelHistory, AYoungMetricGrowsGeometricallyToTheWindow) {
 // Samples denser than the step (a simulate trace at a finer resolution) are all kept,
 // as before: the history grows past the window's grid count as far as needed.
 TEST(ObjectModelHistory, SamplesDenserThanTheStepAreAllKept) {
-  constexpr double kT0 = 1763856000;
-  ObjectConfig c;
-  c.step_seconds = 60;
-  c.history_seconds = 3600;
-  ObjectModel model(c);
+  ObjectModel model(MinuteHistory(3600));
   const double now = kT0 + 3600;
   forecast::Series s;
   for (double t = kT0; t <= now; t += 1) {
