@@ -395,11 +395,14 @@ size_t Tracker::waiting_for_query_slot() const {
 }
 
 void Tracker::Tick() {
-  const double now = clock_.Now();
   std::vector<std::shared_ptr<Entry>> dropped, admitted;
   size_t remaining = 0, waiting = 0, release = 0;
   {
     WriterLock lock(mu_);
+    // The time is read under the lock: a tick that read it and then waited for the lock
+    // behind another tick and a refresh's end would hand a freed slot to whatever was due
+    // at that earlier time (a new object ahead of tracked ones that fell due meanwhile).
+    const double now = clock_.Now();
     // Due refreshes in turn: first the objects that have an answer to keep fresh (an
     // incremental query each), then the others (a first refresh: the whole history);
     // oldest due first within each (a new object is due when it was created). So a
