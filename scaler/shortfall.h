@@ -6,8 +6,9 @@
 // Augur cannot see the pods, so it emulates what its answers bought with the HPA's rules
 // (docs/keda.md §4): each answer is a recommendation of ceil(answer / targetValue) pods
 // (at least one), unless it is within the HPA's 10 % tolerance of the current count;
-// the desired count is the largest recommendation of the last `hold` (the scale-down
-// stabilisation, 5 minutes by default); a pod asked for is ready `lead` later (the
+// the desired count is the largest recommendation newer than `hold` (the scale-down
+// stabilisation, 5 minutes by default; one exactly `hold` old no longer counts, as in the
+// HPA's own rule); a pod asked for is ready `lead` later (the
 // horizon: pod start-up plus KEDA and HPA delays, which is what the horizon is defined to
 // be), a pod let go is gone at once. A pod serves `pod_capacity` (the podCapacity key; by
 // default targetValue x (1 + tolerance), the top of the band in which the HPA itself sees

@@ -119,6 +119,29 @@ TEST(ShortfallRecord, AStepIsShortForTheLeadUnderReactiveScaling) {
   }
 }
 
+// The stabilisation window holds recommendations newer than now - window, as the HPA's
+// own rule (horizontal.go keeps those after the cutoff; loadtest/hpa.cc the same): a dip
+// that lasts exactly the window lets the pods go just before demand comes back. Demand
+// 100 (10 pods) dips to 50 for the 300 s from 1 h: the last answer of 100 is at 3570 s,
+// a window old at 3870 s, so the pods go to 5, and the 10 asked again at 3900 s serve
+// from 4020 s: 120 s short. (Counting a recommendation exactly a window old, the record
+// saw no shortfall there, where the replay's HPA and a real one do: on a series of such
+// dips, nab_ec2_cpu_24ae8d, the record put reactive scaling at 1.5-3.7 % short against
+// the replay's 15 %.)
+TEST(ShortfallRecord, ADipAsLongAsTheWindowLetsThePodsGo) {
+  ShortfallRecord r(Config());
+  RunReactive(r, [](double t) {
+    return t >= kT0 + 3600 && t < kT0 + 3900 ? 50.0 : 100.0;
+  }, 3 * 3600);
+  EXPECT_NEAR(r.TotalShortSeconds(), 120, 1e-6);
+  // A dip a refresh shorter is bridged: never short.
+  ShortfallRecord shorter(Config());
+  RunReactive(shorter, [](double t) {
+    return t >= kT0 + 3600 && t < kT0 + 3840 ? 50.0 : 100.0;
+  }, 3 * 3600);
+  EXPECT_EQ(shorter.TotalShortSeconds(), 0);
+}
+
 // Within the HPA's tolerance the count does not change: 2 pods for 20, then demand 21.5
 // (ratio 1.075 of 2 x 10) keeps 2 pods, which serve 22: not short; 23 is.
 TEST(ShortfallRecord, TheHpaToleranceKeepsTheCount) {
