@@ -8,6 +8,11 @@
 #   BUILD_DIR  where augur-loadtest was built (default: build)
 #   DATA_DIR   the traces (default: ../shared/data/series next to the repository)
 #   EXTRA="..."  extra simulate flags for every trace
+#   SET=outside  instead of the dev traces, the checks outside them (docs/loadtest.md,
+#                "Outside the dev traces"): the other request-like traces of the folder,
+#                worldcup98 at 1/100 and 1/1000 of its traffic (loadtest/poisson_counts.py:
+#                the same ramps under counting noise) and a few non-request series;
+#                capacities for a median of about 8 pods. About 15 minutes on 2 cores.
 # Writes <trace>.json (the frontier) and <trace>.svg (both frontiers) to $OUT (default: a
 # new temporary directory) and prints a Markdown table. About 5 minutes on 2 cores.
 set -euo pipefail
@@ -29,6 +34,28 @@ runs=(
   "nab_tweets_amzn|6|--warmup 7d --history 7d"
   "nab_elb_requests_8c0756|12|--warmup 3d --history 7d"
 )
+if [ "${SET:-dev}" = outside ]; then
+  # Generated traces live in $out; the folder's are linked there, so one directory serves.
+  for div in 100 1000; do
+    python3 "$repo/loadtest/poisson_counts.py" "$data/worldcup98_requests_per_minute.csv" \
+      "$div" "$out/worldcup98_poisson_$div.csv"
+  done
+  for f in "$data"/*.csv; do ln -sf "$f" "$out/$(basename "$f")"; done
+  data=$out
+  runs=(
+    "worldcup98_poisson_100|22|--from 42d --limit 21d --warmup 0s --history 3d"
+    "worldcup98_poisson_1000|2.2|--from 42d --limit 21d --warmup 0s --history 3d"
+    "nab_tweets_crm|0.25|--warmup 7d --history 7d"
+    "nab_tweets_ups|0.25|--warmup 7d --history 7d"
+    "nab_ec2_network_in_257a54|25000|--warmup 3d --history 7d"
+    "nab_asg_cpu|4|--warmup 7d --history 7d"
+    "nab_ec2_cpu_ac20cd|4.333|--warmup 3d --history 7d"
+    "nab_ec2_cpu_fe7f93|0.3227|--warmup 3d --history 7d"
+    "nab_rds_cpu_cc0c53|0.7603|--warmup 3d --history 7d"
+  )
+elif [ "${SET:-dev}" != dev ]; then
+  echo "run_simulations: SET must be dev or outside, got ${SET}" >&2; exit 1
+fi
 pids=()
 for run in "${runs[@]}"; do
   IFS='|' read -r name capacity flags <<<"$run"
