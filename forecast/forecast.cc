@@ -195,7 +195,14 @@ absl::StatusOr<Model> Fit(const Series& series, const Options& options) {
   // fit to the next instead of allocating and freeing them at every fit (Fit runs on
   // several threads at once; each has its own; Fit does not call itself).
   thread_local internal::Candidate best;
-  internal::FitCorrection(grid, options, st.scaling, point.sigma, cut, st.correction, info, best);
+  // The blend's seasonal-naive member repeats the shortest period the model fitted (the
+  // daily profile's is a day).
+  double period = st.profile.bins.empty() ? 0.0 : internal::kDay;
+  for (const internal::Season& s : st.seasons) {
+    if (period == 0 || s.period_seconds < period) period = s.period_seconds;
+  }
+  internal::FitCorrection(grid, options, st.scaling, point.sigma, cut, st.correction, info, best,
+                          period);
   internal::FitIntervals(best, st.nonnegative && !st.scaling.logistic, options, st.intervals, info);
   return Model(options, std::move(info), std::move(state));
 }

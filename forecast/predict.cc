@@ -133,7 +133,8 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
   }
   if (!st.profile.bins.empty()) fc.components.push_back({"profile", std::vector<double>(n)});
   if (with_correction) fc.components.push_back({"correction", std::vector<double>(n)});
-  // What blending with the last value (blend.h) moved the forecast by.
+  // What blending with the last value and the seasonal-naive forecast (blend.h) moved the
+  // forecast by.
   const bool with_blend =
       !st.correction.model_weight.empty() || !st.correction.jump_weight.empty();
   const bool after_jump = internal::AfterJump(st.correction, cs.last_resid, cs.previous_resid);
@@ -148,9 +149,10 @@ absl::StatusOr<Forecast> Model::Predict(const std::vector<double>& timestamps,
       corr = path[std::min<size_t>(static_cast<size_t>(steps[j]), path.size()) - 1];
     }
     const double model_ys = det + corr;
-    const double ys = internal::Blend(st.correction, steps[j], model_ys, cs.last_value, after_jump);
-    // interval_scale widens the model's share of the errors: the last value's are out of
-    // sample already.
+    const double ys = internal::Blend(st.correction, steps[j], model_ys, cs.last_value, after_jump,
+                                      cs.SeasonalNaive(steps[j]));
+    // interval_scale widens the model's share of the errors: the last value's and the
+    // seasonal-naive forecast's are out of sample already.
     const double inflate =
         1 + (options_.interval_scale - 1) *
                 internal::ModelWeight(st.correction, steps[j], after_jump);

@@ -14,7 +14,41 @@
 
 namespace forecast::internal {
 
-CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut) {
+double SeasonalValue(const std::vector<double>& values, long long newest, size_t period,
+                     double fallback) {
+  double v[kSeasonLookback];
+  size_t n = 0;
+  for (size_t m = 0; m < kSeasonLookback; ++m) {
+    const long long i = newest - static_cast<long long>(m * period);
+    if (i < 0) break;
+    const double x = values[static_cast<size_t>(i)];
+    if (!std::isnan(x)) v[n++] = x;
+  }
+  if (n == 0) return fallback;
+  for (size_t i = 1; i < n; ++i) {  // insertion sort of at most kSeasonLookback values
+    for (size_t k = i; k > 0 && v[k - 1] > v[k]; --k) std::swap(v[k - 1], v[k]);
+  }
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double CorrectionWindow::SeasonalNaive(size_t o, size_t j, double fallback) const {
+  if (period == 0) return fallback;
+  const size_t back = (j - o + period - 1) / period * period;  // ceil((j - o) / P) P
+  return SeasonalValue(observed, static_cast<long long>(kSeasonLookback * period + j - back),
+                       period, fallback);
+}
+
+size_t SeasonPeriodSteps(double period_seconds, double step, size_t window) {
+  if (!(period_seconds > 0) || !(step > 0)) return 0;
+  const double steps = period_seconds / step;
+  const double whole = std::round(steps);
+  if (std::abs(steps - whole) > kSeasonWholeTolerance || whole < 2) return 0;
+  const auto P = static_cast<size_t>(whole);
+  return window >= kSeasonMinPeriods * P ? P : 0;
+}
+
+CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut,
+                            double period_seconds) {
   const double step = grid.step;
   const size_t window = std::min<size_t>(
       grid.size(), static_cast<size_t>(std::max(kMinWindowSteps, ar_window_seconds / step)));
@@ -34,6 +68,17 @@ CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, 
   w.warmup = std::min<size_t>(window / kWarmupDivisor, kMaxWarmupSteps);
   w.select_stride = std::max<size_t>(1, (window - w.warmup) / kSelectOrigins);
   w.stride = std::max<size_t>(1, (window - w.warmup) / kErrorOrigins);
+  w.period = SeasonPeriodSteps(period_seconds, step, window);
+  if (w.period > 0) {
+    // The window's slots and the periods before it (NaN where the grid does not reach).
+    const size_t total = kSeasonLookback * w.period + window, n = grid.size();
+    w.observed.assign(total, std::numeric_limits<double>::quiet_NaN());
+    for (size_t i = 0; i < total; ++i) {
+      if (i + n < total) continue;
+      const size_t g = i + n - total;
+      w.observed[i] = grid.fit[g] + grid.resid[g];
+    }
+  }
   return w;
 }
 
@@ -53,7 +98,29 @@ struct EvaluateScratch {
   std::vector<double> abs_sum;                               // Evaluate
   std::vector<size_t> abs_count;                             // Evaluate
   std::vector<double> clipped;                               // EvaluateJumps
+  std::vector<double> season;                                // Evaluate (SeasonTable)
 };
+
+// The seasonal-naive forecasts of the window's slots (NaN = none), m = 1..M whole periods
+// back at most: table[(m - 1) window + j] is slot j's from m periods back, M = ceil(max_h /
+// period): an origin's forecast of slot j, h steps ahead, is the entry of m = ceil(h /
+// period) (CorrectionWindow::SeasonalNaive). Empty when it would hold more than
+// kSeasonTableSlots values (each forecast is then computed where it is needed).
+constexpr size_t kSeasonTableSlots = size_t{1} << 20;
+void SeasonTable(const CorrectionWindow& w, size_t max_h, std::vector<double>& table) {
+  table.clear();
+  const size_t M = (max_h + w.period - 1) / w.period, window = w.size();
+  if (M == 0 || M * window > kSeasonTableSlots) return;
+  table.resize(M * window);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (size_t m = 1; m <= M; ++m) {
+    for (size_t j = 0; j < window; ++j) {
+      table[(m - 1) * window + j] = SeasonalValue(
+          w.observed, static_cast<long long>(kSeasonLookback * w.period + j - m * w.period),
+          w.period, nan);
+    }
+  }
+}
 
 EvaluateScratch& ThreadScratch() {
   thread_local EvaluateScratch scratch;
@@ -137,17 +204,25 @@ void ResetErrors(std::vector<std::vector<double>>& v, size_t n) {
 
 }  // namespace
 
-void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
-              bool with_levels, Candidate& cand, bool with_naive, bool score_only) {
+namespace {
+// Evaluate's body, compiled apart for scoring (kScoreOnly: the candidate search's many
+// calls, which only need the score) so that its inner loop carries none of the error
+// collection's code.
+template <bool kScoreOnly>
+void EvaluateImpl(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
+                  bool with_levels, Candidate& cand, bool with_naive) {
+  constexpr bool score_only = kScoreOnly;
   const std::vector<double>& win = w.resid;
   const size_t window = w.size(), H = w.H;
-  if (!score_only) {
+  if constexpr (!score_only) {
     ResetErrors(cand.errs, H);
     ResetErrors(cand.levels, with_levels ? H : 0);
     ResetErrors(cand.model_errs, with_naive ? H : 0);
     ResetErrors(cand.naive_errs, with_naive ? H : 0);
     ResetErrors(cand.model_fc, with_naive && with_levels ? H : 0);
     ResetErrors(cand.naive_fc, with_naive && with_levels ? H : 0);
+    const bool season = with_naive && w.period > 0;
+    ResetErrors(cand.season_errs, season ? H : 0);
     const size_t origins = window / stride + 1;
     for (size_t h = 0; h < max_h && h < H; ++h) {
       cand.errs[h].reserve(origins);
@@ -155,6 +230,7 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       if (with_naive) {
         cand.model_errs[h].reserve(origins);
         cand.naive_errs[h].reserve(origins);
+        if (season) cand.season_errs[h].reserve(origins);
       }
     }
   }
@@ -167,6 +243,9 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   std::vector<size_t>& abs_count = scratch.abs_count;
   abs_sum.assign(H, 0.0);
   abs_count.assign(H, 0);
+  const bool season = !score_only && with_naive && w.period > 0;
+  std::vector<double>& table = scratch.season;
+  if (season) SeasonTable(w, std::min(max_h, H), table);
   for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
     if (std::isnan(win[o])) continue;
     const size_t steps = std::min(max_h, window - 1 - o);
@@ -179,7 +258,7 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
       const double e = win[o + h] - path[h - 1];
       abs_sum[h - 1] += std::abs(e);
       ++abs_count[h - 1];
-      if (score_only) continue;
+      if constexpr (score_only) continue;
       cand.errs[h - 1].push_back(e);
       if (with_levels) cand.levels[h - 1].push_back(scaling.ToRaw(w.fit[o + h] + path[h - 1]));
       if (with_naive) {
@@ -187,6 +266,16 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
         cand.model_errs[h - 1].push_back(
             Clip(observed - (w.fit[o + h] + path[h - 1]), w.clip));
         cand.naive_errs[h - 1].push_back(Clip(observed - last, w.clip));
+        double seasonal = last;
+        if (season) {
+          if (table.empty()) {
+            seasonal = w.SeasonalNaive(o, o + h, last);
+          } else {
+            const double v = table[(h - 1) / w.period * window + o + h];
+            seasonal = std::isnan(v) ? last : v;
+          }
+          cand.season_errs[h - 1].push_back(Clip(observed - seasonal, w.clip));
+        }
         if (with_levels) {
           cand.model_fc[h - 1].push_back(w.fit[o + h] + path[h - 1]);
           cand.naive_fc[h - 1].push_back(last);
@@ -204,6 +293,16 @@ void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, s
   }
   cand.score =
       count > 0 ? total / static_cast<double>(count) : std::numeric_limits<double>::infinity();
+}
+}  // namespace
+
+void Evaluate(const CorrectionWindow& w, const Scaling& scaling, size_t max_h, size_t stride,
+              bool with_levels, Candidate& cand, bool with_naive, bool score_only) {
+  if (score_only) {
+    EvaluateImpl<true>(w, scaling, max_h, stride, with_levels, cand, with_naive);
+  } else {
+    EvaluateImpl<false>(w, scaling, max_h, stride, with_levels, cand, with_naive);
+  }
 }
 
 bool IsJump(const std::vector<double>& raw, size_t i, double clip) {
@@ -300,7 +399,7 @@ void ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling, const O
   best.jump_naive_errs.clear();
   if (!(w.size() > w.warmup + kMinScoredSteps)) {
     for (auto* errors : {&best.errs, &best.levels, &best.model_errs, &best.naive_errs,
-                         &best.model_fc, &best.naive_fc}) {
+                         &best.model_fc, &best.naive_fc, &best.season_errs}) {
       errors->clear();
     }
     return;
@@ -405,8 +504,10 @@ void EndState(const Candidate& best, const CorrectionWindow& w, Correction& out)
 }  // namespace
 
 void FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
-                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best) {
-  const CorrectionWindow w = MakeWindow(grid, options.ar_window_seconds, cut);
+                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best,
+                   double period_seconds) {
+  const CorrectionWindow w = MakeWindow(grid, options.ar_window_seconds, cut,
+                                        options.naive_blend ? period_seconds : 0.0);
   ChooseCorrection(w, scaling, options, grid.step, best);
   best.window_in_history = grid.size() >= 2 * w.size();
   out.kind = best.kind;
@@ -452,9 +553,10 @@ void FitCorrection(const ResidualGrid& grid, const Options& options, const Scali
 }
 
 Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
-                        double sigma, double cut, Correction& out, FitInfo& info) {
+                        double sigma, double cut, Correction& out, FitInfo& info,
+                        double period_seconds) {
   Candidate best;
-  FitCorrection(grid, options, scaling, sigma, cut, out, info, best);
+  FitCorrection(grid, options, scaling, sigma, cut, out, info, best, period_seconds);
   return best;
 }
 
@@ -486,19 +588,25 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
   const Correction& c = st.correction;
   const double step = st.step_seconds;
   CorrectionState s{c.tail,     c.es_level,     c.es_trend,        c.end_shift,
-                    st.last_t, c.last_value, c.last_resid, c.previous_resid};
+                    st.last_t, c.last_value, c.last_resid, c.previous_resid,
+                    c.season_values, c.season_period};
   if (recent.timestamps.empty()) return s;
   const CleanSeries rc = Clean(recent);
   std::vector<double> ext;  // residuals of the steps after the history, NaN = none
+  std::vector<double> obs;  // their observations (scaled), for the seasonal-naive member
   for (size_t i = 0; i < rc.t.size(); ++i) {
     if (rc.t[i] <= st.last_t + 0.5 * step) continue;
     if (!st.excluded.empty() && Excluded(st.excluded, rc.t[i])) continue;  // a gap, as in the fit
     const auto idx = static_cast<size_t>(std::llround((rc.t[i] - st.last_t) / step));
     if (idx == 0 || idx > kMaxRecentSteps) continue;
-    if (ext.size() < idx) ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
+    if (ext.size() < idx) {
+      ext.resize(idx, std::numeric_limits<double>::quiet_NaN());
+      obs.resize(idx, std::numeric_limits<double>::quiet_NaN());
+    }
     const double g = st.scaling.Transform(rc.y[i]);
     const double det = st.Deterministic(rc.t[i]);
-    ext[idx - 1] = (g - st.scaling.y_offset) / st.scaling.y_scale - det;
+    obs[idx - 1] = (g - st.scaling.y_offset) / st.scaling.y_scale;
+    ext[idx - 1] = obs[idx - 1] - det;
     const double at = st.last_t + static_cast<double>(idx) * step;
     if (at >= s.origin) {
       s.origin = at;
@@ -508,6 +616,13 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
   if (!ext.empty()) {
     s.previous_resid = ext.size() >= 2 ? ext[ext.size() - 2] : c.last_resid;
     s.last_resid = ext.back();
+    if (!s.season.empty()) {
+      // The newest periods of observations: the history's, then the recent steps'.
+      const size_t P = s.season.size();
+      std::vector<double> joined_obs = s.season;
+      joined_obs.insert(joined_obs.end(), obs.begin(), obs.end());
+      s.season.assign(joined_obs.end() - static_cast<std::ptrdiff_t>(P), joined_obs.end());
+    }
   }
   for (double& r : ext) r -= s.shift;
   std::vector<double> joined = s.tail;

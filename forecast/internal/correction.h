@@ -69,9 +69,37 @@ struct CorrectionWindow {
   size_t warmup = 0;
   size_t select_stride = 1;  // origin spacing when scoring candidates
   size_t stride = 1;         // origin spacing when measuring the chosen one's errors
+  // The seasonal-naive member of the blend (blend.h): the period in steps (0 = none) and
+  // the observed values (scaled, NaN = missing) of the window's slots with the
+  // kSeasonLookback periods before it in front: observed[kSeasonLookback *
+  // period + i] is slot i's.
+  size_t period = 0;
+  std::vector<double> observed;
   size_t size() const { return resid.size(); }
+  // The seasonal-naive forecast of slot j from origin o < j (SeasonalValue): from the
+  // observations a whole number of periods before j, at or before o.
+  double SeasonalNaive(size_t o, size_t j, double fallback) const;
 };
-CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut);
+// The window is at least kSeasonMinPeriods periods long for the seasonal-naive member.
+inline constexpr size_t kSeasonMinPeriods = 3;
+// The seasonal-naive forecast is the median of the newest kSeasonLookback observations
+// of its phase (whole periods back; the missing ones left out), `fallback` (the last
+// value) when all are missing: one period back would repeat any one-off spike of the
+// last period, the median of three repeats what recurs.
+inline constexpr size_t kSeasonLookback = 3;
+// The median of values[newest], values[newest - period], ... (kSeasonLookback of them,
+// those at an index >= 0 and not missing); `fallback` when there is none.
+double SeasonalValue(const std::vector<double>& values, long long newest, size_t period,
+                     double fallback);
+// The seasonal-naive member's period in steps: period_seconds / step when that is a whole
+// number (within kSeasonWholeTolerance steps) of at least 2 steps and the window holds
+// kSeasonMinPeriods of them; else 0.
+inline constexpr double kSeasonWholeTolerance = 1e-6;
+size_t SeasonPeriodSteps(double period_seconds, double step, size_t window);
+// `period_seconds` (0 = none): the shortest seasonality the model fitted, for the blend's
+// seasonal-naive member (SeasonPeriodSteps).
+CorrectionWindow MakeWindow(const ResidualGrid& grid, double ar_window_seconds, double cut,
+                            double period_seconds = 0);
 
 // One candidate correction and what its in-sample forecasts got wrong.
 struct Candidate {
@@ -93,6 +121,10 @@ struct Candidate {
   std::vector<std::vector<double>> naive_errs;
   std::vector<std::vector<double>> model_fc;
   std::vector<std::vector<double>> naive_fc;
+  // The seasonal-naive forecast's errors (CorrectionWindow::SeasonalNaive), when the
+  // window has a period (else empty): they choose its weight, but the intervals are made
+  // of the blend without it (FitBlend), so its forecasts are not kept.
+  std::vector<std::vector<double>> season_errs;
   // EvaluateJumps: from every jump of the history (IsJump), the model's and the last
   // value's errors, each bounded by the jump's own |residual| (blend.h, ChooseJumpWeights).
   std::vector<std::vector<double>> jump_model_errs;
@@ -142,12 +174,15 @@ void ChooseCorrection(const CorrectionWindow& w, const Scaling& scaling, const O
 // Stage 6 as Fit runs it: chooses the correction on the grid, sets `out` (kind,
 // parameters, the state at the end of the history relative to a level shift in
 // progress) and notes what it chose; returns the chosen candidate (its errs/levels feed
-// the intervals).
+// the intervals). `period_seconds`: the shortest seasonality the model fitted (0 = none),
+// for the blend's seasonal-naive member.
 Candidate FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
-                        double sigma, double cut, Correction& out, FitInfo& info);
+                        double sigma, double cut, Correction& out, FitInfo& info,
+                        double period_seconds = 0);
 // The same into `best` (as ChooseCorrection's: every field set again, storage reused).
 void FitCorrection(const ResidualGrid& grid, const Options& options, const Scaling& scaling,
-                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best);
+                   double sigma, double cut, Correction& out, FitInfo& info, Candidate& best,
+                   double period_seconds = 0);
 
 // AR forecast of the next `steps` values from `state` (oldest first).
 std::vector<double> ArPath(const std::vector<double>& phi, std::vector<double> state, size_t steps);
@@ -189,6 +224,22 @@ struct CorrectionState {
   double last_value = 0;     // newest observation (scaled)
   // The newest two residuals (scaled, not clipped, NaN = missing; blend.h, AfterJump).
   double last_resid = 0, previous_resid = 0;
+  // The newest observations (Correction::season_values: kSeasonLookback periods of
+  // Correction::season_period steps; scaled, oldest first, NaN = missing), the newest at
+  // `origin`; period: Correction::season_period.
+  std::vector<double> season;
+  size_t period = 0;
+
+  // The seasonal-naive forecast h >= 1 steps after the origin (scaled units, SeasonalValue
+  // of the observations a whole number of periods before it); the last value without a
+  // period or for h <= 0.
+  double SeasonalNaive(long long h) const {
+    if (period == 0 || season.empty() || h <= 0) return last_value;
+    const auto P = static_cast<long long>(period);
+    const long long back = (h + P - 1) / P * P;
+    return SeasonalValue(season, static_cast<long long>(season.size()) - 1 + h - back, period,
+                         last_value);
+  }
 };
 
 // The state at the end of the history brought forward by `recent` (any order; points

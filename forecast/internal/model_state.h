@@ -168,6 +168,14 @@ struct Correction {
   std::vector<double> jump_weight;
   double jump_clip = 0;
   double last_resid = 0, previous_resid = 0;
+  // The blend's third member, the seasonal-naive forecast (blend.h): season_weight[h - 1]
+  // is its weight h steps ahead (empty = none; the last value has 1 - model - season);
+  // season_period is the period in steps, season_values the newest kSeasonLookback
+  // (correction.h) periods of observations of the history (scaled, oldest first, NaN =
+  // missing).
+  std::vector<double> season_weight;
+  size_t season_period = 0;
+  std::vector<double> season_values;
 };
 
 // What the intervals are made of (intervals.h), in scaled units.

@@ -40,10 +40,10 @@ Candidate Errors(size_t H, size_t n, double sm, double sn, uint32_t seed) {
 
 TEST(BlendWeights, TheBetterForecastGetsTheWeight) {
   // The model 10 times worse: (nearly) all weight on the last value, and vice versa.
-  EXPECT_THAT(ChooseBlendWeights(Errors(24, 400, 10, 1, 1)), Each(::testing::Le(0.1)));
-  EXPECT_THAT(ChooseBlendWeights(Errors(24, 400, 1, 10, 2)), Each(::testing::Ge(0.9)));
+  EXPECT_THAT(ChooseBlendWeights(Errors(24, 400, 10, 1, 1)).model, Each(::testing::Le(0.1)));
+  EXPECT_THAT(ChooseBlendWeights(Errors(24, 400, 1, 10, 2)).model, Each(::testing::Ge(0.9)));
   // Equally good and independent: the mean of the two halves the error, w near 0.5.
-  for (double w : ChooseBlendWeights(Errors(24, 400, 1, 1, 3))) {
+  for (double w : ChooseBlendWeights(Errors(24, 400, 1, 1, 3)).model) {
     EXPECT_NEAR(w, 0.5, 0.21);
   }
 }
@@ -57,7 +57,7 @@ TEST(BlendWeights, HorizonBandsChooseTheirOwnWeight) {
       if (h >= 4) c.naive_errs[h][i] *= 10;
     }
   }
-  const std::vector<double> w = ChooseBlendWeights(c);
+  const std::vector<double> w = ChooseBlendWeights(c).model;
   EXPECT_LE(w[0], 0.1);
   EXPECT_LE(w[1], 0.1);
   for (size_t h = 4; h < 16; ++h) EXPECT_GE(w[h], 0.9) << h;
@@ -66,10 +66,212 @@ TEST(BlendWeights, HorizonBandsChooseTheirOwnWeight) {
 TEST(BlendWeights, WithoutTheLastValuesErrorsTheModelStandsAlone) {
   Candidate c = Errors(8, 100, 10, 1, 5);
   c.naive_errs.clear();
-  EXPECT_THAT(ChooseBlendWeights(c), Each(1.0));
+  EXPECT_THAT(ChooseBlendWeights(c).model, Each(1.0));
   // Too few errors in a band to choose (2 per horizon: 8 in the band of 5-8 steps):
   // the previous band's weight (here none: 1).
-  EXPECT_THAT(ChooseBlendWeights(Errors(8, 2, 10, 1, 6)), Each(1.0));
+  EXPECT_THAT(ChooseBlendWeights(Errors(8, 2, 10, 1, 6)).model, Each(1.0));
+}
+
+TEST(BlendWeights, TheSeasonalNaiveMemberGetsTheWeightWhereItIsBetter) {
+  // Its errors 10 times smaller than the other two's: (nearly) all weight on it.
+  Candidate c = Errors(24, 400, 10, 10, 11);
+  c.season_errs = Errors(24, 400, 1, 1, 12).naive_errs;
+  const BlendWeights w = ChooseBlendWeights(c);
+  ASSERT_EQ(w.season.size(), 24u);
+  for (size_t h = 0; h < 24; ++h) {
+    EXPECT_GE(w.season[h], 0.8) << h;
+    EXPECT_LE(w.model[h] + w.season[h], 1.0 + 1e-12) << h;
+  }
+}
+
+TEST(BlendWeights, ASeasonalMemberThatDoesNotHelpLeavesTheTwoMemberWeights) {
+  // Its errors the last value's (a period that is the step) or far worse: it gets no
+  // share, and the model's weights are those chosen without it.
+  for (double scale : {1.0, 10.0}) {
+    Candidate c = Errors(24, 400, 1, 1, 13);
+    const std::vector<double> without = ChooseBlendWeights(c).model;
+    c.season_errs = c.naive_errs;
+    for (auto& e : c.season_errs) {
+      for (double& v : e) v *= scale;
+    }
+    const BlendWeights w = ChooseBlendWeights(c);
+    EXPECT_EQ(w.model, without) << scale;
+    EXPECT_THAT(w.season, Each(0.0)) << scale;
+  }
+}
+
+// The three-member choice by brute force: every (w, s) of the grid, as blend.h states the
+// rule (the two-member best, then a seasonal share only below (1 - kBlendSeasonMinGain)
+// of its sum; ties to the larger model weight, then the smaller seasonal one).
+BlendWeights WholeGrid(const Candidate& c) {
+  constexpr int K = kBlendWeightSteps;
+  const size_t H = c.model_errs.size();
+  BlendWeights out{std::vector<double>(H, 1.0), std::vector<double>(H, 0.0), {}};
+  for (size_t lo = 0; lo < H; lo = 2 * lo + 1) {
+    const size_t hi = std::min(H, 2 * lo + 1);
+    auto sum = [&](double w, double s) {
+      double total = 0;
+      for (size_t h = lo; h < hi; ++h) {
+        for (size_t i = 0; i < c.model_errs[h].size(); ++i) {
+          const double en = c.naive_errs[h][i];
+          total += std::abs(en + w * (c.model_errs[h][i] - en) + s * (c.season_errs[h][i] - en));
+        }
+      }
+      return total;
+    };
+    double w2 = 1, best = sum(1, 0);
+    for (int k = K - 1; k >= 0; --k) {
+      if (sum(static_cast<double>(k) / K, 0) < best) {
+        best = sum(static_cast<double>(k) / K, 0);
+        w2 = static_cast<double>(k) / K;
+      }
+    }
+    double w = w2, s = 0, bar = best * (1 - kBlendSeasonMinGain);
+    for (int k = K - 1; k >= 0; --k) {
+      for (int j = 1; j <= K - k; ++j) {
+        const double v = sum(static_cast<double>(k) / K, static_cast<double>(j) / K);
+        if (v < bar) {
+          bar = v;
+          w = static_cast<double>(k) / K;
+          s = static_cast<double>(j) / K;
+        }
+      }
+    }
+    for (size_t h = lo; h < hi; ++h) {
+      out.model[h] = w;
+      out.season[h] = s;
+    }
+  }
+  return out;
+}
+
+TEST(BlendWeights, TheBoundedSearchChoosesWhatTheWholeGridDoes) {
+  // The search skips grid points that a lower bound rules out: on members of every
+  // relative skill, correlated with each other, it chooses what evaluating every point
+  // chooses (and both choose a seasonal share on some of them).
+  std::mt19937 rng(21);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  int with_share = 0, without = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t H = 12, n = 60;
+    const double sm = std::exp(3 * uniform(rng) - 1.5), ss = std::exp(3 * uniform(rng) - 1.5);
+    const double rho = uniform(rng);
+    Candidate c;
+    c.errs.assign(H, {});
+    c.model_errs.assign(H, {});
+    c.naive_errs.assign(H, {});
+    c.season_errs.assign(H, {});
+    for (size_t h = 0; h < H; ++h) {
+      for (size_t i = 0; i < n; ++i) {
+        const double common = normal(rng);
+        c.naive_errs[h].push_back(common + 0.3 * normal(rng));
+        c.model_errs[h].push_back(sm * (rho * common + (1 - rho) * normal(rng)));
+        c.season_errs[h].push_back(ss * (rho * common + (1 - rho) * normal(rng)));
+        c.errs[h].push_back(c.model_errs[h].back());
+      }
+    }
+    const BlendWeights got = ChooseBlendWeights(c), want = WholeGrid(c);
+    ASSERT_EQ(got.season.size(), H);
+    for (size_t h = 0; h < H; ++h) {
+      EXPECT_NEAR(got.model[h], want.model[h], 1e-12) << trial << " " << h;
+      EXPECT_NEAR(got.season[h], want.season[h], 1e-12) << trial << " " << h;
+      (want.season[h] > 0 ? with_share : without)++;
+    }
+  }
+  EXPECT_GT(with_share, 100);
+  EXPECT_GT(without, 100);
+}
+
+TEST(BlendWeights, TheIntervalsAreMadeOfTheBlendWithoutTheSeasonalMember) {
+  // The seasonal member wins (its errors a tenth of the others'), so the point forecast
+  // is mostly it; the errors the intervals are made of are the model's and the last
+  // value's best blend (the seasonal member's in-sample errors, chosen because they were
+  // small, would make the band too narrow out of sample: a load of exact zeros with
+  // bursts covered half of its 80 % band).
+  const size_t H = 6, n = 200, P = 3, window = 20;
+  Candidate c = Errors(H, n, 10, 10, 31);
+  c.season_errs = Errors(H, n, 1, 1, 32).naive_errs;
+  const BlendWeights chosen = ChooseBlendWeights(c);
+  ASSERT_GT(chosen.season[0], 0.5);
+  ASSERT_EQ(chosen.two.size(), H);
+  const Candidate before = c;
+  CorrectionWindow w;
+  w.raw.assign(window, 0.5);
+  w.fit.assign(window, 1.0);
+  w.resid.assign(window, 0.0);
+  w.period = P;
+  w.observed.assign(kSeasonLookback * P + window, 2.0);
+  Correction out;
+  FitInfo info;
+  FitBlend(c, w, Scaling{}, 300, out, info);
+  EXPECT_EQ(out.season_weight, chosen.season);
+  EXPECT_EQ(out.season_values.size(), kSeasonLookback * P);
+  for (size_t h = 0; h < H; ++h) {
+    for (size_t i = 0; i < n; ++i) {
+      const double two = chosen.two[h];
+      EXPECT_DOUBLE_EQ(c.errs[h][i],
+                       two * before.model_errs[h][i] + (1 - two) * before.naive_errs[h][i]);
+    }
+  }
+  EXPECT_THAT(info.notes, Contains(HasSubstr("seasonal-naive")));
+}
+
+TEST(SeasonalNaive, TheMedianOfTheNewestPeriodsOrTheLastValue) {
+  static_assert(kSeasonLookback == 3, "the values below are the median of 3");
+  const double nan = std::nan("");
+  CorrectionWindow w;
+  w.period = 2;
+  // observed[3 * 2 + i] is slot i's: 6 values before the window, then slots 0..5.
+  w.observed = {1, 2, 3, 4, 5, 6, /* slots */ 100, 8, 7, nan, 9, 10};
+  // Slot 1 from origin 0: one period back is the window's index -1 (6), then 4, 2.
+  EXPECT_EQ(w.SeasonalNaive(0, 1, -1), 4);
+  // Slot 2 from origin 0: slots 0, -2, -4 (100, 5, 3): the median ignores the spike.
+  EXPECT_EQ(w.SeasonalNaive(0, 2, -1), 5);
+  // Slot 5 from origin 4: slots 3 (missing), 1, -1 (8, 6): the mean of the two left.
+  EXPECT_EQ(w.SeasonalNaive(4, 5, -1), 7);
+  // Slot 4 from origin 1 (3 ahead): two periods back, slots 0, -2, -4.
+  EXPECT_EQ(w.SeasonalNaive(1, 4, -1), 5);
+  w.period = 0;
+  EXPECT_EQ(w.SeasonalNaive(4, 5, -1), -1);
+  // All missing: the fallback.
+  EXPECT_EQ(SeasonalValue({nan, 1, nan, 2, nan}, 4, 2, -1), -1);
+  EXPECT_EQ(SeasonalValue({nan, 1, nan, 2, nan}, 3, 2, -1), 1.5);
+  CorrectionState s;
+  s.last_value = 9;
+  EXPECT_EQ(s.SeasonalNaive(1), 9);  // no period
+  s.period = 2;
+  s.season = {1, 5, 2, nan, 3, 4};  // the newest (4) at the origin
+  EXPECT_EQ(s.SeasonalNaive(1), 2);  // 3, 2, 1
+  EXPECT_EQ(s.SeasonalNaive(2), 4.5);  // 4, missing, 5: the mean of the two
+  EXPECT_EQ(s.SeasonalNaive(3), 2);
+  EXPECT_EQ(s.SeasonalNaive(0), 9);
+}
+
+TEST(SeasonalNaive, APeriodIsAWholeNumberOfStepsThatTheWindowHoldsAFewTimes) {
+  EXPECT_EQ(SeasonPeriodSteps(3600, 300, 1000), 12u);
+  EXPECT_EQ(SeasonPeriodSteps(3600, 420, 1000), 0u);           // 8.57 steps
+  EXPECT_EQ(SeasonPeriodSteps(86400, 300, 3 * 288), 288u);     // 3 days of 5 min
+  EXPECT_EQ(SeasonPeriodSteps(86400, 300, 3 * 288 - 1), 0u);   // fewer than 3 periods
+  EXPECT_EQ(SeasonPeriodSteps(300, 300, 1000), 0u);            // the step itself
+  EXPECT_EQ(SeasonPeriodSteps(0, 300, 1000), 0u);
+}
+
+TEST(Blend, WeighsTheModelTheLastValueAndTheSeasonalNaiveForecast) {
+  Correction c;
+  c.model_weight = {0.5, 0.2};
+  c.season_weight = {0.5, 0.3};
+  EXPECT_DOUBLE_EQ(Blend(c, 1, 10, 2, false, 4), 7);
+  EXPECT_DOUBLE_EQ(Blend(c, 2, 10, 2, false, 4), 0.2 * 10 + 0.3 * 4 + 0.5 * 2);
+  EXPECT_DOUBLE_EQ(Blend(c, 9, 10, 2, false, 4), 0.2 * 10 + 0.3 * 4 + 0.5 * 2);
+  EXPECT_EQ(Blend(c, 0, 10, 2, false, 4), 10);
+  // Right after a jump the seasonal member keeps its share; the jump weights split the
+  // rest.
+  c.jump_weight = {1.0};
+  EXPECT_DOUBLE_EQ(ModelWeight(c, 1, true), 0.5);
+  EXPECT_DOUBLE_EQ(Blend(c, 1, 10, 2, true, 4), 7);
+  c.jump_weight = {0.0};
+  EXPECT_DOUBLE_EQ(Blend(c, 1, 10, 2, true, 4), 3);
 }
 
 TEST(Blend, WeighsTheModelAndTheLastValueAndHoldsBeyondTheLastStep) {
@@ -179,6 +381,59 @@ TEST(BlendThroughFit, AFlatLoadWithATransientEpisodeOfPeriodicSpikesForecastsIts
   for (double v : f->yhat) EXPECT_NEAR(v, 1000, 100) << notes;
 }
 
+// 10 days at 5 min of a level of 1000 with noise 20 and a one-step spike to 13000 at
+// slot 3 of every hour; the history ends `before` steps before a spike.
+std::vector<double> HourlySpikes(size_t before, size_t* n_out) {
+  std::mt19937 rng(40);
+  std::normal_distribution<double> normal(0, 1);
+  const size_t n = 10 * 288 + 4 - before;
+  std::vector<double> y(n);
+  for (size_t i = 0; i < n; ++i) y[i] = (i % 12 == 3 ? 13000 : 1000) + 20 * normal(rng);
+  *n_out = n;
+  return y;
+}
+
+TEST(BlendThroughFit, SharpHourlySpikesAreForecastByTheSeasonalNaiveMember) {
+  size_t n = 0;
+  const std::vector<double> y = HourlySpikes(1, &n);  // the next step is a spike
+  absl::StatusOr<Model> m = Fit(Make(n, y), Options{});
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::string notes;
+  for (const std::string& s : m->info().notes) notes += s + "; ";
+  EXPECT_THAT(notes, HasSubstr("seasonal-naive"));
+  absl::StatusOr<Forecast> f = m->Predict(Ahead(*m, 24), {0.1, 0.9});
+  ASSERT_TRUE(f.ok()) << f.status();
+  // The spikes 1 and 13 steps ahead, the level between them, and bands that hold them
+  // (the period is the daily profile's or the hourly seasonality's: the spikes repeat in
+  // both; 1 step ahead the model may keep a small share).
+  EXPECT_NEAR(f->yhat[0], 13000, 1500) << notes;
+  EXPECT_NEAR(f->yhat[12], 13000, 1500) << notes;
+  for (int h : {1, 5, 10, 13, 20}) EXPECT_NEAR(f->yhat[h], 1000, 1000) << h << " " << notes;
+  EXPECT_LT(f->quantiles[0][0], f->yhat[0]);
+  EXPECT_GT(f->quantiles[1][0], f->yhat[0]);
+  // Without the seasonal member (no blend at all) the spike is smeared or missed.
+  Options off;
+  off.naive_blend = false;
+  absl::StatusOr<Model> alone = Fit(Make(n, y), off);
+  ASSERT_TRUE(alone.ok());
+  absl::StatusOr<Forecast> fa = alone->Predict(Ahead(*alone, 24), {0.5});
+  ASSERT_TRUE(fa.ok());
+  EXPECT_GT(std::abs(fa->yhat[12] - 13000), 2 * std::abs(f->yhat[12] - 13000)) << fa->yhat[12];
+  // `recent` moves the seasonal state forward: 5 newer steps (the spike among them),
+  // then the next spike is 8 steps ahead.
+  Series recent;
+  for (int k = 1; k <= 5; ++k) {
+    recent.timestamps.push_back(m->last_timestamp() + k * kStep);
+    recent.values.push_back(k == 1 ? 13000 : 1000);
+  }
+  std::vector<double> ts;
+  for (int k = 1; k <= 12; ++k) ts.push_back(m->last_timestamp() + (5 + k) * kStep);
+  absl::StatusOr<Forecast> fr = m->Predict(ts, {0.5}, recent);
+  ASSERT_TRUE(fr.ok()) << fr.status();
+  EXPECT_NEAR(fr->yhat[7], 13000, 1500) << notes;
+  EXPECT_NEAR(fr->yhat[0], 1000, 1000) << notes;
+}
+
 TEST(BlendThroughFit, ASeasonalLoadTheModelForecastsWellIsNotBlended) {
   // A clean daily cycle: the model alone is far better than the last value.
   std::mt19937 rng(9);
@@ -192,6 +447,7 @@ TEST(BlendThroughFit, ASeasonalLoadTheModelForecastsWellIsNotBlended) {
   ASSERT_TRUE(m.ok()) << m.status();
   for (const std::string& note : m->info().notes) {
     EXPECT_THAT(note, ::testing::Not(HasSubstr("blended with the last value")));
+    EXPECT_THAT(note, ::testing::Not(HasSubstr("seasonal-naive")));
   }
   absl::StatusOr<Forecast> f = m->Predict(Ahead(*m, 12), {0.5});
   ASSERT_TRUE(f.ok());
@@ -208,6 +464,8 @@ TEST(BlendThroughFit, TheBlendIsAComponentAndANoteAndCanBeTurnedOff) {
   absl::StatusOr<Model> m = Fit(Make(n, y), Options{});
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_THAT(m->info().notes, Contains(HasSubstr("blended with the last value")));
+  // A random walk repeats no period: the seasonal-naive member gets no share.
+  EXPECT_THAT(m->info().notes, Each(::testing::Not(HasSubstr("seasonal-naive"))));
   absl::StatusOr<Forecast> f = m->Predict(Ahead(*m, 12), {0.5});
   ASSERT_TRUE(f.ok());
   // The components still add up to the forecast.
