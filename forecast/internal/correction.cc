@@ -14,23 +14,6 @@
 
 namespace forecast::internal {
 
-double SeasonalValue(const std::vector<double>& values, long long newest, size_t period,
-                     double fallback) {
-  double v[kSeasonLookback];
-  size_t n = 0;
-  for (size_t m = 0; m < kSeasonLookback; ++m) {
-    const long long i = newest - static_cast<long long>(m * period);
-    if (i < 0) break;
-    const double x = values[static_cast<size_t>(i)];
-    if (!std::isnan(x)) v[n++] = x;
-  }
-  if (n == 0) return fallback;
-  for (size_t i = 1; i < n; ++i) {  // insertion sort of at most kSeasonLookback values
-    for (size_t k = i; k > 0 && v[k - 1] > v[k]; --k) std::swap(v[k - 1], v[k]);
-  }
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 double CorrectionWindow::SeasonalNaive(size_t o, size_t j, double fallback) const {
   if (period == 0) return fallback;
   const size_t back = (j - o + period - 1) / period * period;  // ceil((j - o) / P) P
@@ -619,7 +602,7 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
     if (!s.season.empty()) {
       // The newest periods of observations: the history's, then the recent steps'.
       const size_t P = s.season.size();
-      std::vector<double> joined_obs = s.season;
+      std::vector<float> joined_obs = s.season;
       joined_obs.insert(joined_obs.end(), obs.begin(), obs.end());
       s.season.assign(joined_obs.end() - static_cast<std::ptrdiff_t>(P), joined_obs.end());
     }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "forecast/forecast.h"
@@ -88,9 +89,25 @@ inline constexpr size_t kSeasonMinPeriods = 3;
 // last period, the median of three repeats what recurs.
 inline constexpr size_t kSeasonLookback = 3;
 // The median of values[newest], values[newest - period], ... (kSeasonLookback of them,
-// those at an index >= 0 and not missing); `fallback` when there is none.
-double SeasonalValue(const std::vector<double>& values, long long newest, size_t period,
-                     double fallback);
+// those at an index >= 0 and not missing); `fallback` when there is none. T: double for
+// the fit's window, float for the model's state (Correction::season_values).
+template <typename T>
+double SeasonalValue(const std::vector<T>& values, long long newest, size_t period,
+                     double fallback) {
+  double v[kSeasonLookback];
+  size_t n = 0;
+  for (size_t m = 0; m < kSeasonLookback; ++m) {
+    const long long i = newest - static_cast<long long>(m * period);
+    if (i < 0) break;
+    const double x = values[static_cast<size_t>(i)];
+    if (!std::isnan(x)) v[n++] = x;
+  }
+  if (n == 0) return fallback;
+  for (size_t i = 1; i < n; ++i) {  // insertion sort of at most kSeasonLookback values
+    for (size_t k = i; k > 0 && v[k - 1] > v[k]; --k) std::swap(v[k - 1], v[k]);
+  }
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 // The seasonal-naive member's period in steps: period_seconds / step when that is a whole
 // number (within kSeasonWholeTolerance steps) of at least 2 steps and the window holds
 // kSeasonMinPeriods of them; else 0.
@@ -227,7 +244,7 @@ struct CorrectionState {
   // The newest observations (Correction::season_values: kSeasonLookback periods of
   // Correction::season_period steps; scaled, oldest first, NaN = missing), the newest at
   // `origin`; period: Correction::season_period.
-  std::vector<double> season;
+  std::vector<float> season;
   size_t period = 0;
 
   // The seasonal-naive forecast h >= 1 steps after the origin (scaled units, SeasonalValue

@@ -172,10 +172,11 @@ struct Correction {
   // is its weight h steps ahead (empty = none; the last value has 1 - model - season);
   // season_period is the period in steps, season_values the newest kSeasonLookback
   // (correction.h) periods of observations of the history (scaled, oldest first, NaN =
-  // missing).
+  // missing; float: up to 3 days of a 15-s step, 17,280 values, are kept per object, and
+  // a forecast member needs no more than float's 7 digits).
   std::vector<double> season_weight;
   size_t season_period = 0;
-  std::vector<double> season_values;
+  std::vector<float> season_values;
 };
 
 // What the intervals are made of (intervals.h), in scaled units.

@@ -235,8 +235,8 @@ TEST(SeasonalNaive, TheMedianOfTheNewestPeriodsOrTheLastValue) {
   w.period = 0;
   EXPECT_EQ(w.SeasonalNaive(4, 5, -1), -1);
   // All missing: the fallback.
-  EXPECT_EQ(SeasonalValue({nan, 1, nan, 2, nan}, 4, 2, -1), -1);
-  EXPECT_EQ(SeasonalValue({nan, 1, nan, 2, nan}, 3, 2, -1), 1.5);
+  EXPECT_EQ(SeasonalValue(std::vector<double>{nan, 1, nan, 2, nan}, 4, 2, -1), -1);
+  EXPECT_EQ(SeasonalValue(std::vector<float>{nan, 1, nan, 2, nan}, 3, 2, -1), 1.5);
   CorrectionState s;
   s.last_value = 9;
   EXPECT_EQ(s.SeasonalNaive(1), 9);  // no period
