@@ -236,12 +236,13 @@ TEST(SeasonalNaive, TheMedianOfTheNewestPeriodsOrTheLastValue) {
   EXPECT_EQ(w.SeasonalNaive(4, 5, -1), -1);
   // All missing: the fallback.
   EXPECT_EQ(SeasonalValue(std::vector<double>{nan, 1, nan, 2, nan}, 4, 2, -1), -1);
-  EXPECT_EQ(SeasonalValue(std::vector<float>{nan, 1, nan, 2, nan}, 3, 2, -1), 1.5);
+  const float nanf = std::nanf("");  // the model's state keeps floats
+  EXPECT_EQ(SeasonalValue(std::vector<float>{nanf, 1, nanf, 2, nanf}, 3, 2, -1), 1.5);
   CorrectionState s;
   s.last_value = 9;
   EXPECT_EQ(s.SeasonalNaive(1), 9);  // no period
   s.period = 2;
-  s.season = {1, 5, 2, nan, 3, 4};  // the newest (4) at the origin
+  s.season = {1, 5, 2, nanf, 3, 4};  // the newest (4) at the origin
   EXPECT_EQ(s.SeasonalNaive(1), 2);  // 3, 2, 1
   EXPECT_EQ(s.SeasonalNaive(2), 4.5);  // 4, missing, 5: the mean of the two
   EXPECT_EQ(s.SeasonalNaive(3), 2);
