@@ -48,7 +48,7 @@ class SimulateCommand final : public Command {
         ("min-replicas", po::value(&min_replicas_)->default_value(min_replicas_), "HPA minReplicas")
         ("max-replicas", po::value(&max_replicas_)->default_value(max_replicas_), "HPA maxReplicas")
         ("scale-down-stabilization", po::value(&stabilization_)->default_value(stabilization_), "HPA scale-down window")
-        ("horizon", po::value(&horizon_), "Augur horizon (default startup + 1m)")
+        ("horizon", po::value(&horizon_), "Augur horizon (default startup + refresh)")
         ("shortfall", po::value(&shortfall_),
          "Augur shortfall budget: 2% (a share of time) or 0.5x (of reactive scaling's);\n"
          "default 0.5x when --quantile is not given")
@@ -103,7 +103,9 @@ class SimulateCommand final : public Command {
                                  const CommandEnv& env) const;
   // --csv and --svg (the last --svg-last seconds of the run).
   absl::Status WriteFiles(const SimulationResult& result, double svg_last_seconds) const;
-  void PrintReport(const SimulationResult& result, std::ostream& out) const;
+  // `horizon`: Augur's, in seconds (the report says it: its default follows --startup
+  // and --refresh).
+  void PrintReport(const SimulationResult& result, double horizon, std::ostream& out) const;
 
   std::string trace_path_, startup_ = "3m", sync_ = "15s", horizon_, history_ = "7d";
   std::string refresh_ = "30s", refit_ = "10m", min_history_ = "1h", warmup_ = "1d",
@@ -140,7 +142,11 @@ absl::StatusOr<SimulationConfig> SimulateCommand::Config(const common::FlagSet& 
        {"limit", limit_, &config.limit_seconds},
        {"from", from_, &config.from_seconds}});
   if (!s.ok()) return s;
-  config.policy.horizon_seconds = config.startup_seconds + 60;
+  // The replay's physics: an answer is what the HPA reads until the next refresh, and the
+  // pods it asks for are ready `startup` later, so it governs the capacity that becomes
+  // ready from startup to startup + refresh after it was made (refreshes fall on syncs
+  // here: no further delay). The horizon covers exactly that window.
+  config.policy.horizon_seconds = config.startup_seconds + config.refresh_seconds;
   s = common::ParseOptionalDurationFlags({{"horizon", horizon_, &config.policy.horizon_seconds}});
   if (!s.ok()) return s;
   if (flags.Given("quantile") && flags.Given("shortfall")) {
@@ -207,7 +213,7 @@ absl::Status SimulateCommand::Run(const common::FlagSet& flags, const CommandEnv
   if (json_) {
     *env.out << SimulationJson(*result) << "\n";
   } else {
-    PrintReport(*result, *env.out);
+    PrintReport(*result, config->policy.horizon_seconds, *env.out);
   }
   return absl::OkStatus();
 }
@@ -270,7 +276,8 @@ absl::Status SimulateCommand::WriteFiles(const SimulationResult& result,
   return absl::OkStatus();
 }
 
-void SimulateCommand::PrintReport(const SimulationResult& result, std::ostream& out) const {
+void SimulateCommand::PrintReport(const SimulationResult& result, double horizon,
+                                  std::ostream& out) const {
   auto line = [&](const char* name, const PolicyReport& r) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "%-9s %8.2f %% %9.3f %% %12.1f %8d %8.1f %6d\n", name,
@@ -286,7 +293,7 @@ void SimulateCommand::PrintReport(const SimulationResult& result, std::ostream& 
       << result.fit_failures << " failed), " << result.predictions
       << " predictions; augur reasons:";
   for (const auto& [reason, n] : result.augur_reasons) out << " " << reason << "=" << n;
-  out << "\n";
+  out << "\naugur horizon " << horizon << " s\n";
 }
 
 }  // namespace

@@ -162,6 +162,16 @@ TEST(Commands, SimulateJsonFromATraceFile) {
   r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--warmup", "0s", "--values", path});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\nvalues "));
+  // Augur's horizon by default covers the start-up and one refresh: the capacity an
+  // answer governs until the next one's pods are ready.
+  EXPECT_THAT(r.out, HasSubstr("\naugur horizon 210 s\n"));
+  r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--warmup", "0s", "--startup", "1m",
+               "--refresh", "20s"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\naugur horizon 80 s\n"));
+  r = RunArgs({"simulate", "--trace", path, "--capacity", "10", "--warmup", "0s", "--horizon", "5m"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\naugur horizon 300 s\n"));
   missing = RunArgs(
       {"simulate", "--trace", path, "--capacity", "10", "--values", "/nonexistent-values.csv"});
   EXPECT_EQ(missing.code, 1);
