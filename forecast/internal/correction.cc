@@ -197,6 +197,8 @@ void EvaluateImpl(const CorrectionWindow& w, const Scaling& scaling, size_t max_
   constexpr bool score_only = kScoreOnly;
   const std::vector<double>& win = w.resid;
   const size_t window = w.size(), H = w.H;
+  // The seasonal-naive member's errors are collected with the naive ones.
+  const bool season = !score_only && with_naive && w.period > 0;
   if constexpr (!score_only) {
     ResetErrors(cand.errs, H);
     ResetErrors(cand.levels, with_levels ? H : 0);
@@ -204,7 +206,6 @@ void EvaluateImpl(const CorrectionWindow& w, const Scaling& scaling, size_t max_
     ResetErrors(cand.naive_errs, with_naive ? H : 0);
     ResetErrors(cand.model_fc, with_naive && with_levels ? H : 0);
     ResetErrors(cand.naive_fc, with_naive && with_levels ? H : 0);
-    const bool season = with_naive && w.period > 0;
     ResetErrors(cand.season_errs, season ? H : 0);
     const size_t origins = window / stride + 1;
     for (size_t h = 0; h < max_h && h < H; ++h) {
@@ -226,7 +227,6 @@ void EvaluateImpl(const CorrectionWindow& w, const Scaling& scaling, size_t max_
   std::vector<size_t>& abs_count = scratch.abs_count;
   abs_sum.assign(H, 0.0);
   abs_count.assign(H, 0);
-  const bool season = !score_only && with_naive && w.period > 0;
   std::vector<double>& table = scratch.season;
   if (season) SeasonTable(w, std::min(max_h, H), table);
   for (size_t o = std::max(w.warmup, p); o + 1 < window; o += stride) {
@@ -600,11 +600,12 @@ CorrectionState Advance(const Model::State& st, const Series& recent) {
     s.previous_resid = ext.size() >= 2 ? ext[ext.size() - 2] : c.last_resid;
     s.last_resid = ext.back();
     if (!s.season.empty()) {
-      // The newest periods of observations: the history's, then the recent steps'.
-      const size_t P = s.season.size();
-      std::vector<float> joined_obs = s.season;
-      joined_obs.insert(joined_obs.end(), obs.begin(), obs.end());
-      s.season.assign(joined_obs.end() - static_cast<std::ptrdiff_t>(P), joined_obs.end());
+      // The newest periods of observations: the history's, then the recent steps', in
+      // place (the same length: the oldest as many as were added go).
+      const size_t kept = s.season.size();
+      s.season.insert(s.season.end(), obs.begin(), obs.end());
+      s.season.erase(s.season.begin(),
+                     s.season.end() - static_cast<std::ptrdiff_t>(kept));
     }
   }
   for (double& r : ext) r -= s.shift;
